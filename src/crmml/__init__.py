@@ -1,0 +1,23 @@
+"""crmml: the analytical machine-learning layer of a CRM.
+
+Subpackages: ``schema``, ``datasets``, ``features``, ``segmentation``,
+``scoring``, ``churn``, ``clv``, ``recommend``, ``evaluation``, ``persistence``.
+"""
+
+from importlib import import_module as _import_module
+
+from crmml.schema import SchemaError
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("schema", "datasets", "features", "segmentation", "scoring", "churn", "clv",
+               "recommend", "evaluation", "persistence")
+
+__all__ = ["SchemaError", "__version__", *_SUBMODULES]
+
+
+def __getattr__(name):
+    """Import subpackages lazily, so ``import crmml`` stays fast."""
+    if name in _SUBMODULES:
+        return _import_module(f"crmml.{name}")
+    raise AttributeError(f"module 'crmml' has no attribute {name!r}")
