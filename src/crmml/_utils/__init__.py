@@ -1,0 +1,11 @@
+"""Shared internal helpers: parameter checks, point-in-time cuts, progress bars."""
+
+from crmml._utils._validation import (
+    check_as_of,
+    check_in,
+    check_number,
+    history_before,
+    progress,
+)
+
+__all__ = ["check_as_of", "check_in", "check_number", "history_before", "progress"]

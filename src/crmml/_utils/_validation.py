@@ -1,0 +1,81 @@
+"""Parameter checks with scikit-learn-style messages, and the point-in-time cut."""
+
+from __future__ import annotations
+
+import numbers
+
+import pandas as pd
+
+
+def check_number(value, name: str, owner: str, *, kind: str = "int", low=None, high=None,
+                 low_inclusive: bool = True, high_inclusive: bool = True):
+    """Check that ``value`` is a number of ``kind`` ("int" or "float") within bounds.
+
+    >>> check_number(45, "horizon_days", "make_churn_labels", low=1)
+    45
+    >>> check_number(-3, "horizon_days", "make_churn_labels", low=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'horizon_days' parameter of make_churn_labels must be an int >= 1. Got -3 instead.
+    """
+    ok_type = (isinstance(value, numbers.Integral) if kind == "int" else isinstance(value, numbers.Real))
+    ok_type = ok_type and not isinstance(value, bool)
+    ok = ok_type
+    if ok and low is not None:
+        ok = value >= low if low_inclusive else value > low
+    if ok and high is not None:
+        ok = value <= high if high_inclusive else value < high
+    if not ok:
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>=' if low_inclusive else '>'} {low}")
+        if high is not None:
+            bounds.append(f"{'<=' if high_inclusive else '<'} {high}")
+        article = "an" if kind == "int" else "a"
+        raise ValueError(f"The {name!r} parameter of {owner} must be {article} {kind}"
+                         f"{' ' + ' and '.join(bounds) if bounds else ''}. Got {value!r} instead.")
+    return value
+
+
+def check_in(value, name: str, owner: str, options):
+    """Check that ``value`` is one of ``options``.
+
+    >>> check_in("W", "freq", "summarize", ("D", "W"))
+    'W'
+    """
+    if value not in options:
+        raise ValueError(f"The {name!r} parameter of {owner} must be one of {list(options)}. "
+                         f"Got {value!r} instead.")
+    return value
+
+
+def check_as_of(as_of, owner: str = "this function") -> pd.Timestamp:
+    """Parse ``as_of`` into a naive ``pd.Timestamp`` (tz-aware converted to UTC).
+
+    >>> check_as_of("2024-03-01")
+    Timestamp('2024-03-01 00:00:00')
+    """
+    try:
+        ts = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"The 'as_of' parameter of {owner} must be a timestamp or a date string. "
+                         f"Got {as_of!r} instead.") from exc
+    if ts is pd.NaT or pd.isna(ts):
+        raise ValueError(f"The 'as_of' parameter of {owner} must be a timestamp. Got {as_of!r} instead.")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+def history_before(df: pd.DataFrame, as_of: pd.Timestamp, column: str = "timestamp") -> pd.DataFrame:
+    """Rows strictly before ``as_of``: the only rows point-in-time features may read."""
+    return df.loc[df[column].to_numpy() < as_of.to_datetime64()]
+
+
+def progress(iterable, *, verbose: bool = False, desc: str | None = None, total: int | None = None):
+    """Wrap ``iterable`` in a tqdm progress bar when ``verbose`` is true."""
+    if not verbose:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total)

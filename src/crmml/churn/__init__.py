@@ -1,0 +1,1 @@
+"""crmml.churn (to be built)."""

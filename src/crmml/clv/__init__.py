@@ -1,0 +1,1 @@
+"""crmml.clv (to be built)."""

@@ -1,0 +1,213 @@
+"""Metrics a model reviewer expects from a binary risk or propensity score.
+
+All functions take ``y_true`` (0/1) and ``y_score`` (higher means more likely
+positive) as array-likes, and return plain floats or DataFrames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+__all__ = [
+    "roc_auc",
+    "pr_auc",
+    "gini",
+    "ks_statistic",
+    "brier",
+    "expected_calibration_error",
+    "lift_at",
+    "capture_rate_at",
+    "decile_table",
+    "psi",
+    "classification_metrics",
+]
+
+
+def _xy(y_true, y_score):
+    y = np.asarray(y_true, dtype=float).ravel()
+    s = np.asarray(y_score, dtype=float).ravel()
+    if y.shape != s.shape:
+        raise ValueError(f"y_true and y_score must have the same length; got {len(y)} and {len(s)}.")
+    if len(y) == 0:
+        raise ValueError("y_true is empty.")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("y_true must contain only 0 and 1.")
+    if np.isnan(s).any():
+        raise ValueError(f"y_score has {int(np.isnan(s).sum())} NaN values.")
+    return y, s
+
+
+def _one_class(y):
+    return y.min() == y.max()
+
+
+def roc_auc(y_true, y_score) -> float:
+    """Area under the ROC curve (NaN when only one class is present).
+
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    y, s = _xy(y_true, y_score)
+    return float("nan") if _one_class(y) else float(roc_auc_score(y, s))
+
+
+def pr_auc(y_true, y_score) -> float:
+    """Area under the precision-recall curve (average precision)."""
+    y, s = _xy(y_true, y_score)
+    return float("nan") if _one_class(y) else float(average_precision_score(y, s))
+
+
+def gini(y_true, y_score) -> float:
+    """Gini coefficient ``2 * AUC - 1``."""
+    return 2.0 * roc_auc(y_true, y_score) - 1.0
+
+
+def ks_statistic(y_true, y_score) -> float:
+    """Kolmogorov-Smirnov: the largest gap between the score CDFs of the two classes.
+
+    >>> ks_statistic([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
+    1.0
+    """
+    y, s = _xy(y_true, y_score)
+    if _one_class(y):
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    ys, ss = y[order], s[order]
+    last = np.r_[ss[1:] != ss[:-1], True]          # evaluate only at distinct score values
+    tpr = np.cumsum(ys)[last] / ys.sum()
+    fpr = np.cumsum(1 - ys)[last] / (1 - ys).sum()
+    return float(np.max(np.abs(tpr - fpr)))
+
+
+def brier(y_true, y_prob) -> float:
+    """Brier score: the mean squared error of probabilities."""
+    y, p = _xy(y_true, y_prob)
+    return float(brier_score_loss(y, np.clip(p, 0, 1)))
+
+
+def expected_calibration_error(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile") -> float:
+    """Expected calibration error: the size-weighted mean |observed rate - mean predicted| over bins.
+
+    ``strategy="quantile"`` uses equal-count bins, ``"uniform"`` equal-width bins on [0, 1].
+
+    >>> round(expected_calibration_error([0, 1] * 50, [0.5] * 100), 3)
+    0.0
+    """
+    y, p = _xy(y_true, y_prob)
+    if strategy == "quantile":
+        edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
+    elif strategy == "uniform":
+        edges = np.linspace(0, 1, n_bins + 1)
+    else:
+        raise ValueError(f"The 'strategy' parameter of expected_calibration_error must be one of "
+                         f"['quantile', 'uniform']. Got {strategy!r} instead.")
+    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
+    cnt = np.bincount(idx, minlength=len(edges))
+    obs = np.bincount(idx, weights=y, minlength=len(edges))
+    pred = np.bincount(idx, weights=p, minlength=len(edges))
+    nz = cnt > 0
+    return float(np.sum(np.abs(obs[nz] - pred[nz])) / len(y))
+
+
+def _top_mask(s, frac):
+    if not 0 < frac <= 1:
+        raise ValueError(f"The 'frac' parameter must be in (0, 1]. Got {frac!r} instead.")
+    n_top = max(1, int(round(frac * len(s))))
+    order = np.argsort(-s, kind="mergesort")
+    mask = np.zeros(len(s), dtype=bool)
+    mask[order[:n_top]] = True
+    return mask
+
+
+def lift_at(y_true, y_score, frac: float = 0.1) -> float:
+    """Lift in the top ``frac`` by score: event rate there over the overall event rate.
+
+    >>> lift_at([1, 0, 0, 0, 0, 0, 0, 0, 0, 1], [.9, .1, .2, .1, .3, .2, .1, .2, .1, .05], frac=0.1)
+    5.0
+    """
+    y, s = _xy(y_true, y_score)
+    base = y.mean()
+    return float("nan") if base == 0 else float(y[_top_mask(s, frac)].mean() / base)
+
+
+def capture_rate_at(y_true, y_score, frac: float = 0.1) -> float:
+    """Share of all events found in the top ``frac`` by score."""
+    y, s = _xy(y_true, y_score)
+    total = y.sum()
+    return float("nan") if total == 0 else float(y[_top_mask(s, frac)].sum() / total)
+
+
+def decile_table(y_true, y_score, n_bins: int = 10) -> pd.DataFrame:
+    """Gains table by score bin, highest scores first.
+
+    Columns: ``count``, ``events``, ``event_rate``, ``capture`` (share of all
+    events in the bin), ``cum_capture``, ``lift``, ``cum_lift``, ``ks``
+    (cumulative event share minus cumulative non-event share), ``score_min``,
+    ``score_max``. Bins are equal-count by rank (ties broken by order).
+
+    >>> t = decile_table([1, 1, 0, 0, 1, 0, 0, 0, 0, 0], [.9, .8, .7, .6, .5, .4, .3, .2, .1, 0], n_bins=5)
+    >>> t[["count", "events", "cum_capture"]].to_numpy().tolist()[:2]
+    [[2.0, 2.0, 0.6666666666666666], [2.0, 0.0, 0.6666666666666666]]
+    """
+    y, s = _xy(y_true, y_score)
+    order = np.argsort(-s, kind="mergesort")
+    ys, ss = y[order], s[order]
+    bins = np.minimum((np.arange(len(ys)) * n_bins) // len(ys), n_bins - 1)
+    df = pd.DataFrame({"bin": bins + 1, "y": ys, "s": ss})
+    g = df.groupby("bin")
+    out = pd.DataFrame({"count": g.size().astype(float), "events": g["y"].sum(),
+                        "score_min": g["s"].min(), "score_max": g["s"].max()})
+    total_events, total = y.sum(), float(len(y))
+    rate = y.mean() if total else np.nan
+    out["event_rate"] = out["events"] / out["count"]
+    out["capture"] = out["events"] / total_events if total_events else np.nan
+    out["cum_capture"] = out["events"].cumsum() / total_events if total_events else np.nan
+    out["lift"] = out["event_rate"] / rate if rate else np.nan
+    out["cum_lift"] = (out["events"].cumsum() / out["count"].cumsum()) / rate if rate else np.nan
+    non = out["count"] - out["events"]
+    n_non = total - total_events
+    out["ks"] = out["cum_capture"] - (non.cumsum() / n_non if n_non else np.nan)
+    out.index.name = "bin"
+    return out[["count", "events", "event_rate", "capture", "cum_capture", "lift", "cum_lift", "ks",
+                "score_min", "score_max"]]
+
+
+def psi(expected, actual, n_bins: int = 10, eps: float = 1e-4) -> float:
+    """Population stability index of ``actual`` against ``expected``.
+
+    Bins are deciles of ``expected``. Rule of thumb: < 0.1 stable, 0.1-0.25
+    moderate shift, > 0.25 major shift.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> psi(rng.normal(size=5000), rng.normal(size=5000)) < 0.1
+    True
+    """
+    e = np.asarray(expected, dtype=float)
+    a = np.asarray(actual, dtype=float)
+    e, a = e[~np.isnan(e)], a[~np.isnan(a)]
+    if len(e) == 0 or len(a) == 0:
+        raise ValueError("psi needs non-empty expected and actual samples.")
+    edges = np.unique(np.quantile(e, np.linspace(0, 1, n_bins + 1))[1:-1])
+    pe = np.bincount(np.searchsorted(edges, e, side="right"), minlength=len(edges) + 1) / len(e)
+    pa = np.bincount(np.searchsorted(edges, a, side="right"), minlength=len(edges) + 1) / len(a)
+    pe, pa = np.clip(pe, eps, None), np.clip(pa, eps, None)
+    return float(np.sum((pa - pe) * np.log(pa / pe)))
+
+
+def classification_metrics(y_true, y_prob, *, frac: float = 0.1) -> dict:
+    """Every headline metric of a probability score, as a dict.
+
+    Keys: ``n``, ``event_rate``, ``roc_auc``, ``pr_auc``, ``gini``, ``ks``,
+    ``brier``, ``ece``, ``lift_top10`` and ``capture_top10`` (for ``frac=0.1``).
+    """
+    y, p = _xy(y_true, y_prob)
+    pct = int(round(frac * 100))
+    return {
+        "n": int(len(y)), "event_rate": float(y.mean()),
+        "roc_auc": roc_auc(y, p), "pr_auc": pr_auc(y, p), "gini": gini(y, p),
+        "ks": ks_statistic(y, p), "brier": brier(y, p), "ece": expected_calibration_error(y, p),
+        f"lift_top{pct}": lift_at(y, p, frac), f"capture_top{pct}": capture_rate_at(y, p, frac),
+    }

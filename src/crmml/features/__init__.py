@@ -1,0 +1,1 @@
+"""crmml.features (to be built)."""

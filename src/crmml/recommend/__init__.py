@@ -1,0 +1,1 @@
+"""crmml.recommend (to be built)."""

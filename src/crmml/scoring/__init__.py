@@ -1,0 +1,1 @@
+"""crmml.scoring (to be built)."""

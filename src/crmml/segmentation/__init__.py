@@ -1,0 +1,1 @@
+"""crmml.segmentation (to be built)."""
