@@ -1,5 +1,6 @@
 """Shared internal helpers: parameter checks, point-in-time cuts, progress bars."""
 
+from crmml._utils._calibration import ProbabilityCalibrator
 from crmml._utils._validation import (
     check_as_of,
     check_in,
@@ -8,4 +9,4 @@ from crmml._utils._validation import (
     progress,
 )
 
-__all__ = ["check_as_of", "check_in", "check_number", "history_before", "progress"]
+__all__ = ["ProbabilityCalibrator", "check_as_of", "check_in", "check_number", "history_before", "progress"]
