@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 from crmml.datasets import DatasetNotFoundError, shared_data_dir
 
