@@ -1,0 +1,90 @@
+"""crmml.evaluation metrics against independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import ks_2samp
+from sklearn.metrics import roc_auc_score
+
+from crmml.evaluation import (
+    brier,
+    capture_rate_at,
+    classification_metrics,
+    decile_table,
+    expected_calibration_error,
+    gini,
+    ks_statistic,
+    lift_at,
+    psi,
+    roc_auc,
+)
+
+
+@pytest.fixture
+def scored(seed):
+    rng = np.random.default_rng(seed)
+    s = rng.random(5000)
+    y = (rng.random(5000) < s ** 2).astype(int)
+    return y, s
+
+
+def test_auc_gini_ks_match_references(scored):
+    y, s = scored
+    assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s))
+    assert gini(y, s) == pytest.approx(2 * roc_auc_score(y, s) - 1)
+    assert ks_statistic(y, s) == pytest.approx(ks_2samp(s[y == 1], s[y == 0]).statistic)
+
+
+def test_one_class_gives_nan_and_bad_labels_raise():
+    assert np.isnan(roc_auc([1, 1, 1], [0.2, 0.3, 0.4]))
+    with pytest.raises(ValueError, match="y_true must contain only 0 and 1"):
+        roc_auc([0, 2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="same length; got 2 and 3"):
+        roc_auc([0, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="y_score has 1 NaN values"):
+        roc_auc([0, 1], [0.1, np.nan])
+
+
+def test_calibration_metrics(scored):
+    y, s = scored
+    assert brier(y, s ** 2) < brier(y, s)                       # the true probability scores better
+    assert expected_calibration_error(y, s ** 2) < 0.03
+    assert expected_calibration_error(y, s) > 0.1
+    with pytest.raises(ValueError, match="The 'strategy' parameter of expected_calibration_error"):
+        expected_calibration_error(y, s, strategy="bogus")
+
+
+def test_decile_table_adds_up(scored):
+    y, s = scored
+    t = decile_table(y, s)
+    assert len(t) == 10 and t["count"].sum() == len(y) and t["events"].sum() == y.sum()
+    assert t["cum_capture"].iloc[-1] == pytest.approx(1.0)
+    assert t["event_rate"].is_monotonic_decreasing                 # a good score orders its bins
+    assert t["lift"].iloc[0] == pytest.approx(lift_at(y, s, 0.1))
+    assert t["cum_capture"].iloc[0] == pytest.approx(capture_rate_at(y, s, 0.1))
+    assert t["ks"].abs().max() == pytest.approx(ks_statistic(y, s), abs=0.02)
+    assert (t["score_min"].to_numpy()[:-1] >= t["score_max"].to_numpy()[1:]).all()
+
+
+def test_lift_frac_is_checked(scored):
+    y, s = scored
+    with pytest.raises(ValueError, match=r"The 'frac' parameter must be in \(0, 1\]. Got 0 instead."):
+        lift_at(y, s, 0)
+
+
+def test_psi_detects_a_shift(seed):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=20000)
+    assert psi(base, rng.normal(size=20000)) < 0.02
+    assert psi(base, rng.normal(0.5, 1, size=20000)) > 0.2
+    with pytest.raises(ValueError, match="psi needs non-empty"):
+        psi([], [1.0])
+
+
+def test_classification_metrics_keys(scored):
+    y, s = scored
+    m = classification_metrics(y, s)
+    assert set(m) == {"n", "event_rate", "roc_auc", "pr_auc", "gini", "ks", "brier", "ece", "lift_top10",
+                      "capture_top10"}
+    assert m["n"] == 5000 and 0 < m["pr_auc"] < 1
