@@ -275,11 +275,13 @@ def make_synthetic_crm(n_customers: int = 5_000, seed: int = 0, *, n_days: int =
     truth = pd.DataFrame({
         "birth": _to_ts(t0, birth), "lam": lam, "p_drop": p_drop, "nu": nu,
         "dropout": _to_ts(t0, np.minimum(dropout, 36_500.0)), "n_repeat": m,
-        "favourite_category": [f"cat_{c:02d}" for c in fav],
+        "favourite_category": pd.Categorical.from_codes(fav, [f"cat_{c:02d}" for c in range(len(cat_pop))]),
     }, index=pd.Index(ids, name="customer_id"))
 
-    region = rng.choice(np.array(["north", "south", "east", "west"]), n, p=[0.35, 0.25, 0.2, 0.2])
-    acq = rng.choice(np.array(["organic", "paid_search", "social", "referral"]), n, p=[0.4, 0.3, 0.2, 0.1])
+    region = pd.Categorical.from_codes(rng.choice(4, n, p=[0.35, 0.25, 0.2, 0.2]),
+                                       ["north", "south", "east", "west"])
+    acq = pd.Categorical.from_codes(rng.choice(4, n, p=[0.4, 0.3, 0.2, 0.1]),
+                                    ["organic", "paid_search", "social", "referral"])
     customers = pd.DataFrame({
         "customer_id": ids,
         "signup_date": _to_ts(t0, np.maximum(birth - rng.exponential(10.0, n), 0.0)),
