@@ -1,0 +1,335 @@
+"""build_features and feature_catalog: the point-in-time customer feature factory."""
+
+from __future__ import annotations
+
+import numbers
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from crmml._utils import check_as_of
+from crmml.features import _transaction_families  # noqa: F401  (registers families, in this order)
+from crmml.features import _other_families  # noqa: F401
+from crmml.features._engine import DAY_NS, Level, run_starts
+from crmml.features._registry import REGISTRY, FeatureContext, slug
+from crmml.schema import SchemaError, validate_customers, validate_events, validate_transactions
+
+__all__ = ["build_features", "feature_catalog", "DEFAULT_WINDOWS"]
+
+#: Default look-back windows in days.
+DEFAULT_WINDOWS = (7, 14, 30, 60, 90, 180, 365)
+_OWNER = "build_features"
+
+
+def _check_windows(windows, owner):
+    ok = isinstance(windows, (list, tuple, np.ndarray)) and len(windows) > 0 and all(
+        isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 1 for w in windows)
+    if not ok or len(set(int(w) for w in windows)) != len(windows):
+        raise ValueError(f"The 'windows' parameter of {owner} must be a non-empty sequence of distinct "
+                         f"ints >= 1 (days). Got {windows!r} instead.")
+    return tuple(sorted(int(w) for w in windows))
+
+
+def _values(values, name, owner):
+    if values is None:
+        return None
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"The {name!r} parameter of {owner} must be None or a sequence of str. "
+                         f"Got {values!r} instead.")
+    return tuple(values)
+
+
+def feature_catalog(windows=DEFAULT_WINDOWS, *, event_types=None, channels=(), attributes=None) -> pd.DataFrame:
+    """List every feature :func:`build_features` produces for the given settings.
+
+    Parameters
+    ----------
+    windows : sequence of int, default=(7, 14, 30, 60, 90, 180, 365)
+    event_types : sequence of str, optional
+        Event types (as in ``events.event_type``); None when no events are given.
+    channels : sequence of str, default=()
+        Channel values of ``transactions.channel``.
+    attributes : sequence of str, optional
+        Attribute columns of ``customers``; None when no customers frame is given.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``name``, ``family``, ``window`` (days; <NA> for whole-history
+        features) and ``description``, in the column order of ``build_features``.
+
+    Examples
+    --------
+    >>> from crmml.features import feature_catalog
+    >>> cat = feature_catalog()
+    >>> len(cat) >= 200, cat.loc[cat["name"] == "amount_sum_90d", "family"].item()
+    (True, 'rfm')
+    """
+    windows = _check_windows(windows, "feature_catalog")
+    ev = _values(event_types, "event_types", "feature_catalog")
+    ch = _values(channels, "channels", "feature_catalog") or ()
+    at = _values(attributes, "attributes", "feature_catalog")
+    ctx = FeatureContext(windows, ev or (), ch, at or ())
+    req = ("transactions",) + (("events",) if ev is not None else ()) + (("customers",) if at is not None else ())
+    return REGISTRY.catalog(ctx, req)
+
+
+def build_features(transactions, as_of, events=None, customers=None, windows=DEFAULT_WINDOWS, *,
+                   event_types=None, channels=None, dtype="float64") -> pd.DataFrame:
+    """Point-in-time customer features from transactions, events and customer attributes.
+
+    Only rows with ``timestamp < as_of`` are read. Windows ``{w}d`` cover
+    ``[as_of - w days, as_of)``. See :func:`feature_catalog` for every feature,
+    its family and its description; names follow ``{measure}_{agg}_{window}``.
+
+    **Which customers get a row**: every customer with at least one
+    transaction (purchase or return) before ``as_of``, plus every customer of
+    ``customers`` whose ``signup_date`` is missing or before ``as_of``. Events
+    of other customers are ignored. The index is ``customer_id``, sorted.
+
+    **Partitioning**: each row depends only on that customer's rows, so running
+    on a subset of customers gives exactly those rows, provided the columns are
+    fixed: pass ``event_types`` and ``channels`` explicitly (they are otherwise
+    taken from the rows before ``as_of``), and non-numeric attributes are passed
+    through unchanged (not encoded).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Standard-schema transactions; ``amount < 0`` rows are returns. Optional
+        columns ``quantity``, ``product_id``, ``category``, ``channel`` feed
+        their features (NaN when absent). Missing amounts count as 0.
+    as_of : timestamp or str
+    events : DataFrame, optional
+        Standard-schema events (``event_type``).
+    customers : DataFrame, optional
+        Standard-schema customers; ``signup_date`` gives ``signup_tenure_all``,
+        other columns become ``attr_{column}`` features.
+    windows : sequence of int, default=(7, 14, 30, 60, 90, 180, 365)
+    event_types, channels : sequence of str, optional
+        Fix the per-type and per-channel columns (default: the values present
+        before ``as_of``).
+    dtype : {"float64", "float32"}, default="float64"
+        Storage of the numeric features (``float32`` halves memory).
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmml.features import build_features
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2],
+    ...                    "timestamp": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-25", "2024-04-01"]),
+    ...                    "amount": [20.0, 35.0, 12.0, 50.0]})
+    >>> f = build_features(tx, "2024-03-01")
+    >>> f[["purchase_count_30d", "amount_sum_90d", "purchase_recency_all"]]
+                 purchase_count_30d  amount_sum_90d  purchase_recency_all
+    customer_id
+    1                           1.0            55.0                  10.0
+    2                           1.0            12.0                   5.0
+    """
+    as_of = check_as_of(as_of, _OWNER)
+    windows = _check_windows(windows, _OWNER)
+    event_types = _values(event_types, "event_types", _OWNER)
+    channels = _values(channels, "channels", _OWNER)
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"The 'dtype' parameter of {_OWNER} must be one of ['float64', 'float32']. "
+                         f"Got {dtype!r} instead.")
+    tx = validate_transactions(transactions, allow_missing_amount=True)
+    ev = validate_events(events) if events is not None else None
+    cu = validate_customers(customers) if customers is not None else None
+    return compute_features(tx, as_of, ev, cu, windows, event_types=event_types, channels=channels, dtype=dtype)
+
+
+def _sorted_order(codes, t_ns):
+    """Order sorting rows by (code, t_ns); no copy when already sorted."""
+    if len(codes) < 2:
+        return None
+    dc = np.diff(codes)
+    if (dc >= 0).all() and ((dc > 0) | (np.diff(t_ns) >= 0)).all():
+        return None
+    return np.lexsort((t_ns, codes))
+
+
+def _union_ids(tx_ids, cu_ids):
+    if cu_ids is None or len(cu_ids) == 0:
+        return np.sort(tx_ids)
+    if tx_ids.dtype.kind != cu_ids.dtype.kind:
+        tx_ids, cu_ids = tx_ids.astype(str), cu_ids.astype(str)
+    return np.unique(np.concatenate([tx_ids, cu_ids]))
+
+
+def _codes_in(universe, ids):
+    """Positions of ``ids`` in the sorted ``universe`` and a mask of those found."""
+    if len(ids) and universe.dtype.kind != np.asarray(ids).dtype.kind:
+        ids = np.asarray(ids).astype(universe.dtype)
+    pos = np.searchsorted(universe, ids)
+    pos = np.clip(pos, 0, max(len(universe) - 1, 0))
+    found = universe[pos] == ids if len(universe) else np.zeros(len(ids), bool)
+    return pos.astype(np.int64), found
+
+
+def _cat_codes(s: pd.Series):
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), len(s.cat.categories)
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    return codes.astype(np.int64), len(uniq)
+
+
+def _pairs_level(code, key2, n2, t, n, as_ns):
+    """Level of the last row of each (customer, value) pair, for distinct counts."""
+    ok = key2 >= 0
+    k = code[ok] * np.int64(max(n2, 1)) + key2[ok]
+    last = ~pd.Series(k).duplicated(keep="last").to_numpy()
+    return Level(code[ok][last], t[ok][last], n, as_ns)
+
+
+def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, event_types=None, channels=None,
+                     dtype="float64") -> pd.DataFrame:
+    """:func:`build_features` on frames that are already validated (no checks)."""
+    as_ns = int(as_of.value)
+    t_all = tx["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
+    keep = t_all < as_ns
+    ids_all = tx["customer_id"].to_numpy()
+    ids = ids_all[keep]
+    t = t_all[keep]
+    codes_f, uniq = pd.factorize(ids)
+    uniq = np.asarray(uniq)
+    cu_ids = None
+    if cu is not None:
+        elig = np.ones(len(cu), bool)
+        if "signup_date" in cu.columns:
+            sd = cu["signup_date"].to_numpy("datetime64[ns]")
+            elig = np.isnat(sd) | (sd < as_of.to_datetime64())
+        cu = cu.loc[elig]
+        cu_ids = cu["customer_id"].to_numpy()
+    universe = _union_ids(uniq, cu_ids)
+    n = len(universe)
+    if n == 0:
+        raise SchemaError("transactions", "timestamp", f"no transaction before as_of={as_of} and no customers")
+    code_map, _ = _codes_in(universe, uniq)
+    code = code_map[codes_f]
+    del codes_f
+    order = _sorted_order(code, t)
+
+    def col(name):
+        v = tx[name].to_numpy()[keep] if name in tx.columns else None
+        return v if v is None or order is None else v[order]
+
+    if order is not None:
+        code, t = code[order], t[order]
+    amount = np.asarray(col("amount"), dtype=np.float64)
+    is_ret = amount < 0                            # NaN compares False: a missing amount is a purchase
+    amount0 = np.nan_to_num(amount, nan=0.0)
+    d = SimpleNamespace(n=n, as_ns=as_ns)
+
+    # purchase lines and occasions
+    p = ~is_ret
+    pc, pt, pa = code[p], t[p], amount0[p]
+    d.lines = Level(pc, pt, n, as_ns)
+    d.has_qty = "quantity" in tx.columns
+    d.line_qty = np.nan_to_num(np.asarray(col("quantity"), np.float64)[p]) if d.has_qty else None
+    starts = np.flatnonzero(run_starts(pc, pt))
+    d.occ = Level(pc[starts], pt[starts], n, as_ns)
+    d.occ_value = np.add.reduceat(pa, starts) if len(starts) else np.zeros(0)
+    d.occ_lines = np.diff(np.append(starts, len(pc))).astype(np.float64)
+    day = d.occ.t_ns // DAY_NS
+    d.occ_weekend = (((day + 3) % 7) >= 5).astype(np.float64)
+    same = np.zeros(len(starts), bool)
+    same[1:] = d.occ.codes[1:] == d.occ.codes[:-1]
+    d.gap0 = np.zeros(len(starts))
+    d.gap0[1:] = np.diff(d.occ.t_ns) / DAY_NS
+    d.gap0[~same] = 0.0
+    last_of_day = np.ones(len(starts), bool)
+    last_of_day[:-1] = run_starts(d.occ.codes, day)[1:]
+    d.days = Level(d.occ.codes[last_of_day], d.occ.t_ns[last_of_day], n, as_ns)
+
+    # distinct products / categories / channels
+    d.prod_pairs = d.cat_pairs = d.chan_pairs = None
+    if "product_id" in tx.columns:
+        k2, n2 = _cat_codes(pd.Series(col("product_id")[p]))
+        d.prod_pairs = _pairs_level(pc, k2, n2, pt, n, as_ns)
+    if "category" in tx.columns:
+        k2, n2 = _cat_codes(pd.Series(col("category")[p]))
+        d.cat_pairs = _pairs_level(pc, k2, n2, pt, n, as_ns)
+    d.channel_slugs, d.occ_channel = (), None
+    if "channel" in tx.columns:
+        ch = pd.Series(col("channel")[p][starts]).astype("object")
+        present = sorted(str(v) for v in pd.unique(ch.dropna()))
+        chans = channels if channels is not None else tuple(present)
+        d.channel_slugs = tuple(slug(c) for c in chans)
+        d.occ_channel = pd.Categorical(ch.astype(str).where(ch.notna()), categories=list(chans)).codes
+        ck = d.occ_channel.astype(np.int64)
+        d.chan_pairs = _pairs_level(d.occ.codes, ck, len(chans), d.occ.t_ns, n, as_ns)
+        channels = chans
+    channels = channels if channels is not None else ()
+
+    # returns
+    d.ret = Level(code[is_ret], t[is_ret], n, as_ns)
+    d.ret_amount = -amount0[is_ret]
+    del code, t, amount, amount0, is_ret, p, pc, pt, pa
+
+    # events
+    d.event_slugs, d.event_levels = (), ()
+    if ev is not None:
+        et = ev["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
+        ek = et < as_ns
+        ecode, found = _codes_in(universe, ev["customer_id"].to_numpy()[ek])
+        etype = ev["event_type"].to_numpy()[ek][found].astype(str)
+        ecode, et = ecode[found], et[ek][found]
+        types = event_types if event_types is not None else tuple(sorted(pd.unique(etype)))
+        eo = _sorted_order(ecode, et)
+        if eo is not None:
+            ecode, et, etype = ecode[eo], et[eo], etype[eo]
+        tcode = pd.Categorical(etype, categories=list(types)).codes
+        d.event_slugs = tuple(slug(x) for x in types)
+        d.event_levels = tuple(Level(ecode[tcode == j], et[tcode == j], n, as_ns) for j in range(len(types)))
+        event_types = types
+
+    # customer attributes
+    d.attribute_cols, d.attribute_slugs, d.attributes = (), (), {}
+    if cu is not None:
+        pos, _ = _codes_in(universe, cu["customer_id"].to_numpy())
+        d.signup_age = np.full(n, np.nan)
+        if "signup_date" in cu.columns:
+            sd = cu["signup_date"].to_numpy("datetime64[ns]").view(np.int64).astype(np.float64)
+            sd[np.isnat(cu["signup_date"].to_numpy("datetime64[ns]"))] = np.nan
+            d.signup_age[pos] = (as_ns - sd) / DAY_NS
+        d.attribute_cols = tuple(c for c in cu.columns if c not in ("customer_id", "signup_date"))
+        d.attribute_slugs = tuple(slug(c) for c in d.attribute_cols)
+        for c in d.attribute_cols:
+            s = cu[c]
+            if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+                out = np.full(n, np.nan)
+                out[pos] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                out = pd.Series(s.array, index=pos).reindex(np.arange(n))
+            d.attributes[c] = out
+
+    ctx = FeatureContext(windows, tuple(event_types or ()), tuple(channels), d.attribute_slugs)
+    req = ("transactions",) + (("events",) if ev is not None else ()) + (("customers",) if cu is not None else ())
+    families = [f for f in REGISTRY if f.requires in req]
+    names = [nm for f in families for nm in f.names(ctx)]
+    numeric_names = [nm for nm in names if not nm.startswith("attr_")]
+    block = np.empty((len(numeric_names), n), dtype=dtype)
+    row = {nm: i for i, nm in enumerate(numeric_names)}
+    objects = {}
+    for fam in families:
+        vals = fam.compute(d, ctx)
+        expected = fam.names(ctx)
+        if list(vals) != expected and set(vals) != set(expected):  # pragma: no cover - registry bug guard
+            raise RuntimeError(f"feature family {fam.name!r} computed {sorted(set(vals) ^ set(expected))[:5]} "
+                               "that its templates do not declare")
+        for nm, v in vals.items():
+            if nm in row:
+                block[row[nm]] = v
+            else:
+                objects[nm] = v
+    index = pd.Index(universe, name="customer_id")
+    out = pd.DataFrame(block.T, index=index, columns=numeric_names, copy=False)
+    for nm, v in objects.items():
+        out[nm] = v.set_axis(index) if isinstance(v, pd.Series) else v
+    return out[names] if objects else out

@@ -1,0 +1,169 @@
+"""Vectorised window aggregation over customer-sorted arrays.
+
+Rows of one "level" (transaction lines, purchase occasions, event rows, ...)
+are sorted once by (integer customer code, time). The rows of one customer in
+a window ``[as_of - w days, as_of)`` are then a contiguous suffix of that
+customer's block, found for all customers at once with one ``searchsorted`` on
+a composite int64 key. Window counts are differences of block bounds, window
+sums differences of prefix sums (computed once per measure, reused by every
+window), maxima and minima ``np.maximum.reduceat`` over the window segments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DAY_NS = 86_400 * 10 ** 9
+_SHIFT = 31                          # bits for seconds in the composite key (~68 years)
+_SEC_MAX = (1 << _SHIFT) - 1
+
+
+class Level:
+    """Rows sorted by (code, time) with per-customer window bounds.
+
+    Parameters
+    ----------
+    codes : int ndarray, sorted ascending
+    t_ns : int64 ndarray, nanoseconds, ascending within each code
+    n : int, number of customers
+    as_ns : int, ``as_of`` in nanoseconds (every ``t_ns < as_ns``)
+    """
+
+    def __init__(self, codes, t_ns, n, as_ns):
+        self.n, self.as_ns = int(n), int(as_ns)
+        self.codes = codes
+        self.t_ns = t_ns
+        size = np.bincount(codes, minlength=self.n) if len(codes) else np.zeros(self.n, np.int64)
+        self.size = size.astype(np.int64)
+        self.end = np.cumsum(self.size)
+        self.begin = self.end - self.size
+        # seconds before as_of, stored as an offset from an origin 68 years before as_of
+        self._origin = self.as_ns - _SEC_MAX * 10 ** 9
+        sec = np.clip((t_ns - self._origin) // 10 ** 9, 0, _SEC_MAX)
+        self._key = (codes.astype(np.int64) << _SHIFT) | sec
+        self._base = np.arange(self.n, dtype=np.int64) << _SHIFT
+        self._starts: dict = {}
+        self._cums: dict = {}
+
+    def __len__(self):
+        return len(self.codes)
+
+    @property
+    def age_days(self):
+        """Days before ``as_of`` of each row (float)."""
+        return (self.as_ns - self.t_ns) / DAY_NS
+
+    def start(self, days):
+        """Index of each customer's first row with ``t >= as_of - days`` (None: block begin)."""
+        if days is None:
+            return self.begin
+        if days not in self._starts:
+            thr_ns = self.as_ns - int(days) * DAY_NS
+            sec = min(max((thr_ns - self._origin) // 10 ** 9, 0), _SEC_MAX)
+            s = np.searchsorted(self._key, self._base | sec, side="left")
+            # exact to the nanosecond: skip rows of the boundary second that lie before thr
+            if len(self.t_ns):
+                while True:
+                    open_ = s < self.end
+                    late = np.zeros(self.n, dtype=bool)
+                    late[open_] = self.t_ns[s[open_]] < thr_ns
+                    if not late.any():
+                        break
+                    s[late] += 1
+            self._starts[days] = s
+        return self._starts[days]
+
+    def bounds(self, days):
+        return self.start(days), self.end
+
+    def count(self, days=None, until=None):
+        """Rows in ``[as_of - days, as_of - until)`` per customer."""
+        e = self.end if until is None else self.start(until)
+        return (e - self.start(days)).astype(np.float64)
+
+    def _cum(self, name, x):
+        if name not in self._cums:
+            cs = np.empty(len(x) + 1, dtype=np.float64)
+            cs[0] = 0.0
+            np.cumsum(x, out=cs[1:])
+            self._cums[name] = cs
+        return self._cums[name]
+
+    def sum(self, name, x, days=None, until=None):
+        """Sum of ``x`` over each customer's rows in ``[as_of - days, as_of - until)``."""
+        cs = self._cum(name, x)
+        e = self.end if until is None else self.start(until)
+        return cs[e] - cs[self.start(days)]
+
+    def reduce(self, ufunc, x, s, e):
+        """``ufunc.reduceat`` over segments ``[s, e)``; NaN where empty."""
+        out = np.full(self.n, np.nan)
+        nz = e > s
+        if not nz.any():
+            return out
+        idx = np.empty(2 * int(nz.sum()), dtype=np.int64)
+        idx[0::2], idx[1::2] = s[nz], e[nz]
+        drop_last = idx[-1] >= len(x)
+        if drop_last:
+            idx = idx[:-1]
+        red = ufunc.reduceat(x, idx)
+        out[nz] = red[0::2]
+        return out
+
+    def centered(self, name, x):
+        """``x`` minus its customer's mean over the whole block (cached), for stable variances."""
+        key = ("centered", name)
+        if key not in self._cums:
+            mean = self.reduce(np.add, x, self.begin, self.end) / np.maximum(self.size, 1)
+            self._cums[key] = x - mean[self.codes] if len(x) else x
+        return self._cums[key]
+
+    def std(self, name, x, s, e, ddof):
+        """Standard deviation of ``x`` over segments ``[s, e)`` (NaN with fewer than ``ddof + 1`` rows)."""
+        xc = self.centered(name, x)
+        k = (e - s).astype(np.float64)
+        s1 = np.nan_to_num(self.reduce(np.add, xc, s, e))
+        s2 = np.nan_to_num(self.reduce(np.add, xc * xc, s, e))
+        var = np.clip(s2 - safe_div(s1 * s1, k), 0.0, None)
+        return np.where(k >= ddof + 1, np.sqrt(safe_div(var, k - ddof)), np.nan)
+
+    def last(self, x):
+        """Value of ``x`` on each customer's last row (NaN if none)."""
+        out = np.full(self.n, np.nan)
+        has = self.size > 0
+        out[has] = x[self.end[has] - 1]
+        return out
+
+    def first(self, x):
+        out = np.full(self.n, np.nan)
+        has = self.size > 0
+        out[has] = x[self.begin[has]]
+        return out
+
+
+def run_starts(*arrays):
+    """Boolean mask of rows where any of ``arrays`` differs from the previous row."""
+    n = len(arrays[0])
+    m = np.zeros(n, dtype=bool)
+    if n:
+        m[0] = True
+        for a in arrays:
+            m[1:] |= a[1:] != a[:-1]
+    return m
+
+
+def safe_div(a, b):
+    """``a / b`` with NaN where ``b == 0``."""
+    out = np.full(np.shape(a), np.nan)
+    nz = b != 0
+    np.divide(a, b, out=out, where=nz)
+    return out
+
+
+def trend(cur, prev):
+    """``(cur - prev) / (cur + prev)`` in [-1, 1]; 0 when both are 0."""
+    tot = cur + prev
+    out = np.zeros(np.shape(cur))
+    nz = tot != 0
+    np.divide(cur - prev, tot, out=out, where=nz)
+    return out

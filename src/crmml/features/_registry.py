@@ -1,0 +1,112 @@
+"""The feature registry: each family declares its features beside its computation.
+
+A family is a function ``compute(data, ctx) -> {name: ndarray}`` registered
+with :meth:`FeatureRegistry.family`, which also takes the family's feature
+templates. A template expands into concrete features over the windows of the
+call (``per="window"``), over the event types, channels or customer attributes
+present (``over=...``), or once for the whole history (``window="all"``).
+Names are deterministic: ``{measure}_{agg}_{window}``, for example
+``amount_sum_90d`` or ``gap_days_std_all``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+__all__ = ["FeatureTemplate", "FeatureFamily", "FeatureRegistry", "FeatureContext", "REGISTRY"]
+
+
+def slug(value) -> str:
+    """A column-name-safe lowercase token for a category value (``"Web Visit"`` -> ``"web_visit"``)."""
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", str(value)).strip("_").lower()
+    return s or "blank"
+
+
+@dataclass(frozen=True)
+class FeatureContext:
+    """What the expansion of templates depends on (fixed for one call)."""
+
+    windows: tuple = (7, 14, 30, 60, 90, 180, 365)
+    event_types: tuple = ()
+    channels: tuple = ()
+    attributes: tuple = ()
+
+
+@dataclass(frozen=True)
+class FeatureTemplate:
+    """One feature (or one per window / per value).
+
+    ``measure`` may contain ``{value}`` (an event type, channel or attribute,
+    slugged); ``description`` may contain ``{window}`` and ``{value}``.
+    """
+
+    measure: str
+    agg: str
+    description: str
+    per: str = "window"          # "window": one feature per window; "all": whole history
+    over: str | None = None      # None, "event_types", "channels" or "attributes"
+
+    def expand(self, ctx: FeatureContext):
+        values = getattr(ctx, self.over) if self.over else (None,)
+        for v in values:
+            measure = self.measure.format(value=slug(v)) if v is not None else self.measure
+            if self.per == "all":
+                yield (f"{measure}_{self.agg}_all" if self.agg else measure, None,
+                       self.description.format(window="the whole history", value=v), v)
+            else:
+                for w in ctx.windows:
+                    yield (f"{measure}_{self.agg}_{w}d", int(w),
+                           self.description.format(window=f"the last {w} days", value=v), v)
+
+
+@dataclass
+class FeatureFamily:
+    name: str
+    description: str
+    requires: str
+    templates: tuple
+    compute: Callable = field(repr=False)
+
+    def catalog_rows(self, ctx: FeatureContext):
+        for t in self.templates:
+            for name, window, desc, _ in t.expand(ctx):
+                yield {"name": name, "family": self.name, "window": window, "description": desc}
+
+    def names(self, ctx: FeatureContext) -> list:
+        return [r["name"] for r in self.catalog_rows(ctx)]
+
+
+class FeatureRegistry:
+    """An explicit, ordered registry of feature families."""
+
+    def __init__(self):
+        self._families: dict = {}
+
+    def family(self, name: str, *, description: str, requires: str, templates):
+        """Decorator registering ``compute(data, ctx)`` as the family ``name``."""
+        def deco(fn):
+            if name in self._families:
+                raise ValueError(f"feature family {name!r} is already registered")
+            self._families[name] = FeatureFamily(name, description, requires, tuple(templates), fn)
+            return fn
+        return deco
+
+    def __iter__(self):
+        return iter(self._families.values())
+
+    def __getitem__(self, name):
+        return self._families[name]
+
+    def catalog(self, ctx: FeatureContext, requires=("transactions", "events", "customers")) -> pd.DataFrame:
+        rows = [r for fam in self if fam.requires in requires for r in fam.catalog_rows(ctx)]
+        out = pd.DataFrame(rows, columns=["name", "family", "window", "description"])
+        out["window"] = out["window"].astype("Int64")
+        return out
+
+
+#: The registry used by :func:`crmml.features.build_features`.
+REGISTRY = FeatureRegistry()

@@ -1,0 +1,180 @@
+"""Tests of the point-in-time feature factory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crmml.datasets import make_synthetic_crm
+from crmml.features import REGISTRY, build_features, feature_catalog
+
+AS_OF = pd.Timestamp("2024-03-01")
+
+
+@pytest.fixture(scope="module")
+def small_crm():
+    return make_synthetic_crm(n_customers=400, seed=3)
+
+
+@pytest.fixture(scope="module")
+def small_features(small_crm):
+    return build_features(small_crm.transactions, AS_OF, small_crm.events, small_crm.customers)
+
+
+def test_catalog_has_200_features_and_matches_output(small_crm, small_features):
+    assert len(feature_catalog()) >= 200
+    ev_types = sorted(small_crm.events["event_type"].astype(str).unique())
+    cat = feature_catalog(event_types=ev_types, channels=["online", "store"],
+                          attributes=["region", "acquisition_channel", "age"])
+    assert list(cat["name"]) == list(small_features.columns)
+    assert cat["name"].is_unique
+    assert set(cat["family"]) == {f.name for f in REGISTRY}
+    assert cat["description"].str.len().gt(10).all()
+    # transactions only: the default catalogue is exactly the output
+    f = build_features(small_crm.transactions, AS_OF, channels=["online", "store"])
+    assert list(feature_catalog(channels=["online", "store"])["name"]) == list(f.columns)
+
+
+def test_names_follow_measure_agg_window():
+    cat = feature_catalog(windows=(30, 90))
+    assert "amount_sum_90d" in set(cat["name"]) and "gap_days_std_all" in set(cat["name"])
+    win = cat.dropna(subset=["window"])
+    assert all(n.endswith(f"_{w}d") for n, w in zip(win["name"], win["window"]))
+
+
+def test_population_is_documented_rule(small_crm, small_features):
+    tx = small_crm.transactions
+    before = set(tx.loc[tx["timestamp"] < AS_OF, "customer_id"])
+    cu = small_crm.customers
+    signed = set(cu.loc[cu["signup_date"] < AS_OF, "customer_id"])
+    assert set(small_features.index) == before | signed
+    assert small_features.index.is_monotonic_increasing and small_features.index.name == "customer_id"
+
+
+def _naive(tx, as_of, w):
+    """Reference values computed with plain pandas."""
+    h = tx[(tx["timestamp"] < as_of) & (tx["timestamp"] >= as_of - pd.Timedelta(days=w))]
+    buy = h[h["amount"] >= 0]
+    occ = buy.groupby(["customer_id", "timestamp"])["amount"].sum().reset_index()
+    g = occ.groupby("customer_id")
+    gaps = occ.groupby("customer_id")["timestamp"].diff().dt.total_seconds() / 86400
+    return pd.DataFrame({
+        f"purchase_count_{w}d": g.size(),
+        f"amount_sum_{w}d": h.groupby("customer_id")["amount"].sum(),
+        f"purchase_amount_max_{w}d": g["amount"].max(),
+        f"purchase_amount_std_{w}d": g["amount"].std(),
+        f"gap_days_mean_{w}d": gaps.groupby(occ["customer_id"]).mean(),
+        f"gap_days_max_{w}d": gaps.groupby(occ["customer_id"]).max(),
+        f"product_nunique_{w}d": buy.groupby("customer_id")["product_id"].nunique(),
+        f"return_count_{w}d": h[h["amount"] < 0].groupby("customer_id").size(),
+    })
+
+
+@pytest.mark.parametrize("w", [30, 365])
+def test_matches_naive_pandas(small_crm, small_features, w):
+    ref = _naive(small_crm.transactions, AS_OF, w)
+    got = small_features.loc[ref.index, ref.columns]
+    ref = ref.fillna({c: 0 for c in ref.columns if "count" in c or "nunique" in c or "sum" in c})
+    pd.testing.assert_frame_equal(got, ref.astype(float), check_names=False, rtol=1e-6, atol=1e-6)
+
+
+def test_recency_tenure_and_events(small_crm, small_features):
+    tx, ev = small_crm.transactions, small_crm.events
+    h = tx[(tx["timestamp"] < AS_OF) & (tx["amount"] >= 0)]
+    last = (AS_OF - h.groupby("customer_id")["timestamp"].max()).dt.total_seconds() / 86400
+    first = (AS_OF - h.groupby("customer_id")["timestamp"].min()).dt.total_seconds() / 86400
+    np.testing.assert_allclose(small_features.loc[last.index, "purchase_recency_all"], last, rtol=1e-9)
+    np.testing.assert_allclose(small_features.loc[first.index, "purchase_tenure_all"], first, rtol=1e-9)
+    e = ev[(ev["timestamp"] < AS_OF) & (ev["timestamp"] >= AS_OF - pd.Timedelta(days=90))
+           & (ev["event_type"] == "web_visit")]
+    cnt = e.groupby("customer_id").size().reindex(small_features.index, fill_value=0)
+    np.testing.assert_array_equal(small_features["event_web_visit_count_90d"], cnt.to_numpy(float))
+
+
+def test_partitionable_by_customer(small_crm, small_features):
+    tx, ev, cu = small_crm.transactions, small_crm.events, small_crm.customers
+    kw = dict(event_types=sorted(ev["event_type"].astype(str).unique()), channels=["online", "store"])
+    ids = small_features.index
+    parts = []
+    for half in (ids[::2], ids[1::2]):
+        parts.append(build_features(tx[tx["customer_id"].isin(half)], AS_OF, ev[ev["customer_id"].isin(half)],
+                                    cu[cu["customer_id"].isin(half)], **kw))
+    whole = pd.concat(parts).sort_index()
+    pd.testing.assert_frame_equal(whole, small_features, rtol=1e-9, atol=1e-9)
+
+
+tx_base = make_synthetic_crm(n_customers=60, seed=5)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n_tx=st.integers(1, 40), n_ev=st.integers(0, 40), seed=st.integers(0, 10_000),
+       max_days=st.integers(0, 800), as_of_day=st.integers(200, 700))
+def test_rows_at_or_after_as_of_change_nothing(n_tx, n_ev, seed, max_days, as_of_day):
+    rng = np.random.default_rng(seed)
+    tx, ev = tx_base.transactions, tx_base.events
+    as_of = tx_base.start + pd.Timedelta(days=as_of_day)
+    kw = dict(event_types=["web_visit", "email_open", "email_click", "support_ticket", "complaint"],
+              channels=["online", "store"])
+    before = build_features(tx, as_of, ev, **kw)
+    future = lambda k: as_of + pd.to_timedelta(rng.integers(0, max_days * 86400 + 1, k), unit="s")
+    new_ids = rng.choice(np.append(tx["customer_id"].unique(), [9999, 10000]), n_tx)
+    extra_tx = pd.DataFrame({"customer_id": new_ids, "timestamp": future(n_tx),
+                             "amount": rng.normal(20, 30, n_tx).round(2), "transaction_id": rng.integers(1, 9, n_tx),
+                             "product_id": rng.integers(1, 600, n_tx), "category": "cat_01",
+                             "quantity": 1.0, "channel": rng.choice(["online", "store", "phone"], n_tx)})
+    extra_ev = pd.DataFrame({"customer_id": rng.choice(new_ids, n_ev), "timestamp": future(n_ev),
+                             "event_type": rng.choice(["web_visit", "complaint", "new_type"], n_ev)})
+    tx2 = pd.concat([tx.astype({"category": str, "channel": str}), extra_tx], ignore_index=True)
+    ev2 = pd.concat([ev.astype({"event_type": str}), extra_ev], ignore_index=True)
+    tx2 = tx2.sample(frac=1.0, random_state=seed)     # order must not matter either
+    after = build_features(tx2, as_of, ev2, **kw)
+    pd.testing.assert_frame_equal(before, after, rtol=1e-9, atol=1e-9)
+
+
+def test_inferred_values_ignore_future_rows():
+    tx = pd.DataFrame({"customer_id": [1, 1], "timestamp": pd.to_datetime(["2024-01-01", "2024-05-01"]),
+                       "amount": [10.0, 5.0], "channel": ["web", "store"]})
+    f = build_features(tx, "2024-02-01", windows=(30,))
+    assert "channel_web_share_30d" in f.columns and "channel_store_share_30d" not in f.columns
+
+
+def test_missing_optional_columns_give_nan():
+    tx = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20"]),
+                       "amount": [np.nan, 4.0]})
+    f = build_features(tx, "2024-02-01", windows=(30, 60))
+    assert f["product_nunique_30d"].isna().all() and f["quantity_sum_60d"].isna().all()
+    assert f.loc["a", "purchase_count_60d"] == 1 and f.loc["a", "amount_sum_60d"] == 0
+
+
+def test_float32_option(small_crm):
+    f = build_features(small_crm.transactions, AS_OF, windows=(30,), dtype="float32")
+    assert (f.dtypes == np.float32).all()
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"windows": (0, 30)}, r"The 'windows' parameter of build_features must be a non-empty sequence"),
+    ({"windows": (30, 30)}, r"distinct ints >= 1"),
+    ({"event_types": "web"}, r"The 'event_types' parameter of build_features must be None or a sequence"),
+    ({"dtype": "int8"}, r"The 'dtype' parameter of build_features must be one of"),
+    ({"as_of": "not a date"}, r"The 'as_of' parameter of build_features must be a timestamp"),
+])
+def test_errors(small_crm, kw, match):
+    args = {"as_of": AS_OF, **kw}
+    with pytest.raises(ValueError, match=match):
+        build_features(small_crm.transactions, **args)
+
+
+def test_no_history_raises():
+    tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-05-01"]), "amount": [1.0]})
+    with pytest.raises(ValueError, match="no transaction before as_of"):
+        build_features(tx, "2024-01-01")
+
+
+def test_catalog_errors():
+    with pytest.raises(ValueError, match="The 'windows' parameter of feature_catalog"):
+        feature_catalog(windows=[])
+    with pytest.raises(ValueError, match="The 'channels' parameter of feature_catalog"):
+        feature_catalog(channels=[1, 2])
