@@ -1,0 +1,120 @@
+"""Two baselines for next-best-offer: recent global popularity and the customer's own past purchases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from crmml._utils import check_as_of, check_number, history_before
+from crmml.recommend._matrices import purchase_rows
+from crmml.recommend._ranking import ranks, recommendation_frame
+from crmml.schema import validate_transactions
+
+
+def _prepare(transactions, as_of, owner):
+    tx = validate_transactions(transactions, allow_missing_amount=True)
+    if as_of is None:
+        as_of = tx["timestamp"].max() + pd.Timedelta(seconds=1)
+    as_of = check_as_of(as_of, owner)
+    return purchase_rows(history_before(tx, as_of)), as_of
+
+
+def _popular(tx: pd.DataFrame, as_of: pd.Timestamp, window_days: int) -> pd.Series:
+    """Distinct buyers per product in the window before ``as_of``, best first (ties: product order)."""
+    recent = tx[tx["timestamp"] >= as_of - pd.Timedelta(days=window_days)]
+    counts = recent.drop_duplicates(["customer_id", "product_id"])["product_id"].value_counts()
+    return counts.sort_values(ascending=False, kind="stable")
+
+
+class PopularityBaseline(BaseEstimator):
+    """Everybody gets the products with most distinct buyers in the last ``window_days``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 3], "timestamp": pd.to_datetime(["2024-01-01"] * 3),
+    ...                    "amount": 5.0, "product_id": ["a", "b", "b"]})
+    >>> PopularityBaseline().fit(tx).recommend([7], k=1)["product_id"].tolist()
+    ['b']
+    """
+
+    def __init__(self, *, window_days=30):
+        self.window_days = window_days
+
+    def fit(self, transactions, products=None, *, as_of=None):
+        check_number(self.window_days, "window_days", "PopularityBaseline", low=1)
+        tx, as_of = _prepare(transactions, as_of, "PopularityBaseline")
+        self.popular_ = _popular(tx, as_of, self.window_days)
+        self.as_of_ = as_of.isoformat()
+        return self
+
+    def recommend(self, customers, k=10):
+        check_is_fitted(self, "popular_")
+        check_number(k, "k", "PopularityBaseline.recommend", low=1)
+        top = self.popular_.head(k)
+        ids = np.asarray(pd.unique(pd.Series(customers)))
+        cust = np.repeat(ids, len(top))
+        return recommendation_frame(cust, np.tile(np.arange(1, len(top) + 1), len(ids)),
+                                    np.tile(top.index.to_numpy(), len(ids)), np.tile(top.to_numpy(), len(ids)),
+                                    np.full(len(cust), f"popular in the last {self.window_days} days"))
+
+
+class PastPurchasesBaseline(BaseEstimator):
+    """The customer's own past products, most purchase occasions first (ties: most recent).
+
+    With ``fill_popular=True`` (default) a list shorter than ``k`` is filled with
+    recent popular products, which makes this a stronger, fairer baseline.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2], "amount": 5.0, "product_id": ["a", "b", "b", "c"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-01"])})
+    >>> PastPurchasesBaseline(fill_popular=False).fit(tx).recommend([1], k=2)["product_id"].tolist()
+    ['b', 'a']
+    """
+
+    def __init__(self, *, fill_popular=True, window_days=30):
+        self.fill_popular = fill_popular
+        self.window_days = window_days
+
+    def fit(self, transactions, products=None, *, as_of=None):
+        check_number(self.window_days, "window_days", "PastPurchasesBaseline", low=1)
+        tx, as_of = _prepare(transactions, as_of, "PastPurchasesBaseline")
+        key = tx["transaction_id"] if "transaction_id" in tx.columns else tx["timestamp"]
+        occ = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(), "product_id": tx["product_id"].to_numpy(),
+                            "occ": key.to_numpy(), "ts": tx["timestamp"].to_numpy()})
+        g = occ.groupby(["customer_id", "product_id"], sort=False).agg(n=("occ", "nunique"), last=("ts", "max"))
+        g = g.reset_index().sort_values(["customer_id", "n", "last"], ascending=[True, False, False],
+                                        kind="stable")
+        self.history_ = g[["customer_id", "product_id", "n"]].reset_index(drop=True)
+        self.popular_ = _popular(tx, as_of, self.window_days)
+        self.as_of_ = as_of.isoformat()
+        return self
+
+    def recommend(self, customers, k=10):
+        check_is_fitted(self, "history_")
+        check_number(k, "k", "PastPurchasesBaseline.recommend", low=1)
+        ids = pd.Index(pd.unique(pd.Series(customers)))
+        h = self.history_[self.history_["customer_id"].isin(ids)]
+        h = h.assign(rank=h.groupby("customer_id").cumcount() + 1)
+        h = h[h["rank"] <= k].assign(score=lambda d: d["n"].astype(float), reason="bought before",
+                                     src=0)
+        parts = [h]
+        if self.fill_popular:
+            top = self.popular_.head(k)
+            fill = pd.DataFrame({"customer_id": np.repeat(ids.to_numpy(), len(top)),
+                                 "product_id": np.tile(top.index.to_numpy(), len(ids)),
+                                 "score": 0.0, "reason": "popular recently", "src": 1,
+                                 "rank": np.tile(np.arange(1, len(top) + 1), len(ids))})
+            parts.append(fill)
+        allr = pd.concat(parts, ignore_index=True)
+        allr = allr.drop_duplicates(["customer_id", "product_id"], keep="first")
+        allr["order"] = ids.get_indexer(allr["customer_id"])
+        allr = allr.sort_values(["order", "src", "rank"], kind="stable")
+        allr = allr.groupby("order", sort=False).head(k)
+        rows = allr["order"].to_numpy()
+        return recommendation_frame(allr["customer_id"].to_numpy(), ranks(rows), allr["product_id"].to_numpy(),
+                                    allr["score"].to_numpy(), allr["reason"].to_numpy())

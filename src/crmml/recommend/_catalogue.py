@@ -1,0 +1,76 @@
+"""The item catalogue: ids, eligibility, value, category and readable names per product."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmml.schema import validate_products
+
+
+def _mode_per_product(tx: pd.DataFrame, column: str) -> pd.Series:
+    """Most frequent non-null value of ``column`` per product."""
+    vc = tx[["product_id", column]].dropna().value_counts(sort=True)
+    first = vc.reset_index().drop_duplicates("product_id")
+    return first.set_index("product_id")[column]
+
+
+def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, need_category=False) -> dict:
+    """Per-item arrays aligned with ``items`` (the products seen in ``tx``, then any only in ``products``)."""
+    if products is not None:
+        products = validate_products(products)
+    ids = tx["product_id"]
+    if products is not None:
+        ids = pd.concat([ids, products["product_id"]], ignore_index=True)
+    items = pd.Index(pd.unique(ids), name="product_id")
+    n = len(items)
+    prod = products.set_index("product_id") if products is not None else None
+
+    ok = np.ones(n, dtype=bool)
+    cols = [eligible] if isinstance(eligible, str) else list(eligible or [])
+    if cols and prod is None:
+        raise ValueError("The 'eligible' parameter of NextBestOffer needs a products frame in fit.")
+    if prod is not None:
+        ok &= items.isin(prod.index)
+        for col in cols:
+            if col not in prod.columns:
+                raise ValueError(f"The eligibility column {col!r} is not in the products frame; "
+                                 f"got columns {list(prod.columns)}.")
+            flag = prod[col]
+            if not (pd.api.types.is_bool_dtype(flag) or set(pd.unique(flag.dropna())) <= {0, 1}):
+                raise ValueError(f"The eligibility column {col!r} must be boolean (True = may be offered).")
+            ok &= flag.reindex(items).fillna(False).astype(bool).to_numpy()
+
+    value = np.full(n, np.nan)
+    if value_column is not None:
+        if prod is None or value_column not in prod.columns:
+            raise ValueError(f"The 'value_column' parameter of NextBestOffer names {value_column!r}, "
+                             f"which must be a numeric column of the products frame passed to fit.")
+        v = pd.to_numeric(prod[value_column], errors="coerce")
+        if (v < 0).any():
+            raise ValueError(f"The value column {value_column!r} must be >= 0; got {int((v < 0).sum())} "
+                             f"negative values, e.g. {v[v < 0].head(3).tolist()}.")
+        value = v.reindex(items).to_numpy(dtype=float)
+        ok &= ~np.isnan(value)  # a product without a value cannot be valued: not offered
+
+    if prod is not None and "category" in prod.columns:
+        cat = prod["category"].reindex(items)
+    elif "category" in tx.columns:
+        cat = _mode_per_product(tx, "category").reindex(items)
+    else:
+        cat = pd.Series([None] * n, index=items, dtype=object)
+    if need_category and cat.isna().all():
+        raise ValueError("The 'max_per_category' parameter of NextBestOffer needs a 'category' column "
+                         "in the products frame or in the transactions.")
+    codes, categories = pd.factorize(cat.astype(object), sort=True)
+
+    if prod is not None and "description" in prod.columns:
+        desc = prod["description"].reindex(items)
+    elif "description" in tx.columns:
+        desc = _mode_per_product(tx, "description").reindex(items)
+    else:
+        desc = pd.Series([None] * n, index=items, dtype=object)
+    desc = desc.astype(object).where(desc.notna(), pd.Series(items.astype(str), index=items))
+    descriptions = np.array([str(d).strip() for d in desc], dtype=str)
+    return {"items": items, "eligible": ok, "value": value, "category_codes": codes.astype(np.int64),
+            "categories": [str(c) for c in categories], "descriptions": descriptions}

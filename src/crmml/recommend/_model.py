@@ -1,0 +1,312 @@
+"""NextBestOffer: co-occurrence + repurchase + popularity ranking under business rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from crmml._utils import check_as_of, check_in, check_number, history_before, progress
+from crmml.recommend._catalogue import catalogue
+from crmml.recommend._matrices import affinity_matrices, basket_matrix, item_similarity, occasions, purchase_rows
+from crmml.recommend._ranking import ranks, recommendation_frame, top_k
+from crmml.schema import validate_transactions
+
+_OWNER = "NextBestOffer"
+
+
+class NextBestOffer(BaseEstimator):
+    """Top-k offers per customer from item co-occurrence, repurchase and popularity, under business rules.
+
+    Scoring. Each customer's history is a recency-weighted affinity to each
+    product: every purchase occasion (a ``transaction_id``; returns never count)
+    weighs ``0.5 ** (age_days / half_life_days)``, so a purchase ``half_life_days``
+    ago counts half as much as one today. The affinity row is normalised to sum
+    to 1 (``a``). A candidate ``j`` scores as a mixture of three next-purchase
+    distributions, each summing to 1 over the catalogue::
+
+        score_j = cooccurrence_weight * c_j / sum(c)   # c_j = sum_i a_i sim(i, j):
+                                                        # "customers who buy i also buy j"
+                  + repurchase_weight * a_j            # the customer's own repeat purchases
+                  + popularity_weight * pop_j / sum(pop)  # recent popularity
+
+    then multiplied by ``value ** value_weight`` when ``value_column`` is set
+    (e.g. margin: expected margin instead of relevance). ``sim`` is item-to-item
+    similarity from co-occurrence in baskets (``cosine``, ``lift`` or
+    association-rule ``confidence``), pruned to the ``n_neighbors`` most similar
+    items per item, kept as a ``scipy.sparse`` matrix.
+
+    Business rules (each applied to every recommended row): ``exclude_recent_days``
+    (nothing bought in that many days before ``as_of``), ``repurchase="never"``
+    (nothing the customer ever bought), ``eligible`` (boolean columns of the
+    products frame that must all be true; with a products frame, only listed
+    products are offered), ``max_per_category``. Only items with a positive score
+    are offered, so a list may be shorter than ``k``.
+
+    Repurchase is on by default: for consumables and gift retailers it is often
+    the strongest signal (see :func:`evaluate_recommendations`). For durables use
+    ``repurchase="never"``.
+
+    Parameters
+    ----------
+    similarity : {"cosine", "lift", "confidence"}, default="cosine"
+    basket : {"transaction", "customer"}, default="transaction"
+        Co-occurrence unit: items in the same purchase occasion, or ever bought
+        by the same customer.
+    n_neighbors : int, default=50
+        Similar items kept per item.
+    min_support : int, default=2
+        Minimum number of baskets a pair must share.
+    min_confidence : float, default=0.0
+        Minimum rule confidence (``similarity="confidence"`` only).
+    half_life_days : float, default=90.0
+        Half-life of the recency weighting of a customer's purchases.
+    repurchase : {"allow", "never"}, default="allow"
+    cooccurrence_weight, repurchase_weight : float, default=1.0
+    popularity_weight : float, default=0.1
+        Mixture weights of the three components (only their ratios matter).
+    popularity_window_days : int, default=30
+        Popularity = distinct buyers in this many days before ``as_of``.
+    exclude_recent_days : int, default=0
+        Never offer what the customer bought in this many days before ``as_of``
+        (0 = off).
+    eligible : str or list of str, optional
+        Boolean columns of the products frame; a product is offered only if all are true.
+    value_column : str, optional
+        Numeric products column (e.g. ``"margin"``) to weight scores with.
+    value_weight : float, default=1.0
+        Exponent of the value weighting.
+    max_per_category : int, optional
+        At most this many offers per category and customer (needs ``category``
+        in the products frame or in the transactions).
+    batch_size : int, default=2000
+        Customers scored per dense block.
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    items_ : Index of product ids (columns of every matrix).
+    customers_ : Index of customer ids (rows of the customer matrices).
+    similarity_ : csr_matrix, items x items.
+    affinity_, n_purchases_, last_age_ : csr_matrix, customers x items
+        Recency-weighted affinity, purchase occasions, days since last purchase plus one.
+    popularity_ : ndarray, distinct buyers per item in the popularity window.
+    eligible_ : ndarray of bool; value_ : ndarray of float; category_codes_ : ndarray of int
+    categories_ : list of str; descriptions_ : ndarray of str; as_of_ : str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2, 3, 3, 4], "transaction_id": [1, 1, 2, 2, 3, 3, 4],
+    ...     "timestamp": pd.to_datetime(["2024-01-01"] * 7), "amount": 10.0,
+    ...     "product_id": ["tea", "mug", "tea", "mug", "tea", "cake", "tea"]})
+    >>> nbo = NextBestOffer(repurchase="never").fit(tx)
+    >>> nbo.recommend([4], k=1)[["customer_id", "rank", "product_id"]]
+       customer_id  rank product_id
+    0            4     1        mug
+    """
+
+    def __init__(self, *, similarity="cosine", basket="transaction", n_neighbors=50, min_support=2,
+                 min_confidence=0.0, half_life_days=90.0, repurchase="allow", cooccurrence_weight=1.0,
+                 repurchase_weight=1.0, popularity_weight=0.1, popularity_window_days=30, exclude_recent_days=0,
+                 eligible=None, value_column=None, value_weight=1.0, max_per_category=None, batch_size=2000,
+                 verbose=False):
+        self.similarity = similarity
+        self.basket = basket
+        self.n_neighbors = n_neighbors
+        self.min_support = min_support
+        self.min_confidence = min_confidence
+        self.half_life_days = half_life_days
+        self.repurchase = repurchase
+        self.cooccurrence_weight = cooccurrence_weight
+        self.repurchase_weight = repurchase_weight
+        self.popularity_weight = popularity_weight
+        self.popularity_window_days = popularity_window_days
+        self.exclude_recent_days = exclude_recent_days
+        self.eligible = eligible
+        self.value_column = value_column
+        self.value_weight = value_weight
+        self.max_per_category = max_per_category
+        self.batch_size = batch_size
+        self.verbose = verbose
+
+    def _check_params(self):
+        o = _OWNER
+        check_in(self.similarity, "similarity", o, ("cosine", "lift", "confidence"))
+        check_in(self.basket, "basket", o, ("transaction", "customer"))
+        check_in(self.repurchase, "repurchase", o, ("allow", "never"))
+        check_number(self.n_neighbors, "n_neighbors", o, low=1)
+        check_number(self.min_support, "min_support", o, low=1)
+        check_number(self.min_confidence, "min_confidence", o, kind="float", low=0, high=1)
+        check_number(self.half_life_days, "half_life_days", o, kind="float", low=0, low_inclusive=False)
+        check_number(self.cooccurrence_weight, "cooccurrence_weight", o, kind="float", low=0)
+        check_number(self.repurchase_weight, "repurchase_weight", o, kind="float", low=0)
+        check_number(self.popularity_weight, "popularity_weight", o, kind="float", low=0)
+        check_number(self.popularity_window_days, "popularity_window_days", o, low=1)
+        check_number(self.exclude_recent_days, "exclude_recent_days", o, low=0)
+        check_number(self.value_weight, "value_weight", o, kind="float", low=0)
+        if self.max_per_category is not None:
+            check_number(self.max_per_category, "max_per_category", o, low=1)
+        check_number(self.batch_size, "batch_size", o, low=1)
+
+    def fit(self, transactions, products=None, *, as_of=None):
+        """Learn item similarities, popularity and each customer's affinity from history before ``as_of``.
+
+        Parameters
+        ----------
+        transactions : DataFrame
+            Standard transactions with ``product_id`` (``transaction_id``,
+            ``category`` and ``description`` used when present).
+        products : DataFrame, optional
+            Products/offers frame (``product_id``; ``category``, ``price``,
+            ``margin``, ``description``, eligibility columns).
+        as_of : timestamp, optional
+            Only rows with ``timestamp < as_of`` are read; default: one second
+            after the last transaction.
+        """
+        self._check_params()
+        tx = validate_transactions(transactions, allow_missing_amount=True)
+        if "product_id" not in tx.columns:
+            raise ValueError("NextBestOffer needs a 'product_id' column in transactions.")
+        if as_of is None:
+            as_of = tx["timestamp"].max() + pd.Timedelta(seconds=1)
+        as_of = check_as_of(as_of, _OWNER)
+        tx = purchase_rows(history_before(tx, as_of))
+        if len(tx) == 0:
+            raise ValueError(f"NextBestOffer found no purchases before as_of={as_of}.")
+        cat = catalogue(tx, products, eligible=self.eligible, value_column=self.value_column,
+                        need_category=self.max_per_category is not None)
+        self.items_ = cat["items"]
+        self.eligible_, self.value_ = cat["eligible"], cat["value"]
+        self.category_codes_, self.categories_ = cat["category_codes"], cat["categories"]
+        self.descriptions_ = cat["descriptions"]
+        self.customers_ = pd.Index(pd.unique(tx["customer_id"]), name="customer_id")
+        occ = occasions(tx, self.items_, self.customers_)
+        as_of_ns = int(as_of.value)
+        shape = (len(self.customers_), len(self.items_))
+        self.affinity_, self.n_purchases_, self.last_age_ = affinity_matrices(
+            occ, as_of_ns, float(self.half_life_days), shape)
+        self.similarity_ = item_similarity(
+            basket_matrix(occ, self.basket, len(self.items_)), self.similarity,
+            min_support=self.min_support, min_confidence=float(self.min_confidence), n_neighbors=self.n_neighbors)
+        window = occ[occ["ts"] >= as_of_ns - self.popularity_window_days * 86_400 * 10**9]
+        buyers = window.drop_duplicates(["c", "i"])["i"].to_numpy()
+        self.popularity_ = np.bincount(buyers, minlength=len(self.items_)).astype(np.float64)
+        self.as_of_ = as_of.isoformat()
+        return self
+
+    # ------------------------------------------------------------------ scoring
+    def _components(self, rows: np.ndarray):
+        """Dense weighted blocks (co-occurrence, repurchase, popularity) for customer rows (-1 = unknown)."""
+        known = rows >= 0
+        n_items = len(self.items_)
+        a = sp.csr_matrix((len(rows), n_items))
+        if known.any():
+            sub = self.affinity_[rows[known]]
+            tot = np.asarray(sub.sum(axis=1)).ravel()
+            a = _place(sp.diags(1.0 / np.where(tot > 0, tot, 1.0)) @ sub, known)
+        cooc = np.asarray((a @ self.similarity_.astype(np.float64)).todense())
+        tot = cooc.sum(axis=1, keepdims=True)
+        cooc *= self.cooccurrence_weight / np.where(tot > 0, tot, 1.0)
+        rep = np.asarray(a.todense()) * self.repurchase_weight
+        pop_tot = self.popularity_.sum()
+        pop = self.popularity_weight * self.popularity_ / (pop_tot if pop_tot > 0 else 1.0)
+        return a, cooc, rep, np.broadcast_to(pop, cooc.shape)
+
+    def _mask(self, rows: np.ndarray, n: int) -> np.ndarray:
+        """True where an offer is allowed by the business rules."""
+        allowed = np.broadcast_to(self.eligible_, (n, len(self.items_))).copy()
+        known = np.nonzero(rows >= 0)[0]
+        if len(known):
+            age = self.last_age_[rows[known]].tocoo()
+            bought = age.data > 0
+            if self.repurchase == "never":
+                allowed[known[age.row[bought]], age.col[bought]] = False
+            elif self.exclude_recent_days > 0:
+                recent = bought & (age.data - 1.0 < self.exclude_recent_days)
+                allowed[known[age.row[recent]], age.col[recent]] = False
+        return allowed
+
+    def recommend(self, customers=None, k=10, *, customer_weights=None, reasons=True):
+        """Top-``k`` offers per customer as a long frame.
+
+        Parameters
+        ----------
+        customers : array-like, optional
+            Customer ids; default all customers seen in ``fit``. Unknown
+            customers get recent popular products (cold start).
+        k : int, default=10
+        customer_weights : Series, optional
+            Per-customer multiplier indexed by ``customer_id`` (e.g. predicted
+            CLV), so scores compare across customers when choosing whom to
+            contact; it never changes a customer's own ranking. Missing = 1.
+        reasons : bool, default=True
+            Build the readable ``reason`` strings (empty strings when false).
+
+        Returns
+        -------
+        DataFrame
+            ``customer_id, rank, product_id, score, reason``; ranks start at 1.
+            Customers are in the order given, each at most ``k`` rows.
+        """
+        check_is_fitted(self, "similarity_")
+        check_number(k, "k", "NextBestOffer.recommend", low=1)
+        ids = self.customers_.to_numpy() if customers is None else np.asarray(pd.unique(pd.Series(customers)))
+        rows_all = self.customers_.get_indexer(pd.Index(ids)) if len(ids) else np.empty(0, np.int64)
+        value = np.where(np.isnan(self.value_), 0.0, self.value_) ** self.value_weight \
+            if self.value_column is not None else None
+        cats = self.category_codes_ if self.max_per_category is not None else None
+        out = []
+        starts = range(0, len(ids), self.batch_size)
+        for s in progress(starts, verbose=self.verbose, desc="recommend", total=len(starts)):
+            rows = rows_all[s:s + self.batch_size]
+            a, cooc, rep, pop = self._components(rows)
+            score = cooc + rep + pop
+            if value is not None:
+                score = score * value
+            score[~self._mask(rows, len(rows))] = -np.inf
+            r, c = top_k(score, k, cats, self.max_per_category)
+            reason = self._reasons(a, rows, r, c, cooc, rep, pop) if reasons else np.full(len(r), "")
+            out.append((s + r, c, score[r, c], reason))
+        r = np.concatenate([o[0] for o in out]) if out else np.empty(0, np.int64)
+        c = np.concatenate([o[1] for o in out]) if out else np.empty(0, np.int64)
+        sc = np.concatenate([o[2] for o in out]) if out else np.empty(0)
+        reason = np.concatenate([o[3] for o in out]) if out else np.empty(0, dtype=str)
+        if customer_weights is not None:
+            w = pd.Series(customer_weights).reindex(ids[r]).fillna(1.0).to_numpy(dtype=float)
+            sc = sc * w
+        return recommendation_frame(ids[r], ranks(r), self.items_[c], sc, reason)
+
+    def _reasons(self, a, rows, r, c, cooc, rep, pop) -> np.ndarray:
+        """Readable reason per chosen (row, item): the component contributing most."""
+        desc = self.descriptions_
+        parts = np.stack([cooc[r, c], rep[r, c], pop[r, c]], axis=1)
+        kind = parts.argmax(axis=1)
+        text = np.empty(len(r), dtype=object)
+        co = np.nonzero(kind == 0)[0]
+        if len(co):
+            contrib = a[r[co]].multiply(self.similarity_.T.tocsr()[c[co]]).tocsr()
+            src = np.asarray(contrib.argmax(axis=1)).ravel()
+            text[co] = [f"bought {desc[i]}; customers who buy {desc[i]} also buy {desc[j]}"
+                        for i, j in zip(src, c[co])]
+        rp = np.nonzero(kind == 1)[0]
+        if len(rp):
+            cust = rows[r[rp]]
+            n = np.asarray(self.n_purchases_[cust, c[rp]]).ravel()
+            age = np.asarray(self.last_age_[cust, c[rp]]).ravel() - 1.0
+            text[rp] = [f"bought {desc[j]} {int(m)} time{'s' if m != 1 else ''}, last {int(d)} days ago"
+                        for j, m, d in zip(c[rp], n, age)]
+        pp = np.nonzero(kind == 2)[0]
+        if len(pp):
+            text[pp] = [f"{desc[j]} is popular: {int(self.popularity_[j])} buyers in the last "
+                        f"{self.popularity_window_days} days" for j in c[pp]]
+        return text.astype(str)
+
+
+def _place(sub: sp.csr_matrix, known: np.ndarray) -> sp.csr_matrix:
+    """Rows of ``sub`` at the positions where ``known`` is true, empty rows elsewhere."""
+    coo = sub.tocoo()
+    pos = np.nonzero(known)[0]
+    return sp.csr_matrix((coo.data, (pos[coo.row], coo.col)), shape=(len(known), sub.shape[1]))
