@@ -1,0 +1,466 @@
+"""RFM: a per-customer recency/frequency/monetary table and a quintile segmenter with named segments.
+
+Definitions used by :func:`rfm_table` (all "as of" a cutoff, reading only rows with ``timestamp < as_of``):
+
+- a *purchase* row has ``amount >= 0``; a *return* row has ``amount < 0``;
+- **frequency** = distinct purchase occasions: distinct ``transaction_id`` among purchase rows when the column is
+  present, otherwise distinct calendar days with a purchase (several lines of one basket share a day);
+- **monetary** = net spend = purchases + returns (returns are netted, so it can be below the gross spend and,
+  rarely, negative); **avg_order_value** = monetary / frequency; **returns** = value returned (>= 0);
+- **recency** = days (fractional) from the last purchase to ``as_of``; **tenure** = days from the first purchase
+  to ``as_of``.
+
+Customers whose history before ``as_of`` holds only returns (their purchases predate the data, as for some
+cancellations in the UCI Online Retail file) have no purchase occasion to score. By default
+(``returns_only="drop"``) they are left out of the table; ``returns_only="keep"`` keeps them with
+``frequency = 0``, recency/tenure measured from their return rows and ``avg_order_value = NaN``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml.schema import validate_transactions
+
+__all__ = ["rfm_table", "RFMSegmenter", "DEFAULT_RFM_SEGMENTS", "default_rfm_segments", "segment_summary"]
+
+_NS_PER_DAY = 86_400 * 10**9
+RFM_COLUMNS = ["recency", "frequency", "monetary", "avg_order_value", "tenure", "returns"]
+
+
+def rfm_table(transactions: pd.DataFrame, as_of, *, returns_only: str = "drop",
+              columns: dict | None = None) -> pd.DataFrame:
+    """Per-customer recency, frequency, monetary value, average order value and tenure as of a cutoff.
+
+    Vectorised (factorised codes and ``np.bincount``) and partitionable by customer: a subset of customers gives
+    exactly those customers' rows. See the module notes for the exact definitions.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Standard transactions (``customer_id``, ``timestamp``, ``amount``; optional ``transaction_id``).
+    as_of : timestamp or str
+        Cutoff; only rows with ``timestamp < as_of`` are read.
+    returns_only : {"drop", "keep"}, default="drop"
+        What to do with customers whose history holds only returns (see module notes).
+    columns : dict, optional
+        Mapping from your column names to the canonical ones.
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id`` (sorted) with columns ``recency``, ``frequency``, ``monetary``,
+    ``avg_order_value``, ``tenure`` (days, float) and ``returns``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2],
+    ...                    "timestamp": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-03-01"]),
+    ...                    "amount": [10.0, 5.0, 20.0, -3.0]})
+    >>> rfm_table(tx, "2024-03-02", returns_only="keep")[["recency", "frequency", "monetary", "tenure"]]
+                 recency  frequency  monetary  tenure
+    customer_id
+    1               30.0          2      35.0    61.0
+    2                1.0          0      -3.0     1.0
+    """
+    owner = "rfm_table"
+    check_in(returns_only, "returns_only", owner, ("drop", "keep"))
+    ts = check_as_of(as_of, owner)
+    if isinstance(transactions, pd.DataFrame):
+        cmap = dict(columns or {})
+        wanted = [c for c in transactions.columns
+                  if cmap.get(c, c) in ("customer_id", "timestamp", "amount", "transaction_id")]
+        cmap = {k: v for k, v in cmap.items() if k in wanted}
+        columns = cmap or None
+        transactions = transactions[wanted]
+    tx = validate_transactions(transactions, columns)
+    tx = history_before(tx, ts)
+    return _compute_rfm(tx, ts, returns_only)
+
+
+def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """Integer codes for ``values``: an offset when they are integers in a compact range (no hashing),
+    else :func:`pandas.factorize`. Returns (codes, size of code space, uniques or None if offset)."""
+    if values.dtype.kind in "iu" and len(values):
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < 4 * len(values) + 1024:
+            return (values - lo).astype("int64"), hi - lo + 1, None
+    codes, uniq = pd.factorize(values, sort=False)
+    return codes.astype("int64"), len(uniq), uniq
+
+
+def _count_distinct_pairs(groups: np.ndarray, items: np.ndarray, n_groups: int) -> np.ndarray:
+    """Number of distinct ``items`` per group (``groups``/``items`` are non-negative int codes)."""
+    if len(items) == 0:
+        return np.zeros(n_groups, dtype="int64")
+    codes, n_items, _ = _dense_codes(items)
+    big = np.iinfo("int64").max
+    gmin = np.full(n_items, big, dtype="int64")
+    gmax = np.full(n_items, -1, dtype="int64")
+    np.minimum.at(gmin, codes, groups)
+    np.maximum.at(gmax, codes, groups)
+    seen = gmax >= 0
+    if np.array_equal(gmin[seen], gmax[seen]):  # each item (e.g. transaction id) belongs to one group: no hashing
+        return np.bincount(gmin[seen], minlength=n_groups).astype("int64")
+    key = groups * np.int64(n_items) + codes
+    return np.bincount(pd.unique(key) // n_items, minlength=n_groups).astype("int64")
+
+
+def _compute_rfm(tx: pd.DataFrame, as_of: pd.Timestamp, returns_only: str) -> pd.DataFrame:
+    if len(tx) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "frequency" else "float64") for c in RFM_COLUMNS},
+                            index=pd.Index(tx["customer_id"].iloc[:0], name="customer_id"))
+    cust = tx["customer_id"].to_numpy()
+    codes, n, uniq = _dense_codes(cust)
+    amount = tx["amount"].to_numpy(dtype="float64")
+    t = tx["timestamp"].to_numpy().view("int64")
+    buy = amount >= 0
+    rows = np.bincount(codes, minlength=n)
+    net = np.bincount(codes, weights=amount, minlength=n)
+    returned = -np.bincount(codes[~buy], weights=amount[~buy], minlength=n)
+    cb = codes[buy]
+    # occasions: distinct transaction_id (or calendar day) among each customer's purchase rows
+    if "transaction_id" in tx.columns:
+        occ = tx["transaction_id"].to_numpy()[buy]
+    else:
+        occ = t[buy] // _NS_PER_DAY
+    freq = _count_distinct_pairs(cb, occ, n)
+    big, small = np.iinfo("int64").max, np.iinfo("int64").min
+    last = np.full(n, small, dtype="int64")
+    first = np.full(n, big, dtype="int64")
+    np.maximum.at(last, cb, t[buy])
+    np.minimum.at(first, cb, t[buy])
+    no_buy = (freq == 0) & (rows > 0)
+    if no_buy.any() and returns_only == "keep":
+        rc, rt = codes[~buy], t[~buy]
+        only = no_buy[rc]
+        np.maximum.at(last, rc[only], rt[only])
+        np.minimum.at(first, rc[only], rt[only])
+    keep = rows > 0
+    if returns_only == "drop":
+        keep &= ~no_buy
+    idx = np.flatnonzero(keep)
+    ids = uniq[idx] if uniq is not None else idx + int(cust.min())
+    a = as_of.value
+    f = freq[idx]
+    out = pd.DataFrame({
+        "recency": (a - last[idx]) / _NS_PER_DAY,
+        "frequency": f,
+        "monetary": net[idx],
+        "avg_order_value": np.divide(net[idx], f, out=np.full(len(idx), np.nan), where=f > 0),
+        "tenure": (a - first[idx]) / _NS_PER_DAY,
+        "returns": returned[idx] + 0.0,
+    }, index=pd.Index(np.asarray(ids, dtype=cust.dtype) if uniq is None else ids, name="customer_id"))
+    return out if uniq is None else out.sort_index()
+
+
+# --------------------------------------------------------------------------------------------- segment rule table
+_SEGMENT_ROWS = [
+    # segment, r_min, r_max, fm_min, fm_max, description
+    ("Champions", 5, 5, 4, 5, "bought recently, buy often and spend the most"),
+    ("Loyal Customers", 3, 4, 4, 5, "buy often and spend well; not the very latest buyers"),
+    ("Potential Loyalist", 4, 5, 2, 3, "recent customers with average frequency and spend"),
+    ("New Customers", 5, 5, 1, 1, "bought very recently, once or for little"),
+    ("Promising", 4, 4, 1, 1, "recent shoppers who have not spent much yet"),
+    ("Need Attention", 3, 3, 2, 3, "middling recency, frequency and spend"),
+    ("About to Sleep", 3, 3, 1, 1, "below average; will be lost if not reactivated"),
+    ("At Risk", 2, 2, 3, 5, "spent well and bought often, but long ago"),
+    ("At Risk", 1, 1, 3, 3, "spent well and bought often, but long ago"),
+    ("Can't Lose Them", 1, 1, 4, 5, "made big and frequent purchases, but not for a long time"),
+    ("Hibernating", 2, 2, 1, 2, "last purchase long ago, low frequency and spend"),
+    ("Lost", 1, 1, 1, 2, "lowest recency, frequency and spend"),
+]
+
+DEFAULT_RFM_SEGMENTS = pd.DataFrame(_SEGMENT_ROWS, columns=["segment", "r_min", "r_max", "fm_min", "fm_max",
+                                                            "description"])
+"""The default RFM segment map (read-only; copy it with :func:`default_rfm_segments` to edit).
+
+Rows are rules on the recency score ``R`` and ``FM = ceil((F + M) / 2)``, the rounded-up mean of the frequency
+and monetary scores, all in 1..5 (5 = best). The names follow the widely used 11-segment RFM map (Putler; the R
+package ``rfm``), whose published ranges overlap; here they are made into a partition, so each of the 125
+(R, F, M) cells maps to exactly one segment::
+
+         FM=1            FM=2                FM=3                FM=4             FM=5
+    R=5  New Customers   Potential Loyalist  Potential Loyalist  Champions        Champions
+    R=4  Promising       Potential Loyalist  Potential Loyalist  Loyal Customers  Loyal Customers
+    R=3  About to Sleep  Need Attention      Need Attention      Loyal Customers  Loyal Customers
+    R=2  Hibernating     Hibernating         At Risk             At Risk          At Risk
+    R=1  Lost            Lost                At Risk             Can't Lose Them  Can't Lose Them
+
+A custom table may use any of the bound columns ``r_min/r_max``, ``f_min/f_max``, ``m_min/m_max``,
+``fm_min/fm_max`` (a missing bound means no limit) and must also cover every cell exactly once.
+"""
+
+
+def default_rfm_segments() -> pd.DataFrame:
+    """An editable copy of :data:`DEFAULT_RFM_SEGMENTS`.
+
+    >>> t = default_rfm_segments()
+    >>> t["segment"].drop_duplicates().tolist()[:3]
+    ['Champions', 'Loyal Customers', 'Potential Loyalist']
+    """
+    return DEFAULT_RFM_SEGMENTS.copy()
+
+
+_BOUNDS = ("r", "f", "m", "fm")
+
+
+def _segment_lookup(table: pd.DataFrame, n: int) -> tuple[np.ndarray, list[str]]:
+    """Evaluate the rule table on every (R, F, M) cell; a (n, n, n) array of segment codes."""
+    owner = "RFMSegmenter"
+    if not isinstance(table, pd.DataFrame) or "segment" not in table.columns:
+        raise ValueError(f"The 'segments' parameter of {owner} must be a DataFrame with a 'segment' column and "
+                         f"bound columns such as r_min, r_max, fm_min, fm_max. Got {type(table).__name__} instead.")
+    known = {"segment", "description"} | {f"{b}_{s}" for b in _BOUNDS for s in ("min", "max")}
+    extra = sorted(set(table.columns) - known)
+    if extra:
+        raise ValueError(f"The 'segments' table of {owner} has unknown columns {extra}; allowed: {sorted(known)}.")
+    g = np.arange(1, n + 1)
+    r, f, m = np.meshgrid(g, g, g, indexing="ij")
+    cells = {"r": r, "f": f, "m": m, "fm": (f + m + 1) // 2}
+    names = list(dict.fromkeys(table["segment"].astype(str)))
+    lut = np.full((n, n, n), -1, dtype=np.int64)
+    hits = np.zeros((n, n, n), dtype=np.int64)
+    for row in table.itertuples(index=False):
+        row = row._asdict()
+        mask = np.ones((n, n, n), dtype=bool)
+        for b in _BOUNDS:
+            lo, hi = row.get(f"{b}_min"), row.get(f"{b}_max")
+            if lo is not None and not pd.isna(lo):
+                mask &= cells[b] >= lo
+            if hi is not None and not pd.isna(hi):
+                mask &= cells[b] <= hi
+        lut[mask] = names.index(str(row["segment"]))
+        hits += mask
+    for bad, what in ((hits == 0, "no segment"), (hits > 1, "more than one segment")):
+        if bad.any():
+            ex = [f"R{a + 1}F{b + 1}M{c + 1}" for a, b, c in np.argwhere(bad)[:5]]
+            raise ValueError(f"The 'segments' table of {owner} must map every (R, F, M) score cell to exactly "
+                             f"one segment; {int(bad.sum())} cells map to {what}, e.g. {ex}.")
+    return lut, names
+
+
+# ------------------------------------------------------------------------------------------------ tie-aware edges
+def _tie_aware_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
+    """Cut points that split ``x`` into at most ``n_bins`` near-equal groups without splitting tied values.
+
+    Greedy: for each group in turn the target size is (remaining rows) / (remaining groups); the group takes
+    whole distinct values up to the target, keeping the value that crosses the target only if that leaves the
+    group closer to the target (and at least one value per group). A heavy tie (say 60% of customers with one
+    purchase) becomes one group and the rest is re-split evenly. Cut points are midpoints between the last value
+    of a group and the first of the next.
+    """
+    vals, counts = np.unique(x, return_counts=True)
+    u = len(vals)
+    k = min(n_bins, u)
+    cum = np.cumsum(counts)
+    cuts = []
+    start, done = 0, 0  # start: index of first distinct value of the current group; done: rows already grouped
+    for g in range(k - 1):
+        remaining_groups = k - g
+        target = done + (cum[-1] - done) / remaining_groups
+        j = int(np.searchsorted(cum, target, side="left"))  # first index with cum >= target
+        j = min(j, u - 1)
+        if j > start and (cum[j] - target) > (target - cum[j - 1]):
+            j -= 1
+        j = max(j, start)
+        j = min(j, u - remaining_groups)  # leave one distinct value per remaining group
+        cuts.append(j)
+        done = cum[j]
+        start = j + 1
+    return np.array([(vals[j] + vals[j + 1]) / 2.0 for j in cuts], dtype="float64")
+
+
+def _spread(n_groups: int, n_bins: int) -> np.ndarray:
+    """Scores for groups 0..n_groups-1, spread over 1..n_bins when there are fewer groups than bins."""
+    if n_groups <= 1:
+        return np.ones(max(n_groups, 1), dtype=np.int64)
+    return np.rint(1 + np.arange(n_groups) * (n_bins - 1) / (n_groups - 1)).astype(np.int64)
+
+
+def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: str | None = "monetary",
+                    order=None) -> pd.DataFrame:
+    """Customers, share, mean of each value column and revenue share per segment.
+
+    Parameters
+    ----------
+    segments : Series or DataFrame with a ``segment`` column, indexed by customer_id
+    values : DataFrame, optional
+        Numeric columns indexed by customer_id (for example an RFM table) whose means are reported.
+    revenue : str or None, default="monetary"
+        Column of ``values`` whose share per segment is reported as ``revenue_share``.
+    order : list, optional
+        Row order (default: categorical order, else by size).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.Series(["a", "b", "a"], index=[1, 2, 3], name="segment")
+    >>> v = pd.DataFrame({"monetary": [10.0, 30.0, 20.0]}, index=[1, 2, 3])
+    >>> segment_summary(s, v)
+             customers  share  monetary  revenue_share
+    segment
+    a                2  0.667      15.0            0.5
+    b                1  0.333      30.0            0.5
+    """
+    seg = segments["segment"] if isinstance(segments, pd.DataFrame) else pd.Series(segments)
+    seg = seg.rename("segment")
+    counts = seg.value_counts(sort=False)
+    if order is None:
+        order = list(seg.cat.categories) if isinstance(seg.dtype, pd.CategoricalDtype) else \
+            list(counts.sort_values(ascending=False).index)
+    out = pd.DataFrame({"customers": counts.reindex(order).fillna(0).astype("int64")})
+    out["share"] = (out["customers"] / max(len(seg), 1)).round(3)
+    if values is not None:
+        num = values.select_dtypes("number").reindex(seg.index)
+        means = num.groupby(seg.to_numpy(), observed=False).mean().reindex(order)
+        out = out.join(means)
+        if revenue is not None and revenue in num.columns:
+            rev = num[revenue].groupby(seg.to_numpy(), observed=False).sum().reindex(order).fillna(0)
+            total = num[revenue].sum()
+            out["revenue_share"] = (rev / total).round(3) if total else np.nan
+    out.index.name = "segment"
+    return out
+
+
+class RFMSegmenter(BaseEstimator):
+    """Score customers 1..5 on recency, frequency and monetary value and name their RFM segment.
+
+    ``fit`` learns the score edges of each measure on an RFM table (quintiles by default); ``transform`` applies
+    the same edges to any table (for example a later period, or one partition of the customers) and maps the
+    scores to named segments through a rule table.
+
+    Ties: edges never split tied values (customers with the same frequency get the same F score). They come
+    from a greedy equal-frequency split over distinct values (see ``_tie_aware_edges``): a heavy tie, such as
+    the majority of retail customers who bought once, forms one group and the remaining customers are split
+    evenly into the remaining scores, so every score 1..``n_scores`` is used when the data has enough distinct
+    values. With fewer distinct values than scores the groups are spread over the range (3 groups get 1, 3, 5;
+    a single value gets 1). Recency is reversed: the most recent customers get R = ``n_scores``.
+
+    Parameters
+    ----------
+    n_scores : int, default=5
+        Number of score levels (5 = quintiles). The default segment table assumes 5.
+    segments : DataFrame, optional
+        Segment rule table (see :data:`DEFAULT_RFM_SEGMENTS`); it must map each (R, F, M) cell to exactly one
+        segment. Defaults to the 11-segment map.
+    monetary : str, default="monetary"
+        Column scored as M (for example ``"avg_order_value"``).
+
+    Attributes
+    ----------
+    r_edges_, f_edges_, m_edges_ : ndarray
+        Ascending cut points of recency, frequency and monetary value (``len`` <= ``n_scores - 1``).
+    r_scores_, f_scores_, m_scores_ : ndarray
+        Score of each group between consecutive cut points (ascending value; reversed for recency).
+    segment_names_ : list of str
+        Segment names in table order.
+    lookup_ : ndarray of shape (n_scores, n_scores, n_scores)
+        Segment code of each (R, F, M) cell.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rfm = pd.DataFrame({"recency": [5.0, 40, 200, 300, 10, 90],
+    ...                     "frequency": [8, 3, 1, 1, 1, 2],
+    ...                     "monetary": [900.0, 300, 40, 15, 30, 120]},
+    ...                    index=pd.Index([1, 2, 3, 4, 5, 6], name="customer_id"))
+    >>> seg = RFMSegmenter().fit(rfm)
+    >>> seg.transform(rfm)[["r_score", "f_score", "m_score", "segment"]]
+                 r_score  f_score  m_score             segment
+    customer_id
+    1                  5        5        5           Champions
+    2                  3        4        4     Loyal Customers
+    3                  2        1        3         Hibernating
+    4                  1        1        1                Lost
+    5                  4        1        2  Potential Loyalist
+    6                  2        2        4             At Risk
+    """
+
+    def __init__(self, n_scores: int = 5, segments: pd.DataFrame | None = None, monetary: str = "monetary"):
+        self.n_scores = n_scores
+        self.segments = segments
+        self.monetary = monetary
+
+    def _columns(self):
+        return ("recency", "frequency", self.monetary)
+
+    def _check_frame(self, X, where: str) -> pd.DataFrame:
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(f"RFMSegmenter.{where} expects an RFM table (a DataFrame from rfm_table). "
+                             f"Got {type(X).__name__} instead.")
+        missing = [c for c in self._columns() if c not in X.columns]
+        if missing:
+            raise ValueError(f"RFMSegmenter.{where}: the RFM table lacks columns {missing}; "
+                             f"got {list(X.columns)[:10]}. Build it with rfm_table().")
+        for c in self._columns():
+            bad = X[c].isna().to_numpy()
+            if bad.any():
+                raise ValueError(f"RFMSegmenter.{where}: column {c!r} has {int(bad.sum())} missing values; "
+                                 "RFM scores need complete recency, frequency and monetary values.")
+        return X
+
+    def fit(self, X: pd.DataFrame, y=None) -> "RFMSegmenter":
+        """Learn the score edges of recency, frequency and monetary value on an RFM table."""
+        check_number(self.n_scores, "n_scores", "RFMSegmenter", low=2, high=10)
+        X = self._check_frame(X, "fit")
+        if len(X) == 0:
+            raise ValueError("RFMSegmenter.fit: the RFM table is empty (0 customers).")
+        table = DEFAULT_RFM_SEGMENTS if self.segments is None else self.segments
+        if self.segments is None and self.n_scores != 5:
+            raise ValueError("The default segment table of RFMSegmenter assumes n_scores=5; pass your own "
+                             f"'segments' table for n_scores={self.n_scores}.")
+        self.lookup_, self.segment_names_ = _segment_lookup(table, self.n_scores)
+        k = self.n_scores
+        for name, col in zip("rfm", self._columns()):
+            edges = _tie_aware_edges(X[col].to_numpy(dtype="float64"), k)
+            scores = _spread(len(edges) + 1, k)
+            if name == "r":
+                scores = scores[::-1].copy()
+            setattr(self, f"{name}_edges_", edges)
+            setattr(self, f"{name}_scores_", scores)
+        return self
+
+    def score(self, X: pd.DataFrame) -> pd.DataFrame:
+        """R, F and M scores (1..n_scores) of each customer on the fitted edges."""
+        check_is_fitted(self, "lookup_")
+        X = self._check_frame(X, "score")
+        out = {}
+        for name, col in zip("rfm", self._columns()):
+            edges, scores = getattr(self, f"{name}_edges_"), getattr(self, f"{name}_scores_")
+            out[f"{name}_score"] = scores[np.searchsorted(edges, X[col].to_numpy(dtype="float64"), side="right")]
+        return pd.DataFrame(out, index=X.index)
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Scores and named segment of each customer.
+
+        Returns
+        -------
+        DataFrame indexed like ``X`` with ``r_score``, ``f_score``, ``m_score``, ``fm_score``
+        (``ceil((F + M) / 2)``), ``rfm_cell`` (e.g. ``"545"``) and ``segment`` (categorical, table order).
+        """
+        out = self.score(X)
+        r, f, m = (out[c].to_numpy() for c in ("r_score", "f_score", "m_score"))
+        out["fm_score"] = (f + m + 1) // 2
+        out["rfm_cell"] = pd.Series(r * 100 + f * 10 + m, index=out.index).astype(str) if self.n_scores < 10 \
+            else [f"{a}-{b}-{c}" for a, b, c in zip(r, f, m)]
+        codes = self.lookup_[r - 1, f - 1, m - 1]
+        out["segment"] = pd.Categorical.from_codes(codes, categories=self.segment_names_)
+        return out
+
+    def fit_transform(self, X: pd.DataFrame, y=None) -> pd.DataFrame:
+        """``fit(X).transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def summary(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per segment: customers, share, mean recency/frequency/monetary (and other numeric columns of
+        ``X``) and revenue share (of ``monetary``), in table order."""
+        seg = self.transform(X)["segment"]
+        cols = [c for c in ("recency", "frequency", "monetary", "avg_order_value") if c in X.columns]
+        if self.monetary not in cols:
+            cols.append(self.monetary)
+        return segment_summary(seg, X[cols], revenue=self.monetary)
