@@ -21,6 +21,8 @@ __all__ = [
     "capture_rate_at",
     "decile_table",
     "psi",
+    "psi_table",
+    "clv_decile_table",
     "classification_metrics",
 ]
 
@@ -211,3 +213,95 @@ def classification_metrics(y_true, y_prob, *, frac: float = 0.1) -> dict:
         "ks": ks_statistic(y, p), "brier": brier(y, p), "ece": expected_calibration_error(y, p),
         f"lift_top{pct}": lift_at(y, p, frac), f"capture_top{pct}": capture_rate_at(y, p, frac),
     }
+
+
+def _psi_categorical(e, a, eps):
+    pe = pd.Series(e).astype(str).value_counts(normalize=True)
+    pa = pd.Series(a).astype(str).value_counts(normalize=True)
+    cats = pe.index.union(pa.index)
+    pe = np.clip(pe.reindex(cats, fill_value=0.0).to_numpy(), eps, None)
+    pa = np.clip(pa.reindex(cats, fill_value=0.0).to_numpy(), eps, None)
+    return float(np.sum((pa - pe) * np.log(pa / pe)))
+
+
+def psi_table(reference: pd.DataFrame, current: pd.DataFrame, columns=None, *, n_bins: int = 10) -> pd.DataFrame:
+    """Population stability of several columns (the score and top features) between two snapshots.
+
+    Numeric columns are binned on the deciles of ``reference`` (see :func:`psi`);
+    other columns compare category shares.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+        The two snapshots (e.g. training-time and scoring-time features and scores).
+    columns : list of str, optional
+        Columns to compare, in order (default: every column present in both).
+    n_bins : int, default=10
+
+    Returns
+    -------
+    DataFrame indexed by ``feature`` with ``psi``, ``status`` ("stable" < 0.1 <=
+    "moderate shift" < 0.25 <= "major shift"), ``reference_mean`` and
+    ``current_mean`` (NaN for categorical columns).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"score": rng.random(4000), "tenure": rng.normal(size=4000)})
+    >>> cur = pd.DataFrame({"score": rng.random(4000), "tenure": rng.normal(1, 1, size=4000)})
+    >>> psi_table(ref, cur)["status"].tolist()
+    ['stable', 'major shift']
+    """
+    if columns is None:
+        columns = [c for c in reference.columns if c in current.columns]
+    missing = [c for c in columns if c not in reference.columns or c not in current.columns]
+    if missing:
+        raise ValueError(f"psi_table: columns {missing} are not in both snapshots.")
+    rows = []
+    for c in columns:
+        e, a = reference[c], current[c]
+        numeric = pd.api.types.is_numeric_dtype(e) and pd.api.types.is_numeric_dtype(a) \
+            and not pd.api.types.is_bool_dtype(e)
+        value = psi(e, a, n_bins=n_bins) if numeric else _psi_categorical(e, a, 1e-4)
+        rows.append({"feature": c, "psi": value,
+                     "status": "stable" if value < 0.1 else ("moderate shift" if value < 0.25 else "major shift"),
+                     "reference_mean": float(e.mean()) if numeric else np.nan,
+                     "current_mean": float(a.mean()) if numeric else np.nan})
+    return pd.DataFrame(rows, columns=["feature", "psi", "status", "reference_mean", "current_mean"]
+                        ).set_index("feature")
+
+
+def clv_decile_table(predicted, actual, n_bins: int = 10) -> pd.DataFrame:
+    """Predicted against actual value by decile of prediction (1 = highest predicted), for CLV.
+
+    Columns: ``count``, ``predicted_mean``, ``actual_mean``, ``predicted_sum``,
+    ``actual_sum``, ``ratio`` (actual / predicted sum), ``actual_share``
+    (the bin's share of all actual value) and ``cum_actual_share``.
+
+    Examples
+    --------
+    >>> t = clv_decile_table([50, 40, 30, 20, 10, 0], [60, 30, 35, 10, 5, 0], n_bins=3)
+    >>> t["actual_sum"].tolist(), round(float(t["cum_actual_share"].iloc[0]), 3)
+    ([90.0, 45.0, 5.0], 0.643)
+    """
+    p = np.asarray(predicted, dtype=float).ravel()
+    a = np.asarray(actual, dtype=float).ravel()
+    if p.shape != a.shape:
+        raise ValueError(f"predicted and actual must have the same length; got {len(p)} and {len(a)}.")
+    if len(p) == 0:
+        raise ValueError("predicted is empty.")
+    if np.isnan(p).any() or np.isnan(a).any():
+        raise ValueError("predicted and actual must not contain NaN.")
+    order = np.argsort(-p, kind="mergesort")
+    bins = np.minimum((np.arange(len(p)) * n_bins) // len(p), n_bins - 1) + 1
+    df = pd.DataFrame({"bin": bins, "p": p[order], "a": a[order]})
+    g = df.groupby("bin")
+    out = pd.DataFrame({"count": g.size().astype(float), "predicted_mean": g["p"].mean(),
+                        "actual_mean": g["a"].mean(), "predicted_sum": g["p"].sum(), "actual_sum": g["a"].sum()})
+    out["ratio"] = out["actual_sum"] / out["predicted_sum"].replace(0.0, np.nan)
+    total = a.sum()
+    out["actual_share"] = out["actual_sum"] / total if total else np.nan
+    out["cum_actual_share"] = out["actual_sum"].cumsum() / total if total else np.nan
+    out.index.name = "bin"
+    return out

@@ -1,0 +1,331 @@
+"""Self-contained HTML reports: one file per model run, images embedded, opens offline.
+
+:func:`report` is the generic writer (title, data summary, metrics beside a
+baseline, figures, tables, notes). :func:`summarize_data`,
+:func:`classification_figures`, :func:`top_drivers` and
+:func:`classification_report` build its inputs for a binary score (churn, lead
+scoring); CLV, segmentation and next-best-offer results are fed in as figures
+and tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import math
+import numbers
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crmml.evaluation._metrics import classification_metrics, decile_table
+
+__all__ = ["report", "summarize_data", "classification_figures", "top_drivers", "classification_report",
+           "figure_to_png"]
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:24px 32px 64px;background:#fff}
+h1{font-size:26px;margin:8px 0 4px}h2{font-size:19px;margin:32px 0 10px;border-bottom:2px solid #e3e6eb;
+padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px;color:#394256}
+.sub{color:#5b6475;margin:0 0 12px}.meta{color:#8a93a3;font-size:12px}
+table{border-collapse:collapse;font-size:13px;margin:6px 0 12px}
+th,td{border:1px solid #dde1e7;padding:4px 9px;text-align:right}th{background:#f0f2f5}
+td:first-child,th:first-child{text-align:left}
+.kv td:first-child{font-weight:600}.better{color:#137333;font-weight:600}.worse{color:#b3261e;font-weight:600}
+figure{margin:10px 0 20px}figure img{max-width:100%;border:1px solid #eef0f3}
+figcaption{font-size:13px;color:#5b6475}.note{background:#fff8e1;border-left:4px solid #f2b600;
+padding:8px 12px;font-size:13px}.scroll{overflow-x:auto}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:8px 18px}
+.figs figure.wide{grid-column:1/-1}
+"""
+
+# metrics where smaller is better (the rest: larger is better)
+_LOWER_IS_BETTER = {"brier", "ece", "log_loss", "mae", "rmse", "mape", "psi"}
+
+
+def figure_to_png(fig, dpi: int = 100) -> bytes:
+    """PNG bytes of a matplotlib figure.
+
+    >>> from matplotlib.figure import Figure
+    >>> figure_to_png(Figure(figsize=(1, 1)))[:4]
+    b'\\x89PNG'
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, numbers.Integral):
+        return f"{int(v):,}"
+    if isinstance(v, numbers.Real):
+        v = float(v)
+        if math.isnan(v):
+            return "n/a"
+        if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+            return f"{v:.3g}"
+        return f"{v:,.4f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.1f}"
+    if isinstance(v, (pd.Timestamp, _dt.datetime)):
+        return str(pd.Timestamp(v))
+    return str(v)
+
+
+def _kv_table(d: dict) -> str:
+    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td></tr>" for k, v in d.items())
+    return f'<table class="kv">{rows}</table>'
+
+
+def _metrics_table(metrics: dict, baseline: dict | None, baseline_name: str) -> str:
+    if not baseline:
+        return _kv_table(metrics)
+    head = (f"<tr><th>metric</th><th>model</th><th>{html.escape(baseline_name)}</th>"
+            "<th>difference</th></tr>")
+    rows = []
+    for k, v in metrics.items():
+        b = baseline.get(k)
+        diff, cls = "", ""
+        if isinstance(v, numbers.Real) and isinstance(b, numbers.Real) and not isinstance(v, bool) \
+                and np.isfinite(v) and np.isfinite(b) and k not in ("n",):
+            d = float(v) - float(b)
+            diff = f"{d:+.4f}"
+            if d != 0 and k != "event_rate":
+                good = (d < 0) if k.lower() in _LOWER_IS_BETTER else (d > 0)
+                cls = ' class="better"' if good else ' class="worse"'
+        rows.append(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td>"
+                    f"<td>{html.escape(_fmt(b))}</td><td{cls}>{diff}</td></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _df_html(df: pd.DataFrame, max_rows: int) -> str:
+    shown = df.head(max_rows)
+    out = shown.copy()
+    for c in out.columns:
+        out[c] = [_fmt(v) for v in out[c]]
+    body = out.to_html(escape=True, border=0, index=not isinstance(df.index, pd.RangeIndex))
+    more = f'<p class="meta">showing {max_rows:,} of {len(df):,} rows</p>' if len(df) > max_rows else ""
+    return f'<div class="scroll">{body}</div>{more}'
+
+
+def _items(x):
+    if x is None:
+        return []
+    if isinstance(x, dict):
+        return list(x.items())
+    return list(x)
+
+
+def report(path, *, title: str, subtitle: str | None = None, data_summary: dict | None = None,
+           metrics: dict | None = None, baseline_metrics: dict | None = None, baseline_name: str = "baseline",
+           figures=None, tables=None, notes=None, max_table_rows: int = 50, dpi: int = 100) -> Path:
+    """Write one self-contained HTML report (PNG images embedded as base64; no external files).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.html`` file to write (parent folders are created).
+    title : str
+    subtitle : str, optional
+        One line under the title (e.g. the model and its horizon).
+    data_summary : dict, optional
+        Shown as a key/value table, e.g. from :func:`summarize_data`.
+    metrics : dict, optional
+        Metric name to value.
+    baseline_metrics : dict, optional
+        The same metrics for a baseline, shown beside ``metrics`` with the
+        difference (green when the model is better).
+    baseline_name : str, default="baseline"
+        Column header of the baseline (e.g. "recency only").
+    figures : dict or list of (caption, Figure), optional
+        matplotlib figures, embedded as PNG.
+    tables : dict or list of (caption, DataFrame), optional
+        Tables (decile table, top drivers, backtest per cutoff, ...).
+    notes : list of str, optional
+        Caveats shown in a highlighted box.
+    max_table_rows : int, default=50
+    dpi : int, default=100
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = report(pathlib.Path(tempfile.mkdtemp()) / "r.html", title="Demo",
+    ...              metrics={"roc_auc": 0.81}, baseline_metrics={"roc_auc": 0.7})
+    >>> "roc_auc" in out.read_text()
+    True
+    """
+    path = Path(path)
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    if subtitle:
+        parts.append(f'<p class="sub">{html.escape(subtitle)}</p>')
+    from crmml import __version__
+
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    parts.append(f'<p class="meta">crmml {__version__} &middot; generated {stamp}</p>')
+    if notes:
+        parts.append("".join(f'<p class="note">{html.escape(str(n))}</p>' for n in notes))
+    if data_summary:
+        parts.append("<h2>Data</h2>" + _kv_table(data_summary))
+    if metrics:
+        parts.append("<h2>Metrics</h2>" + _metrics_table(metrics, baseline_metrics, baseline_name))
+    figs = _items(figures)
+    if figs:
+        parts.append('<h2>Plots</h2><div class="figs">')
+        for caption, fig in figs:
+            b64 = base64.b64encode(figure_to_png(fig, dpi=dpi)).decode("ascii")
+            wide = ' class="wide"' if fig.get_figwidth() > 7 else ""
+            parts.append(f'<figure{wide}><img alt="{html.escape(str(caption))}" '
+                         f'src="data:image/png;base64,{b64}">'
+                         f"<figcaption>{html.escape(str(caption))}</figcaption></figure>")
+        parts.append("</div>")
+    tabs = _items(tables)
+    if tabs:
+        parts.append("<h2>Tables</h2>")
+        for caption, df in tabs:
+            if isinstance(df, pd.Series):
+                df = df.to_frame()
+            parts.append(f"<h3>{html.escape(str(caption))}</h3>{_df_html(df, max_table_rows)}")
+    doc = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+           f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+           f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
+           f"<body><main>{''.join(parts)}</main></body></html>\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(doc, encoding="utf-8")
+    return path
+
+
+def summarize_data(df: pd.DataFrame, *, key: str = "customer_id", time: str | None = "timestamp",
+                   as_of=None, label: str | None = None) -> dict:
+    """The data summary of a report: rows, distinct keys, date range, ``as_of`` and event rate.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "timestamp": pd.to_datetime(
+    ...     ["2024-01-02", "2024-02-01", "2024-01-05"]), "amount": [1.0, 2.0, 3.0]})
+    >>> summarize_data(tx, as_of="2024-03-01")["customers"]
+    2
+    """
+    out: dict = {"rows": int(len(df))}
+    if key in df.columns:
+        out["customers" if key == "customer_id" else f"distinct {key}"] = int(df[key].nunique())
+    elif df.index.name == key:
+        out["customers" if key == "customer_id" else f"distinct {key}"] = int(df.index.nunique())
+    if time and time in df.columns and len(df):
+        out["first date"] = str(pd.Timestamp(df[time].min()).date())
+        out["last date"] = str(pd.Timestamp(df[time].max()).date())
+    if as_of is not None:
+        out["as_of"] = str(pd.Timestamp(as_of))
+    if label and label in df.columns:
+        out[f"{label} rate"] = float(pd.to_numeric(df[label]).mean())
+    return out
+
+
+def top_drivers(shap_values, feature_names=None, n: int = 15) -> pd.DataFrame:
+    """Features ranked by mean |SHAP|, with the mean signed SHAP value (direction).
+
+    Returns a DataFrame indexed by ``feature`` with ``mean_abs_shap``,
+    ``mean_shap`` and ``share`` (of the total mean |SHAP|).
+
+    >>> import numpy as np
+    >>> top_drivers(np.array([[1.0, -0.2], [-0.5, 0.1]]), ["a", "b"]).index.tolist()
+    ['a', 'b']
+    """
+    from crmml.evaluation._plots import _shap_inputs
+
+    values, _, names = _shap_inputs(shap_values, None, feature_names)
+    imp = np.abs(values).mean(axis=0)
+    out = pd.DataFrame({"mean_abs_shap": imp, "mean_shap": values.mean(axis=0),
+                        "share": imp / imp.sum() if imp.sum() else np.nan},
+                       index=pd.Index(names, name="feature"))
+    return out.sort_values("mean_abs_shap", ascending=False, kind="mergesort").head(n)
+
+
+def classification_figures(y_true, y_prob, *, shap_values=None, X=None, feature_names=None,
+                           shap_units: str | None = "log-odds") -> dict:
+    """The standard figures of a binary probability score, keyed by caption.
+
+    ROC, precision-recall, calibration, gains and lift, score distribution by
+    class, the decile table and, when ``shap_values`` is given, the SHAP summary
+    (beeswarm when ``X`` is given, else bar).
+
+    >>> figs = classification_figures([0, 1, 0, 1, 1, 0], [.2, .7, .4, .9, .6, .1])
+    >>> len(figs)
+    6
+    """
+    from crmml.evaluation._plots import (plot_calibration, plot_decile_table, plot_gains_lift,
+                                         plot_precision_recall, plot_roc, plot_score_distribution,
+                                         plot_shap_summary)
+
+    n_bins = 10 if len(np.asarray(y_prob)) >= 10 else max(1, len(np.asarray(y_prob)) // 2)
+    figs = {"ROC curve": plot_roc(y_true, y_prob),
+            "Precision-recall curve": plot_precision_recall(y_true, y_prob),
+            "Calibration curve": plot_calibration(y_true, y_prob, n_bins=n_bins),
+            "Cumulative gains and lift": plot_gains_lift(y_true, y_prob),
+            "Score distribution by class": plot_score_distribution(y_true, y_prob),
+            "Decile table": plot_decile_table(decile_table(y_true, y_prob, n_bins=n_bins))}
+    if shap_values is not None:
+        kind = "beeswarm" if X is not None else "bar"
+        figs["SHAP summary (top drivers)"] = plot_shap_summary(shap_values, X, feature_names=feature_names,
+                                                               kind=kind, units=shap_units)
+    return figs
+
+
+def classification_report(path, y_true, y_prob, *, title: str, subtitle: str | None = None,
+                          baseline_prob=None, baseline_name: str = "baseline", data_summary: dict | None = None,
+                          shap_values=None, X=None, feature_names=None, shap_units: str | None = "log-odds",
+                          backtest: pd.DataFrame | None = None, extra_figures=None, extra_tables=None,
+                          notes=None) -> Path:
+    """A complete report for a binary probability score (churn risk, lead conversion).
+
+    Metrics (:func:`classification_metrics`) beside the baseline's, every
+    standard plot, the decile table, the top drivers (from SHAP values) and,
+    for backtests, the per-cutoff table.
+
+    Parameters
+    ----------
+    path : str or Path
+    y_true, y_prob : array-like
+        Outcomes (0/1) and predicted probabilities on held-out data.
+    baseline_prob : array-like, optional
+        A simple baseline's scores on the same rows (e.g. recency only).
+    shap_values, X, feature_names : optional
+        SHAP values of the held-out rows (and their features) for the top drivers.
+    backtest : DataFrame, optional
+        One row per cutoff.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> rng = np.random.default_rng(0); p = rng.random(300); y = (rng.random(300) < p).astype(int)
+    >>> out = classification_report(pathlib.Path(tempfile.mkdtemp()) / "c.html", y, p, title="Churn")
+    >>> out.read_text().count("data:image/png;base64,")
+    6
+    """
+    metrics = classification_metrics(y_true, y_prob)
+    base = classification_metrics(y_true, baseline_prob) if baseline_prob is not None else None
+    figs = classification_figures(y_true, y_prob, shap_values=shap_values, X=X, feature_names=feature_names,
+                                  shap_units=shap_units)
+    figs.update(dict(_items(extra_figures)))
+    n = len(np.asarray(y_prob))
+    tables = {"Decile table": decile_table(y_true, y_prob, n_bins=10 if n >= 10 else max(1, n // 2))}
+    if shap_values is not None:
+        caption = "Top drivers (mean |SHAP|" + (f", {shap_units})" if shap_units else ")")
+        tables[caption] = top_drivers(shap_values, feature_names if feature_names is not None else
+                                      (list(X.columns) if isinstance(X, pd.DataFrame) else None))
+    if backtest is not None:
+        tables["Backtest per cutoff"] = backtest
+    tables.update(dict(_items(extra_tables)))
+    return report(path, title=title, subtitle=subtitle, data_summary=data_summary, metrics=metrics,
+                  baseline_metrics=base, baseline_name=baseline_name, figures=figs, tables=tables, notes=notes)

@@ -1,0 +1,118 @@
+"""HTML reports: self-contained, with metrics beside the baseline, decodable images, and tables."""
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmml.evaluation import classification_report, report, summarize_data, top_drivers
+
+_IMG = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def decode_images(text):
+    from PIL import Image
+
+    sizes = []
+    for b64 in _IMG.findall(text):
+        img = Image.open(io.BytesIO(base64.b64decode(b64)))
+        img.load()
+        sizes.append(img.size)
+    return sizes
+
+
+@pytest.fixture
+def churn_like(seed):
+    rng = np.random.default_rng(seed)
+    n = 1500
+    X = pd.DataFrame({"recency_days": rng.exponential(60, n), "n_orders_365d": rng.poisson(3, n).astype(float)})
+    logit = -2 + 0.02 * X["recency_days"] - 0.3 * X["n_orders_365d"]
+    p = 1 / (1 + np.exp(-logit))
+    y = (rng.random(n) < p).astype(int)
+    sv = np.c_[0.02 * (X["recency_days"] - X["recency_days"].mean()),
+               -0.3 * (X["n_orders_365d"] - X["n_orders_365d"].mean())]
+    base = 1 / (1 + np.exp(-(X["recency_days"] / 60 - 2)))
+    return X, y, p.to_numpy(), sv, base.to_numpy()
+
+
+def test_classification_report_is_self_contained_and_complete(tmp_path, churn_like):
+    X, y, p, sv, base = churn_like
+    backtest = pd.DataFrame({"cutoff": pd.to_datetime(["2011-06-01", "2011-07-01"]), "roc_auc": [0.71, 0.74]})
+    out = classification_report(tmp_path / "sub" / "churn.html", y, p, title="Churn <risk>", baseline_prob=base,
+                                baseline_name="recency only", shap_values=sv, X=X, backtest=backtest,
+                                data_summary={"rows": 1500, "customers": 1500, "as_of": "2011-09-01"},
+                                notes=["SHAP values are in log-odds."])
+    text = out.read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    assert "Churn &lt;risk&gt;" in text                                  # escaped, not raw HTML
+    assert not re.search(r'(src|href)="(?!data:)', text)                 # nothing loaded from outside
+    for needle in ("roc_auc", "pr_auc", "ks", "brier", "ece", "recency only", "difference", "Decile table",
+                   "Top drivers", "Backtest per cutoff", "2011-07-01", "as_of", "recency_days"):
+        assert needle in text, needle
+    sizes = decode_images(text)
+    assert len(sizes) == 7                                               # 6 standard plots + SHAP
+    assert all(w > 200 and h > 200 for w, h in sizes)
+    # the model's AUC is in the metrics table beside the baseline's
+    from crmml.evaluation import roc_auc
+
+    assert f"{roc_auc(y, p):.4f}" in text and f"{roc_auc(y, base):.4f}" in text
+
+
+def test_report_generic_api_tables_and_figures(tmp_path):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    big = pd.DataFrame({"segment": [f"s{i}" for i in range(80)], "n": np.arange(80)})
+    out = report(tmp_path / "r.html", title="Segments", figures=[("Sizes", fig)],
+                 tables={"Segment table": big, "A series": pd.Series([1.5, 2.5], name="x")},
+                 metrics={"silhouette": 0.41}, max_table_rows=60)
+    text = out.read_text()
+    assert len(decode_images(text)) == 1
+    assert "showing 60 of 80 rows" in text and "s59" in text and "s60" not in text
+    assert "silhouette" in text and "difference" not in text              # no baseline column
+
+
+def test_metric_direction_colours(tmp_path):
+    out = report(tmp_path / "m.html", title="t", metrics={"roc_auc": 0.8, "brier": 0.10},
+                 baseline_metrics={"roc_auc": 0.7, "brier": 0.12})
+    text = out.read_text()
+    assert text.count('class="better"') == 2 and 'class="worse"' not in text
+
+
+def test_summarize_data_and_top_drivers(churn_like):
+    tx = pd.DataFrame({"customer_id": [1, 1, 2], "timestamp": pd.to_datetime(["2024-01-02", "2024-02-01",
+                                                                               "2024-01-05"])})
+    s = summarize_data(tx, as_of="2024-03-01")
+    assert s == {"rows": 3, "customers": 2, "first date": "2024-01-02", "last date": "2024-02-01",
+                 "as_of": "2024-03-01 00:00:00"}
+    X, y, p, sv, base = churn_like
+    d = top_drivers(sv, list(X.columns))
+    assert d.index[0] == "recency_days" and d["share"].sum() == pytest.approx(1.0)
+    assert d.loc["recency_days", "mean_abs_shap"] == pytest.approx(np.abs(sv[:, 0]).mean())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+                    reason="headless Chromium is not installed")
+def test_report_renders_in_headless_chromium(tmp_path, churn_like):
+    from PIL import Image
+
+    from crmml.evaluation import plot_roc
+
+    X, y, p, sv, base = churn_like
+    out = report(tmp_path / "churn.html", title="Churn", metrics={"roc_auc": 0.8},
+                 figures={"ROC": plot_roc(y, p)}, tables={"drivers": top_drivers(sv, list(X.columns))})
+    shot = tmp_path / "shot.png"
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1200,1600", f"--screenshot={shot}", out.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    img = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert img.shape == (1600, 1200)
+    assert img.std() > 20          # not a blank page: text, tables and plots were drawn
