@@ -1,1 +1,22 @@
-"""crmml.scoring (to be built)."""
+"""Lead scoring: calibrated 0-100 scores, grades A-D, fit/engagement sub-scores and per-lead reasons.
+
+- :class:`LeadScorer` learns from labelled leads (logistic regression or xgboost, chosen by cross-validation).
+- :class:`RuleLeadScorer` scores with weighted rules (BANT by default) when no labelled history exists.
+- :func:`lead_event_features` builds point-in-time engagement features from lead events.
+- :func:`evaluate_lead_scores` and :func:`plot_gains` evaluate any lead score.
+"""
+
+from crmml.scoring._evaluate import evaluate_lead_scores, plot_gains
+from crmml.scoring._features import lead_event_features
+from crmml.scoring._rules import BANT_RULES, RuleLeadScorer
+from crmml.scoring._scorer import InsufficientDataWarning, LeadScorer
+
+__all__ = [
+    "BANT_RULES",
+    "InsufficientDataWarning",
+    "LeadScorer",
+    "RuleLeadScorer",
+    "evaluate_lead_scores",
+    "lead_event_features",
+    "plot_gains",
+]

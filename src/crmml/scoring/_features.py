@@ -1,0 +1,211 @@
+"""Lead features: attribute encoding (learned in fit) and point-in-time engagement features from events."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from crmml._utils import check_as_of
+from crmml.schema import SchemaError, validate_events
+
+__all__ = ["lead_event_features", "resolve_score_time"]
+
+#: Columns of a leads frame that are never attributes.
+RESERVED = ("lead_id", "converted", "created_at", "score_time")
+OTHER, MISSING = "__other__", "__missing__"
+
+
+def resolve_score_time(leads: pd.DataFrame, as_of=None, owner: str = "lead_event_features") -> np.ndarray:
+    """Each lead's scoring time: the ``score_time`` column if present, else the global ``as_of``.
+
+    Only events strictly before this time are read. Raises ValueError when neither is given.
+    """
+    if "score_time" in leads.columns:
+        st = pd.to_datetime(leads["score_time"])
+        if isinstance(st.dtype, pd.DatetimeTZDtype):
+            st = st.dt.tz_convert("UTC").dt.tz_localize(None)
+        if st.isna().any():
+            if as_of is None:
+                raise SchemaError("leads", "score_time", "missing scoring times and no as_of to fill them",
+                                  int(st.isna().sum()), [None])
+            st = st.fillna(check_as_of(as_of, owner))
+        return st.to_numpy(dtype="datetime64[ns]")
+    if as_of is None:
+        raise ValueError(f"The 'as_of' parameter of {owner} is required when events are given and the leads "
+                         "have no 'score_time' column: only events before the scoring time may be read. "
+                         "Got None instead.")
+    return np.full(len(leads), check_as_of(as_of, owner).to_datetime64(), dtype="datetime64[ns]")
+
+
+def _slug(s) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "_", str(s)).strip("_").lower() or "blank"
+
+
+def prepare_events(events: pd.DataFrame, columns=None) -> pd.DataFrame:
+    """Validate lead events: key ``lead_id`` (or ``customer_id`` holding the lead id), ``timestamp``, ``event_type``."""
+    if not isinstance(events, pd.DataFrame):
+        raise SchemaError("events", None, f"expected a pandas DataFrame, got {type(events).__name__}")
+    ev = events.rename(columns=dict(columns)) if columns else events
+    if "lead_id" in ev.columns and "customer_id" not in ev.columns:
+        ev = ev.rename(columns={"lead_id": "customer_id"})
+    if len(ev) == 0:
+        return pd.DataFrame({"lead_id": pd.Series(dtype="int64"),
+                             "timestamp": pd.Series(dtype="datetime64[ns]"),
+                             "event_type": pd.Series(dtype="str")})
+    out = validate_events(ev[[c for c in ("customer_id", "timestamp", "event_type") if c in ev.columns]])
+    out = out.rename(columns={"customer_id": "lead_id"})
+    out["event_type"] = out["event_type"].astype(str)
+    return out
+
+
+def lead_event_features(leads: pd.DataFrame, events: pd.DataFrame, *, as_of=None, event_types=None,
+                        columns=None) -> pd.DataFrame:
+    """Engagement features of each lead from its events before its scoring time.
+
+    The scoring time of a lead is its ``score_time`` column when the leads
+    frame has one, otherwise the global ``as_of``. Only events with
+    ``timestamp < scoring time`` are read (point in time). Per lead, so the
+    result is partitionable by lead.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        Standard leads frame (``lead_id``; optional ``score_time``).
+    events : DataFrame
+        Lead events with ``lead_id`` (or ``customer_id`` holding the lead id),
+        ``timestamp`` and ``event_type``, e.g. ``make_synthetic_crm(...).lead_events``.
+    as_of : timestamp, optional
+        Global scoring time, used when ``leads`` has no ``score_time``.
+    event_types : list of str, optional
+        Event types to count (default: the types present in ``events``).
+    columns : dict, optional
+        Mapping of the events' column names onto the canonical ones.
+
+    Returns
+    -------
+    DataFrame indexed by ``lead_id`` with ``events_<type>_count`` per type,
+    ``events_total_count``, ``events_7d_count`` (in the 7 days before the
+    scoring time) and ``days_since_last_event`` (NaN for leads without events).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> leads = pd.DataFrame({"lead_id": [1, 2]})
+    >>> ev = pd.DataFrame({"lead_id": [1, 1, 2], "event_type": ["visit", "visit", "email"],
+    ...                    "timestamp": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-02-01"])})
+    >>> lead_event_features(leads, ev, as_of="2024-01-10")[["events_visit_count", "days_since_last_event"]]
+             events_visit_count  days_since_last_event
+    lead_id
+    1                       2.0                    1.0
+    2                       0.0                    NaN
+    """
+    ev = prepare_events(events, columns)
+    ids = leads["lead_id"].to_numpy()
+    st = resolve_score_time(leads, as_of)
+    types = sorted(ev["event_type"].unique()) if event_types is None else list(event_types)
+    idx = pd.Index(ids, name="lead_id")
+    pos = idx.get_indexer(ev["lead_id"].to_numpy())
+    keep = pos >= 0
+    ev, pos = ev.loc[keep], pos[keep]
+    before = ev["timestamp"].to_numpy() < st[pos]
+    ev, pos = ev.loc[before], pos[before]
+    age_days = (st[pos] - ev["timestamp"].to_numpy()) / np.timedelta64(1, "D")
+    n = len(ids)
+    out = {}
+    etype = ev["event_type"].to_numpy()
+    for t in types:
+        out[f"events_{_slug(t)}_count"] = np.bincount(pos[etype == t], minlength=n).astype(float)
+    out["events_total_count"] = np.bincount(pos, minlength=n).astype(float)
+    out["events_7d_count"] = np.bincount(pos[age_days <= 7], minlength=n).astype(float)
+    last = np.full(n, np.inf)
+    np.minimum.at(last, pos, age_days)
+    out["days_since_last_event"] = np.where(np.isinf(last), np.nan, last)
+    return pd.DataFrame(out, index=idx)
+
+
+class LeadEncoder(BaseEstimator):
+    """Encode lead attributes into a numeric matrix (learned in fit, applied per lead).
+
+    Numeric columns: median imputation plus a ``<col>__missing`` indicator when
+    the column had missing values in fit. Categorical columns: one-hot over the
+    levels seen at least ``max(5, min_category_frequency * n)`` times (at most
+    ``max_categories``); rarer levels and levels unseen at fit go to
+    ``__other__``, missing values to ``__missing__`` (or ``__other__`` if fit
+    saw none).
+    """
+
+    def __init__(self, min_category_frequency: float = 0.005, max_categories: int = 30):
+        self.min_category_frequency = min_category_frequency
+        self.max_categories = max_categories
+
+    def fit(self, X: pd.DataFrame):
+        n = len(X)
+        self.numeric_, self.categorical_, self.medians_, self.levels_ = [], [], {}, {}
+        self.numeric_missing_ = []
+        for col in X.columns:
+            s = X[col]
+            if pd.api.types.is_bool_dtype(s.dtype) or (pd.api.types.is_numeric_dtype(s.dtype)
+                                                        and not isinstance(s.dtype, pd.CategoricalDtype)):
+                v = s.astype(float)
+                self.numeric_.append(col)
+                med = float(v.median()) if v.notna().any() else 0.0
+                self.medians_[col] = med
+                if v.isna().any():
+                    self.numeric_missing_.append(col)
+            elif isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype) \
+                    or pd.api.types.is_object_dtype(s.dtype):
+                self.categorical_.append(col)
+                counts = s.dropna().astype(str).value_counts()
+                min_count = max(5, math.ceil(self.min_category_frequency * n))
+                kept = counts[counts >= min_count].index[: self.max_categories]
+                levels = [str(v) for v in kept] + [OTHER]
+                if s.isna().any():
+                    levels.append(MISSING)
+                self.levels_[col] = levels
+            # other dtypes (datetimes, ...) are ignored
+        names, source = [], []
+        for col in self.numeric_:
+            names.append(col)
+            source.append(col)
+            if col in self.numeric_missing_:
+                names.append(f"{col}__missing")
+                source.append(col)
+        for col in self.categorical_:
+            for lev in self.levels_[col]:
+                names.append(f"{col}={lev}")
+                source.append(col)
+        self.feature_names_ = names
+        self.feature_source_ = source
+        self.is_numeric_ = np.array([n in self.numeric_ for n in names], dtype=bool)
+        self.columns_ = list(self.numeric_) + list(self.categorical_)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """Encode ``X`` (absent columns are taken as missing on every row)."""
+        check_is_fitted(self, "feature_names_")
+        n = len(X)
+        blocks = []
+        for col in self.numeric_:
+            v = X[col].astype(float).to_numpy() if col in X.columns else np.full(n, np.nan)
+            miss = np.isnan(v)
+            blocks.append(np.where(miss, self.medians_[col], v)[:, None])
+            if col in self.numeric_missing_:
+                blocks.append(miss.astype(float)[:, None])
+        for col in self.categorical_:
+            levels = self.levels_[col]
+            s = X[col] if col in X.columns else pd.Series([None] * n, index=X.index, dtype=object)
+            miss = s.isna().to_numpy()
+            vals = s.astype(str).to_numpy(dtype=object)
+            code = pd.Index(levels).get_indexer(vals)
+            code[code < 0] = levels.index(OTHER)
+            if miss.any():
+                code[miss] = levels.index(MISSING) if MISSING in levels else levels.index(OTHER)
+            onehot = np.zeros((n, len(levels)))
+            onehot[np.arange(n), code] = 1.0
+            blocks.append(onehot)
+        return np.hstack(blocks) if blocks else np.zeros((n, 0))

@@ -1,0 +1,377 @@
+"""LeadScorer: a calibrated 0-100 lead score with grades, fit/engagement sub-scores and per-lead reasons."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from crmml._utils import check_in, check_number
+from crmml.schema import SchemaError, validate_leads
+from crmml.scoring._evaluate import (OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores,
+                                     reasons, to_score)
+from crmml.scoring._features import RESERVED, LeadEncoder, lead_event_features, prepare_events
+from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
+
+__all__ = ["LeadScorer", "InsufficientDataWarning"]
+
+_DEFAULT_THRESHOLDS = {"lift": (2.0, 1.0, 0.5), "quantile": (0.1, 0.3, 0.6), "score": (75, 50, 25)}
+
+
+class InsufficientDataWarning(UserWarning):
+    """Too few leads or conversions to fit a stable model; a fallback (rules or the prior) is used instead."""
+
+
+class LeadScorer(BaseEstimator):
+    """Calibrated lead scoring: probability, 0-100 score, grade A-D, fit and engagement sub-scores, reasons.
+
+    Fits on a standard leads frame with a ``converted`` label and, optionally,
+    lead events (behavioural features: counts per event type, events in the
+    last 7 days, days since the last event, read only *before* each lead's
+    scoring time).
+
+    How it works
+    ------------
+    - Attributes: every column except ``lead_id``, ``converted``,
+      ``created_at``, ``score_time`` and ``exclude``; numeric columns are
+      median-imputed (with a missing indicator when fit saw missing values),
+      categorical ones one-hot encoded with levels rarer than
+      ``max(5, min_category_frequency * n)`` pooled into ``__other__``, which
+      also receives categories unseen at fit (no error at scoring time).
+    - Model selection (``model="auto"``): a stratified ``cv``-fold
+      cross-validation of an L2-regularised logistic regression (standardised
+      features, skewed counts log1p-transformed, strength ``C``) and of
+      xgboost (moderate trees, see ``xgb_params``); the family with the higher
+      mean out-of-fold ROC-AUC is refitted on all leads (``cv_results_``).
+    - Calibration: a :class:`crmml._utils.ProbabilityCalibrator` fitted on the
+      out-of-fold predictions of the chosen family, so ``probability`` is an
+      honest conversion probability; ``score = round(100 * probability)``.
+    - Grades: A/B/C/D by three cutoffs (``grade_by``): ``"lift"`` (default)
+      compares the probability with the base rate learned in fit, A >= 2x,
+      B >= 1x, C >= 0.5x the base rate, D below -- meaningful for any base
+      rate; ``"quantile"`` gives the top 10% / next 20% / next 30% / rest of
+      the cross-validated training scores; ``"score"`` uses fixed 0-100 cutoffs
+      (75, 50, 25). ``grade_thresholds`` overrides the three numbers.
+    - Sub-scores: when events are given, ``fit_score`` comes from a calibrated
+      model of the attributes only (who the lead is) and ``engagement_score``
+      from the event features only (what the lead did); without events,
+      ``fit_score`` equals ``score`` and ``engagement_score`` is NaN.
+    - Minimum data: with fewer than ``min_leads`` leads or fewer than
+      ``min_conversions`` leads in either class, an
+      :class:`InsufficientDataWarning` is issued and ``fallback`` is used
+      (``"prior"``: every lead gets the smoothed base rate; or a
+      :class:`RuleLeadScorer`, fitted and used as is).
+
+    Parameters
+    ----------
+    model : {"auto", "logistic", "xgboost"}, default="auto"
+    cv : int, default=5
+        Folds of the cross-validation (model selection, calibration, ``evaluate()``).
+    C : float, default=1.0
+        Inverse L2 strength of the logistic regression.
+    xgb_params : dict, optional
+        Overrides of the xgboost defaults (200 trees, depth 4, learning rate 0.08, subsampling 0.8, 1 thread).
+    calibration : {"sigmoid", "isotonic"}, default="sigmoid"
+        Platt scaling keeps the order of the leads (no ties); isotonic needs many conversions.
+    grade_by : {"lift", "quantile", "score"}, default="lift"
+    grade_thresholds : tuple of 3 floats, optional
+        Cutoffs of grades A, B, C in the unit of ``grade_by`` (lift multiples, top shares, or 0-100 scores).
+    exclude : list of str, optional
+        Columns never used as features. Use it for columns that leak the outcome because they are only
+        known after the sales contact, e.g. bank marketing's call ``duration`` (a call that lasts long is
+        a call that converts, but the duration is unknown when deciding whom to call) or a ``stage`` /
+        ``closed_date`` column; also for identifiers. Names absent from the frame are ignored.
+    optional : list of str, optional
+        Attribute columns that may be absent at scoring time (taken as missing on every row). Columns with
+        missing values in the training data are always optional; any other attribute column seen in fit is
+        required and its absence raises :class:`crmml.SchemaError`.
+    min_category_frequency : float, default=0.005
+    max_categories : int, default=30
+    min_leads, min_conversions : int, default=100, 20
+    fallback : "prior" or RuleLeadScorer, default="prior"
+    random_state : int, optional
+
+    Attributes
+    ----------
+    model_kind_ : str
+        ``"logistic"``, ``"xgboost"``, ``"prior"`` or ``"rules"`` (fallbacks).
+    cv_results_ : DataFrame
+        Per candidate family: mean and std of out-of-fold ``roc_auc`` and ``pr_auc``.
+    model_, fit_model_, engagement_model_ : CalibratedModel or None
+    encoder_ : LeadEncoder
+    attributes_, required_, event_types_ : list of str
+    base_rate_ : float
+    grade_cutoffs_ : ndarray
+        Probability cutoffs of grades A, B, C.
+    oof_ : DataFrame
+        Cross-validated (out-of-fold, calibrated) ``probability`` and ``converted`` per training lead.
+
+    Examples
+    --------
+    >>> from crmml.datasets import make_synthetic_crm
+    >>> crm = make_synthetic_crm(n_customers=600, seed=1)
+    >>> scorer = LeadScorer(model="logistic", cv=3, random_state=0).fit(crm.leads)
+    >>> scorer.score_leads(crm.leads).columns.tolist()
+    ['probability', 'score', 'grade', 'fit_score', 'engagement_score']
+    >>> bool(scorer.evaluate()["roc_auc"] > 0.6)
+    True
+    """
+
+    def __init__(self, model="auto", cv=5, C=1.0, xgb_params=None, calibration="sigmoid", grade_by="lift",
+                 grade_thresholds=None, exclude=None, optional=None, min_category_frequency=0.005,
+                 max_categories=30, min_leads=100, min_conversions=20, fallback="prior", random_state=None):
+        self.model = model
+        self.cv = cv
+        self.C = C
+        self.xgb_params = xgb_params
+        self.calibration = calibration
+        self.grade_by = grade_by
+        self.grade_thresholds = grade_thresholds
+        self.exclude = exclude
+        self.optional = optional
+        self.min_category_frequency = min_category_frequency
+        self.max_categories = max_categories
+        self.min_leads = min_leads
+        self.min_conversions = min_conversions
+        self.fallback = fallback
+        self.random_state = random_state
+
+    # ---------------------------------------------------------------------------------- fit
+    def _check_params(self):
+        own = "LeadScorer"
+        check_in(self.model, "model", own, ("auto", "logistic", "xgboost"))
+        check_number(self.cv, "cv", own, low=2)
+        check_number(self.C, "C", own, kind="float", low=0, low_inclusive=False)
+        check_in(self.calibration, "calibration", own, ("sigmoid", "isotonic"))
+        check_in(self.grade_by, "grade_by", own, tuple(_DEFAULT_THRESHOLDS))
+        check_number(self.min_leads, "min_leads", own, low=2)
+        check_number(self.min_conversions, "min_conversions", own, low=1)
+        from crmml.scoring._rules import RuleLeadScorer
+
+        if not (isinstance(self.fallback, RuleLeadScorer) or self.fallback == "prior"):
+            raise ValueError("The 'fallback' parameter of LeadScorer must be 'prior' or a RuleLeadScorer. "
+                             f"Got {self.fallback!r} instead.")
+        thr = self.grade_thresholds if self.grade_thresholds is not None else _DEFAULT_THRESHOLDS[self.grade_by]
+        bounds = {"lift": (0, None), "quantile": (0, 1), "score": (0, 100)}[self.grade_by]
+        if self.grade_by == "quantile":  # top shares grow from A to C
+            thr_chk = check_thresholds(tuple(-t for t in thr), "grade_thresholds", own)
+            thr = tuple(-t for t in thr_chk)
+            if not (0 < thr[0] and thr[2] < 1):
+                raise ValueError("The 'grade_thresholds' parameter of LeadScorer must be 3 strictly increasing "
+                                 f"shares in (0, 1) for grade_by='quantile'. Got {self.grade_thresholds!r} instead.")
+        else:
+            thr = check_thresholds(thr, "grade_thresholds", own, *bounds)
+        return thr
+
+    def _attribute_frame(self, leads):
+        return leads[[c for c in self.attributes_ if c in leads.columns]]
+
+    def fit(self, leads, events=None, *, as_of=None, columns=None, event_columns=None):
+        """Fit on labelled leads (and optionally their events before each lead's scoring time).
+
+        Parameters
+        ----------
+        leads : DataFrame
+            Standard leads frame with ``converted``; optional ``score_time`` (per-lead scoring time for
+            events).
+        events : DataFrame, optional
+            Lead events: ``lead_id`` (or ``customer_id`` holding the lead id), ``timestamp``, ``event_type``.
+        as_of : timestamp, optional
+            Global scoring time when ``leads`` has no ``score_time``; required with events.
+        columns, event_columns : dict, optional
+            Mappings of your column names onto the canonical ones.
+        """
+        thr = self._check_params()
+        leads = validate_leads(leads, columns, require_label=True)
+        y = leads["converted"].to_numpy()
+        exclude = set(self.exclude or ())
+        self.attributes_ = [c for c in leads.columns if c not in RESERVED and c not in exclude
+                            and not pd.api.types.is_datetime64_any_dtype(leads[c].dtype)]
+        self.required_ = [c for c in self.attributes_ if c not in set(self.optional or ())
+                          and not leads[c].isna().any()]
+        self.base_rate_ = float((y.sum() + 1.0) / (len(y) + 2.0))
+        self.uses_events_ = events is not None
+        self.event_types_ = []
+        n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+        self.fit_model_ = self.engagement_model_ = self.model_ = self.fallback_ = None
+        if len(y) < self.min_leads or min(n_pos, n_neg) < self.min_conversions:
+            return self._fit_fallback(leads, events, y, thr, as_of, event_columns, n_pos, n_neg)
+
+        X_df = self._attribute_frame(leads)
+        if events is not None:
+            events = prepare_events(events, event_columns)
+            self.event_types_ = sorted(events["event_type"].unique().tolist())
+            ev = lead_event_features(leads, events, as_of=as_of, event_types=self.event_types_)
+            self.event_features_ = list(ev.columns)
+            X_df = pd.concat([X_df.reset_index(drop=True), ev.reset_index(drop=True)], axis=1)
+        self.encoder_ = LeadEncoder(self.min_category_frequency, self.max_categories).fit(X_df)
+        X = self.encoder_.transform(X_df)
+        numeric = self.encoder_.is_numeric_
+        folds = cv_folds(y, self.cv, self.random_state)
+        kinds = ["logistic", "xgboost"] if self.model == "auto" else [self.model]
+        rows, oofs = {}, {}
+        for kind in kinds:
+            cm = self._new_model(kind)
+            oofs[kind], aucs, aps = cm.oof_predict(X, y, numeric, folds)
+            rows[kind] = {"roc_auc": aucs.mean(), "roc_auc_std": aucs.std(), "pr_auc": aps.mean(),
+                          "pr_auc_std": aps.std()}
+        self.cv_results_ = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+        self.model_kind_ = str(self.cv_results_["roc_auc"].idxmax())
+        self.model_ = self._new_model(self.model_kind_).fit(X, y, numeric, oofs[self.model_kind_])
+        oof_p = self.model_.calibrator_.transform(oofs[self.model_kind_])
+        self.oof_ = pd.DataFrame({"probability": oof_p, "converted": y}, index=leads["lead_id"].to_numpy())
+        self.oof_.index.name = "lead_id"
+        if events is not None:
+            src = np.asarray(self.encoder_.feature_source_, dtype=object)
+            self.attribute_mask_ = np.isin(src, self.attributes_)
+            self.fit_model_ = self._sub_model(X[:, self.attribute_mask_], y, numeric[self.attribute_mask_], folds)
+            self.engagement_model_ = self._sub_model(X[:, ~self.attribute_mask_], y,
+                                                     numeric[~self.attribute_mask_], folds)
+        self._set_cutoffs(thr, oof_p)
+        return self
+
+    def _new_model(self, kind):
+        return CalibratedModel(kind=kind, C=self.C, xgb_params=self.xgb_params, calibration=self.calibration,
+                               random_state=self.random_state)
+
+    def _sub_model(self, X, y, numeric, folds):
+        if X.shape[1] == 0:
+            return None
+        cm = self._new_model(self.model_kind_)
+        oof, _, _ = cm.oof_predict(X, y, numeric, folds)
+        return cm.fit(X, y, numeric, oof)
+
+    def _set_cutoffs(self, thr, oof_p):
+        if self.grade_by == "lift":
+            cut = [t * self.base_rate_ for t in thr]
+        elif self.grade_by == "score":
+            cut = [t / 100.0 for t in thr]
+        else:
+            cut = [float(np.quantile(oof_p, 1.0 - t)) for t in thr]
+        self.grade_cutoffs_ = np.asarray(cut, float)
+
+    def _fit_fallback(self, leads, events, y, thr, as_of, event_columns, n_pos, n_neg):
+        what = "the prior (base rate)" if self.fallback == "prior" else "the rule scorer"
+        warnings.warn(f"LeadScorer: {len(y)} leads with {n_pos} conversions and {n_neg} non-conversions is too "
+                      f"little for a stable model (min_leads={self.min_leads}, min_conversions="
+                      f"{self.min_conversions} per class); falling back to {what}.",
+                      InsufficientDataWarning, stacklevel=3)
+        self.cv_results_ = pd.DataFrame(columns=["roc_auc", "roc_auc_std", "pr_auc", "pr_auc_std"],
+                                        dtype=float).rename_axis("model")
+        if self.fallback == "prior":
+            self.model_kind_ = "prior"
+            p = np.full(len(y), self.base_rate_)
+        else:
+            self.model_kind_ = "rules"
+            self.fallback_ = clone(self.fallback).fit(leads, events, as_of=as_of, event_columns=event_columns)
+            p = self.fallback_.score_leads(leads, events, as_of=as_of, event_columns=event_columns)[
+                "probability"].to_numpy()
+        self.oof_ = pd.DataFrame({"probability": p, "converted": y}, index=leads["lead_id"].to_numpy())
+        self.oof_.index.name = "lead_id"
+        self._set_cutoffs(thr, p)
+        return self
+
+    # ---------------------------------------------------------------------------------- score
+    def _prepare(self, leads, events, as_of, columns, event_columns):
+        check_is_fitted(self, "grade_cutoffs_")
+        leads = validate_leads(leads, columns)
+        for c in self.required_:
+            if c not in leads.columns:
+                raise SchemaError("leads", c, "required column is missing (it had no missing values when the "
+                                  "scorer was fitted; list it in optional= to allow its absence)")
+        if self.model_ is None:
+            return leads, None, None
+        X_df = self._attribute_frame(leads)
+        if self.uses_events_:
+            if events is None:
+                raise SchemaError("events", None, "the scorer was fitted with lead events; pass events= "
+                                  "(an empty frame if these leads have none)")
+            ev = lead_event_features(leads, events, as_of=as_of, event_types=self.event_types_,
+                                     columns=event_columns)
+            X_df = pd.concat([X_df.reset_index(drop=True), ev.reset_index(drop=True)], axis=1)
+        return leads, X_df, self.encoder_.transform(X_df)
+
+    def score_leads(self, leads, events=None, *, as_of=None, columns=None, event_columns=None) -> pd.DataFrame:
+        """Score leads (per lead; partitionable).
+
+        Returns
+        -------
+        DataFrame indexed by ``lead_id``: ``probability`` (calibrated), ``score`` (0-100), ``grade`` (A-D),
+        ``fit_score`` and ``engagement_score`` (0-100; see the class docstring).
+        """
+        leads, _, X = self._prepare(leads, events, as_of, columns, event_columns)
+        idx = pd.Index(leads["lead_id"].to_numpy(), name="lead_id")
+        if self.model_kind_ == "rules":
+            out = self.fallback_.score_leads(leads, events, as_of=as_of, event_columns=event_columns)
+            out["grade"] = assign_grades(out["probability"], self.grade_cutoffs_)
+            return out
+        if self.model_ is None:
+            p = np.full(len(leads), self.base_rate_)
+        else:
+            p = self.model_.predict_proba(X)
+        out = pd.DataFrame({"probability": p, "score": to_score(p), "grade": assign_grades(p, self.grade_cutoffs_)},
+                           index=idx)
+        if self.fit_model_ is not None:
+            out["fit_score"] = to_score(self.fit_model_.predict_proba(X[:, self.attribute_mask_]))
+        else:
+            out["fit_score"] = out["score"]
+        if self.engagement_model_ is not None:
+            out["engagement_score"] = to_score(self.engagement_model_.predict_proba(X[:, ~self.attribute_mask_]))
+        else:
+            out["engagement_score"] = np.nan
+        return out[OUTPUT_COLUMNS]
+
+    def contributions(self, leads, events=None, *, as_of=None, columns=None, event_columns=None) -> pd.DataFrame:
+        """Log-odds contribution of each attribute / event feature to each lead's score, relative to the
+        average lead (logistic: coefficient x standardised value; xgboost: ``pred_contribs``), one-hot
+        columns summed back onto their source column. Indexed by ``lead_id``."""
+        leads, X_df, X = self._prepare(leads, events, as_of, columns, event_columns)
+        idx = pd.Index(leads["lead_id"].to_numpy(), name="lead_id")
+        if self.model_ is None:
+            return pd.DataFrame(index=idx)
+        C = aggregate(self.model_.contributions(X), self.encoder_.feature_source_, self.encoder_.columns_)
+        C.index = idx
+        return C
+
+    def explain(self, leads, events=None, *, top_n=3, as_of=None, columns=None, event_columns=None):
+        """Top reasons for and against each lead, as readable text.
+
+        Returns
+        -------
+        DataFrame indexed by ``lead_id``: ``score``, ``grade``, ``top_positive`` and ``top_negative``
+        (up to ``top_n`` reasons each, ``"; "``-separated, like ``"poutcome = success (+1.21)"``; the number
+        is the contribution in log-odds relative to the average lead). Empty for the prior fallback;
+        the rule fallback explains with its rules.
+        """
+        check_number(top_n, "top_n", "LeadScorer.explain", low=1)
+        if self.model_kind_ == "rules":
+            return self.fallback_.explain(leads, events, top_n=top_n, as_of=as_of, columns=columns,
+                                          event_columns=event_columns)
+        scores = self.score_leads(leads, events, as_of=as_of, columns=columns, event_columns=event_columns)
+        contrib = self.contributions(leads, events, as_of=as_of, columns=columns, event_columns=event_columns)
+        if contrib.shape[1] == 0:
+            rs = pd.DataFrame({"top_positive": "", "top_negative": ""}, index=scores.index)
+        else:
+            _, X_df, _ = self._prepare(leads, events, as_of, columns, event_columns)
+            rs = reasons(contrib, X_df, top_n, scores.index)
+        return pd.concat([scores[["score", "grade"]], rs], axis=1)
+
+    def evaluate(self, leads=None, events=None, *, as_of=None, columns=None, event_columns=None,
+                 n_bins=10) -> dict:
+        """Cross-validated evaluation (``leads=None``: the out-of-fold scores of fit) or on labelled leads.
+
+        Returns the dict of :func:`evaluate_lead_scores`: ``roc_auc``, ``pr_auc``, ``brier``, ``base_rate``,
+        ``gains`` (by score decile) and ``grades`` (conversion rate per grade).
+        """
+        check_is_fitted(self, "grade_cutoffs_")
+        if leads is None:
+            y, p = self.oof_["converted"].to_numpy(), self.oof_["probability"].to_numpy()
+        else:
+            lab = validate_leads(leads, columns, require_label=True)
+            y = lab["converted"].to_numpy()
+            p = self.score_leads(leads, events, as_of=as_of, columns=columns,
+                                 event_columns=event_columns)["probability"].to_numpy()
+        return evaluate_lead_scores(y, p, assign_grades(p, self.grade_cutoffs_), n_bins=n_bins)

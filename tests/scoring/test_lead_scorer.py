@@ -1,0 +1,181 @@
+"""LeadScorer on synthetic leads with known truth: scores, grades, reasons, robustness, fallbacks, saving."""
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+from sklearn.base import clone
+
+from crmml.schema import SchemaError
+from crmml.scoring import InsufficientDataWarning, LeadScorer, RuleLeadScorer
+
+
+@pytest.fixture(scope="module")
+def syn(synthetic_crm):
+    """2,500 synthetic leads, scored 14 days after creation, with their events and the true probabilities."""
+    leads = synthetic_crm.leads.assign(score_time=synthetic_crm.leads["created_at"] + pd.Timedelta(days=14))
+    return leads, synthetic_crm.lead_events, synthetic_crm.lead_truth
+
+
+@pytest.fixture(scope="module")
+def fitted(syn):
+    leads, events, _ = syn
+    return LeadScorer(cv=3, random_state=0).fit(leads, events)
+
+
+def test_scores_track_the_true_conversion_probability(syn, fitted):
+    leads, events, truth = syn
+    out = fitted.score_leads(leads, events)
+    assert list(out.columns) == ["probability", "score", "grade", "fit_score", "engagement_score"]
+    assert out.index.name == "lead_id" and out.index.equals(pd.Index(leads["lead_id"]))
+    assert out["score"].between(0, 100).all() and set(out["grade"]) <= set("ABCD")
+    assert np.corrcoef(out["probability"], truth.loc[out.index, "p_convert"])[0, 1] > 0.9
+    # calibrated: the mean probability matches the conversion rate
+    assert abs(out["probability"].mean() - leads["converted"].mean()) < 0.02
+    # sub-scores: the engagement score follows the latent engagement, the fit score does not need events
+    assert spearmanr(out["engagement_score"], truth.loc[out.index, "engagement"])[0] > 0.4
+    assert spearmanr(out["fit_score"], truth.loc[out.index, "p_convert"])[0] > 0.6
+
+
+def test_model_selection_keeps_the_best_cross_validated_family(fitted):
+    cv = fitted.cv_results_
+    assert set(cv.index) == {"logistic", "xgboost"}
+    assert fitted.model_kind_ == cv["roc_auc"].idxmax()
+    assert (cv["roc_auc"] > 0.7).all() and (cv["pr_auc"] > fitted.base_rate_).all()
+
+
+def test_cross_validated_evaluation_has_monotone_grades(fitted):
+    ev = fitted.evaluate()
+    assert ev["roc_auc"] == pytest.approx(fitted.cv_results_.loc[fitted.model_kind_, "roc_auc"], abs=0.02)
+    rates = ev["grades"]["conversion_rate"].to_numpy()
+    assert np.all(np.diff(rates) < 0), ev["grades"]
+    assert ev["gains"]["cum_capture"].iloc[-1] == pytest.approx(1.0)
+    assert ev["gains"]["lift"].iloc[0] > 2
+
+
+def test_reasons_are_readable_and_consistent_with_the_model(syn, fitted):
+    leads, events, _ = syn
+    ex = fitted.explain(leads.head(20), events, top_n=2)
+    assert list(ex.columns) == ["score", "grade", "top_positive", "top_negative"]
+    pat = re.compile(r"^[\w]+ = .+ \([+-]\d+\.\d\d\)$")
+    for txt, sign in [(t, "+") for t in ex["top_positive"]] + [(t, "-") for t in ex["top_negative"]]:
+        parts = [p for p in txt.split("; ") if p]
+        assert len(parts) <= 2
+        assert all(pat.match(p) and p.rsplit("(", 1)[1].startswith(sign) for p in parts), txt
+    contrib = fitted.contributions(leads, events)
+    assert {"industry", "source", "events_total_count"} <= set(contrib.columns)
+    # contributions add up (with a constant) to the model's log-odds: same order as the probability
+    p = fitted.score_leads(leads, events)["probability"]
+    assert spearmanr(contrib.sum(axis=1), p)[0] > 0.999
+
+
+@pytest.mark.parametrize("kind", ["logistic", "xgboost"])
+def test_both_families_explain_additively(syn, kind):
+    leads, _, _ = syn
+    s = LeadScorer(model=kind, cv=2, random_state=0).fit(leads.drop(columns="score_time"))
+    assert list(s.cv_results_.index) == [kind]
+    contrib = s.contributions(leads)
+    assert spearmanr(contrib.sum(axis=1), s.score_leads(leads)["probability"])[0] > 0.999
+    out = s.score_leads(leads)
+    assert out["fit_score"].equals(out["score"]) and out["engagement_score"].isna().all()
+
+
+def test_unseen_categories_missing_optional_and_extra_columns(syn, fitted):
+    leads, events, _ = syn
+    new = leads.head(50).copy()
+    new["industry"] = "space_mining"            # unseen category
+    new = new.drop(columns=["employees"])       # optional: it had missing values in training
+    new["notes"] = "call back"                  # extra column
+    out = fitted.score_leads(new, events)
+    assert len(out) == 50 and out["probability"].notna().all()
+    assert fitted.explain(new, events)["top_positive"].str.len().gt(0).any()
+    with pytest.raises(SchemaError, match=r"leads.source: required column is missing"):
+        fitted.score_leads(leads.drop(columns="source"), events)
+    with pytest.raises(SchemaError, match=r"leads.lead_id: required column is missing"):
+        fitted.score_leads(leads.drop(columns="lead_id"), events)
+    with pytest.raises(SchemaError, match="fitted with lead events; pass events="):
+        fitted.score_leads(leads)
+
+
+def test_optional_and_exclude(syn):
+    leads, _, _ = syn
+    s = LeadScorer(model="logistic", cv=2, exclude=["has_budget", "nope"], optional=["seniority"],
+                   random_state=0).fit(leads)
+    assert "has_budget" not in s.attributes_ and "seniority" not in s.required_
+    out = s.score_leads(leads.drop(columns=["has_budget", "seniority"]).head(10))
+    assert out["probability"].notna().all()
+
+
+def test_scoring_is_partitionable_by_lead(syn, fitted):
+    leads, events, _ = syn
+    whole = fitted.score_leads(leads, events)
+    halves = pd.concat([fitted.score_leads(leads.iloc[::2], events),
+                        fitted.score_leads(leads.iloc[1::2], events)]).loc[whole.index]
+    pd.testing.assert_frame_equal(whole, halves)
+
+
+def test_quantile_and_score_grades(syn):
+    leads, _, _ = syn
+    s = LeadScorer(model="logistic", cv=2, grade_by="quantile", random_state=0).fit(leads)
+    shares = s.evaluate()["grades"]["count"] / len(leads)
+    assert shares.to_numpy() == pytest.approx([0.1, 0.2, 0.3, 0.4], abs=0.02)
+    s2 = LeadScorer(model="logistic", cv=2, grade_by="score", grade_thresholds=(60, 40, 20), random_state=0)
+    out = s2.fit(leads).score_leads(leads)
+    assert (out.loc[out["score"] >= 61, "grade"] == "A").all() and (out.loc[out["score"] < 19, "grade"] == "D").all()
+
+
+def test_too_little_data_warns_and_falls_back(syn):
+    leads, _, _ = syn
+    few = leads.head(60)
+    with pytest.warns(InsufficientDataWarning, match="too little for a stable model"):
+        s = LeadScorer().fit(few)
+    assert s.model_kind_ == "prior"
+    p = s.score_leads(leads)["probability"]
+    assert p.nunique() == 1 and p.iloc[0] == pytest.approx((few["converted"].sum() + 1) / 62)
+    assert (s.explain(leads.head(3))["top_positive"] == "").all()
+    rules = RuleLeadScorer({"budget": ("has_budget == 1", 50), "senior": ("seniority >= 2", 50)})
+    with pytest.warns(InsufficientDataWarning):
+        s = LeadScorer(fallback=rules).fit(few)
+    assert s.model_kind_ == "rules"
+    ref = clone(rules).fit(few).score_leads(leads)
+    assert s.score_leads(leads)["probability"].equals(ref["probability"])
+    assert s.explain(leads.head(3))["top_positive"].str.contains("budget|senior").any()
+
+
+def test_parameter_errors(syn):
+    leads, _, _ = syn
+    with pytest.raises(ValueError, match="'model' parameter of LeadScorer must be one of"):
+        LeadScorer(model="forest").fit(leads)
+    with pytest.raises(ValueError, match="'cv' parameter of LeadScorer must be an int >= 2"):
+        LeadScorer(cv=1).fit(leads)
+    with pytest.raises(ValueError, match="'grade_thresholds' parameter of LeadScorer must be 3 strictly"):
+        LeadScorer(grade_thresholds=(1, 2, 3)).fit(leads)
+    with pytest.raises(ValueError, match="strictly increasing shares in"):
+        LeadScorer(grade_by="quantile", grade_thresholds=(0.5, 0.8, 1.5)).fit(leads)
+    with pytest.raises(ValueError, match="'fallback' parameter of LeadScorer must be 'prior' or a RuleLeadScorer"):
+        LeadScorer(fallback="rules").fit(leads)
+    with pytest.raises(SchemaError, match="leads.converted: required column is missing"):
+        LeadScorer().fit(leads.drop(columns="converted"))
+    with pytest.raises(ValueError, match="'as_of' parameter of lead_event_features is required"):
+        LeadScorer().fit(leads.drop(columns="score_time"), pd.DataFrame(
+            {"lead_id": [1], "timestamp": [pd.Timestamp("2024-01-01")], "event_type": ["x"]}))
+    s = LeadScorer(model="logistic", cv=2).fit(leads)
+    with pytest.raises(ValueError, match="'top_n' parameter of LeadScorer.explain must be an int >= 1"):
+        s.explain(leads, top_n=0)
+
+
+def test_save_and_load_round_trip(tmp_path, syn, fitted):
+    from crmml.persistence import load, save
+
+    leads, events, _ = syn
+    assert clone(fitted).get_params() == fitted.get_params()
+    back = load(save(fitted, tmp_path / "scorer.zip"))
+    pd.testing.assert_frame_equal(back.score_leads(leads, events), fitted.score_leads(leads, events))
+    pd.testing.assert_frame_equal(back.explain(leads.head(5), events), fitted.explain(leads.head(5), events))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsufficientDataWarning)
+        prior = LeadScorer().fit(leads.head(30))
+    assert load(save(prior, tmp_path / "prior.zip")).score_leads(leads)["probability"].nunique() == 1
