@@ -1,1 +1,33 @@
-"""crmml.clv (to be built)."""
+"""Customer lifetime value: summaries, BG/NBD, Pareto/NBD, Gamma-Gamma, discounted CLV.
+
+Typical use::
+
+    from crmml.clv import CLVModel
+    clv = CLVModel(purchase_model="bgnbd", horizon_days=365, discount_rate=0.1).fit(tx, as_of="2024-01-01")
+    clv.predict()                  # per customer: p_alive, expected_purchases, expected_spend, clv
+    clv.predict_interval()         # 90% intervals on expected purchases and CLV
+"""
+
+from crmml.clv._base import ConvergenceError
+from crmml.clv._bgnbd import BetaGeoModel
+from crmml.clv._evaluate import calibration_holdout_table, evaluate_holdout
+from crmml.clv._gammagamma import GammaGammaModel
+from crmml.clv._model import CLVModel
+from crmml.clv._paretonbd import ParetoNBDModel
+from crmml.clv._plots import plot_calibration_holdout, plot_clv_distribution, plot_p_alive_matrix
+from crmml.clv._summary import calibration_holdout, summarize
+
+__all__ = [
+    "summarize",
+    "calibration_holdout",
+    "BetaGeoModel",
+    "ParetoNBDModel",
+    "GammaGammaModel",
+    "CLVModel",
+    "ConvergenceError",
+    "evaluate_holdout",
+    "calibration_holdout_table",
+    "plot_calibration_holdout",
+    "plot_p_alive_matrix",
+    "plot_clv_distribution",
+]

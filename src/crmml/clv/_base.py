@@ -1,0 +1,239 @@
+"""Shared maximum-likelihood fitting for the CLV models.
+
+Every model states its parameter names, the summary columns it reads, a vectorised
+log-likelihood with analytic gradient (``_loglik_grad``) and initial values. This base
+class does the rest, once: input checks, compression of identical summary rows into
+weights, L-BFGS on log-parameters, convergence checks, the observed-information
+Hessian and the ``params_`` / ``summary_`` / ``cov_`` results.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["ConvergenceError", "BaseCLVFitter"]
+
+
+class ConvergenceError(RuntimeError):
+    """A CLV model fit did not reach a finite maximum of its likelihood."""
+
+
+class BaseCLVFitter(BaseEstimator):
+    """Base class of the BG/NBD, Pareto/NBD and Gamma-Gamma models (not for direct use).
+
+    Parameters
+    ----------
+    max_iter : int, default=500
+        Maximum L-BFGS iterations.
+    tol : float, default=1e-9
+        Gradient tolerance of the optimizer on the mean log-likelihood per customer.
+    compress : bool, default=True
+        Fit on distinct summary rows weighted by their counts (same optimum, much faster on
+        day- or week-granular data).
+    """
+
+    _param_names: tuple = ()
+    _columns: tuple = ()
+
+    def __init__(self, *, max_iter: int = 500, tol: float = 1e-9, compress: bool = True):
+        self.max_iter = max_iter
+        self.tol = tol
+        self.compress = compress
+
+    # -- hooks -------------------------------------------------------------------------------------
+    def _select(self, summary: pd.DataFrame) -> np.ndarray:
+        """Boolean mask of the rows the model is fit on (all by default)."""
+        return np.ones(len(summary), dtype=bool)
+
+    def _init_params(self, data: dict) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _loglik_grad(params, data):  # pragma: no cover - abstract
+        """Per-row log-likelihood (n,) and gradient (n, k) with respect to the parameters."""
+        raise NotImplementedError
+
+    # -- input -------------------------------------------------------------------------------------
+    def _check_summary(self, summary, owner):
+        name = type(self).__name__
+        if not isinstance(summary, pd.DataFrame):
+            raise TypeError(f"{name}.{owner} expects a summary DataFrame (see crmml.clv.summarize). "
+                            f"Got {type(summary).__name__} instead.")
+        missing = [c for c in self._columns if c not in summary.columns]
+        if missing:
+            raise ValueError(f"The summary passed to {name}.{owner} lacks the columns {missing}; "
+                             f"it needs {list(self._columns)} (see crmml.clv.summarize).")
+        data = {c: summary[c].to_numpy(dtype="float64") for c in self._columns}
+        bad = np.zeros(len(summary), dtype=bool)
+        for c in self._columns:
+            bad |= ~np.isfinite(data[c])
+        if "frequency" in data:
+            x, tx, T = data["frequency"], data.get("recency"), data.get("T")
+            bad |= (x < 0) | (x != np.round(x))
+            if tx is not None:
+                bad |= (tx < 0) | (tx > T) | ((x == 0) & (tx != 0))
+        if bad.any():
+            ex = summary.index[bad][:5].tolist()
+            raise ValueError(f"The summary passed to {name}.{owner} has {int(bad.sum())} invalid rows "
+                             f"(non-finite values, negative or non-integer frequency, recency outside "
+                             f"[0, T], or recency != 0 with frequency 0), e.g. customer_id {ex}.")
+        return data
+
+    @staticmethod
+    def _compressed(data: dict, weights):
+        keys = list(data)
+        frame = pd.DataFrame(data)
+        if weights is not None:
+            frame["_w"] = weights
+            g = frame.groupby(keys, sort=False)["_w"].sum()
+        else:
+            g = frame.groupby(keys, sort=False).size()
+        idx = g.index.to_frame(index=False)
+        return {k: idx[k].to_numpy(dtype="float64") for k in keys}, g.to_numpy(dtype="float64")
+
+    # -- fit ---------------------------------------------------------------------------------------
+    def fit(self, summary: pd.DataFrame, sample_weight=None):
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : DataFrame
+            Output of :func:`crmml.clv.summarize` (or any frame with the model's columns).
+        sample_weight : array-like, optional
+            Number of customers each row stands for.
+
+        Returns
+        -------
+        self
+        """
+        name = type(self).__name__
+        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
+            raise ValueError(f"The 'max_iter' parameter of {name} must be an int >= 1. Got {self.max_iter!r} instead.")
+        if not (isinstance(self.tol, (int, float)) and self.tol > 0):
+            raise ValueError(f"The 'tol' parameter of {name} must be a float > 0. Got {self.tol!r} instead.")
+        self._check_summary(summary, "fit")
+        mask = self._select(summary)
+        rows = summary[mask]
+        data = self._check_summary(rows, "fit")
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype="float64")[mask]
+        if len(rows) < len(self._param_names):
+            raise ValueError(f"{name}.fit needs at least {len(self._param_names)} customers; "
+                             f"got {len(rows)}.")
+        if self.compress:
+            data, w = self._compressed(data, w)
+        elif w is None:
+            w = np.ones(len(next(iter(data.values()))))
+        n_total = float(w.sum())
+
+        def objective(logp):
+            params = np.exp(logp)
+            with np.errstate(all="ignore"):
+                ll, grad = self._loglik_grad(params, data)
+            f = -float(w @ ll) / n_total
+            g = -(w @ grad) * params / n_total
+            if not np.isfinite(f) or not np.all(np.isfinite(g)):
+                return np.inf, np.zeros_like(logp)
+            return f, g
+
+        x0 = np.log(self._init_params(data))
+        res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
+                                options={"maxiter": int(self.max_iter), "gtol": float(self.tol),
+                                         "ftol": 1e-15, "maxcor": 20})
+        logp = res.x
+        if not np.isfinite(res.fun) or not np.all(np.isfinite(logp)):
+            raise ConvergenceError(f"{name}.fit did not converge: the log-likelihood is not finite at the "
+                                   f"last iterate ({res.message}). Check the summary's time unit and values.")
+        grad_norm = float(np.max(np.abs(res.jac)))
+        self.converged_ = bool(res.success or grad_norm < 1e-5)
+        if not self.converged_:
+            warnings.warn(f"{name}.fit stopped before convergence after {res.nit} iterations "
+                          f"(max |gradient| {grad_norm:.2e}; {res.message}). Increase max_iter or check the data.",
+                          ConvergenceWarning, stacklevel=2)
+        if np.any(np.abs(logp) > 25):
+            warnings.warn(f"{name}.fit reached a parameter at the edge of its range "
+                          f"({dict(zip(self._param_names, np.exp(logp).round(6)))}): the data do not "
+                          "identify the model well.", ConvergenceWarning, stacklevel=2)
+        params = np.exp(logp)
+        with np.errstate(all="ignore"):
+            ll, _ = self._loglik_grad(params, data)
+        self.params_ = pd.Series(params, index=list(self._param_names), name="value")
+        self.log_likelihood_ = float(w @ ll)
+        self.n_customers_ = int(round(n_total))
+        self.n_iter_ = int(res.nit)
+        cov_log = self._cov_log(logp, data, w)
+        self.cov_log_ = pd.DataFrame(cov_log, index=self.params_.index, columns=self.params_.index)
+        self.summary_ = self._summary_frame(params, cov_log)
+        return self
+
+    def _total_grad_log(self, logp, data, w):
+        params = np.exp(logp)
+        with np.errstate(all="ignore"):
+            _, grad = self._loglik_grad(params, data)
+        return (w @ grad) * params
+
+    def _cov_log(self, logp, data, w):
+        """Inverse observed information in log-parameter space (central differences of the gradient)."""
+        k = len(logp)
+        h = 1e-5
+        H = np.empty((k, k))
+        for j in range(k):
+            e = np.zeros(k)
+            e[j] = h
+            H[:, j] = (self._total_grad_log(logp + e, data, w) - self._total_grad_log(logp - e, data, w)) / (2 * h)
+        H = (H + H.T) / 2
+        try:
+            cov = np.linalg.inv(-H)
+        except np.linalg.LinAlgError:
+            cov = np.full((k, k), np.nan)
+        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+            warnings.warn(f"{type(self).__name__}: the observed information is not positive definite; "
+                          "standard errors are NaN.", ConvergenceWarning, stacklevel=3)
+            cov = np.full((k, k), np.nan)
+        return cov
+
+    def _summary_frame(self, params, cov_log):
+        se_log = np.sqrt(np.diag(cov_log))
+        z = stats.norm.ppf(0.975)
+        return pd.DataFrame({
+            "coef": params,
+            "se": params * se_log,  # delta method
+            "lower_95": params * np.exp(-z * se_log),  # interval on the log scale, mapped back
+            "upper_95": params * np.exp(z * se_log),
+        }, index=pd.Index(self._param_names, name="param"))
+
+    # -- helpers for subclasses --------------------------------------------------------------------
+    def _fitted(self, params=None) -> np.ndarray:
+        if params is not None:
+            return np.asarray(params, dtype="float64")
+        check_is_fitted(self, "params_")
+        return self.params_.to_numpy()
+
+    def sample_params(self, n_draws: int, random_state=None) -> np.ndarray:
+        """Draws of the parameters from their asymptotic sampling distribution.
+
+        Multivariate normal on the log-parameters (mean the estimate, covariance the inverse
+        observed information), mapped back with ``exp``: an ``(n_draws, k)`` array.
+        """
+        check_is_fitted(self, "params_")
+        rng = np.random.default_rng(random_state)
+        cov = self.cov_log_.to_numpy()
+        mean = np.log(self.params_.to_numpy())
+        if not np.all(np.isfinite(cov)):
+            return np.tile(np.exp(mean), (n_draws, 1))
+        return np.exp(rng.multivariate_normal(mean, cov, size=n_draws, method="eigh"))
+
+    def log_likelihood(self, summary: pd.DataFrame) -> float:
+        """Total log-likelihood of ``summary`` under the fitted parameters (papers' scale)."""
+        params = self._fitted()
+        self._check_summary(summary, "log_likelihood")
+        data = self._check_summary(summary[self._select(summary)], "log_likelihood")
+        with np.errstate(all="ignore"):
+            ll, _ = self._loglik_grad(params, data)
+        return float(ll.sum())

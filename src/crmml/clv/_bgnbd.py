@@ -1,0 +1,152 @@
+"""BG/NBD purchase model (Fader, Hardie & Lee 2005, "Counting your customers the easy way")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln, digamma, gammaln, hyp2f1
+
+from crmml.clv._base import BaseCLVFitter
+
+__all__ = ["BetaGeoModel"]
+
+
+class BetaGeoModel(BaseCLVFitter):
+    """BG/NBD: Poisson purchases at rate ``lambda ~ Gamma(r, alpha)``, dropout after each
+    repeat purchase with probability ``p ~ Beta(a, b)``.
+
+    Fit by maximum likelihood with an analytic gradient on the summary columns
+    ``frequency``, ``recency``, ``T`` (see :func:`crmml.clv.summarize`). ``alpha`` is in the
+    summary's time unit. ``log_likelihood_`` is the total over customers on that time scale
+    (the papers' scale: -9582.4 on the CDNOW sample in weeks).
+
+    Parameters
+    ----------
+    max_iter : int, default=500
+    tol : float, default=1e-9
+    compress : bool, default=True
+        Fit on distinct (frequency, recency, T) rows weighted by counts.
+
+    Attributes
+    ----------
+    params_ : Series
+        ``r, alpha, a, b``.
+    summary_ : DataFrame
+        ``coef, se, lower_95, upper_95`` per parameter (observed information, delta method).
+    cov_log_ : DataFrame
+        Covariance of the log-parameters.
+    log_likelihood_ : float
+    n_customers_, n_iter_ : int
+    converged_ : bool
+
+    Examples
+    --------
+    >>> from crmml.datasets import load_cdnow_summary
+    >>> m = BetaGeoModel().fit(load_cdnow_summary())
+    >>> m.params_.round(3).tolist(), round(m.log_likelihood_, 1)
+    ([0.243, 4.414, 0.793, 2.426], -9582.4)
+    """
+
+    _param_names = ("r", "alpha", "a", "b")
+    _columns = ("frequency", "recency", "T")
+
+    def _init_params(self, data):
+        return np.array([1.0, max(float(np.mean(data["T"])), 1e-3), 1.0, 1.0])
+
+    @staticmethod
+    def _loglik_grad(params, data):
+        r, alpha, a, b = params
+        x, tx, T = data["frequency"], data["recency"], data["T"]
+        rep = x > 0
+        A1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        A2 = betaln(a, b + x) - betaln(a, b)
+        A3 = -(r + x) * np.log(alpha + T)
+        A4 = np.where(rep, np.log(a) - np.log(np.where(rep, b + x - 1, 1.0)) - (r + x) * np.log(alpha + tx), -np.inf)
+        lse = np.logaddexp(A3, A4)
+        w3, w4 = np.exp(A3 - lse), np.exp(A4 - lse)
+        ll = A1 + A2 + lse
+        g = np.empty((len(x), 4))
+        g[:, 0] = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + tx)
+        g[:, 1] = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + tx)
+        dab = digamma(a + b) - digamma(a + b + x)
+        g[:, 2] = dab + w4 / a
+        g[:, 3] = dab + digamma(b + x) - digamma(b) - w4 / np.where(rep, b + x - 1, 1.0)
+        return ll, g
+
+    # -- predictions ---------------------------------------------------------------------------------
+    @staticmethod
+    def _p_alive(params, x, tx, T):
+        r, alpha, a, b = params
+        with np.errstate(all="ignore"):
+            log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (
+                np.log(alpha + T) - np.log(alpha + tx))
+            return np.where(x > 0, 1.0 / (1.0 + np.exp(log_ratio)), 1.0)
+
+    @staticmethod
+    def _expected_alive(params, x, T, t):
+        """E[purchases in (T, T+t] | alive at T, history]: the posterior mean of (1/p)(1-exp(-lambda p t))."""
+        r, alpha, a, b = params
+        t = np.asarray(t, dtype="float64")
+        z = t / (alpha + T + t)
+        with np.errstate(all="ignore"):
+            hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
+            bracket = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
+            out = (a + b + x - 1) / (a - 1) * bracket
+        return np.where(t > 0, out, 0.0)
+
+    def conditional_probability_alive(self, summary: pd.DataFrame, *, params=None) -> pd.Series:
+        """P(alive at T | frequency, recency, T) per customer.
+
+        Examples
+        --------
+        >>> from crmml.datasets import load_cdnow_summary
+        >>> s = load_cdnow_summary()
+        >>> BetaGeoModel().fit(s).conditional_probability_alive(s).round(3).iloc[:2].tolist()
+        [0.727, 0.212]
+        """
+        d = self._check_summary(summary, "conditional_probability_alive")
+        p = self._p_alive(self._fitted(params), d["frequency"], d["recency"], d["T"])
+        return pd.Series(p, index=summary.index, name="p_alive")
+
+    def conditional_expected_purchases(self, summary: pd.DataFrame, t: float, *, params=None) -> pd.Series:
+        """Expected purchases in ``(T, T + t]`` per customer (``t`` in the summary's time unit).
+
+        Examples
+        --------
+        >>> from crmml.datasets import load_cdnow_summary
+        >>> s = load_cdnow_summary()
+        >>> BetaGeoModel().fit(s).conditional_expected_purchases(s, 39).round(3).iloc[:2].tolist()
+        [1.226, 0.203]
+        """
+        d = self._check_summary(summary, "conditional_expected_purchases")
+        prm = self._fitted(params)
+        x, tx, T = d["frequency"], d["recency"], d["T"]
+        out = self._p_alive(prm, x, tx, T) * self._expected_alive(prm, x, T, t)
+        return pd.Series(out, index=summary.index, name="expected_purchases")
+
+    def expected_purchases(self, t, *, params=None) -> np.ndarray:
+        """Unconditional expected repeat purchases of a new customer in ``(0, t]``.
+
+        Examples
+        --------
+        >>> from crmml.datasets import load_cdnow_summary
+        >>> round(float(BetaGeoModel().fit(load_cdnow_summary()).expected_purchases(39)), 3)
+        1.195
+        """
+        r, alpha, a, b = self._fitted(params)
+        t = np.asarray(t, dtype="float64")
+        return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
+
+    @staticmethod
+    def _posterior_alive(params, x, T):
+        """Posterior of (lambda, p) given alive: Gamma(r+x, rate alpha+T) and Beta(a, b+x)."""
+        r, alpha, a, b = params
+        return {"shape": r + x, "rate": alpha + T, "pa": np.full_like(x, a), "pb": b + x}
+
+    @staticmethod
+    def _sample_cum_expected(rng, post, t_grid):
+        """Latent expected cumulative purchases at ``t_grid`` for one draw per customer, if alive."""
+        lam = rng.gamma(post["shape"]) / post["rate"]
+        p = rng.beta(post["pa"], post["pb"])
+        p = np.maximum(p, 1e-12)
+        return -np.expm1(-np.outer(lam * p, t_grid)) / p[:, None]

@@ -1,0 +1,216 @@
+"""Pareto/NBD purchase model (Schmittlein, Morrison & Colombo 1987; Fader & Hardie 2005 note).
+
+Likelihood of one customer (x, t_x, T)::
+
+    L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [ (alpha+T)^-(r+x) (beta+T)^-s + s * I ]
+    I = integral_{t_x}^{T} (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau
+
+The closed form of ``I`` uses the Gauss hypergeometric function 2F1 with a branch on
+alpha >= beta and a difference of two terms that cancels when t_x is close to T. Here
+``I`` is computed with the substitution ``u = (alpha+tau)^-(r+s+x)``, which turns it into
+``(u_tx - u_T)/(r+s+x)`` times the mean of the smooth, bounded factor
+``((alpha+tau)/(beta+tau))^(s+1)``, integrated with tanh-sinh quadrature (33 nodes). The
+same form holds for alpha == beta (the factor is 1) and for large arguments, works in logs
+throughout, and gives analytic derivatives by differentiating under the integral sign.
+:func:`_loglik_hyp2f1` keeps the closed form (Euler-transformed 2F1) as a reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import digamma, expit, gammaln, hyp2f1
+
+from crmml.clv._base import BaseCLVFitter
+
+__all__ = ["ParetoNBDModel"]
+
+_H = 0.2
+_TS = np.arange(-16, 17) * _H
+_Y = expit(np.pi * np.sinh(_TS))           # nodes on (0, 1)
+_Y1 = expit(-np.pi * np.sinh(_TS))         # 1 - nodes, accurate near 1
+_W = _H * np.pi * np.cosh(_TS) * _Y * _Y1  # weights
+_CHUNK = 50_000
+
+
+def _log_integral(params, x, tx, T, grad=True):
+    """log I and, if ``grad``, d log I / d (r, alpha, s, beta)."""
+    r, alpha, s, beta = params
+    k = r + s + x
+    la_tx, la_T = np.log(alpha + tx), np.log(alpha + T)
+    logE = -k * (la_T - la_tx)                                    # log (u_T / u_tx) <= 0
+    log_delta = -k * la_tx + np.log(-np.expm1(logE))              # log(u_tx - u_T)
+    mix = np.log(_Y[None, :] + _Y1[None, :] * np.exp(logE)[:, None])
+    la = la_tx[:, None] - mix / k[:, None]                        # log(alpha + tau_j)
+    apt = np.exp(la)
+    bpt = apt + (beta - alpha)
+    lb = np.log(bpt)
+    wg = _W[None, :] * np.exp((s + 1) * (la - lb))
+    S = wg.sum(axis=1)
+    logI = log_delta - np.log(k) + np.log(S)
+    if not grad:
+        return logI, None
+    d = np.empty((len(x), 4))
+    d[:, 0] = -(wg * la).sum(axis=1) / S
+    d[:, 1] = -(r + x) * (wg / apt).sum(axis=1) / S
+    d[:, 2] = -(wg * lb).sum(axis=1) / S
+    d[:, 3] = -(s + 1) * (wg / bpt).sum(axis=1) / S
+    return logI, d
+
+
+def _terms(params, x, tx, T, grad=True):
+    """Per-customer log-likelihood pieces: (ll, w_alive, gradient or None)."""
+    r, alpha, s, beta = params
+    A1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    c1 = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    ll = np.empty(len(x))
+    w1 = np.empty(len(x))
+    g = np.empty((len(x), 4)) if grad else None
+    for lo in range(0, len(x), _CHUNK):
+        sl = slice(lo, lo + _CHUNK)
+        logI, dlogI = _log_integral(params, x[sl], tx[sl], T[sl], grad)
+        c2 = np.log(s) + logI
+        lse = np.logaddexp(c1[sl], c2)
+        ll[sl] = A1[sl] + lse
+        a1, a2 = np.exp(c1[sl] - lse), np.exp(c2 - lse)
+        w1[sl] = a1
+        if grad:
+            xs, Ts = x[sl], T[sl]
+            g[sl, 0] = digamma(r + xs) - digamma(r) + np.log(alpha) - a1 * np.log(alpha + Ts) + a2 * dlogI[:, 0]
+            g[sl, 1] = r / alpha - a1 * (r + xs) / (alpha + Ts) + a2 * dlogI[:, 1]
+            g[sl, 2] = np.log(beta) - a1 * np.log(beta + Ts) + a2 * (1.0 / s + dlogI[:, 2])
+            g[sl, 3] = s / beta - a1 * s / (beta + Ts) + a2 * dlogI[:, 3]
+    return ll, w1, g
+
+
+def _log_hyp2f1_euler(a, b, z):
+    """log 2F1(a, b; a+1; z) for 0 <= z < 1 via Euler's transformation (no overflow near z=1)."""
+    return (1.0 - b) * np.log1p(-z) + np.log(hyp2f1(1.0, a + 1.0 - b, a + 1.0, z))
+
+
+def _loglik_hyp2f1(params, x, tx, T):
+    """Reference closed-form log-likelihood (Fader & Hardie 2005, eq. 19-20)."""
+    r, alpha, s, beta = params
+    k = r + s + x
+    if alpha >= beta:
+        m, b_ = alpha, s + 1.0
+    else:
+        m, b_ = beta, r + x
+    diff = abs(alpha - beta)
+    l1 = _log_hyp2f1_euler(k, b_, diff / (m + tx)) - k * np.log(m + tx)
+    l2 = _log_hyp2f1_euler(k, b_, diff / (m + T)) - k * np.log(m + T)
+    logA0 = l1 + np.log(-np.expm1(l2 - l1))
+    A1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    c1 = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    return A1 + np.logaddexp(c1, np.log(s) - np.log(k) + logA0)
+
+
+class ParetoNBDModel(BaseCLVFitter):
+    """Pareto/NBD: Poisson purchases at ``lambda ~ Gamma(r, alpha)`` while alive, exponential
+    lifetime with rate ``mu ~ Gamma(s, beta)``.
+
+    Fit by maximum likelihood with analytic gradients on ``frequency``, ``recency``, ``T``
+    (see the module notes for the numerics). ``alpha`` and ``beta`` are in the summary's time
+    unit; ``log_likelihood_`` is the total on that scale (-9595.0 on the CDNOW sample, weeks).
+
+    Parameters
+    ----------
+    max_iter : int, default=500
+    tol : float, default=1e-9
+    compress : bool, default=True
+
+    Attributes
+    ----------
+    params_ : Series
+        ``r, alpha, s, beta``.
+    summary_, cov_log_, log_likelihood_, n_customers_, n_iter_, converged_
+        As in :class:`BetaGeoModel`.
+
+    Examples
+    --------
+    >>> from crmml.datasets import load_cdnow_summary
+    >>> m = ParetoNBDModel().fit(load_cdnow_summary())
+    >>> m.params_.round(3).tolist(), round(m.log_likelihood_, 1)
+    ([0.553, 10.578, 0.606, 11.668], -9595.0)
+    """
+
+    _param_names = ("r", "alpha", "s", "beta")
+    _columns = ("frequency", "recency", "T")
+
+    def _init_params(self, data):
+        scale = max(float(np.mean(data["T"])), 1e-3)
+        return np.array([1.0, scale, 1.0, scale])
+
+    @staticmethod
+    def _loglik_grad(params, data):
+        ll, _, g = _terms(params, data["frequency"], data["recency"], data["T"])
+        return ll, g
+
+    # -- predictions ---------------------------------------------------------------------------------
+    @staticmethod
+    def _p_alive(params, x, tx, T):
+        with np.errstate(all="ignore"):
+            return _terms(params, x, tx, T, grad=False)[1]
+
+    @staticmethod
+    def _expected_alive(params, x, T, t):
+        """E[purchases in (T, T+t] | alive at T, history] = E[lambda/mu (1 - exp(-mu t))]."""
+        r, alpha, s, beta = params
+        L2 = np.log1p(np.asarray(t, dtype="float64") / (beta + T))
+        sm1 = s - 1.0
+        factor = L2 if abs(sm1) < 1e-9 else -np.expm1(-sm1 * L2) / sm1
+        return (r + x) / (alpha + T) * (beta + T) * factor
+
+    def conditional_probability_alive(self, summary: pd.DataFrame, *, params=None) -> pd.Series:
+        """P(alive at T | frequency, recency, T) per customer.
+
+        Examples
+        --------
+        >>> from crmml.datasets import load_cdnow_summary
+        >>> s = load_cdnow_summary()
+        >>> ParetoNBDModel().fit(s).conditional_probability_alive(s).round(3).iloc[:2].tolist()
+        [0.869, 0.168]
+        """
+        d = self._check_summary(summary, "conditional_probability_alive")
+        p = self._p_alive(self._fitted(params), d["frequency"], d["recency"], d["T"])
+        return pd.Series(p, index=summary.index, name="p_alive")
+
+    def conditional_expected_purchases(self, summary: pd.DataFrame, t: float, *, params=None) -> pd.Series:
+        """Expected purchases in ``(T, T + t]`` per customer (``t`` in the summary's time unit).
+
+        Examples
+        --------
+        >>> from crmml.datasets import load_cdnow_summary
+        >>> s = load_cdnow_summary()
+        >>> ParetoNBDModel().fit(s).conditional_expected_purchases(s, 39).round(3).iloc[:2].tolist()
+        [1.455, 0.171]
+        """
+        d = self._check_summary(summary, "conditional_expected_purchases")
+        prm = self._fitted(params)
+        x, tx, T = d["frequency"], d["recency"], d["T"]
+        out = self._p_alive(prm, x, tx, T) * self._expected_alive(prm, x, T, t)
+        return pd.Series(out, index=summary.index, name="expected_purchases")
+
+    def expected_purchases(self, t, *, params=None) -> np.ndarray:
+        """Unconditional expected repeat purchases of a new customer in ``(0, t]``.
+
+        Examples
+        --------
+        >>> from crmml.datasets import load_cdnow_summary
+        >>> round(float(ParetoNBDModel().fit(load_cdnow_summary()).expected_purchases(39)), 3)
+        1.213
+        """
+        r, alpha, s, beta = self._fitted(params)
+        return self._expected_alive((r, alpha, s, beta), 0.0, 0.0, t)
+
+    @staticmethod
+    def _posterior_alive(params, x, T):
+        """Posterior of (lambda, mu) given alive: Gamma(r+x, alpha+T) and Gamma(s, beta+T)."""
+        r, alpha, s, beta = params
+        return {"shape": r + x, "rate": alpha + T, "mu_shape": np.full_like(x, s), "mu_rate": beta + T}
+
+    @staticmethod
+    def _sample_cum_expected(rng, post, t_grid):
+        lam = rng.gamma(post["shape"]) / post["rate"]
+        mu = np.maximum(rng.gamma(post["mu_shape"]) / post["mu_rate"], 1e-300)
+        return (lam / mu)[:, None] * -np.expm1(-np.outer(mu, t_grid))

@@ -1,0 +1,225 @@
+"""Customer summaries for purchase and spend models: frequency, recency, T, monetary value.
+
+Rules (documented once, used by every CLV model):
+
+- A *purchase line* is a line with ``amount >= 0`` or a missing amount (purchase logs
+  without values; zero-amount lines such as free items are purchases with zero spend).
+  Lines with ``amount < 0`` are returns/refunds and never create a purchase occasion.
+- A *purchase occasion* is, with ``occasion="period"`` (default), a period (day for
+  ``freq="D"``, Monday-based calendar week for ``freq="W"``) in which the customer has
+  at least one purchase line: same-period purchases collapse into one occasion, as
+  BG/NBD and Pareto/NBD assume. With ``occasion="transaction"`` it is a distinct
+  ``transaction_id`` among purchase lines, timed at its first line, and times are
+  continuous (fractions of the unit).
+- ``frequency`` is the number of *repeat* occasions (occasions after the first),
+  ``recency`` the time from the first to the last occasion and ``T`` the time from the
+  first occasion to the end of observation, all in units of ``freq`` (days or weeks).
+  In period mode the end of observation is the last period before ``as_of`` (the
+  lifetimes / Fader-Hardie convention: a purchase on the last day has recency == T).
+- ``monetary_value`` is the mean gross value of the repeat occasions, net of the
+  customer's returns pro rata: multiplied by ``1 - returns / gross purchases`` over the
+  window. It is 0 for customers without repeat occasions and may be <= 0 for customers
+  who returned everything (CLVModel then applies its documented rule).
+- Customers with no purchase occasion before ``as_of`` (only returns) have no row.
+
+Everything is per customer, so a summary of a subset of customers equals those
+customers' rows of the summary of all customers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmml._utils import check_as_of, check_in
+from crmml.schema import validate_transactions
+
+__all__ = ["summarize", "calibration_holdout"]
+
+_UNIT_DAYS = {"D": 1.0, "W": 7.0}
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def _period(ts_ns: np.ndarray, freq: str) -> np.ndarray:
+    """Integer period index of int64 nanosecond timestamps (days, or Monday-based weeks)."""
+    day = np.floor_divide(ts_ns, _NS_PER_DAY)
+    return day if freq == "D" else np.floor_divide(day + 3, 7)
+
+
+def _end_position(as_of: pd.Timestamp, freq: str, occasion: str) -> float:
+    ns = np.int64(as_of.value)
+    if occasion == "period":
+        return float(_period(np.array([ns - 1]), freq)[0])
+    return ns / (_NS_PER_DAY * _UNIT_DAYS[freq])
+
+
+def _prepare(transactions, columns, owner, occasion):
+    tx = validate_transactions(transactions, columns, allow_missing_amount=True)
+    if occasion == "transaction" and "transaction_id" not in tx.columns:
+        raise ValueError(f"The 'occasion' parameter of {owner} is 'transaction' but transactions has no "
+                         "'transaction_id' column. Use occasion='period' or map a transaction id column.")
+    return tx
+
+
+def _occasions(tx: pd.DataFrame, start, end, freq: str, occasion: str):
+    """Purchase occasions in [start, end): customer ids, positions (units) and values, sorted."""
+    ts = tx["timestamp"].to_numpy().astype("datetime64[ns]").view("int64")
+    amount = tx["amount"].to_numpy(dtype="float64")
+    keep = ts < end.value
+    if start is not None:
+        keep &= ts >= start.value
+    is_purchase = keep & ~(amount < 0)  # amount >= 0 or NaN
+    is_return = keep & (amount < 0)
+    cust = tx["customer_id"].to_numpy()
+    returns = pd.Series(-amount[is_return], index=cust[is_return]).groupby(level=0, sort=False).sum()
+    cust, ts, amount = cust[is_purchase], ts[is_purchase], np.nan_to_num(amount[is_purchase])
+    codes, uniques = pd.factorize(cust)
+    if occasion == "period":
+        per = _period(ts, freq)
+        p0 = per.min() if len(per) else 0
+        span = int(per.max() - p0 + 1) if len(per) else 1
+        key = codes.astype(np.int64) * span + (per - p0)
+        ukey, inv = np.unique(key, return_inverse=True)
+        value = np.bincount(inv, weights=amount, minlength=len(ukey))
+        occ_code = ukey // span
+        pos = (ukey % span + p0).astype("float64")
+    else:
+        tid = pd.factorize(tx["transaction_id"].to_numpy()[is_purchase])[0]
+        g = pd.DataFrame({"c": codes, "t": tid, "ts": ts, "v": amount}).groupby(["c", "t"], sort=False)
+        occ = g.agg(ts=("ts", "min"), v=("v", "sum")).reset_index()
+        occ = occ.sort_values(["c", "ts"], kind="stable")
+        occ_code = occ["c"].to_numpy()
+        pos = occ["ts"].to_numpy() / (_NS_PER_DAY * _UNIT_DAYS[freq])
+        value = occ["v"].to_numpy(dtype="float64")
+    return occ_code, pos, value, uniques, returns
+
+
+def _summary_from_occasions(occ_code, pos, value, uniques, returns, end_pos):
+    n_cust = len(uniques)
+    counts = np.bincount(occ_code, minlength=n_cust)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    ends = starts + counts - 1
+    first, last = pos[starts], pos[ends]
+    total = np.bincount(occ_code, weights=value, minlength=n_cust)
+    first_value = value[starts]
+    freq_ = counts - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(freq_ > 0, (total - first_value) / np.maximum(freq_, 1), 0.0)
+        ret = returns.reindex(uniques).fillna(0.0).to_numpy()
+        share = np.where(total > 0, ret / total, 0.0)
+    monetary = monetary * (1.0 - share)
+    out = pd.DataFrame({
+        "frequency": freq_.astype(np.int64),
+        "recency": last - first,
+        "T": end_pos - first,
+        "monetary_value": monetary,
+    }, index=pd.Index(uniques, name="customer_id"))
+    return out.sort_index()
+
+
+def summarize(transactions: pd.DataFrame, as_of, *, freq: str = "D", occasion: str = "period",
+              start=None, columns=None) -> pd.DataFrame:
+    """Per-customer frequency, recency, T and monetary value from transactions before ``as_of``.
+
+    See the module notes for the exact rules (purchase occasions, returns, time origin).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Standard-schema transactions (``customer_id``, ``timestamp``, ``amount``; ``amount``
+        may be missing for purchase logs without values).
+    as_of : timestamp or str
+        End of observation (exclusive): only rows with ``timestamp < as_of`` are read.
+    freq : {"D", "W"}, default="D"
+        Period of same-period collapse and time unit of ``recency`` and ``T``.
+    occasion : {"period", "transaction"}, default="period"
+        Purchase occasions as collapsed periods, or as distinct ``transaction_id`` values
+        (continuous times).
+    start : timestamp or str, optional
+        Ignore rows before ``start`` (customers are then born at their first occasion after it).
+    columns : dict, optional
+        Mapping from your column names to canonical ones.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: ``frequency`` (int), ``recency``, ``T``, ``monetary_value``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2],
+    ...                    "timestamp": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-11", "2024-01-05"]),
+    ...                    "amount": [10.0, 5.0, 20.0, 8.0]})
+    >>> summarize(tx, "2024-01-21")
+                 frequency  recency     T  monetary_value
+    customer_id
+    1                    1     10.0  19.0            20.0
+    2                    0      0.0  15.0             0.0
+    """
+    owner = "summarize"
+    check_in(freq, "freq", owner, ("D", "W"))
+    check_in(occasion, "occasion", owner, ("period", "transaction"))
+    as_of = check_as_of(as_of, owner)
+    start_ts = None if start is None else check_as_of(start, owner)
+    tx = _prepare(transactions, columns, owner, occasion)
+    parts = _occasions(tx, start_ts, as_of, freq, occasion)
+    return _summary_from_occasions(*parts, _end_position(as_of, freq, occasion))
+
+
+def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation_end, *, freq: str = "D",
+                        occasion: str = "period", start=None, columns=None) -> pd.DataFrame:
+    """Calibration summary before ``calibration_end`` plus holdout counts in ``[calibration_end, observation_end)``.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Standard-schema transactions.
+    calibration_end : timestamp or str
+        End of the calibration period (exclusive).
+    observation_end : timestamp or str
+        End of the holdout period (exclusive); must be after ``calibration_end``.
+    freq, occasion, start, columns
+        As in :func:`summarize`.
+
+    Returns
+    -------
+    DataFrame
+        The calibration summary (customers with an occasion before ``calibration_end``) with
+        ``frequency_holdout`` (occasions in the holdout), ``monetary_value_holdout`` (their
+        mean value, 0 without any) and ``duration_holdout`` (holdout length in units).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2],
+    ...                    "timestamp": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-02-03", "2024-01-05"]),
+    ...                    "amount": [10.0, 20.0, 30.0, 8.0]})
+    >>> calibration_holdout(tx, "2024-01-21", "2024-02-20")[["frequency", "frequency_holdout", "duration_holdout"]]
+                 frequency  frequency_holdout  duration_holdout
+    customer_id
+    1                    1                  1              30.0
+    2                    0                  0              30.0
+    """
+    owner = "calibration_holdout"
+    check_in(freq, "freq", owner, ("D", "W"))
+    check_in(occasion, "occasion", owner, ("period", "transaction"))
+    cal = check_as_of(calibration_end, owner)
+    obs = check_as_of(observation_end, owner)
+    if obs <= cal:
+        raise ValueError(f"The 'observation_end' parameter of {owner} must be after calibration_end "
+                         f"({cal}). Got {obs} instead.")
+    start_ts = None if start is None else check_as_of(start, owner)
+    tx = _prepare(transactions, columns, owner, occasion)
+    summary = _summary_from_occasions(*_occasions(tx, start_ts, cal, freq, occasion),
+                                      _end_position(cal, freq, occasion))
+    occ_code, _, value, uniques, _ = _occasions(tx, cal, obs, freq, occasion)
+    n_hold = np.bincount(occ_code, minlength=len(uniques))
+    v_hold = np.bincount(occ_code, weights=value, minlength=len(uniques))
+    hold = pd.DataFrame({"frequency_holdout": n_hold,
+                         "monetary_value_holdout": v_hold / np.maximum(n_hold, 1)}, index=uniques)
+    hold = hold.reindex(summary.index)
+    summary["frequency_holdout"] = hold["frequency_holdout"].fillna(0).astype(np.int64).to_numpy()
+    summary["monetary_value_holdout"] = hold["monetary_value_holdout"].fillna(0.0).to_numpy()
+    summary["duration_holdout"] = _end_position(obs, freq, occasion) - _end_position(cal, freq, occasion)
+    return summary
