@@ -163,7 +163,7 @@ class BaseCLVFitter(BaseEstimator):
         params = np.exp(logp)
         with np.errstate(all="ignore"):
             ll, _ = self._loglik_grad(params, data)
-        self.params_ = pd.Series(params, index=list(self._param_names), name="value")
+        self.params_ = pd.Series(params, index=pd.Index(self._param_names, name="param"), name="value")
         self.log_likelihood_ = float(w @ ll)
         self.n_customers_ = int(round(n_total))
         self.n_iter_ = int(res.nit)

@@ -152,7 +152,8 @@ class CLVModel(BaseEstimator):
     @staticmethod
     def _no_purchase(tx, as_of, summary):
         seen = pd.unique(history_before(tx, as_of)["customer_id"])
-        return np.asarray(pd.Index(seen).difference(summary.index))
+        ids = pd.Index(seen).difference(summary.index).to_numpy()
+        return ids.astype(str) if ids.dtype == object else ids
 
     def _summary_for(self, transactions, as_of, columns):
         check_is_fitted(self, "purchase_model_")
