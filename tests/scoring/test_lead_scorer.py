@@ -157,6 +157,8 @@ def test_parameter_errors(syn):
         LeadScorer(grade_by="quantile", grade_thresholds=(0.5, 0.8, 1.5)).fit(leads)
     with pytest.raises(ValueError, match="'fallback' parameter of LeadScorer must be 'prior' or a RuleLeadScorer"):
         LeadScorer(fallback="rules").fit(leads)
+    with pytest.raises(SchemaError, match="leads: no attribute columns to learn from"):
+        LeadScorer().fit(leads[["lead_id", "created_at", "converted"]])
     with pytest.raises(SchemaError, match="leads.converted: required column is missing"):
         LeadScorer().fit(leads.drop(columns="converted"))
     with pytest.raises(ValueError, match="'as_of' parameter of lead_event_features is required"):
@@ -178,4 +180,7 @@ def test_save_and_load_round_trip(tmp_path, syn, fitted):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsufficientDataWarning)
         prior = LeadScorer().fit(leads.head(30))
+        ruled = LeadScorer(fallback=RuleLeadScorer({"b": ("has_budget == 1", 10)})).fit(leads.head(30))
     assert load(save(prior, tmp_path / "prior.zip")).score_leads(leads)["probability"].nunique() == 1
+    back = load(save(ruled, tmp_path / "ruled.zip"))
+    pd.testing.assert_frame_equal(back.score_leads(leads), ruled.score_leads(leads))

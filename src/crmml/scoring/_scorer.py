@@ -209,6 +209,10 @@ class LeadScorer(BaseEstimator):
             X_df = pd.concat([X_df.reset_index(drop=True), ev.reset_index(drop=True)], axis=1)
         self.encoder_ = LeadEncoder(self.min_category_frequency, self.max_categories).fit(X_df)
         X = self.encoder_.transform(X_df)
+        if X.shape[1] == 0:
+            raise SchemaError("leads", None, "no attribute columns to learn from (besides lead_id, converted, "
+                              "created_at, score_time and exclude=) and no events; add attributes or use "
+                              "RuleLeadScorer")
         numeric = self.encoder_.is_numeric_
         folds = cv_folds(y, self.cv, self.random_state)
         kinds = ["logistic", "xgboost"] if self.model == "auto" else [self.model]
@@ -294,24 +298,13 @@ class LeadScorer(BaseEstimator):
             X_df = pd.concat([X_df.reset_index(drop=True), ev.reset_index(drop=True)], axis=1)
         return leads, X_df, self.encoder_.transform(X_df)
 
-    def score_leads(self, leads, events=None, *, as_of=None, columns=None, event_columns=None) -> pd.DataFrame:
-        """Score leads (per lead; partitionable).
-
-        Returns
-        -------
-        DataFrame indexed by ``lead_id``: ``probability`` (calibrated), ``score`` (0-100), ``grade`` (A-D),
-        ``fit_score`` and ``engagement_score`` (0-100; see the class docstring).
-        """
-        leads, _, X = self._prepare(leads, events, as_of, columns, event_columns)
+    def _score(self, leads, X, events, as_of, event_columns) -> pd.DataFrame:
         idx = pd.Index(leads["lead_id"].to_numpy(), name="lead_id")
         if self.model_kind_ == "rules":
             out = self.fallback_.score_leads(leads, events, as_of=as_of, event_columns=event_columns)
             out["grade"] = assign_grades(out["probability"], self.grade_cutoffs_)
             return out
-        if self.model_ is None:
-            p = np.full(len(leads), self.base_rate_)
-        else:
-            p = self.model_.predict_proba(X)
+        p = np.full(len(leads), self.base_rate_) if self.model_ is None else self.model_.predict_proba(X)
         out = pd.DataFrame({"probability": p, "score": to_score(p), "grade": assign_grades(p, self.grade_cutoffs_)},
                            index=idx)
         if self.fit_model_ is not None:
@@ -324,17 +317,34 @@ class LeadScorer(BaseEstimator):
             out["engagement_score"] = np.nan
         return out[OUTPUT_COLUMNS]
 
-    def contributions(self, leads, events=None, *, as_of=None, columns=None, event_columns=None) -> pd.DataFrame:
-        """Log-odds contribution of each attribute / event feature to each lead's score, relative to the
-        average lead (logistic: coefficient x standardised value; xgboost: ``pred_contribs``), one-hot
-        columns summed back onto their source column. Indexed by ``lead_id``."""
-        leads, X_df, X = self._prepare(leads, events, as_of, columns, event_columns)
+    def _contributions(self, leads, X) -> pd.DataFrame:
         idx = pd.Index(leads["lead_id"].to_numpy(), name="lead_id")
         if self.model_ is None:
             return pd.DataFrame(index=idx)
         C = aggregate(self.model_.contributions(X), self.encoder_.feature_source_, self.encoder_.columns_)
         C.index = idx
         return C
+
+    def score_leads(self, leads, events=None, *, as_of=None, columns=None, event_columns=None) -> pd.DataFrame:
+        """Score leads (per lead; partitionable).
+
+        Parameters are as in :meth:`fit` (``converted`` is not needed; extra columns are ignored; unseen
+        categories go to ``__other__``; absent optional columns are taken as missing).
+
+        Returns
+        -------
+        DataFrame indexed by ``lead_id``: ``probability`` (calibrated), ``score`` (0-100), ``grade`` (A-D),
+        ``fit_score`` and ``engagement_score`` (0-100; see the class docstring).
+        """
+        leads, _, X = self._prepare(leads, events, as_of, columns, event_columns)
+        return self._score(leads, X, events, as_of, event_columns)
+
+    def contributions(self, leads, events=None, *, as_of=None, columns=None, event_columns=None) -> pd.DataFrame:
+        """Log-odds contribution of each attribute / event feature to each lead's score, relative to the
+        average lead (logistic: coefficient x standardised value; xgboost: ``pred_contribs``), one-hot
+        columns summed back onto their source column. Indexed by ``lead_id``; no columns for fallbacks."""
+        leads, _, X = self._prepare(leads, events, as_of, columns, event_columns)
+        return self._contributions(leads, X)
 
     def explain(self, leads, events=None, *, top_n=3, as_of=None, columns=None, event_columns=None):
         """Top reasons for and against each lead, as readable text.
@@ -350,13 +360,12 @@ class LeadScorer(BaseEstimator):
         if self.model_kind_ == "rules":
             return self.fallback_.explain(leads, events, top_n=top_n, as_of=as_of, columns=columns,
                                           event_columns=event_columns)
-        scores = self.score_leads(leads, events, as_of=as_of, columns=columns, event_columns=event_columns)
-        contrib = self.contributions(leads, events, as_of=as_of, columns=columns, event_columns=event_columns)
-        if contrib.shape[1] == 0:
+        leads, X_df, X = self._prepare(leads, events, as_of, columns, event_columns)
+        scores = self._score(leads, X, events, as_of, event_columns)
+        if self.model_ is None:
             rs = pd.DataFrame({"top_positive": "", "top_negative": ""}, index=scores.index)
         else:
-            _, X_df, _ = self._prepare(leads, events, as_of, columns, event_columns)
-            rs = reasons(contrib, X_df, top_n, scores.index)
+            rs = reasons(self._contributions(leads, X), X_df, top_n, scores.index)
         return pd.concat([scores[["score", "grade"]], rs], axis=1)
 
     def evaluate(self, leads=None, events=None, *, as_of=None, columns=None, event_columns=None,
