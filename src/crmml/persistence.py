@@ -120,6 +120,11 @@ def _check_class_savable(cls) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- encoding
+def _is_sklearn_tree(v) -> bool:
+    """The Cython ``Tree`` of a fitted scikit-learn decision tree (not the estimator)."""
+    return type(v).__module__ == "sklearn.tree._tree" and type(v).__name__ == "Tree"
+
+
 class _Writer:
     def __init__(self):
         self.members: dict[str, bytes] = {}
@@ -180,7 +185,7 @@ class _Writer:
         for k, v in vars(obj).items():
             if k in params or k.startswith("__"):
                 continue
-            if k == "tree_" and type(v).__module__.startswith("sklearn.tree"):
+            if _is_sklearn_tree(v):
                 state[k] = self.sklearn_tree(v)
                 continue
             if k.endswith("_") or strict_all:

@@ -1,0 +1,341 @@
+"""The ``crmml`` command: ``demo``, ``train``, ``score`` and ``report``.
+
+Examples (shell)::
+
+    crmml demo --out demo_out
+    crmml train segments --input tx.csv --model rfm.zip --map CustomerID=customer_id --map InvoiceDate=timestamp
+    crmml score --model rfm.zip --input tx.parquet --output segments.parquet
+    crmml report --input scored.csv --label churned --score probability --output churn_report.html
+
+User mistakes (a missing file, a bad ``--map``, data that does not fit the
+schema, a model file that fails its checks) print one line ``crmml: error: ...``
+on stderr and exit with status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["main", "read_table", "write_table", "parse_mapping", "UserError", "TASKS"]
+
+
+class UserError(ValueError):
+    """A mistake in the command line or the input files (reported in one line, no traceback)."""
+
+
+# --------------------------------------------------------------------------------------------------- I/O
+_CSV = (".csv", ".csv.gz", ".tsv", ".txt", ".csv.zip", ".csv.bz2", ".csv.xz")
+_PARQUET = (".parquet", ".pq")
+
+
+def _kind_of(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(_PARQUET):
+        return "parquet"
+    if name.endswith(_CSV):
+        return "csv"
+    raise UserError(f"{path}: unsupported file type; use .csv (optionally .gz) or .parquet.")
+
+
+def parse_mapping(items) -> dict:
+    """``["CustomerID=customer_id", "a=b,c=d"]`` -> ``{"CustomerID": "customer_id", "a": "b", "c": "d"}``.
+
+    >>> parse_mapping(["CustomerID=customer_id", "InvoiceDate=timestamp,Total=amount"])
+    {'CustomerID': 'customer_id', 'InvoiceDate': 'timestamp', 'Total': 'amount'}
+    """
+    out = {}
+    for item in items or ():
+        for pair in str(item).split(","):
+            if not pair.strip():
+                continue
+            src, sep, dst = pair.partition("=")
+            if not sep or not src.strip() or not dst.strip():
+                raise UserError(f"--map {pair!r}: expected THEIR_COLUMN=canonical_column, "
+                                "e.g. --map CustomerID=customer_id.")
+            out[src.strip()] = dst.strip()
+    return out
+
+
+def read_table(path, mapping: dict | None = None) -> pd.DataFrame:
+    """Read a CSV or parquet file and rename columns by ``mapping`` (their name -> canonical name)."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file.")
+    kind = _kind_of(path)
+    try:
+        if kind == "parquet":
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(path, sep="\t" if path.name.lower().endswith(".tsv") else ",", low_memory=False)
+    except UserError:
+        raise
+    except Exception as exc:  # parser errors of every kind become one line
+        raise UserError(f"{path}: cannot read it as {kind} ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''}).") from exc
+    if mapping:
+        missing = [c for c in mapping if c not in df.columns]
+        if missing:
+            raise UserError(f"--map names column(s) {missing} that {path.name} does not have "
+                            f"(its columns: {list(df.columns)[:12]}).")
+        df = df.rename(columns=mapping)
+    return df
+
+
+def write_table(df: pd.DataFrame, path) -> Path:
+    """Write ``df`` (its index as columns when named) as CSV or parquet, by the file suffix."""
+    path = Path(path)
+    kind = _kind_of(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = df.reset_index() if any(n is not None for n in df.index.names) else df
+    if kind == "parquet":
+        out.to_parquet(path, index=False)
+    else:
+        out.to_csv(path, index=False)
+    return path
+
+
+def _as_of(value, df: pd.DataFrame | None) -> pd.Timestamp:
+    """``--as-of`` or, by default, the day after the last timestamp (so every row is history)."""
+    from crmml._utils import check_as_of
+
+    if value is not None:
+        try:
+            return check_as_of(value, "crmml")
+        except ValueError as exc:
+            raise UserError(f"--as-of {value!r} is not a date (use YYYY-MM-DD).") from exc
+    if df is None or "timestamp" not in df.columns:
+        raise UserError("--as-of is required for this input.")
+    return pd.Timestamp(df["timestamp"].max()).normalize() + pd.Timedelta(days=1)
+
+
+# --------------------------------------------------------------------------------------------------- tasks
+def _transactions(args):
+    from crmml.schema import validate_transactions
+
+    return validate_transactions(read_table(args.input, parse_mapping(args.map)))
+
+
+def _leads(args, require_label=False):
+    from crmml.schema import validate_leads
+
+    return validate_leads(read_table(args.input, parse_mapping(args.map)), require_label=require_label)
+
+
+def _train_segments(args):
+    from crmml.segmentation import RFMSegmenter, rfm_table
+
+    tx = _transactions(args)
+    as_of = _as_of(args.as_of, tx)
+    return RFMSegmenter().fit(rfm_table(tx, as_of)), f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
+
+
+def _score_segments(model, args):
+    from crmml.segmentation import rfm_table
+
+    tx = _transactions(args)
+    return model.transform(rfm_table(tx, _as_of(args.as_of, tx)))
+
+
+def _train_clv(args):
+    from crmml.clv import CLVModel
+
+    tx = _transactions(args)
+    as_of = _as_of(args.as_of, tx)
+    model = CLVModel(horizon_days=args.horizon_days).fit(tx, as_of)
+    return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
+
+
+def _score_clv(model, args):
+    tx = _transactions(args)
+    return model.predict(tx, as_of=_as_of(args.as_of, tx))
+
+
+def _train_leads(args):
+    from crmml.scoring import LeadScorer
+
+    leads = _leads(args, require_label=True)
+    model = LeadScorer(random_state=0).fit(leads)
+    return model, f"{len(leads):,} leads, model {model.model_kind_}"
+
+
+def _score_leads(model, args):
+    return model.score_leads(_leads(args))
+
+
+def _train_nbo(args):
+    from crmml.recommend import NextBestOffer
+
+    tx = _transactions(args)
+    as_of = _as_of(args.as_of, tx)
+    return NextBestOffer().fit(tx, as_of=as_of), f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
+
+
+def _score_nbo(model, args):
+    df = read_table(args.input, parse_mapping(args.map))
+    if "customer_id" not in df.columns:
+        raise UserError(f"{args.input}: a customer_id column is needed (use --map THEIRS=customer_id).")
+    ids = pd.unique(df["customer_id"])
+    return model.recommend(ids, k=args.k)
+
+
+def _train_churn(args):
+    from crmml.churn import ChurnModel
+
+    tx = _transactions(args)
+    as_of = _as_of(args.as_of, tx)
+    model = ChurnModel(random_state=0).fit(tx, as_of=as_of)
+    return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
+
+
+def _score_churn(model, args):
+    tx = _transactions(args)
+    return model.predict_proba(tx, as_of=_as_of(args.as_of, tx))
+
+
+#: kind -> (class name, train function, score function)
+TASKS = {
+    "segments": ("RFMSegmenter", _train_segments, _score_segments),
+    "clv": ("CLVModel", _train_clv, _score_clv),
+    "leads": ("LeadScorer", _train_leads, _score_leads),
+    "nbo": ("NextBestOffer", _train_nbo, _score_nbo),
+    "churn": ("ChurnModel", _train_churn, _score_churn),
+}
+
+
+def _cmd_train(args, say):
+    from crmml.persistence import save
+
+    t0 = time.perf_counter()
+    model, what = TASKS[args.kind][1](args)
+    path = save(model, args.model)
+    say(f"trained {type(model).__name__} on {what} in {time.perf_counter() - t0:.1f} s -> {path}")
+    return 0
+
+
+def _cmd_score(args, say):
+    from crmml.persistence import load
+
+    t0 = time.perf_counter()
+    model = load(args.model)
+    name = type(model).__name__
+    for kind, (cls, _, score) in TASKS.items():
+        if cls == name:
+            break
+    else:
+        raise UserError(f"{args.model}: a {name} cannot be used by 'crmml score'.")
+    out = score(model, args)
+    write_table(out, args.output)
+    dt = time.perf_counter() - t0
+    say(f"scored {len(out):,} rows with {name} in {dt:.1f} s -> {args.output}")
+    return 0
+
+
+def _cmd_report(args, say):
+    from crmml.evaluation import classification_report, summarize_data
+
+    df = read_table(args.input, parse_mapping(args.map))
+    for col, flag in ((args.label, "--label"), (args.score, "--score")):
+        if col not in df.columns:
+            raise UserError(f"{flag} {col!r}: {Path(args.input).name} has no such column "
+                            f"(its columns: {list(df.columns)[:12]}).")
+    if args.baseline and args.baseline not in df.columns:
+        raise UserError(f"--baseline {args.baseline!r}: {Path(args.input).name} has no such column.")
+    y = pd.to_numeric(df[args.label], errors="coerce")
+    if y.isna().any() or not y.isin([0, 1]).all():
+        raise UserError(f"--label {args.label!r} must hold only 0 and 1.")
+    p = pd.to_numeric(df[args.score], errors="coerce")
+    if p.isna().any():
+        raise UserError(f"--score {args.score!r} has {int(p.isna().sum())} missing or non-numeric values.")
+    key = "customer_id" if "customer_id" in df.columns else ("lead_id" if "lead_id" in df.columns else None)
+    summary = summarize_data(df, key=key or "customer_id", time=None, label=args.label)
+    out = classification_report(args.output, y.to_numpy(), p.to_numpy(), title=args.title,
+                                baseline_prob=df[args.baseline].to_numpy() if args.baseline else None,
+                                baseline_name=args.baseline or "baseline", data_summary=summary)
+    say(f"report -> {out}")
+    return 0
+
+
+def _cmd_demo(args, say):
+    from crmml._demo import run_demo
+
+    run_demo(args.out, quick=args.quick, say=say)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------- parser
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="crmml", description="crmml: the analytical ML layer of a CRM.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,train,score,report}")
+
+    d = sub.add_parser("demo", help="run the whole pipeline on the real data shipped with crmml")
+    d.add_argument("--out", required=True, help="output folder for reports, scores and models")
+    d.add_argument("--quick", action="store_true", help="smaller models and fewer backtest cutoffs (for tests)")
+
+    mapping_help = "column mapping THEIRS=canonical (repeatable or comma-separated), e.g. CustomerID=customer_id"
+    t = sub.add_parser("train", help="fit a model and save it (no pickle)")
+    t.add_argument("kind", choices=sorted(TASKS))
+    t.add_argument("--input", required=True, help="transactions (leads for 'leads') as .csv or .parquet")
+    t.add_argument("--model", required=True, help="where to save the model (.zip file or folder)")
+    t.add_argument("--map", action="append", default=[], help=mapping_help)
+    t.add_argument("--as-of", dest="as_of", help="cut-off date; default: the day after the last transaction")
+    t.add_argument("--horizon-days", dest="horizon_days", type=int, default=365, help="CLV horizon (days)")
+
+    s = sub.add_parser("score", help="score a file with a saved model")
+    s.add_argument("--model", required=True, help="a model saved by 'crmml train' or crmml.persistence.save")
+    s.add_argument("--input", required=True, help=".csv or .parquet")
+    s.add_argument("--output", required=True, help=".csv or .parquet")
+    s.add_argument("--map", action="append", default=[], help=mapping_help)
+    s.add_argument("--as-of", dest="as_of", help="cut-off date; default: the day after the last transaction")
+    s.add_argument("--k", type=int, default=5, help="offers per customer (nbo)")
+
+    r = sub.add_parser("report", help="HTML report of a score against outcomes")
+    r.add_argument("--input", required=True, help=".csv or .parquet with a 0/1 label and a score column")
+    r.add_argument("--label", required=True)
+    r.add_argument("--score", required=True)
+    r.add_argument("--baseline", help="column of a baseline score, shown beside the model")
+    r.add_argument("--title", default="Model report")
+    r.add_argument("--output", required=True, help="the .html file")
+    r.add_argument("--map", action="append", default=[], help=mapping_help)
+    return p
+
+
+_COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "score": _cmd_score, "report": _cmd_report}
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``crmml`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+
+    def say(msg):
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    if args.debug:
+        return _COMMANDS[args.command](args, say)
+    from crmml.persistence import ModelLoadError
+    from crmml.schema import SchemaError
+
+    try:
+        return _COMMANDS[args.command](args, say)
+    except (UserError, SchemaError, ModelLoadError) as exc:
+        msg = str(exc)
+    except ImportError as exc:
+        msg = f"this step needs a part of crmml that is not available: {exc}"
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        msg = f"{type(exc).__name__}: {exc}"
+    except KeyboardInterrupt:
+        msg = "interrupted"
+    first = " ".join(msg.split())
+    print(f"crmml: error: {first}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The crmml command: train/score/report round trips, one-line errors, and the demo."""
+
+import base64
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmml.cli import UserError, main, parse_mapping, read_table
+
+
+@pytest.fixture(scope="module")
+def their_tx(tmp_path_factory):
+    """Transactions in a user's own column names (online-retail-like), as CSV."""
+    from crmml.datasets import make_synthetic_crm
+
+    crm = make_synthetic_crm(n_customers=300, seed=3, with_events=False)
+    tx = crm.transactions.rename(columns={"customer_id": "CustomerID", "timestamp": "InvoiceDate",
+                                          "amount": "Total"})
+    path = tmp_path_factory.mktemp("cli") / "tx.csv"
+    tx[["CustomerID", "InvoiceDate", "Total", "transaction_id"]].to_csv(path, index=False)
+    return path, crm
+
+
+MAP = ["CustomerID=customer_id,InvoiceDate=timestamp", "--map", "Total=amount"]
+
+
+def _err_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and all("Traceback" not in line for line in err)
+    return err[-1]
+
+
+def test_train_and_score_segments_round_trip(tmp_path, their_tx, capsys):
+    path, crm = their_tx
+    model = tmp_path / "rfm.zip"
+    assert main(["train", "segments", "--input", str(path), "--model", str(model), "--map", *MAP,
+                 "--as-of", "2024-06-01"]) == 0
+    out = tmp_path / "segments.parquet"
+    assert main(["score", "--model", str(model), "--input", str(path), "--output", str(out), "--map", *MAP,
+                 "--as-of", "2024-06-01"]) == 0
+    got = pd.read_parquet(out).set_index("customer_id")
+    from crmml.segmentation import RFMSegmenter, rfm_table
+
+    tx = crm.transactions
+    rfm = rfm_table(tx, "2024-06-01")
+    expected = RFMSegmenter().fit(rfm).transform(rfm)
+    assert got["segment"].astype(str).tolist() == expected["segment"].astype(str).tolist()
+    assert "scored" in capsys.readouterr().err
+
+
+def test_train_and_score_clv_csv(tmp_path, their_tx):
+    path, crm = their_tx
+    model = tmp_path / "clv_model"                     # a folder
+    assert main(["--quiet", "train", "clv", "--input", str(path), "--model", str(model), "--map", *MAP,
+                 "--horizon-days", "180"]) == 0
+    assert (model / "metadata.json").exists()
+    out = tmp_path / "clv.csv"
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(out),
+                 "--map", *MAP]) == 0
+    scored = pd.read_csv(out)
+    assert {"customer_id", "p_alive", "clv"} <= set(scored.columns)
+    assert scored["customer_id"].nunique() == len(scored) > 250
+
+
+def test_report_command(tmp_path, seed, capsys):
+    rng = np.random.default_rng(seed)
+    p = rng.random(400)
+    df = pd.DataFrame({"customer_id": np.arange(400), "prob": p, "naive": rng.random(400),
+                       "churned": (rng.random(400) < p).astype(int)})
+    df.to_csv(tmp_path / "scored.csv", index=False)
+    out = tmp_path / "r.html"
+    assert main(["report", "--input", str(tmp_path / "scored.csv"), "--label", "churned", "--score", "prob",
+                 "--baseline", "naive", "--output", str(out), "--title", "Churn check"]) == 0
+    text = out.read_text()
+    assert "Churn check" in text and "naive" in text and text.count("data:image/png;base64,") == 6
+    assert main(["report", "--input", str(tmp_path / "scored.csv"), "--label", "nope", "--score", "prob",
+                 "--output", str(out)]) == 2
+    assert _err_line(capsys).startswith("crmml: error: --label 'nope': scored.csv has no such column")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["score", "--model", "{tmp}/missing.zip", "--input", "{tx}", "--output", "{tmp}/o.csv"],
+     r"crmml: error: No saved model at '.*missing.zip'"),
+    (["train", "segments", "--input", "{tmp}/nope.csv", "--model", "{tmp}/m.zip"],
+     r"crmml: error: .*nope.csv: no such file"),
+    (["train", "segments", "--input", "{tx}", "--model", "{tmp}/m.zip", "--map", "Nope=customer_id"],
+     r"crmml: error: --map names column\(s\) \['Nope'\] that tx.csv does not have"),
+    (["train", "segments", "--input", "{tx}", "--model", "{tmp}/m.zip", "--map", "CustomerID"],
+     r"crmml: error: --map 'CustomerID': expected THEIR_COLUMN=canonical_column"),
+    (["train", "segments", "--input", "{tx}", "--model", "{tmp}/m.zip"],
+     r"crmml: error: transactions.*customer_id"),                    # SchemaError: unmapped columns
+    (["train", "segments", "--input", "{tmp}/data.xlsx", "--model", "{tmp}/m.zip"],
+     r"crmml: error: .*data.xlsx: unsupported file type"),
+    (["train", "segments", "--input", "{tx}", "--model", "{tmp}/m.zip", "--map", *MAP, "--as-of", "soon"],
+     r"crmml: error: --as-of 'soon' is not a date"),
+])
+def test_user_mistakes_give_one_line_and_exit_2(tmp_path, their_tx, capsys, argv, message):
+    (tmp_path / "data.xlsx").write_text("x")
+    argv = [a.format(tmp=tmp_path, tx=their_tx[0]) for a in argv]
+    assert main(argv) == 2
+    assert re.match(message, _err_line(capsys))
+
+
+def test_bad_model_file_and_unreadable_input(tmp_path, their_tx, capsys):
+    (tmp_path / "m.zip").write_text("not a zip")
+    assert main(["score", "--model", str(tmp_path / "m.zip"), "--input", str(their_tx[0]), "--output",
+                 str(tmp_path / "o.csv")]) == 2
+    assert "is not a crmml model file" in _err_line(capsys)
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(UserError, match="bad.parquet: cannot read it as parquet"):
+        read_table(tmp_path / "bad.parquet")
+
+
+def test_parse_mapping():
+    assert parse_mapping(["a=b", "c = d,e=f"]) == {"a": "b", "c": "d", "e": "f"}
+    with pytest.raises(UserError, match="--map '=x': expected THEIR_COLUMN=canonical_column"):
+        parse_mapping(["=x"])
+
+
+def test_argparse_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "unknown-kind", "--input", "x", "--model", "y"])
+    assert exc.value.code == 2
+
+
+# -------------------------------------------------------------------------------------------------- demo
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "demo_out"
+    assert main(["--quiet", "demo", "--out", str(out), "--quick"]) == 0
+    return out
+
+
+def _images(text):
+    from PIL import Image
+
+    imgs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    for b64 in imgs:
+        Image.open(io.BytesIO(base64.b64decode(b64))).load()
+    return len(imgs)
+
+
+@pytest.mark.slow
+def test_demo_writes_reports_scores_and_models(demo_out):
+    from crmml.persistence import load
+
+    index = (demo_out / "index.html").read_text()
+    expected = {"segments.html": ["customers", "Segment summary"],
+                "clv.html": ["predicted_total_value", "actual_total_value", "Predicted vs actual"],
+                "leads.html": ["roc_auc", "pr_auc", "ks", "brier", "ece", "previous-outcome rate", "Top drivers",
+                               "Decile table"],
+                "next_best_offer.html": ["precision", "ndcg", "past purchases"]}
+    for name, needles in expected.items():
+        assert name in index
+        text = (demo_out / name).read_text()
+        for needle in needles:
+            assert needle in text, (name, needle)
+        assert _images(text) >= 1, name
+    assert _images((demo_out / "leads.html").read_text()) == 7
+    leads = pd.read_csv(demo_out / "scores" / "leads.csv")
+    assert leads["probability"].between(0, 1).all() and len(leads) == 41188 - int(41188 * 0.75)
+    segments = pd.read_csv(demo_out / "scores" / "segments.csv")
+    assert segments["customer_id"].is_unique and segments["segment"].notna().all()
+    for model in ("rfm_segmenter", "clv", "lead_scorer", "next_best_offer"):
+        assert type(load(demo_out / "models" / f"{model}.zip")).__name__ != ""
