@@ -122,7 +122,7 @@ def test_rule_margin_weighting(crm, default_recs):
     j = recs.merge(r_raw, on=["customer_id", "product_id"], suffixes=("", "_raw")).join(margin, on="product_id")
     j = j[j["customer_id"].isin(one)]
     assert len(j) == (recs["customer_id"].isin(one)).sum()
-    np.testing.assert_allclose(j["score"], j["score_raw"] * j["margin"], rtol=1e-9)
+    np.testing.assert_allclose(j["score"], j["score_raw"] * j["margin"], rtol=1e-5)  # float32 scores
 
 
 def test_customer_weights_scale_scores_not_ranks(default_recs, crm):

@@ -31,7 +31,9 @@ def occasions(tx: pd.DataFrame, item_index: pd.Index, customer_index: pd.Index) 
     i = item_index.get_indexer(tx["product_id"])
     ts = tx["timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64)
     key = tx["transaction_id"] if "transaction_id" in tx.columns else tx["timestamp"]
-    basket = pd.factorize(pd.MultiIndex.from_arrays([tx["customer_id"].to_numpy(), key.to_numpy()]))[0]
+    kc = pd.factorize(tx["customer_id"].to_numpy())[0].astype(np.int64)
+    kt = pd.factorize(key.to_numpy())[0].astype(np.int64)
+    basket = pd.factorize(kc * (int(kt.max()) + 1) + kt)[0]  # occasion = (customer, transaction)
     occ = pd.DataFrame({"c": c, "i": i, "basket": basket, "ts": ts})
     occ = occ[(occ["c"] >= 0) & (occ["i"] >= 0)]
     # one row per occasion and item; the occasion's time is its earliest line
@@ -92,9 +94,18 @@ def item_similarity(baskets: sp.csr_matrix, similarity: str, *, min_support: int
 
 
 def top_per_row(r: np.ndarray, c: np.ndarray, s: np.ndarray, shape, n_top: int) -> sp.csr_matrix:
-    """Keep the ``n_top`` largest values of each row (ties broken by column)."""
-    order = np.lexsort((c, -s, r))
-    r, c, s = r[order], c[order], s[order]
-    start = np.searchsorted(r, r, side="left")
-    keep = (np.arange(len(r)) - start) < n_top
-    return sp.csr_matrix((s[keep].astype(np.float32), (r[keep], c[keep])), shape=shape)
+    """Keep the ``n_top`` largest values of each row (ties broken by smaller column)."""
+    m = sp.csr_matrix((s, (r, c)), shape=shape)
+    m.sum_duplicates()
+    m.sort_indices()
+    counts = np.diff(m.indptr)
+    keep = np.ones(m.nnz, dtype=bool)
+    for row in np.nonzero(counts > n_top)[0]:
+        lo, hi = m.indptr[row], m.indptr[row + 1]
+        vals = m.data[lo:hi]
+        order = np.lexsort((m.indices[lo:hi], -vals))  # by value desc, then column
+        drop = np.ones(hi - lo, dtype=bool)
+        drop[order[:n_top]] = False
+        keep[lo:hi] = ~drop
+    rows = np.repeat(np.arange(shape[0]), counts)
+    return sp.csr_matrix((m.data[keep].astype(np.float32), (rows[keep], m.indices[keep])), shape=shape)

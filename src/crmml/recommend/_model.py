@@ -198,36 +198,33 @@ class NextBestOffer(BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ scoring
-    def _components(self, rows: np.ndarray):
-        """Dense weighted blocks (co-occurrence, repurchase, popularity) for customer rows (-1 = unknown)."""
+    def _normalised_affinity(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Affinity rows summing to 1 (float32) for customer rows; -1 (unknown) gives an empty row."""
         known = rows >= 0
-        n_items = len(self.items_)
-        a = sp.csr_matrix((len(rows), n_items))
-        if known.any():
-            sub = self.affinity_[rows[known]]
-            tot = np.asarray(sub.sum(axis=1)).ravel()
-            a = _place(sp.diags(1.0 / np.where(tot > 0, tot, 1.0)) @ sub, known)
-        cooc = np.asarray((a @ self.similarity_.astype(np.float64)).todense())
-        tot = cooc.sum(axis=1, keepdims=True)
-        cooc *= self.cooccurrence_weight / np.where(tot > 0, tot, 1.0)
-        rep = np.asarray(a.todense()) * self.repurchase_weight
-        pop_tot = self.popularity_.sum()
-        pop = self.popularity_weight * self.popularity_ / (pop_tot if pop_tot > 0 else 1.0)
-        return a, cooc, rep, np.broadcast_to(pop, cooc.shape)
+        sub = self.affinity_[rows[known]]
+        tot = np.asarray(sub.sum(axis=1)).ravel()
+        sub = (sp.diags(1.0 / np.where(tot > 0, tot, 1.0)) @ sub).astype(np.float32)
+        return _place(sub.tocsr(), known)
 
-    def _mask(self, rows: np.ndarray, n: int) -> np.ndarray:
-        """True where an offer is allowed by the business rules."""
-        allowed = np.broadcast_to(self.eligible_, (n, len(self.items_))).copy()
+    def _score_block(self, a: sp.csr_matrix, rows: np.ndarray, sim, pop: np.ndarray, value) -> np.ndarray:
+        """Dense float32 scores of a block of customers; -inf where a business rule forbids the offer."""
+        score = (a @ sim).toarray()
+        tot = score.sum(axis=1, keepdims=True)
+        score *= np.float32(self.cooccurrence_weight) / np.where(tot > 0, tot, 1.0).astype(np.float32)
+        coo = a.tocoo()
+        score[coo.row, coo.col] += np.float32(self.repurchase_weight) * coo.data
+        score += pop
+        if value is not None:
+            score *= value
+        score[:, ~self.eligible_] = -np.inf
         known = np.nonzero(rows >= 0)[0]
-        if len(known):
+        if len(known) and (self.repurchase == "never" or self.exclude_recent_days > 0):
             age = self.last_age_[rows[known]].tocoo()
-            bought = age.data > 0
-            if self.repurchase == "never":
-                allowed[known[age.row[bought]], age.col[bought]] = False
-            elif self.exclude_recent_days > 0:
-                recent = bought & (age.data - 1.0 < self.exclude_recent_days)
-                allowed[known[age.row[recent]], age.col[recent]] = False
-        return allowed
+            banned = age.data > 0
+            if self.repurchase != "never":
+                banned &= age.data - 1.0 < self.exclude_recent_days
+            score[known[age.row[banned]], age.col[banned]] = -np.inf
+        return score
 
     def recommend(self, customers=None, k=10, *, customer_weights=None, reasons=True):
         """Top-``k`` offers per customer as a long frame.
@@ -255,47 +252,51 @@ class NextBestOffer(BaseEstimator):
         check_number(k, "k", "NextBestOffer.recommend", low=1)
         ids = self.customers_.to_numpy() if customers is None else np.asarray(pd.unique(pd.Series(customers)))
         rows_all = self.customers_.get_indexer(pd.Index(ids)) if len(ids) else np.empty(0, np.int64)
-        value = np.where(np.isnan(self.value_), 0.0, self.value_) ** self.value_weight \
-            if self.value_column is not None else None
+        value = None
+        if self.value_column is not None:
+            value = (np.where(np.isnan(self.value_), 0.0, self.value_) ** self.value_weight).astype(np.float32)
         cats = self.category_codes_ if self.max_per_category is not None else None
+        pop_tot = self.popularity_.sum()
+        pop = (self.popularity_weight * self.popularity_ / (pop_tot if pop_tot > 0 else 1.0)).astype(np.float32)
+        sim = self.similarity_.astype(np.float32).tocsr()
+        sim.sort_indices()
         out = []
         starts = range(0, len(ids), self.batch_size)
         for s in progress(starts, verbose=self.verbose, desc="recommend", total=len(starts)):
             rows = rows_all[s:s + self.batch_size]
-            a, cooc, rep, pop = self._components(rows)
-            score = cooc + rep + pop
-            if value is not None:
-                score = score * value
-            score[~self._mask(rows, len(rows))] = -np.inf
+            a = self._normalised_affinity(rows)
+            score = self._score_block(a, rows, sim, pop, value)
             r, c = top_k(score, k, cats, self.max_per_category)
-            reason = self._reasons(a, rows, r, c, cooc, rep, pop) if reasons else np.full(len(r), "")
-            out.append((s + r, c, score[r, c], reason))
-        r = np.concatenate([o[0] for o in out]) if out else np.empty(0, np.int64)
-        c = np.concatenate([o[1] for o in out]) if out else np.empty(0, np.int64)
-        sc = np.concatenate([o[2] for o in out]) if out else np.empty(0)
-        reason = np.concatenate([o[3] for o in out]) if out else np.empty(0, dtype=str)
+            sc = score[r, c].astype(np.float64)
+            reason = self._reasons(a, sim, rows, r, c, sc, pop, value) if reasons else np.full(len(r), "")
+            out.append((s + r, c, sc, reason))
+        cat = (lambda i, empty: np.concatenate([o[i] for o in out]) if out else empty)  # noqa: E731
+        r, c = cat(0, np.empty(0, np.int64)), cat(1, np.empty(0, np.int64))
+        sc, reason = cat(2, np.empty(0)), cat(3, np.empty(0, dtype=str))
         if customer_weights is not None:
             w = pd.Series(customer_weights).reindex(ids[r]).fillna(1.0).to_numpy(dtype=float)
             sc = sc * w
         return recommendation_frame(ids[r], ranks(r), self.items_[c], sc, reason)
 
-    def _reasons(self, a, rows, r, c, cooc, rep, pop) -> np.ndarray:
-        """Readable reason per chosen (row, item): the component contributing most."""
+    def _reasons(self, a, sim, rows, r, c, score, pop, value) -> np.ndarray:
+        """Readable reason per chosen (row, item): the score component contributing most."""
         desc = self.descriptions_
-        parts = np.stack([cooc[r, c], rep[r, c], pop[r, c]], axis=1)
+        rep = self.repurchase_weight * _lookup(a, r, c)
+        base = score / value[c] if value is not None else score
+        popc = pop[c].astype(np.float64)
+        parts = np.stack([base - rep - popc, rep, popc], axis=1)
         kind = parts.argmax(axis=1)
         text = np.empty(len(r), dtype=object)
         co = np.nonzero(kind == 0)[0]
         if len(co):
-            contrib = a[r[co]].multiply(self.similarity_.T.tocsr()[c[co]]).tocsr()
-            src = np.asarray(contrib.argmax(axis=1)).ravel()
+            src = _top_source(a, sim, r[co], c[co])
             text[co] = [f"bought {desc[i]}; customers who buy {desc[i]} also buy {desc[j]}"
                         for i, j in zip(src, c[co])]
         rp = np.nonzero(kind == 1)[0]
         if len(rp):
-            cust = rows[r[rp]]
-            n = np.asarray(self.n_purchases_[cust, c[rp]]).ravel()
-            age = np.asarray(self.last_age_[cust, c[rp]]).ravel() - 1.0
+            block = np.maximum(rows, 0)  # rows with a repurchase reason are known customers
+            n = _lookup(self.n_purchases_[block], r[rp], c[rp])
+            age = _lookup(self.last_age_[block], r[rp], c[rp]) - 1.0
             text[rp] = [f"bought {desc[j]} {int(m)} time{'s' if m != 1 else ''}, last {int(d)} days ago"
                         for j, m, d in zip(c[rp], n, age)]
         pp = np.nonzero(kind == 2)[0]
@@ -303,6 +304,36 @@ class NextBestOffer(BaseEstimator):
             text[pp] = [f"{desc[j]} is popular: {int(self.popularity_[j])} buyers in the last "
                         f"{self.popularity_window_days} days" for j in c[pp]]
         return text.astype(str)
+
+
+def _lookup(m: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Values ``m[r, c]`` (0 where absent) by binary search on sorted (row, col) keys."""
+    m = m.tocsr()
+    if not m.has_sorted_indices:
+        m = m.sorted_indices()
+    n = m.shape[1]
+    keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * n + m.indices
+    q = np.asarray(r, dtype=np.int64) * n + np.asarray(c, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(keys, q), max(len(keys) - 1, 0))
+    found = (keys[pos] == q) if len(keys) else np.zeros(len(q), bool)
+    return np.where(found, m.data[pos] if len(keys) else 0.0, 0.0).astype(np.float64)
+
+
+def _top_source(a: sp.csr_matrix, sim: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """For each (customer row, candidate), the bought item ``i`` maximising ``a[r, i] * sim[i, c]``."""
+    lo, hi = a.indptr[r], a.indptr[r + 1]
+    length = hi - lo
+    seg = np.repeat(np.arange(len(r)), length)
+    pos = np.repeat(lo - np.cumsum(length) + length, length) + np.arange(length.sum())
+    items = a.indices[pos]
+    contrib = a.data[pos] * _lookup(sim, items, c[seg])
+    best = np.full(len(r), -1.0)
+    np.maximum.at(best, seg, contrib)
+    is_best = np.nonzero(contrib == best[seg])[0]
+    first = np.unique(seg[is_best], return_index=True)[1]
+    out = np.zeros(len(r), dtype=np.int64)
+    out[seg[is_best[first]]] = items[is_best[first]]
+    return out
 
 
 def _place(sub: sp.csr_matrix, known: np.ndarray) -> sp.csr_matrix:

@@ -15,7 +15,7 @@ def top_k(scores: np.ndarray, k: int, categories: np.ndarray | None = None,
     With ``categories`` (an int code per column, -1 = unknown, never capped) and
     ``max_per_category``, at most that many columns of one category are kept per
     row (greedily, by descending score). Returns ``(rows, cols)`` of the chosen
-    cells in row order and then rank order.
+    cells, by row and then by rank.
     """
     n_rows, n_cols = scores.shape
     if n_rows == 0 or n_cols == 0:
@@ -25,34 +25,29 @@ def top_k(scores: np.ndarray, k: int, categories: np.ndarray | None = None,
     rows_all, cols_all = [], []
     todo = np.arange(n_rows)
     while len(todo):
-        block = scores[todo]
+        block = scores if len(todo) == n_rows else scores[todo]
         if depth < n_cols:
-            part = np.argpartition(-block, depth - 1, axis=1)[:, :depth]
+            part = np.argpartition(block, n_cols - depth, axis=1)[:, n_cols - depth:]
         else:
-            part = np.broadcast_to(np.arange(n_cols), (len(todo), n_cols)).copy()
+            part = np.broadcast_to(np.arange(n_cols), block.shape)
         vals = np.take_along_axis(block, part, axis=1)
-        order = _sort_desc(vals, part)
+        order = np.argsort(-vals, axis=1, kind="stable")
         cand = np.take_along_axis(part, order, axis=1)
         vals = np.take_along_axis(vals, order, axis=1)
         ok = np.isfinite(vals) & (vals > 0)
         if capped:
             cat = categories[cand]
-            rr = np.broadcast_to(np.arange(len(todo))[:, None], cand.shape)
-            key = rr.astype(np.int64) * (int(categories.max()) + 2) + cat + 1
-            within = pd.Series(np.where(ok, key, -1).ravel()).groupby(np.where(ok, key, -1).ravel()).cumcount()
-            within = within.to_numpy().reshape(cand.shape)
-            ok &= (cat < 0) | (within < max_per_category)
+            ok &= (cat < 0) | (_rank_within(np.where(ok, cat, -1)) < max_per_category)
         pos = np.cumsum(ok, axis=1)
         chosen = ok & (pos <= k)
-        # rows that are short of k although deeper candidates exist: search the full row
-        n_valid = (np.isfinite(block) & (block > 0)).sum(axis=1)
-        short = (chosen.sum(axis=1) < k) & (depth < n_cols) & (n_valid > chosen.sum(axis=1))
-        done = ~short
-        r, c = np.nonzero(chosen & done[:, None])
+        # a row is short of k while its deepest candidate is still valid: look deeper
+        last = vals[:, -1]
+        short = (chosen.sum(axis=1) < k) & np.isfinite(last) & (last > 0) & (depth < n_cols)
+        r, c = np.nonzero(chosen & ~short[:, None])
         rows_all.append(todo[r])
         cols_all.append(cand[r, c])
         todo = todo[short]
-        depth = n_cols
+        depth = min(n_cols, depth * 4)
     rows = np.concatenate(rows_all)
     cols = np.concatenate(cols_all)
     sc = scores[rows, cols]
@@ -60,13 +55,20 @@ def top_k(scores: np.ndarray, k: int, categories: np.ndarray | None = None,
     return rows[order], cols[order]
 
 
-def _sort_desc(vals: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Row-wise order by descending value, ties by ascending column (deterministic)."""
-    v = np.where(np.isnan(vals), -np.inf, vals)
-    order = np.argsort(cols, axis=1, kind="stable")
-    v2 = np.take_along_axis(v, order, axis=1)
-    o2 = np.argsort(-v2, axis=1, kind="stable")
-    return np.take_along_axis(order, o2, axis=1)
+def _rank_within(cat: np.ndarray) -> np.ndarray:
+    """For each cell, how many cells to its left in the same row share its code (codes < 0: 0)."""
+    n, m = cat.shape
+    key = cat.astype(np.int64) * m + np.arange(m)
+    order = np.argsort(key, axis=1)
+    sc = np.take_along_axis(cat, order, axis=1)
+    idx = np.broadcast_to(np.arange(m), (n, m))
+    new_run = np.ones((n, m), dtype=bool)
+    new_run[:, 1:] = sc[:, 1:] != sc[:, :-1]
+    run_start = np.maximum.accumulate(np.where(new_run, idx, 0), axis=1)
+    rank_sorted = idx - run_start
+    out = np.empty_like(rank_sorted)
+    np.put_along_axis(out, order, rank_sorted, axis=1)
+    return np.where(cat < 0, 0, out)
 
 
 def recommendation_frame(customer_ids, rank, product_ids, score, reason) -> pd.DataFrame:
