@@ -54,6 +54,7 @@ def test_gammagamma_published_values(cdnow_sample_money):
     np.testing.assert_allclose(m.params_.to_numpy(), [6.25, 3.74, 15.44], atol=0.01)
 
 
+@pytest.mark.slow
 def test_same_optimum_and_predictions_as_lifetimes(cdnow_sample, cdnow_sample_money):
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
 
@@ -61,7 +62,10 @@ def test_same_optimum_and_predictions_as_lifetimes(cdnow_sample, cdnow_sample_mo
     for ours, theirs in ((BetaGeoModel(), BetaGeoFitter()), (ParetoNBDModel(), ParetoNBDFitter())):
         ours.fit(cdnow_sample)
         theirs.fit(x, tx, T)
-        np.testing.assert_allclose(ours.params_.to_numpy(), theirs.params_.to_numpy(), rtol=2e-4)
+        # same optimum: parameters agree (Pareto/NBD's beta is flat, so loosely) and ours is at least as high
+        np.testing.assert_allclose(ours.params_.to_numpy(), theirs.params_.to_numpy(), rtol=1e-3)
+        at_theirs = ours._loglik_grad(theirs.params_.to_numpy(), {"frequency": x, "recency": tx, "T": T})[0].sum()
+        assert ours.log_likelihood_ >= at_theirs - 1e-6
         np.testing.assert_allclose(ours.conditional_probability_alive(cdnow_sample).to_numpy(),
                                    theirs.conditional_probability_alive(x, tx, T), atol=1e-4)
         np.testing.assert_allclose(

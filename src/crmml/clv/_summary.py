@@ -96,6 +96,10 @@ def _occasions(tx: pd.DataFrame, start, end, freq: str, occasion: str):
 
 def _summary_from_occasions(occ_code, pos, value, uniques, returns, end_pos):
     n_cust = len(uniques)
+    if n_cust == 0:
+        return pd.DataFrame({"frequency": pd.Series(dtype="int64"), "recency": pd.Series(dtype="float64"),
+                             "T": pd.Series(dtype="float64"), "monetary_value": pd.Series(dtype="float64")},
+                            index=pd.Index(uniques, name="customer_id"))
     counts = np.bincount(occ_code, minlength=n_cust)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     ends = starts + counts - 1
