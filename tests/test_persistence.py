@@ -273,3 +273,81 @@ def test_folder_format_is_tamper_checked(tmp_path, xy):
     npy.write_bytes(npy.read_bytes()[:-1] + b"\x01")
     with pytest.raises(ModelLoadError, match="tampered"):
         load(path)
+
+
+# ------------------------------------------------------------------------------ every fitted crmml object
+@pytest.fixture(scope="module")
+def small_crm():
+    from crmml.datasets import make_synthetic_crm
+
+    return make_synthetic_crm(n_customers=400, seed=7)
+
+
+def _crmml(module, name):
+    mod = pytest.importorskip(f"crmml.{module}")
+    if not hasattr(mod, name):
+        pytest.skip(f"crmml.{module}.{name} is not available")
+    return getattr(mod, name)
+
+
+def _as_of(crm):
+    return crm.start + pd.Timedelta(days=500)
+
+
+def _round_trip(obj, tmp_path, name):
+    back = load(save(obj, tmp_path / f"{name}.zip"))
+    assert type(back) is type(obj)
+    return back
+
+
+def test_rfm_segmenter_round_trip(tmp_path, small_crm):
+    rfm_table = _crmml("segmentation", "rfm_table")
+    RFMSegmenter = _crmml("segmentation", "RFMSegmenter")
+    rfm = rfm_table(small_crm.transactions, _as_of(small_crm))
+    seg = RFMSegmenter().fit(rfm)
+    pd.testing.assert_frame_equal(_round_trip(seg, tmp_path, "rfm").transform(rfm), seg.transform(rfm))
+
+
+def test_customer_clusterer_round_trip(tmp_path, small_crm):
+    rfm_table = _crmml("segmentation", "rfm_table")
+    CustomerClusterer = _crmml("segmentation", "CustomerClusterer")
+    rfm = rfm_table(small_crm.transactions, _as_of(small_crm))
+    clus = CustomerClusterer(n_clusters=3, random_state=0).fit(rfm)
+    pd.testing.assert_frame_equal(_round_trip(clus, tmp_path, "clus").transform(rfm), clus.transform(rfm))
+
+
+def test_clv_model_round_trip(tmp_path, small_crm):
+    CLVModel = _crmml("clv", "CLVModel")
+    model = CLVModel(horizon_days=180).fit(small_crm.transactions, _as_of(small_crm))
+    back = _round_trip(model, tmp_path, "clv")
+    pd.testing.assert_frame_equal(back.predict(), model.predict())
+    later = _as_of(small_crm) + pd.Timedelta(days=60)
+    pd.testing.assert_frame_equal(back.predict(small_crm.transactions, as_of=later),
+                                  model.predict(small_crm.transactions, as_of=later))
+
+
+@pytest.mark.parametrize("kind", ["logistic", "xgboost"])
+def test_lead_scorer_round_trip(tmp_path, small_crm, kind):
+    LeadScorer = _crmml("scoring", "LeadScorer")
+    model = LeadScorer(model=kind, cv=2, random_state=0).fit(small_crm.leads)
+    back = _round_trip(model, tmp_path, f"leads_{kind}")
+    pd.testing.assert_frame_equal(back.score_leads(small_crm.leads), model.score_leads(small_crm.leads))
+    pd.testing.assert_frame_equal(back.contributions(small_crm.leads), model.contributions(small_crm.leads))
+
+
+def test_rule_lead_scorer_round_trip(tmp_path, small_crm):
+    RuleLeadScorer = _crmml("scoring", "RuleLeadScorer")
+    rng = np.random.default_rng(0)
+    leads = pd.DataFrame({"lead_id": np.arange(1, 51), **{c: rng.integers(0, 2, 50) for c in
+                                                         ("budget", "authority", "need", "timeline")}})
+    model = RuleLeadScorer().fit()
+    back = _round_trip(model, tmp_path, "rules")
+    pd.testing.assert_frame_equal(back.score_leads(leads), model.score_leads(leads))
+
+
+def test_next_best_offer_round_trip(tmp_path, small_crm):
+    NextBestOffer = _crmml("recommend", "NextBestOffer")
+    model = NextBestOffer().fit(small_crm.transactions, small_crm.products, as_of=_as_of(small_crm))
+    back = _round_trip(model, tmp_path, "nbo")
+    ids = small_crm.customers["customer_id"].to_numpy()[:50]
+    pd.testing.assert_frame_equal(back.recommend(ids, k=5), model.recommend(ids, k=5))

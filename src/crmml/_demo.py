@@ -93,10 +93,10 @@ def _step_segments(ctx: _Ctx) -> dict:
         from crmml.segmentation import CustomerClusterer
 
         clus = CustomerClusterer(n_clusters=4 if ctx.quick else "auto", random_state=0).fit(rfm)
-        labels = clus.predict(rfm)
-        result["cluster"] = labels
-        tables["Behaviour clusters"] = segment_summary(labels.rename("segment"), rfm)
-        metrics["clusters"] = int(labels.nunique())
+        named = clus.transform(rfm)
+        result["cluster"] = named["segment"]
+        tables["Behaviour clusters (k-means on log RFM, named by their profile)"] = segment_summary(named, rfm)
+        metrics["clusters"] = int(named["cluster"].nunique())
         ctx.save_model(clus, "clusterer")
     except Exception as exc:  # the clusterer is optional in the demo
         ctx.say(f"  (behaviour clusters skipped: {type(exc).__name__}: {exc})")

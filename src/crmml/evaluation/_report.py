@@ -70,9 +70,13 @@ def _fmt(v) -> str:
         v = float(v)
         if math.isnan(v):
             return "n/a"
-        if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+        if math.isinf(v) or (v != 0 and abs(v) < 1e-3) or abs(v) >= 1e15:
             return f"{v:.3g}"
-        return f"{v:,.4f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.1f}"
+        if v == int(v):
+            return f"{int(v):,}"
+        if abs(v) >= 100:
+            return f"{v:,.1f}"
+        return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) < 1 else f"{v:.3f}".rstrip("0").rstrip(".")
     if isinstance(v, (pd.Timestamp, _dt.datetime)):
         return str(pd.Timestamp(v))
     return str(v)
