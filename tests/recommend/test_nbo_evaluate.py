@@ -119,3 +119,31 @@ def test_persistence_roundtrip(tmp_path):
     m = NextBestOffer(min_support=1).fit(tx)
     loaded = persistence.load(persistence.save(m, tmp_path / "nbo.zip"))
     pd.testing.assert_frame_equal(m.recommend([1, 2, 3, 4, 99]), loaded.recommend([1, 2, 3, 4, 99]))
+
+
+def test_time_split_new_target_keeps_only_new_products():
+    tx = pd.concat([_toy(), pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-02-03"]),
+                                          "amount": [5.0], "product_id": ["a"]})], ignore_index=True)
+    _, rel_all = time_split(tx, "2024-02-01", horizon_days=4)
+    _, rel_new = time_split(tx, "2024-02-01", horizon_days=4, target="new")
+    assert set(rel_all["product_id"]) == {"a", "d"}  # "a" is a repurchase
+    assert rel_new.to_dict("list") == {"customer_id": [1], "product_id": ["d"]}
+    with pytest.raises(ValueError, match="The 'target' parameter of evaluate_recommendations must be one of"):
+        time_split(tx, "2024-02-01", target="old")
+
+
+def test_popularity_baseline_can_skip_bought_products():
+    tx = _toy()
+    b = PopularityBaseline(window_days=365, exclude_bought=True).fit(tx, as_of="2024-03-01")
+    recs = b.recommend([1, 2, 9], k=3)
+    bought = tx[(tx["timestamp"] < "2024-03-01") & (tx["amount"] > 0)][["customer_id", "product_id"]]
+    assert len(recs.merge(bought, on=["customer_id", "product_id"])) == 0
+    assert (recs.groupby("customer_id").size() == 3).all()
+    assert recs.groupby("customer_id")["rank"].apply(list).tolist() == [[1, 2, 3]] * 3
+
+
+def test_evaluate_new_target_rows():
+    res = evaluate_recommendations(NextBestOffer(repurchase="never", min_support=1), _toy(), "2024-02-01",
+                                   horizon_days=4, target="new")
+    assert list(res.index) == ["NextBestOffer", "popularity"]
+    assert res.attrs["k"] == 10 and (res["n_customers"] == 1).all()

@@ -31,6 +31,9 @@ def _popular(tx: pd.DataFrame, as_of: pd.Timestamp, window_days: int) -> pd.Seri
 class PopularityBaseline(BaseEstimator):
     """Everybody gets the products with most distinct buyers in the last ``window_days``.
 
+    With ``exclude_bought=True`` each customer's list skips what they bought
+    before (the fair baseline for new-product recommendations).
+
     Examples
     --------
     >>> import pandas as pd
@@ -38,27 +41,43 @@ class PopularityBaseline(BaseEstimator):
     ...                    "amount": 5.0, "product_id": ["a", "b", "b"]})
     >>> PopularityBaseline().fit(tx).recommend([7], k=1)["product_id"].tolist()
     ['b']
+    >>> PopularityBaseline(exclude_bought=True).fit(tx).recommend([2], k=1)["product_id"].tolist()
+    ['a']
     """
 
-    def __init__(self, *, window_days=30):
+    def __init__(self, *, window_days=30, exclude_bought=False):
         self.window_days = window_days
+        self.exclude_bought = exclude_bought
 
     def fit(self, transactions, products=None, *, as_of=None):
         check_number(self.window_days, "window_days", "PopularityBaseline", low=1)
         tx, as_of = _prepare(transactions, as_of, "PopularityBaseline")
         self.popular_ = _popular(tx, as_of, self.window_days)
+        self.bought_ = (tx[["customer_id", "product_id"]].drop_duplicates().reset_index(drop=True)
+                        if self.exclude_bought else None)
         self.as_of_ = as_of.isoformat()
         return self
 
     def recommend(self, customers, k=10):
         check_is_fitted(self, "popular_")
         check_number(k, "k", "PopularityBaseline.recommend", low=1)
-        top = self.popular_.head(k)
         ids = np.asarray(pd.unique(pd.Series(customers)))
-        cust = np.repeat(ids, len(top))
-        return recommendation_frame(cust, np.tile(np.arange(1, len(top) + 1), len(ids)),
-                                    np.tile(top.index.to_numpy(), len(ids)), np.tile(top.to_numpy(), len(ids)),
-                                    np.full(len(cust), f"popular in the last {self.window_days} days"))
+        reason = f"popular in the last {self.window_days} days"
+        if self.bought_ is None:
+            top = self.popular_.head(k)
+            cust = np.repeat(ids, len(top))
+            return recommendation_frame(cust, np.tile(np.arange(1, len(top) + 1), len(ids)),
+                                        np.tile(top.index.to_numpy(), len(ids)),
+                                        np.tile(top.to_numpy(), len(ids)), np.full(len(cust), reason))
+        bought = self.bought_[self.bought_["customer_id"].isin(ids)]
+        top = self.popular_.head(k + int(bought.groupby("customer_id").size().max() if len(bought) else 0))
+        cand = pd.DataFrame({"customer_id": np.repeat(ids, len(top)), "product_id": np.tile(top.index.to_numpy(),
+                             len(ids)), "score": np.tile(top.to_numpy(), len(ids)).astype(float)})
+        cand = cand.merge(bought.assign(_b=True), on=["customer_id", "product_id"], how="left")
+        cand = cand[cand["_b"].isna()].groupby("customer_id", sort=False).head(k)
+        rows = pd.Index(ids).get_indexer(cand["customer_id"])
+        return recommendation_frame(cand["customer_id"].to_numpy(), ranks(rows), cand["product_id"].to_numpy(),
+                                    cand["score"].to_numpy(), np.full(len(cand), reason))
 
 
 class PastPurchasesBaseline(BaseEstimator):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from crmml._utils import check_as_of, check_number, history_before
+from crmml._utils import check_as_of, check_in, check_number, history_before
 from crmml.recommend._baselines import PastPurchasesBaseline, PopularityBaseline
 from crmml.recommend._matrices import purchase_rows
 from crmml.schema import validate_transactions
@@ -59,15 +59,17 @@ def ranking_metrics(recommendations: pd.DataFrame, relevant: pd.DataFrame, k: in
     return out
 
 
-def time_split(transactions, split_date, horizon_days=30):
+def time_split(transactions, split_date, horizon_days=30, *, target="all"):
     """Training rows (``timestamp < split``) and the test pairs bought in ``[split, split + horizon)``.
 
     Test customers are those with a purchase in both periods; returns never count.
+    ``target="new"`` keeps only test pairs the customer had not bought before the split.
     Returns ``(train, relevant)``: the validated training rows (all of them,
     returns included, as the model sees history) and ``customer_id, product_id``
     pairs.
     """
     check_number(horizon_days, "horizon_days", "evaluate_recommendations", low=1)
+    check_in(target, "target", "evaluate_recommendations", ("all", "new"))
     split = check_as_of(split_date, "evaluate_recommendations")
     tx = validate_transactions(transactions, allow_missing_amount=True)
     if "product_id" not in tx.columns:
@@ -76,8 +78,11 @@ def time_split(transactions, split_date, horizon_days=30):
     ts = tx["timestamp"].to_numpy()
     end = (split + pd.Timedelta(days=horizon_days)).to_datetime64()
     test = purchase_rows(tx.loc[(ts >= split.to_datetime64()) & (ts < end)])
-    active_before = pd.unique(purchase_rows(train)["customer_id"])
-    test = test[test["customer_id"].isin(active_before)]
+    bought = purchase_rows(train)[["customer_id", "product_id"]].drop_duplicates()
+    test = test[test["customer_id"].isin(pd.unique(bought["customer_id"]))]
+    if target == "new":
+        seen = test.merge(bought.assign(_seen=True), on=["customer_id", "product_id"], how="left")["_seen"]
+        test = test[seen.isna().to_numpy()]
     if len(test) == 0:
         raise ValueError(f"evaluate_recommendations found no customer with purchases both before "
                          f"{split.date()} and in the {horizon_days} days after it.")
@@ -85,7 +90,7 @@ def time_split(transactions, split_date, horizon_days=30):
 
 
 def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k=10, *, products=None,
-                             baselines=True):
+                             baselines=True, target="all"):
     """Fit ``model`` on rows before ``split_date`` and score its top-``k`` against the next ``horizon_days``.
 
     The model is cloned and fitted with ``as_of=split_date`` on rows strictly
@@ -95,6 +100,11 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     on the same rows: ``popularity`` (most distinct buyers in the last 30 days)
     and ``past_purchases`` (the customer's own products, most frequent then most
     recent, filled with popular ones).
+
+    ``target="new"`` scores discovery instead: only products new to the
+    customer count as relevant (customers without any are dropped), the
+    popularity baseline skips what each customer bought and the past-purchases
+    baseline is left out. Use it with ``NextBestOffer(repurchase="never")``.
 
     Parameters
     ----------
@@ -106,6 +116,7 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     products : DataFrame, optional
         Passed to ``fit``.
     baselines : bool, default=True
+    target : {"all", "new"}, default="all"
 
     Returns
     -------
@@ -126,13 +137,14 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     """
     check_number(k, "k", "evaluate_recommendations", low=1)
     split = check_as_of(split_date, "evaluate_recommendations")
-    train, relevant = time_split(transactions, split, horizon_days)
+    train, relevant = time_split(transactions, split, horizon_days, target=target)
     n_catalogue = int(purchase_rows(train)["product_id"].nunique())
     customers = pd.unique(relevant["customer_id"])
     models = {type(model).__name__: clone(model)}
     if baselines:
-        models["popularity"] = PopularityBaseline()
-        models["past_purchases"] = PastPurchasesBaseline()
+        models["popularity"] = PopularityBaseline(exclude_bought=target == "new")
+        if target == "all":
+            models["past_purchases"] = PastPurchasesBaseline()
     rows = {}
     for name, m in models.items():
         m.fit(train, products, as_of=split)

@@ -65,7 +65,7 @@ class NextBestOffer(BaseEstimator):
         Half-life of the recency weighting of a customer's purchases.
     repurchase : {"allow", "never"}, default="allow"
     cooccurrence_weight, repurchase_weight : float, default=1.0
-    popularity_weight : float, default=0.1
+    popularity_weight : float, default=0.5
         Mixture weights of the three components (only their ratios matter).
     popularity_window_days : int, default=30
         Popularity = distinct buyers in this many days before ``as_of``.
@@ -110,7 +110,7 @@ class NextBestOffer(BaseEstimator):
 
     def __init__(self, *, similarity="cosine", basket="transaction", n_neighbors=50, min_support=2,
                  min_confidence=0.0, half_life_days=90.0, repurchase="allow", cooccurrence_weight=1.0,
-                 repurchase_weight=1.0, popularity_weight=0.1, popularity_window_days=30, exclude_recent_days=0,
+                 repurchase_weight=1.0, popularity_weight=0.5, popularity_window_days=30, exclude_recent_days=0,
                  eligible=None, value_column=None, value_weight=1.0, max_per_category=None, batch_size=2000,
                  verbose=False):
         self.similarity = similarity
