@@ -79,6 +79,8 @@ def test_both_families_explain_additively(syn, kind):
     assert list(s.cv_results_.index) == [kind]
     contrib = s.contributions(leads)
     assert spearmanr(contrib.sum(axis=1), s.score_leads(leads)["probability"])[0] > 0.999
+    fast = s.contributions(leads.head(300), approximate=True)
+    assert np.allclose(fast.sum(axis=1), contrib.head(300).sum(axis=1), atol=1e-4)
     out = s.score_leads(leads)
     assert out["fit_score"].equals(out["score"]) and out["engagement_score"].isna().all()
 

@@ -41,32 +41,36 @@ def check_thresholds(thr, name, owner, low=None, high=None):
     return tuple(vals)
 
 
-def fmt_value(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-        return "missing"
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.4g}"
-    return str(v)
+def _display(s: pd.Series) -> np.ndarray:
+    """Readable values of one column: floats with 4 significant digits, missing as ``missing``."""
+    miss = s.isna().to_numpy()
+    if pd.api.types.is_float_dtype(s.dtype):
+        vals = np.array([f"{v:.4g}" for v in s.to_numpy(dtype=float)], dtype=object)
+    else:
+        vals = s.astype(str).to_numpy(dtype=object)
+    vals[miss] = "missing"
+    return vals
 
 
 def reasons(contrib: pd.DataFrame, raw: pd.DataFrame, top_n: int, index) -> pd.DataFrame:
     """``top_positive`` / ``top_negative`` texts such as ``job = retired (+0.42)`` from per-column contributions."""
     C = contrib.to_numpy()
     cols = list(contrib.columns)
-    pos_out, neg_out = [], []
-    for i in range(C.shape[0]):
-        row = C[i]
-        order = np.argsort(-row, kind="mergesort")
-        pos = [j for j in order if row[j] > 0][:top_n]
-        neg = [j for j in order[::-1] if row[j] < 0][:top_n]
+    n, k = C.shape
+    shown = [_display(raw[c].reset_index(drop=True)) if c in raw.columns else np.full(n, "missing", dtype=object)
+             for c in cols]
+    m = min(top_n, k)
+    order = np.argsort(-C, axis=1, kind="mergesort")
+    top, bottom = order[:, :m], order[:, ::-1][:, :m]
 
-        def txt(j):
-            val = raw[cols[j]].iloc[i] if cols[j] in raw.columns else None
-            return f"{cols[j]} = {fmt_value(val)} ({row[j]:+.2f})"
+    def texts(sel, sign):
+        out = []
+        for i in range(n):
+            parts = [f"{cols[j]} = {shown[j][i]} ({C[i, j]:+.2f})" for j in sel[i] if sign * C[i, j] > 0]
+            out.append("; ".join(parts))
+        return out
 
-        pos_out.append("; ".join(txt(j) for j in pos))
-        neg_out.append("; ".join(txt(j) for j in neg))
-    return pd.DataFrame({"top_positive": pos_out, "top_negative": neg_out}, index=index)
+    return pd.DataFrame({"top_positive": texts(top, 1), "top_negative": texts(bottom, -1)}, index=index)
 
 
 def evaluate_lead_scores(y_true, probability, grade=None, *, n_bins: int = 10) -> dict:

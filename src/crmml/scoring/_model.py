@@ -108,14 +108,19 @@ class CalibratedModel(BaseEstimator):
         check_is_fitted(self, "model_")
         return self.calibrator_.transform(self._raw_predict(self.model_, X))
 
-    def contributions(self, X) -> np.ndarray:
-        """Per-feature log-odds contributions (n_rows x n_features), relative to the average lead."""
+    def contributions(self, X, approximate=False) -> np.ndarray:
+        """Per-feature log-odds contributions (n_rows x n_features), relative to the average lead.
+
+        xgboost: exact TreeSHAP (``pred_contribs``), or the ~25x faster path attribution of Saabas
+        (``approx_contribs``) when ``approximate``; both add up to the model's log-odds.
+        """
         check_is_fitted(self, "model_")
         if self.kind == "logistic":
             return self._prep(X) * self.model_.coef_[0]
         from xgboost import DMatrix
 
-        contribs = self.model_.get_booster().predict(DMatrix(np.asarray(X, float)), pred_contribs=True)
+        contribs = self.model_.get_booster().predict(DMatrix(np.asarray(X, float)), pred_contribs=True,
+                                                     approx_contribs=bool(approximate))
         return contribs[:, :-1]
 
 

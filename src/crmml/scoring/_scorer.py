@@ -317,11 +317,11 @@ class LeadScorer(BaseEstimator):
             out["engagement_score"] = np.nan
         return out[OUTPUT_COLUMNS]
 
-    def _contributions(self, leads, X) -> pd.DataFrame:
+    def _contributions(self, leads, X, approximate=False) -> pd.DataFrame:
         idx = pd.Index(leads["lead_id"].to_numpy(), name="lead_id")
         if self.model_ is None:
             return pd.DataFrame(index=idx)
-        C = aggregate(self.model_.contributions(X), self.encoder_.feature_source_, self.encoder_.columns_)
+        C = aggregate(self.model_.contributions(X, approximate), self.encoder_.feature_source_, self.encoder_.columns_)
         C.index = idx
         return C
 
@@ -339,14 +339,18 @@ class LeadScorer(BaseEstimator):
         leads, _, X = self._prepare(leads, events, as_of, columns, event_columns)
         return self._score(leads, X, events, as_of, event_columns)
 
-    def contributions(self, leads, events=None, *, as_of=None, columns=None, event_columns=None) -> pd.DataFrame:
+    def contributions(self, leads, events=None, *, as_of=None, columns=None, event_columns=None,
+                      approximate=False) -> pd.DataFrame:
         """Log-odds contribution of each attribute / event feature to each lead's score, relative to the
         average lead (logistic: coefficient x standardised value; xgboost: ``pred_contribs``), one-hot
-        columns summed back onto their source column. Indexed by ``lead_id``; no columns for fallbacks."""
+        columns summed back onto their source column. Indexed by ``lead_id``; no columns for fallbacks.
+        ``approximate=True`` uses Saabas path attributions instead of exact TreeSHAP for xgboost (about 25x
+        faster, for explaining very many leads at once; exact TreeSHAP explains ~2,000 leads/s per core)."""
         leads, _, X = self._prepare(leads, events, as_of, columns, event_columns)
-        return self._contributions(leads, X)
+        return self._contributions(leads, X, approximate)
 
-    def explain(self, leads, events=None, *, top_n=3, as_of=None, columns=None, event_columns=None):
+    def explain(self, leads, events=None, *, top_n=3, as_of=None, columns=None, event_columns=None,
+                approximate=False):
         """Top reasons for and against each lead, as readable text.
 
         Returns
@@ -354,7 +358,7 @@ class LeadScorer(BaseEstimator):
         DataFrame indexed by ``lead_id``: ``score``, ``grade``, ``top_positive`` and ``top_negative``
         (up to ``top_n`` reasons each, ``"; "``-separated, like ``"poutcome = success (+1.21)"``; the number
         is the contribution in log-odds relative to the average lead). Empty for the prior fallback;
-        the rule fallback explains with its rules.
+        the rule fallback explains with its rules. ``approximate``: see :meth:`contributions`.
         """
         check_number(top_n, "top_n", "LeadScorer.explain", low=1)
         if self.model_kind_ == "rules":
@@ -365,7 +369,7 @@ class LeadScorer(BaseEstimator):
         if self.model_ is None:
             rs = pd.DataFrame({"top_positive": "", "top_negative": ""}, index=scores.index)
         else:
-            rs = reasons(self._contributions(leads, X), X_df, top_n, scores.index)
+            rs = reasons(self._contributions(leads, X, approximate), X_df, top_n, scores.index)
         return pd.concat([scores[["score", "grade"]], rs], axis=1)
 
     def evaluate(self, leads=None, events=None, *, as_of=None, columns=None, event_columns=None,
