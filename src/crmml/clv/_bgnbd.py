@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from crmml.clv._base import BaseCLVFitter
+from crmml.clv._base import BaseCLVFitter, _factorized
 
 __all__ = ["BetaGeoModel"]
 
@@ -56,21 +56,30 @@ class BetaGeoModel(BaseCLVFitter):
     @staticmethod
     def _loglik_grad(params, data):
         r, alpha, a, b = params
-        x, tx, T = data["frequency"], data["recency"], data["T"]
-        rep = x > 0
-        A1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        A2 = betaln(a, b + x) - betaln(a, b)
-        A3 = -(r + x) * np.log(alpha + T)
-        A4 = np.where(rep, np.log(a) - np.log(np.where(rep, b + x - 1, 1.0)) - (r + x) * np.log(alpha + tx), -np.inf)
-        lse = np.logaddexp(A3, A4)
-        w3, w4 = np.exp(A3 - lse), np.exp(A4 - lse)
-        ll = A1 + A2 + lse
+        x = data["frequency"]
+        xu, xi = _factorized(data, "frequency")
+        tu, ti = _factorized(data, "recency")
+        Tu, Ti = _factorized(data, "T")
+        rep_u = xu > 0
+        bx1 = np.where(rep_u, b + xu - 1, 1.0)
+        # terms of x only, on distinct values
+        a12 = (gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xu) - betaln(a, b))[xi]
+        la4 = np.where(rep_u, np.log(a) - np.log(bx1), -np.inf)[xi]
+        dab_u = digamma(a + b) - digamma(a + b + xu)
+        lT, ltx = np.log(alpha + Tu)[Ti], np.log(alpha + tu)[ti]
+        rx = r + x
+        A3 = -rx * lT
+        d = la4 - rx * ltx - A3                      # log of (dropout term / alive term); -inf if x == 0
+        e = np.exp(-np.abs(d))
+        lse = A3 + np.maximum(d, 0.0) + np.log1p(e)
+        w4 = np.where(d > 0, 1.0, e) / (1.0 + e)
+        w3 = 1.0 - w4
+        ll = a12 + lse
         g = np.empty((len(x), 4))
-        g[:, 0] = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + tx)
-        g[:, 1] = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + tx)
-        dab = digamma(a + b) - digamma(a + b + x)
-        g[:, 2] = dab + w4 / a
-        g[:, 3] = dab + digamma(b + x) - digamma(b) - w4 / np.where(rep, b + x - 1, 1.0)
+        g[:, 0] = (digamma(r + xu) - digamma(r) + np.log(alpha))[xi] - w3 * lT - w4 * ltx
+        g[:, 1] = r / alpha - rx * (w3 * (1.0 / (alpha + Tu))[Ti] + w4 * (1.0 / (alpha + tu))[ti])
+        g[:, 2] = dab_u[xi] + w4 / a
+        g[:, 3] = (dab_u + digamma(b + xu) - digamma(b))[xi] - w4 * (1.0 / bx1)[xi]
         return ll, g
 
     # -- predictions ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from crmml.clv._base import BaseCLVFitter
+from crmml.clv._base import BaseCLVFitter, _factorized
 
 __all__ = ["GammaGammaModel"]
 
@@ -55,14 +55,19 @@ class GammaGammaModel(BaseCLVFitter):
     def _loglik_grad(params, data):
         p, q, g = params
         x, m = data["frequency"], data["monetary_value"]
-        px = p * x
+        xu, xi = _factorized(data, "frequency")
+        if "_logm" not in data:
+            data["_logm"] = np.log(m)
+        logm = data["_logm"]
+        pxu = p * xu
         lxm = np.log(x * m + g)
-        ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-              + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * lxm)
+        px = p * x
+        ll = ((gammaln(pxu + q) - gammaln(pxu) + pxu * np.log(xu))[xi] - gammaln(q) + q * np.log(g)
+              + (px - 1) * logm - (px + q) * lxm)
         grad = np.empty((len(x), 3))
-        dpq = digamma(px + q)
-        grad[:, 0] = x * (dpq - digamma(px) + np.log(m) + np.log(x) - lxm)
-        grad[:, 1] = dpq - digamma(q) + np.log(g) - lxm
+        dpq_u = digamma(pxu + q)
+        grad[:, 0] = (xu * (dpq_u - digamma(pxu) + np.log(xu)))[xi] + x * (logm - lxm)
+        grad[:, 1] = dpq_u[xi] - digamma(q) + np.log(g) - lxm
         grad[:, 2] = q / g - (px + q) / (x * m + g)
         return ll, grad
 

@@ -1,0 +1,76 @@
+"""CLV: summary speed, and fit times of crmml vs lifetimes side by side (CDNOW full, synthetic 1M customers).
+
+Usage: python benchmarks/bench_clv.py [n_customers]     (default: 1000000)
+
+Prints, for each dataset, the wall time of each fit (crmml and lifetimes 0.11.3 on the same summary),
+the speed-up, the parameters of both and the peak RSS. lifetimes is slow on large inputs; its
+fits are run once each.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from crmml.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel, calibration_holdout, summarize
+from crmml.datasets import load_cdnow, make_synthetic_crm
+
+
+def _peak_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def _side_by_side(label, summary, models):
+    from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
+
+    x, tx, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    rep = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+    theirs = {
+        "BG/NBD": (BetaGeoModel(), lambda: BetaGeoFitter().fit(x, tx, T)),
+        "Pareto/NBD": (ParetoNBDModel(), lambda: ParetoNBDFitter().fit(x, tx, T)),
+        "Gamma-Gamma": (GammaGammaModel(), lambda: GammaGammaFitter().fit(
+            summary.loc[rep, "frequency"].to_numpy(), summary.loc[rep, "monetary_value"].to_numpy())),
+    }
+    for name in models:
+        ours, lt_fit = theirs[name]
+        m, t_ours = _timed(lambda: ours.fit(summary))
+        lt, t_lt = _timed(lt_fit)
+        print(f"  {label:<28} {name:<12} crmml {t_ours:7.2f} s   lifetimes {t_lt:7.2f} s   "
+              f"speed-up {t_lt / t_ours:5.1f}x   params crmml {np.round(m.params_.to_numpy(), 4).tolist()} "
+              f"lifetimes {np.round(np.asarray(lt.params_), 4).tolist()}")
+
+
+def main(n_customers: int):
+    warnings.simplefilter("ignore")
+    print("machine: 2 cores (shared with other work while measured); peak RSS is of this process")
+    tx = load_cdnow()
+    for freq in ("D", "W"):
+        s, t = _timed(lambda: calibration_holdout(tx, "1997-10-01", "1998-07-01", freq=freq))
+        print(f"CDNOW full ({len(s):,} customers), calibration to 1997-09-30, freq={freq}: "
+              f"calibration_holdout {t:.2f} s")
+        _side_by_side(f"CDNOW full freq={freq}", s, ["BG/NBD", "Pareto/NBD", "Gamma-Gamma"])
+
+    crm, t = _timed(lambda: make_synthetic_crm(n_customers=n_customers, seed=0, with_events=False))
+    lines = len(crm.transactions)
+    print(f"synthetic: {n_customers:,} customers, {lines:,} transaction lines generated in {t:.1f} s")
+    s, t = _timed(lambda: summarize(crm.transactions, crm.end))
+    print(f"  summarize(freq='D') on {lines:,} lines: {t:.2f} s ({lines / t / 1e6:.1f} M lines/s); "
+          f"peak RSS {_peak_gb():.1f} GB")
+    _side_by_side(f"synthetic {n_customers:,} freq=D", s, ["BG/NBD", "Gamma-Gamma"])
+    m, t = _timed(lambda: ParetoNBDModel().fit(s))
+    print(f"  synthetic Pareto/NBD crmml only: {t:.2f} s (lifetimes skipped: minutes)")
+    print(f"peak RSS {_peak_gb():.1f} GB")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
