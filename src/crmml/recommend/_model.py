@@ -297,13 +297,20 @@ class NextBestOffer(BaseEstimator):
             block = np.maximum(rows, 0)  # rows with a repurchase reason are known customers
             n = _lookup(self.n_purchases_[block], r[rp], c[rp])
             age = _lookup(self.last_age_[block], r[rp], c[rp]) - 1.0
-            text[rp] = [f"bought {desc[j]} {int(m)} time{'s' if m != 1 else ''}, last {int(d)} days ago"
-                        for j, m, d in zip(c[rp], n, age)]
+            text[rp] = [f"bought {desc[j]} {_plural(m, 'time')}, last {_ago(d)}" for j, m, d in zip(c[rp], n, age)]
         pp = np.nonzero(kind == 2)[0]
         if len(pp):
-            text[pp] = [f"{desc[j]} is popular: {int(self.popularity_[j])} buyers in the last "
+            text[pp] = [f"{desc[j]} is popular: {_plural(self.popularity_[j], 'buyer')} in the last "
                         f"{self.popularity_window_days} days" for j in c[pp]]
         return text.astype(str)
+
+
+def _plural(n, word: str) -> str:
+    return f"{int(n)} {word}{'' if int(n) == 1 else 's'}"
+
+
+def _ago(days: float) -> str:
+    return "today" if days < 1 else f"{_plural(days, 'day')} ago"
 
 
 def _lookup(m: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
