@@ -180,6 +180,7 @@ class BaseCLVFitter(BaseEstimator):
         self.log_likelihood_ = float(w @ ll)
         self.n_customers_ = int(round(n_total))
         self.n_iter_ = int(res.nit)
+        self.n_evaluations_ = int(res.nfev)
         cov_log = self._cov_log(logp, data, w)
         self.cov_log_ = pd.DataFrame(cov_log, index=self.params_.index, columns=self.params_.index)
         self.summary_ = self._summary_frame(params, cov_log)
@@ -194,12 +195,13 @@ class BaseCLVFitter(BaseEstimator):
     def _cov_log(self, logp, data, w):
         """Inverse observed information in log-parameter space (central differences of the gradient)."""
         k = len(logp)
-        h = 1e-5
+        h = 1e-6
+        g0 = self._total_grad_log(logp, data, w)
         H = np.empty((k, k))
-        for j in range(k):
+        for j in range(k):  # forward differences of the analytic gradient (k + 1 evaluations)
             e = np.zeros(k)
             e[j] = h
-            H[:, j] = (self._total_grad_log(logp + e, data, w) - self._total_grad_log(logp - e, data, w)) / (2 * h)
+            H[:, j] = (self._total_grad_log(logp + e, data, w) - g0) / h
         H = (H + H.T) / 2
         try:
             cov = np.linalg.inv(-H)

@@ -36,7 +36,7 @@ class BetaGeoModel(BaseCLVFitter):
     cov_log_ : DataFrame
         Covariance of the log-parameters.
     log_likelihood_ : float
-    n_customers_, n_iter_ : int
+    n_customers_, n_iter_, n_evaluations_ : int
     converged_ : bool
 
     Examples

@@ -51,10 +51,10 @@ def _log_integral(params, x, tx, T, grad=True):
     if not grad:
         return logI, None
     d = np.empty((len(x), 4))
-    d[:, 0] = -(wg * la).sum(axis=1) / S
-    d[:, 1] = -(r + x) * (wg / apt).sum(axis=1) / S
-    d[:, 2] = -(wg * lb).sum(axis=1) / S
-    d[:, 3] = -(s + 1) * (wg / bpt).sum(axis=1) / S
+    d[:, 0] = -np.einsum("ij,ij->i", wg, la) / S
+    d[:, 1] = -(r + x) * np.einsum("ij,ij->i", wg, 1.0 / apt) / S
+    d[:, 2] = -np.einsum("ij,ij->i", wg, lb) / S
+    d[:, 3] = -(s + 1) * np.einsum("ij,ij->i", wg, 1.0 / bpt) / S
     return logI, d
 
 
