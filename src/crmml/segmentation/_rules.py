@@ -1,0 +1,126 @@
+"""Rule-based segments: ordered user rules, first match wins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["RuleSegmenter"]
+
+_OWNER = "RuleSegmenter"
+
+
+class RuleSegmenter(BaseEstimator):
+    """Assign customers to user-defined segments with ordered rules; the first rule that matches wins.
+
+    Parameters
+    ----------
+    rules : dict or list of (name, rule) pairs
+        Ordered rules. A rule is a pandas query string evaluated with :meth:`pandas.DataFrame.eval` (for example
+        ``"monetary > 5000 and frequency >= 10"``) or a callable taking the frame and returning a boolean mask.
+        Several rules may give the same segment name.
+    default : str, default="Other"
+        Segment of customers no rule matches.
+
+    Attributes
+    ----------
+    feature_names_in_ : ndarray of str
+        Columns of the frame seen in ``fit``.
+    segment_names_ : list of str
+        Segment names in rule order, then ``default``.
+
+    Notes
+    -----
+    Rules that reference missing columns (or do not give a boolean per customer) fail at ``fit`` with the rule's
+    name. A segmenter whose rules are all strings can be saved with :mod:`crmml.persistence`; one with callables
+    cannot (functions are not saved, only data).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"monetary": [9000.0, 300, 50, 800], "frequency": [20, 2, 1, 9],
+    ...                   "recency": [3.0, 20, 300, 15]}, index=pd.Index([1, 2, 3, 4], name="customer_id"))
+    >>> rs = RuleSegmenter({"high net worth": "monetary > 5000",
+    ...                     "growth potential": "frequency >= 5 and recency < 30",
+    ...                     "low-frequency active": "frequency <= 2 and recency < 90"}, default="other")
+    >>> rs.fit_transform(X)
+                              segment  rule
+    customer_id
+    1                  high net worth     0
+    2            low-frequency active     2
+    3                           other    -1
+    4                growth potential     1
+    """
+
+    def __init__(self, rules=None, default: str = "Other"):
+        self.rules = rules
+        self.default = default
+
+    def _rule_list(self) -> list[tuple[str, object]]:
+        rules = self.rules
+        if isinstance(rules, dict):
+            rules = list(rules.items())
+        ok = isinstance(rules, (list, tuple)) and len(rules) > 0 and all(
+            isinstance(r, (list, tuple)) and len(r) == 2 and isinstance(r[0], str)
+            and (isinstance(r[1], str) or callable(r[1])) for r in rules)
+        if not ok:
+            raise ValueError(f"The 'rules' parameter of {_OWNER} must be a non-empty dict or list of "
+                             "(name, rule) pairs, each rule a query string or a callable. "
+                             f"Got {self.rules!r} instead.")
+        if not isinstance(self.default, str):
+            raise ValueError(f"The 'default' parameter of {_OWNER} must be a str. Got {self.default!r} instead.")
+        return [(str(n), r) for n, r in rules]
+
+    def _masks(self, X: pd.DataFrame, where: str) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(f"{_OWNER}.{where} expects a DataFrame indexed by customer_id. "
+                             f"Got {type(X).__name__} instead.")
+        rules = self._rule_list()
+        out = np.zeros((len(rules), len(X)), dtype=bool)
+        for i, (name, rule) in enumerate(rules):
+            try:
+                m = X.eval(rule) if isinstance(rule, str) else rule(X)
+            except Exception as exc:  # noqa: BLE001 - re-raised with the rule named
+                missing = ""
+                if isinstance(exc, (NameError, KeyError)) or type(exc).__name__ == "UndefinedVariableError":
+                    missing = f" (columns available: {list(X.columns)[:20]})"
+                raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} ({rule!r}) failed on the frame: "
+                                 f"{exc}{missing}") from exc
+            m = np.asarray(m)
+            if m.shape != (len(X),) or m.dtype != bool:
+                raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} must give one boolean per customer; "
+                                 f"got dtype {m.dtype} and shape {m.shape}.")
+            out[i] = m
+        return out
+
+    def fit(self, X: pd.DataFrame, y=None) -> "RuleSegmenter":
+        """Check every rule on ``X`` (columns exist, boolean result) and record the segment names."""
+        masks = self._masks(X, "fit")
+        del masks
+        self.feature_names_in_ = np.asarray(X.columns, dtype=str)
+        names = [n for n, _ in self._rule_list()]
+        self.segment_names_ = list(dict.fromkeys([*names, self.default]))
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Segment of each customer.
+
+        Returns
+        -------
+        DataFrame indexed like ``X`` with ``segment`` (categorical, rule order then default) and ``rule``
+        (position of the first matching rule, -1 for the default).
+        """
+        check_is_fitted(self, "segment_names_")
+        masks = self._masks(X, "transform")
+        any_hit = masks.any(axis=0)
+        first = np.where(any_hit, masks.argmax(axis=0), -1)
+        names = np.array([n for n, _ in self._rule_list()] + [self.default], dtype=object)
+        seg = names[first]  # -1 picks the default (last)
+        cat = pd.Categorical(seg, categories=self.segment_names_)
+        return pd.DataFrame({"segment": cat, "rule": first.astype(np.int64)}, index=X.index)
+
+    def fit_transform(self, X: pd.DataFrame, y=None) -> pd.DataFrame:
+        """``fit(X).transform(X)``."""
+        return self.fit(X).transform(X)

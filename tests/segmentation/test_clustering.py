@@ -1,0 +1,171 @@
+"""CustomerClusterer: k choice, profiles and names, explaining tree, stability, errors."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from crmml.segmentation import DEFAULT_NAME_VOCABULARY, CustomerClusterer, rfm_table
+
+FEATS = ["recency", "frequency", "monetary", "tenure"]
+
+
+@pytest.fixture(scope="module")
+def synth_rfm(synthetic_crm):
+    r = rfm_table(synthetic_crm.transactions, synthetic_crm.end)
+    return r.iloc[:1200]
+
+
+def _blobs(seed=0, n=150):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "recency": np.r_[rng.uniform(1, 20, n), rng.uniform(300, 500, n), rng.uniform(1, 20, n)],
+        "frequency": np.r_[rng.poisson(12, n) + 2, rng.poisson(1, n) + 1, np.ones(n)],
+        "monetary": np.r_[rng.gamma(9, 200, n), rng.gamma(3, 60, n), rng.gamma(2, 10, n)],
+    })
+    X.index = pd.Index(np.arange(1, len(X) + 1) * 7, name="customer_id")
+    truth = np.repeat([0, 1, 2], n)
+    return X, truth
+
+
+def _has(name, word):
+    return bool(word) and re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", name) is not None
+
+
+def _check_names_match_numbers(cc):
+    """Every word in a name must agree with the sign and size of the z-score it stands for."""
+    z = cc.zscores_
+    checked = 0
+    for c, name in enumerate(cc.names_):
+        for feat, entry in DEFAULT_NAME_VOCABULARY.items():
+            if feat not in z.columns:
+                continue
+            if _has(name, entry[1]):
+                assert z.loc[c, feat] >= cc.name_threshold, (name, feat, z.loc[c].to_dict())
+                checked += 1
+            if _has(name, entry[0]):
+                assert z.loc[c, feat] <= -cc.name_threshold, (name, feat, z.loc[c].to_dict())
+                checked += 1
+        if _has(name, "high spenders"):  # the top spenders' cluster is among those called high spenders
+            assert z["monetary"].idxmax() in [k for k, nm in enumerate(cc.names_) if _has(nm, "high spenders")]
+        if name == "average customers":
+            assert (z.loc[c].abs() < cc.name_threshold).all()
+    assert checked > 0
+
+
+def test_recovers_planted_clusters_and_names_them():
+    X, truth = _blobs()
+    cc = CustomerClusterer(k_range=(2, 6), random_state=1).fit(X)
+    assert cc.n_clusters_ == 3
+    assert list(cc.k_scores_.index) == [2, 3, 4, 5, 6] and cc.k_scores_.idxmax() == 3
+    ct = pd.crosstab(cc.labels_.to_numpy(), truth)
+    assert (ct.max(axis=1) / ct.sum(axis=1)).min() > 0.95
+    # cluster 0 has the highest mean revenue
+    assert cc.profiles_["monetary"].idxmax() == 0
+    assert "high spenders" in cc.names_[0] and "recent" in cc.names_[0]
+    assert "lapsed" in cc.names_[1]
+    assert "recent" in cc.names_[2] and "low spenders" in cc.names_[2]
+    _check_names_match_numbers(cc)
+    assert cc.fidelity_ > 0.95
+    assert len(set(cc.names_)) == 3
+
+
+def test_profiles_match_the_data():
+    X, _ = _blobs()
+    cc = CustomerClusterer(n_clusters=3).fit(X)
+    p = cc.profiles_
+    lab = cc.labels_
+    assert p["size"].sum() == len(X) and p["share"].sum() == pytest.approx(1.0)
+    for c in range(3):
+        assert p.loc[c, "size"] == (lab == c).sum()
+        assert p.loc[c, "recency"] == pytest.approx(X.loc[lab == c, "recency"].mean())
+        assert p.loc[c, "revenue_share"] == pytest.approx(X.loc[lab == c, "monetary"].sum() / X["monetary"].sum())
+        L = np.sign(X["monetary"]) * np.log1p(X["monetary"].abs())
+        assert cc.zscores_.loc[c, "monetary"] == pytest.approx((L[lab == c].mean() - L.mean()) / L.std(ddof=0))
+    assert (np.diff(p["monetary"].to_numpy()) <= 0).all()  # numbered by decreasing mean revenue
+
+
+@pytest.mark.slow
+def test_same_seed_same_labels_and_predict_consistent(synth_rfm):
+    a = CustomerClusterer(features=FEATS, k_range=(3, 4), sample_size=600, random_state=7).fit(synth_rfm)
+    b = CustomerClusterer(features=FEATS, k_range=(3, 4), sample_size=600, random_state=7).fit(synth_rfm)
+    pd.testing.assert_series_equal(a.labels_, b.labels_)
+    assert a.names_ == b.names_
+    pd.testing.assert_series_equal(a.predict(synth_rfm), a.labels_)
+    # partitionable: predicting halves gives the same clusters
+    half = synth_rfm.index[::2]
+    parts = pd.concat([a.predict(synth_rfm.loc[half]), a.predict(synth_rfm.drop(half))]).sort_index()
+    pd.testing.assert_series_equal(parts, a.labels_)
+    t = a.transform(synth_rfm)
+    assert list(t.columns) == ["cluster", "segment"]
+    assert (t["segment"].astype(str) == np.array(a.names_)[t["cluster"]]).all()
+    assert clone(a).get_params() == a.get_params()
+    _check_names_match_numbers(a)
+
+
+@pytest.mark.slow
+def test_gmm_uses_bic(synth_rfm):
+    cc = CustomerClusterer(features=FEATS, method="gmm", k_range=(2, 4), sample_size=1000, n_init=1).fit(synth_rfm)
+    assert cc.k_scores_.name == "bic"
+    assert cc.n_clusters_ == cc.k_scores_.idxmin()
+    assert 2 <= cc.n_clusters_ <= 4 and 0 < cc.fidelity_ <= 1
+    _check_names_match_numbers(cc)
+
+
+def test_rules_are_readable_and_consistent():
+    X, _ = _blobs()
+    cc = CustomerClusterer(n_clusters=3, tree_depth=2).fit(X)
+    rules = cc.rules()
+    assert list(rules.columns) == ["rule", "cluster", "segment", "customers", "purity"]
+    assert rules["customers"].sum() == len(X)
+    # apply each rule with pandas and check it selects the leaf's customers
+    for r in rules.itertuples():
+        q = r.rule.replace(" and ", " & ")
+        sel = X.query(q) if r.rule != "(all customers)" else X
+        assert len(sel) == r.customers
+        assert (cc.labels_.loc[sel.index] == r.cluster).mean() == pytest.approx(r.purity)
+    assert rules["rule"].str.count("recency").max() <= 1  # bounds on one feature are merged
+
+
+def test_any_numeric_feature_frame_and_custom_vocabulary():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"web_visits": np.r_[rng.poisson(30, 100), rng.poisson(1, 100)],
+                      "complaints": np.r_[np.zeros(100), rng.poisson(3, 100)],
+                      "region": ["n"] * 200}, index=pd.Index(range(200), name="customer_id"))
+    cc = CustomerClusterer(n_clusters=2, vocabulary={"web_visits": ("disengaged", "engaged")}, revenue=None).fit(X)
+    assert list(cc.feature_names_in_) == ["web_visits", "complaints"]   # non-numeric column ignored
+    assert "revenue_share" not in cc.profiles_.columns
+    top = cc.zscores_["web_visits"].idxmax()
+    assert "engaged" in cc.names_[top] and "high-complaints" not in cc.names_[top]
+    assert "high-complaints" in cc.names_[1 - top]
+
+
+def test_errors():
+    X, _ = _blobs(n=20)
+    with pytest.raises(ValueError, match="The 'method' parameter of CustomerClusterer must be one of"):
+        CustomerClusterer(method="dbscan").fit(X)
+    with pytest.raises(ValueError, match="The 'n_clusters' parameter of CustomerClusterer must be an int >= 1"):
+        CustomerClusterer(n_clusters=0).fit(X)
+    with pytest.raises(ValueError, match="The 'k_range' parameter of CustomerClusterer must be a pair"):
+        CustomerClusterer(k_range=(1, 4)).fit(X)
+    with pytest.raises(ValueError, match="The 'sample_size' parameter of CustomerClusterer must be an int >= 100"):
+        CustomerClusterer(sample_size=5).fit(X)
+    with pytest.raises(ValueError, match=r"features must be finite; missing or infinite values in \{'monetary': 1\}"):
+        CustomerClusterer().fit(X.assign(monetary=np.r_[np.nan, X["monetary"].to_numpy()[1:]]))
+    with pytest.raises(ValueError, match=r"feature columns \['clv'\] are missing"):
+        CustomerClusterer(features=["clv"]).fit(X)
+    with pytest.raises(ValueError, match=r"features must be numeric; \['seg'\]"):
+        CustomerClusterer(features=["seg"]).fit(X.assign(seg="a"))
+    with pytest.raises(ValueError, match="needs more customers than clusters; got 4 customers"):
+        CustomerClusterer().fit(X.head(4))
+    with pytest.raises(ValueError, match="expects a DataFrame of numeric features"):
+        CustomerClusterer().fit(X.to_numpy())
+    with pytest.raises(ValueError, match="found no numeric feature column"):
+        CustomerClusterer().fit(pd.DataFrame({"a": ["x"] * 10}))
+    cc = CustomerClusterer(n_clusters=2).fit(X)
+    with pytest.raises(ValueError, match=r"feature columns \['frequency'\] are missing"):
+        cc.predict(X.drop(columns="frequency"))
