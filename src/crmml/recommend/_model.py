@@ -216,7 +216,8 @@ class NextBestOffer(BaseEstimator):
         score += pop
         if value is not None:
             score *= value
-        score[:, ~self.eligible_] = -np.inf
+        if not self.eligible_.all():
+            score[:, ~self.eligible_] = -np.inf
         known = np.nonzero(rows >= 0)[0]
         if len(known) and (self.repurchase == "never" or self.exclude_recent_days > 0):
             age = self.last_age_[rows[known]].tocoo()
@@ -268,11 +269,11 @@ class NextBestOffer(BaseEstimator):
             score = self._score_block(a, rows, sim, pop, value)
             r, c = top_k(score, k, cats, self.max_per_category)
             sc = score[r, c].astype(np.float64)
-            reason = self._reasons(a, sim, rows, r, c, sc, pop, value) if reasons else np.full(len(r), "")
+            reason = self._reasons(a, sim, rows, r, c, sc, pop, value) if reasons else np.full(len(r), "", object)
             out.append((s + r, c, sc, reason))
         cat = (lambda i, empty: np.concatenate([o[i] for o in out]) if out else empty)  # noqa: E731
         r, c = cat(0, np.empty(0, np.int64)), cat(1, np.empty(0, np.int64))
-        sc, reason = cat(2, np.empty(0)), cat(3, np.empty(0, dtype=str))
+        sc, reason = cat(2, np.empty(0)), cat(3, np.empty(0, dtype=object))
         if customer_weights is not None:
             w = pd.Series(customer_weights).reindex(ids[r]).fillna(1.0).to_numpy(dtype=float)
             sc = sc * w
@@ -280,7 +281,7 @@ class NextBestOffer(BaseEstimator):
 
     def _reasons(self, a, sim, rows, r, c, score, pop, value) -> np.ndarray:
         """Readable reason per chosen (row, item): the score component contributing most."""
-        desc = self.descriptions_
+        desc = self.descriptions_.astype(object)
         rep = self.repurchase_weight * _lookup(a, r, c)
         base = score / value[c] if value is not None else score
         popc = pop[c].astype(np.float64)
@@ -290,19 +291,25 @@ class NextBestOffer(BaseEstimator):
         co = np.nonzero(kind == 0)[0]
         if len(co):
             src = _top_source(a, sim, r[co], c[co])
-            text[co] = [f"bought {desc[i]}; customers who buy {desc[i]} also buy {desc[j]}"
-                        for i, j in zip(src, c[co])]
+            text[co] = "bought " + desc[src] + "; customers who buy " + desc[src] + " also buy " + desc[c[co]]
         rp = np.nonzero(kind == 1)[0]
         if len(rp):
             block = np.maximum(rows, 0)  # rows with a repurchase reason are known customers
             n = _lookup(self.n_purchases_[block], r[rp], c[rp])
             age = _lookup(self.last_age_[block], r[rp], c[rp]) - 1.0
-            text[rp] = [f"bought {desc[j]} {_plural(m, 'time')}, last {_ago(d)}" for j, m, d in zip(c[rp], n, age)]
+            text[rp] = ("bought " + desc[c[rp]] + " " + _labels(n, lambda m: _plural(m, "time")) + ", last "
+                        + _labels(age, _ago))
         pp = np.nonzero(kind == 2)[0]
         if len(pp):
-            text[pp] = [f"{desc[j]} is popular: {_plural(self.popularity_[j], 'buyer')} in the last "
-                        f"{self.popularity_window_days} days" for j in c[pp]]
-        return text.astype(str)
+            text[pp] = (desc[c[pp]] + " is popular: " + _labels(self.popularity_[c[pp]], lambda m: _plural(m, "buyer"))
+                        + f" in the last {self.popularity_window_days} days")
+        return text
+
+
+def _labels(values: np.ndarray, fmt) -> np.ndarray:
+    """``fmt`` of each whole number in ``values``, formatted once per distinct value (object array)."""
+    u, inv = np.unique(np.floor(values).astype(np.int64), return_inverse=True)
+    return np.array([fmt(x) for x in u], dtype=object)[inv]
 
 
 def _plural(n, word: str) -> str:
