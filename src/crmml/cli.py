@@ -184,17 +184,28 @@ def _score_nbo(model, args):
 
 
 def _train_churn(args):
-    from crmml.churn import ChurnModel
+    from crmml.churn import ChurnModel, make_churn_snapshot
 
     tx = _transactions(args)
     as_of = _as_of(args.as_of, tx)
-    model = ChurnModel(random_state=0).fit(tx, as_of=as_of)
-    return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
+    cutoff = as_of - pd.Timedelta(days=args.churn_horizon_days)   # labels need the horizon after the cutoff
+    X, y = make_churn_snapshot(tx, cutoff, args.churn_horizon_days)
+    if len(y) == 0 or y.nunique() < 2:
+        raise UserError(f"no churn labels can be built at {cutoff.date()} (horizon {args.churn_horizon_days} "
+                        "days): the data needs customers active before it and both outcomes after it.")
+    model = ChurnModel(random_state=0).fit(X, y.to_numpy())
+    return model, (f"{len(y):,} at-risk customers at {cutoff.date()} (churn rate {y.mean():.1%}, "
+                   f"horizon {args.churn_horizon_days} days)")
 
 
 def _score_churn(model, args):
+    from crmml.features import build_features
+
     tx = _transactions(args)
-    return model.predict_proba(tx, as_of=_as_of(args.as_of, tx))
+    X = build_features(tx, _as_of(args.as_of, tx))
+    # a value seen in training (e.g. a channel) may be absent from this file: its columns are then missing
+    X = X.reindex(columns=list(model.feature_names_in_))
+    return model.predict_risk(X).to_frame()
 
 
 #: kind -> (class name, train function, score function)
@@ -286,6 +297,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--map", action="append", default=[], help=mapping_help)
     t.add_argument("--as-of", dest="as_of", help="cut-off date; default: the day after the last transaction")
     t.add_argument("--horizon-days", dest="horizon_days", type=int, default=365, help="CLV horizon (days)")
+    t.add_argument("--churn-horizon-days", dest="churn_horizon_days", type=int, default=45,
+                   help="churn: no purchase within this many days after the cutoff = churned")
 
     s = sub.add_parser("score", help="score a file with a saved model")
     s.add_argument("--model", required=True, help="a model saved by 'crmml train' or crmml.persistence.save")
