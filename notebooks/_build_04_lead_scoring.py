@@ -43,8 +43,8 @@ print("chosen:", scorer.model_kind_)
 scorer.cv_results_.round(4)"""),
     new_markdown_cell("""## Held-out evaluation: gains by score decile and conversion per grade
 
-Default grades are relative to the base rate learned in fit: **A** >= 2x, **B** >= 1x, **C** >= 0.5x the average
-conversion probability, **D** below -- meaningful whatever the base rate."""),
+Default grades compare each lead's conversion odds with the average lead's (learned in fit): **A** >= 2x, **B** >= 1x,
+**C** >= 0.5x, **D** below -- about 2x / 1x / 0.5x the base rate here, and meaningful whatever the base rate."""),
     new_code_cell("""ev = scorer.evaluate(test)
 print(f"held-out ROC-AUC {ev['roc_auc']:.3f}  PR-AUC {ev['pr_auc']:.3f}  (base rate {ev['base_rate']:.3f})")
 ev["gains"][["count", "events", "event_rate", "cum_capture", "lift", "cum_lift"]].round(3)"""),

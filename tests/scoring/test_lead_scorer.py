@@ -186,3 +186,17 @@ def test_save_and_load_round_trip(tmp_path, syn, fitted):
     assert load(save(prior, tmp_path / "prior.zip")).score_leads(leads)["probability"].nunique() == 1
     back = load(save(ruled, tmp_path / "ruled.zip"))
     pd.testing.assert_frame_equal(back.score_leads(leads), ruled.score_leads(leads))
+
+
+def test_default_grades_stay_reachable_when_conversions_are_common():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=3000)
+    leads = pd.DataFrame({"lead_id": np.arange(3000), "x": x,
+                          "converted": (rng.random(3000) < 1 / (1 + np.exp(-(0.6 + 2.5 * x)))).astype(int)})
+    s = LeadScorer(model="logistic", cv=3, random_state=0).fit(leads)
+    assert s.base_rate_ > 0.55
+    g = s.evaluate()["grades"]
+    assert (g["count"] > 100).all(), g
+    assert np.all(np.diff(g["conversion_rate"].to_numpy()) < 0)
+    odds = s.grade_cutoffs_ / (1 - s.grade_cutoffs_) / (s.base_rate_ / (1 - s.base_rate_))
+    assert odds == pytest.approx([2.0, 1.0, 0.5])

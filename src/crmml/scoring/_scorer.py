@@ -18,7 +18,7 @@ from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
 
 __all__ = ["LeadScorer", "InsufficientDataWarning"]
 
-_DEFAULT_THRESHOLDS = {"lift": (2.0, 1.0, 0.5), "quantile": (0.1, 0.3, 0.6), "score": (75, 50, 25)}
+_DEFAULT_THRESHOLDS = {"odds": (2.0, 1.0, 0.5), "quantile": (0.1, 0.3, 0.6), "score": (75, 50, 25)}
 
 
 class InsufficientDataWarning(UserWarning):
@@ -49,10 +49,13 @@ class LeadScorer(BaseEstimator):
     - Calibration: a :class:`crmml._utils.ProbabilityCalibrator` fitted on the
       out-of-fold predictions of the chosen family, so ``probability`` is an
       honest conversion probability; ``score = round(100 * probability)``.
-    - Grades: A/B/C/D by three cutoffs (``grade_by``): ``"lift"`` (default)
-      compares the probability with the base rate learned in fit, A >= 2x,
-      B >= 1x, C >= 0.5x the base rate, D below -- meaningful for any base
-      rate; ``"quantile"`` gives the top 10% / next 20% / next 30% / rest of
+    - Grades: A/B/C/D by three cutoffs (``grade_by``): ``"odds"`` (default)
+      compares each lead's conversion odds ``p / (1 - p)`` with the average
+      lead's (the base rate learned in fit): A >= 2x, B >= 1x, C >= 0.5x, D
+      below. For rare conversions this is about 2x / 1x / 0.5x the base rate;
+      unlike a plain multiple of the base rate it stays reachable when
+      conversions are common (base 60%: A from p = 0.75), so the grades mean
+      the same for any base rate. ``"quantile"`` gives the top 10% / next 20% / next 30% / rest of
       the cross-validated training scores; ``"score"`` uses fixed 0-100 cutoffs
       (75, 50, 25). ``grade_thresholds`` overrides the three numbers.
     - Sub-scores: when events are given, ``fit_score`` comes from a calibrated
@@ -76,9 +79,9 @@ class LeadScorer(BaseEstimator):
         Overrides of the xgboost defaults (200 trees, depth 4, learning rate 0.08, subsampling 0.8, 1 thread).
     calibration : {"sigmoid", "isotonic"}, default="sigmoid"
         Platt scaling keeps the order of the leads (no ties); isotonic needs many conversions.
-    grade_by : {"lift", "quantile", "score"}, default="lift"
+    grade_by : {"odds", "quantile", "score"}, default="odds"
     grade_thresholds : tuple of 3 floats, optional
-        Cutoffs of grades A, B, C in the unit of ``grade_by`` (lift multiples, top shares, or 0-100 scores).
+        Cutoffs of grades A, B, C in the unit of ``grade_by`` (odds ratios to the average lead, top shares, or 0-100 scores).
     exclude : list of str, optional
         Columns never used as features. Use it for columns that leak the outcome because they are only
         known after the sales contact, e.g. bank marketing's call ``duration`` (a call that lasts long is
@@ -120,7 +123,7 @@ class LeadScorer(BaseEstimator):
     True
     """
 
-    def __init__(self, model="auto", cv=5, C=1.0, xgb_params=None, calibration="sigmoid", grade_by="lift",
+    def __init__(self, model="auto", cv=5, C=1.0, xgb_params=None, calibration="sigmoid", grade_by="odds",
                  grade_thresholds=None, exclude=None, optional=None, min_category_frequency=0.005,
                  max_categories=30, min_leads=100, min_conversions=20, fallback="prior", random_state=None):
         self.model = model
@@ -155,7 +158,7 @@ class LeadScorer(BaseEstimator):
             raise ValueError("The 'fallback' parameter of LeadScorer must be 'prior' or a RuleLeadScorer. "
                              f"Got {self.fallback!r} instead.")
         thr = self.grade_thresholds if self.grade_thresholds is not None else _DEFAULT_THRESHOLDS[self.grade_by]
-        bounds = {"lift": (0, None), "quantile": (0, 1), "score": (0, 100)}[self.grade_by]
+        bounds = {"odds": (0, None), "quantile": (0, 1), "score": (0, 100)}[self.grade_by]
         if self.grade_by == "quantile":  # top shares grow from A to C
             thr_chk = check_thresholds(tuple(-t for t in thr), "grade_thresholds", own)
             thr = tuple(-t for t in thr_chk)
@@ -249,8 +252,9 @@ class LeadScorer(BaseEstimator):
         return cm.fit(X, y, numeric, oof)
 
     def _set_cutoffs(self, thr, oof_p):
-        if self.grade_by == "lift":
-            cut = [t * self.base_rate_ for t in thr]
+        if self.grade_by == "odds":
+            base_odds = self.base_rate_ / (1.0 - self.base_rate_)
+            cut = [t * base_odds / (1.0 + t * base_odds) for t in thr]
         elif self.grade_by == "score":
             cut = [t / 100.0 for t in thr]
         else:
