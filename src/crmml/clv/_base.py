@@ -17,6 +17,7 @@ from scipy import optimize, stats
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 __all__ = ["ConvergenceError", "BaseCLVFitter"]
 
@@ -156,9 +157,11 @@ class BaseCLVFitter(BaseEstimator):
             return f, g
 
         x0 = np.log(self._init_params(data))
-        res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
-                                options={"maxiter": int(self.max_iter), "gtol": float(self.tol),
-                                         "ftol": 1e-15, "maxcor": 20})
+        # single-threaded BLAS: with 3-4 parameters, waking BLAS threads costs more than the work
+        with threadpool_limits(limits=1, user_api="blas"):
+            res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
+                                    options={"maxiter": int(self.max_iter), "gtol": float(self.tol),
+                                             "ftol": 1e-15})
         logp = res.x
         if not np.isfinite(res.fun) or not np.all(np.isfinite(logp)):
             raise ConvergenceError(f"{name}.fit did not converge: the log-likelihood is not finite at the "
@@ -181,7 +184,8 @@ class BaseCLVFitter(BaseEstimator):
         self.n_customers_ = int(round(n_total))
         self.n_iter_ = int(res.nit)
         self.n_evaluations_ = int(res.nfev)
-        cov_log = self._cov_log(logp, data, w)
+        with threadpool_limits(limits=1, user_api="blas"):
+            cov_log = self._cov_log(logp, data, w)
         self.cov_log_ = pd.DataFrame(cov_log, index=self.params_.index, columns=self.params_.index)
         self.summary_ = self._summary_frame(params, cov_log)
         return self
