@@ -68,6 +68,12 @@ class LeadScorer(BaseEstimator):
       (``"prior"``: every lead gets the smoothed base rate; or a
       :class:`RuleLeadScorer`, fitted and used as is).
 
+    Choosing the scoring time for training: it must be the moment the lead
+    is scored in practice, before its outcome is known -- e.g.
+    ``score_time = created_at + 14 days`` for a 14-day nurture period. A
+    global ``as_of`` after the conversions lets events caused by the
+    conversion (onboarding e-mails, logins) leak into the training features.
+
     Parameters
     ----------
     model : {"auto", "logistic", "xgboost"}, default="auto"
