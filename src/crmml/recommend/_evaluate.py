@@ -114,7 +114,8 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     horizon_days : int, default=30
     k : int, default=10
     products : DataFrame, optional
-        Passed to ``fit``.
+        Passed to every ``fit``; the baselines ignore it (no eligibility rules),
+        so evaluate rules-constrained models on a comparable footing.
     baselines : bool, default=True
     target : {"all", "new"}, default="all"
 
