@@ -200,3 +200,33 @@ def test_default_grades_stay_reachable_when_conversions_are_common():
     assert np.all(np.diff(g["conversion_rate"].to_numpy()) < 0)
     odds = s.grade_cutoffs_ / (1 - s.grade_cutoffs_) / (s.base_rate_ / (1 - s.base_rate_))
     assert odds == pytest.approx([2.0, 1.0, 0.5])
+
+
+def test_mixed_dtypes_and_missing_values_at_scoring_time():
+    rng = np.random.default_rng(7)
+    n = 800
+    seg = rng.choice(["smb", "mid", "ent"], n)
+    leads = pd.DataFrame({
+        "lead_id": [f"L{i}" for i in range(n)],
+        "segment": pd.Categorical(seg),
+        "partner": rng.random(n) < 0.3,                                    # bool
+        "country": pd.Series(rng.choice(["PT", "ES", "FR", None], n), dtype=object),
+        "visits": rng.poisson(3, n),                                       # int, skewed count
+        "revenue": np.where(rng.random(n) < 0.2, np.nan, rng.lognormal(10, 1, n)),
+        "last_contact": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),  # ignored
+    })
+    logit = -1 + 1.2 * (seg == "ent") + 0.3 * leads["visits"] + 0.8 * leads["partner"]
+    leads["converted"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    s = LeadScorer(model="logistic", cv=3, random_state=0).fit(leads)
+    assert "last_contact" not in s.attributes_ and "revenue" not in s.required_
+    assert s.evaluate()["roc_auc"] > 0.65
+    new = leads.head(6).copy()
+    new["segment"] = pd.Categorical(["gov", None, "smb", "ent", "mid", "smb"])
+    new["visits"] = [np.nan, 1, 2, 3, 4, 5]                             # missing where training had none
+    new["country"] = ["XX", None, "PT", "ES", "FR", "PT"]
+    out = s.score_leads(new.drop(columns=["revenue", "converted"]))
+    assert out["probability"].notna().all() and list(out.index) == list(new["lead_id"])
+    ex = s.explain(new.drop(columns=["revenue"]))
+    assert ex.loc["L0", "top_positive"] + ex.loc["L0", "top_negative"] != ""
+    l0 = ex.loc["L0", "top_positive"] + "; " + ex.loc["L0", "top_negative"]
+    assert "visits = 0" not in l0 and ("visits" not in l0 or "visits = missing" in l0)
