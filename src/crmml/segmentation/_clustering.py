@@ -13,6 +13,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_in, check_number, progress
 
@@ -71,7 +72,7 @@ class CustomerClusterer(BaseEstimator):
         Inclusive range of k searched when ``n_clusters="auto"``.
     method : {"kmeans", "gmm"}, default="kmeans"
     log_transform : bool, default=True
-    sample_size : int, default=5000
+    sample_size : int, default=3000
         Customers sampled to choose k (silhouette is quadratic in the sample size).
     n_init : int, default=3
         Restarts of each KMeans / mixture fit.
@@ -124,7 +125,7 @@ class CustomerClusterer(BaseEstimator):
     """
 
     def __init__(self, features=None, n_clusters="auto", k_range=(3, 8), method="kmeans", log_transform=True,
-                 sample_size=5_000, n_init=3, tree_depth=3, name_threshold=0.5, max_name_terms=3,
+                 sample_size=3_000, n_init=3, tree_depth=3, name_threshold=0.5, max_name_terms=3,
                  vocabulary=None, revenue="monetary", random_state=0, verbose=False):
         self.features = features
         self.n_clusters = n_clusters
@@ -226,14 +227,15 @@ class CustomerClusterer(BaseEstimator):
             ks = list(range(self.k_range[0], self.k_range[1] + 1))
             ks = [k for k in ks if k < m]
             scores = []
-            for k in progress(ks, verbose=self.verbose, desc="choosing k"):
-                model = self._make_model(k).fit(S)
-                if self.method == "kmeans":
-                    lab = model.labels_
-                    scores.append(silhouette_score(S, lab, random_state=self.random_state)
-                                  if len(np.unique(lab)) > 1 else -1.0)
-                else:
-                    scores.append(model.bic(S))
+            # small problems: one thread avoids OpenMP/BLAS start-up and oversubscription costs
+            with threadpool_limits(limits=1):
+                for k in progress(ks, verbose=self.verbose, desc="choosing k"):
+                    model = self._make_model(k).fit(S)
+                    if self.method == "kmeans":
+                        lab = model.labels_
+                        scores.append(silhouette_score(S, lab) if len(np.unique(lab)) > 1 else -1.0)
+                    else:
+                        scores.append(model.bic(S))
             self.k_scores_ = pd.Series(scores, index=pd.Index(ks, name="k"),
                                        name="silhouette" if self.method == "kmeans" else "bic")
             best = int(np.argmax(scores) if self.method == "kmeans" else np.argmin(scores))
