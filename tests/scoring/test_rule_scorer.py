@@ -33,7 +33,8 @@ def test_user_rules_with_negative_points_and_explain(bant):
     # min -40, max 100: lead 1 scores 100, lead 3 (only "no need") 0
     assert out["score"].tolist() == [100, round(100 * 60 / 140), 0, round(100 * 40 / 140)]
     ex = s.explain(bant, top_n=2)
-    assert ex.loc[1, "top_positive"] == "decision maker: authority == True and budget > 0 (+60); soon: timeline > 0 (+40)"
+    assert ex.loc[1, "top_positive"] == ("decision maker: authority == True and budget > 0 (+60); "
+                                         "soon: timeline > 0 (+40)")
     assert ex.loc[3, "top_negative"].startswith("decision maker: not met (0 of +60)")
     assert "no need: need == 0 (-40)" in ex.loc[3, "top_negative"]
 

@@ -87,7 +87,8 @@ class LeadScorer(BaseEstimator):
         Platt scaling keeps the order of the leads (no ties); isotonic needs many conversions.
     grade_by : {"odds", "quantile", "score"}, default="odds"
     grade_thresholds : tuple of 3 floats, optional
-        Cutoffs of grades A, B, C in the unit of ``grade_by`` (odds ratios to the average lead, top shares, or 0-100 scores).
+        Cutoffs of grades A, B, C in the unit of ``grade_by``: odds ratios to the average lead, top shares,
+        or 0-100 scores.
     exclude : list of str, optional
         Columns never used as features. Use it for columns that leak the outcome because they are only
         known after the sales contact, e.g. bank marketing's call ``duration`` (a call that lasts long is
