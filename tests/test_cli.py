@@ -166,3 +166,33 @@ def test_demo_writes_reports_scores_and_models(demo_out):
     assert segments["customer_id"].is_unique and segments["segment"].notna().all()
     for model in ("rfm_segmenter", "clv", "lead_scorer", "next_best_offer"):
         assert type(load(demo_out / "models" / f"{model}.zip")).__name__ != ""
+
+
+@pytest.mark.slow
+def test_demo_churn_report_has_backtest(demo_out):
+    pytest.importorskip("crmml.churn")
+    from crmml import churn
+
+    if not hasattr(churn, "backtest"):
+        pytest.skip("crmml.churn.backtest is not available")
+    text = (demo_out / "churn.html").read_text()
+    for needle in ("Backtest per cutoff", "recency-frequency baseline", "roc_auc", "log-odds", "Top drivers"):
+        assert needle in text, needle
+    assert _images(text) == 7
+    scores = pd.read_csv(demo_out / "scores" / "churn.csv")
+    assert scores["churn_probability"].between(0, 1).all()
+
+
+def test_train_and_score_churn(tmp_path, their_tx):
+    churn = pytest.importorskip("crmml.churn")
+    if not hasattr(churn, "ChurnModel"):
+        pytest.skip("crmml.churn.ChurnModel is not available")
+    path, crm = their_tx
+    model = tmp_path / "churn.zip"
+    assert main(["--quiet", "train", "churn", "--input", str(path), "--model", str(model), "--map", *MAP,
+                 "--as-of", "2024-06-01", "--churn-horizon-days", "60"]) == 0
+    out = tmp_path / "churn.parquet"
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(out),
+                 "--map", *MAP, "--as-of", "2024-06-01"]) == 0
+    scored = pd.read_parquet(out)
+    assert scored["churn_probability"].between(0, 1).all() and scored["customer_id"].is_unique

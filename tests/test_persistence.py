@@ -351,3 +351,13 @@ def test_next_best_offer_round_trip(tmp_path, small_crm):
     back = _round_trip(model, tmp_path, "nbo")
     ids = small_crm.customers["customer_id"].to_numpy()[:50]
     pd.testing.assert_frame_equal(back.recommend(ids, k=5), model.recommend(ids, k=5))
+
+
+def test_churn_model_round_trip(tmp_path, small_crm):
+    ChurnModel = _crmml("churn", "ChurnModel")
+    make_churn_snapshot = _crmml("churn", "make_churn_snapshot")
+    X, y = make_churn_snapshot(small_crm.transactions, _as_of(small_crm), 60, windows=(30, 90, 365))
+    model = ChurnModel(n_estimators=30, n_jobs=1).fit(X, y.to_numpy())
+    back = _round_trip(model, tmp_path, "churn")
+    assert np.array_equal(back.predict_proba(X), model.predict_proba(X))
+    pd.testing.assert_frame_equal(back.explain(X, top_n=2), model.explain(X, top_n=2))
