@@ -1,1 +1,21 @@
-"""crmml.churn (to be built)."""
+"""Churn risk: labels at a cutoff, a calibrated xgboost model with per-customer drivers, and backtests.
+
+- :func:`make_churn_labels` - who is at risk as of a cutoff and who did not buy again within the horizon;
+- :func:`make_churn_snapshot` - point-in-time features of the at-risk customers joined to their labels;
+- :class:`ChurnModel` - calibrated gradient boosting with SHAP risk drivers (``explain``);
+- :class:`RecencyFrequencyBaseline` - logistic regression on recency and frequency, the bar to beat;
+- :func:`backtest` - walk-forward evaluation over cutoffs, model beside baseline.
+"""
+
+from crmml.churn._backtest import BacktestResult, backtest, make_churn_snapshot
+from crmml.churn._labels import make_churn_labels
+from crmml.churn._model import ChurnModel, RecencyFrequencyBaseline
+
+__all__ = [
+    "BacktestResult",
+    "ChurnModel",
+    "RecencyFrequencyBaseline",
+    "backtest",
+    "make_churn_labels",
+    "make_churn_snapshot",
+]

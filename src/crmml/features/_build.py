@@ -172,19 +172,42 @@ def _codes_in(universe, ids):
     return pos.astype(np.int64), found
 
 
-def _cat_codes(s: pd.Series):
+def _codes_labels(s: pd.Series):
+    """Integer codes (-1 for missing) and their labels, without object arrays for categoricals."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int64), len(s.cat.categories)
+        return s.cat.codes.to_numpy().astype(np.int64), [str(c) for c in s.cat.categories]
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    return codes.astype(np.int64), len(uniq)
+    return codes.astype(np.int64), [str(u) for u in uniq]
 
 
-def _pairs_level(code, key2, n2, t, n, as_ns):
+def _remap(codes, labels, wanted):
+    """Codes into ``wanted`` (a tuple of labels); -1 for labels not wanted or missing."""
+    pos = {lab: i for i, lab in enumerate(wanted)}
+    table = np.array([pos.get(lab, -1) for lab in labels] + [-1], dtype=np.int64)
+    return table[codes]                                # code -1 picks the trailing -1
+
+
+def _present(codes, labels):
+    """Sorted labels that occur in ``codes``."""
+    if len(labels) == 0:
+        return ()
+    hit = np.bincount(codes[codes >= 0], minlength=len(labels)) > 0
+    return tuple(sorted({labels[i] for i in np.flatnonzero(hit)}))
+
+
+def _pairs_level(code, key2, n2, t, n, as_ns, hint):
     """Level of the last row of each (customer, value) pair, for distinct counts."""
     ok = key2 >= 0
-    k = code[ok] * np.int64(max(n2, 1)) + key2[ok]
-    last = ~pd.Series(k).duplicated(keep="last").to_numpy()
-    return Level(code[ok][last], t[ok][last], n, as_ns)
+    code, key2, t = code[ok], key2[ok], t[ok]
+    k = code * np.int64(max(n2, 1)) + key2
+    if n * max(n2, 1) <= max(2 * len(k), 1_000_000):   # dense: the last writer wins in numpy assignment
+        last_pos = np.full(n * max(n2, 1), -1, dtype=np.int64)
+        last_pos[k] = np.arange(len(k))
+        last = np.zeros(len(k), dtype=bool)
+        last[last_pos[last_pos >= 0]] = True
+    else:
+        last = ~pd.Series(k).duplicated(keep="last").to_numpy()
+    return Level(code[last], t[last], n, as_ns, hint)
 
 
 def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, event_types=None, channels=None,
@@ -219,8 +242,14 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
         v = tx[name].to_numpy()[keep] if name in tx.columns else None
         return v if v is None or order is None else v[order]
 
+    def coded(name):
+        codes, labels = _codes_labels(tx[name])
+        codes = codes[keep]
+        return (codes if order is None else codes[order]), labels
+
     if order is not None:
         code, t = code[order], t[order]
+    hint = set(windows) | {2 * w for w in windows}
     amount = np.asarray(col("amount"), dtype=np.float64)
     is_ret = amount < 0                            # NaN compares False: a missing amount is a purchase
     amount0 = np.nan_to_num(amount, nan=0.0)
@@ -229,11 +258,11 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
     # purchase lines and occasions
     p = ~is_ret
     pc, pt, pa = code[p], t[p], amount0[p]
-    d.lines = Level(pc, pt, n, as_ns)
+    d.lines = Level(pc, pt, n, as_ns, hint)
     d.has_qty = "quantity" in tx.columns
     d.line_qty = np.nan_to_num(np.asarray(col("quantity"), np.float64)[p]) if d.has_qty else None
     starts = np.flatnonzero(run_starts(pc, pt))
-    d.occ = Level(pc[starts], pt[starts], n, as_ns)
+    d.occ = Level(pc[starts], pt[starts], n, as_ns, hint)
     d.occ_value = np.add.reduceat(pa, starts) if len(starts) else np.zeros(0)
     d.occ_lines = np.diff(np.append(starts, len(pc))).astype(np.float64)
     day = d.occ.t_ns // DAY_NS
@@ -245,30 +274,29 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
     d.gap0[~same] = 0.0
     last_of_day = np.ones(len(starts), bool)
     last_of_day[:-1] = run_starts(d.occ.codes, day)[1:]
-    d.days = Level(d.occ.codes[last_of_day], d.occ.t_ns[last_of_day], n, as_ns)
+    d.days = Level(d.occ.codes[last_of_day], d.occ.t_ns[last_of_day], n, as_ns, hint)
 
     # distinct products / categories / channels
     d.prod_pairs = d.cat_pairs = d.chan_pairs = None
     if "product_id" in tx.columns:
-        k2, n2 = _cat_codes(pd.Series(col("product_id")[p]))
-        d.prod_pairs = _pairs_level(pc, k2, n2, pt, n, as_ns)
+        k2, labels = coded("product_id")
+        d.prod_pairs = _pairs_level(pc, k2[p], len(labels), pt, n, as_ns, hint)
     if "category" in tx.columns:
-        k2, n2 = _cat_codes(pd.Series(col("category")[p]))
-        d.cat_pairs = _pairs_level(pc, k2, n2, pt, n, as_ns)
+        k2, labels = coded("category")
+        d.cat_pairs = _pairs_level(pc, k2[p], len(labels), pt, n, as_ns, hint)
     d.channel_slugs, d.occ_channel = (), None
     if "channel" in tx.columns:
-        ch = pd.Series(col("channel")[p][starts]).astype("object")
-        present = sorted(str(v) for v in pd.unique(ch.dropna()))
-        chans = channels if channels is not None else tuple(present)
+        k2, labels = coded("channel")
+        k2 = k2[p][starts]
+        chans = channels if channels is not None else _present(k2, labels)
         d.channel_slugs = tuple(slug(c) for c in chans)
-        d.occ_channel = pd.Categorical(ch.astype(str).where(ch.notna()), categories=list(chans)).codes
-        ck = d.occ_channel.astype(np.int64)
-        d.chan_pairs = _pairs_level(d.occ.codes, ck, len(chans), d.occ.t_ns, n, as_ns)
+        d.occ_channel = _remap(k2, labels, chans)
+        d.chan_pairs = _pairs_level(d.occ.codes, d.occ_channel, len(chans), d.occ.t_ns, n, as_ns, hint)
         channels = chans
     channels = channels if channels is not None else ()
 
     # returns
-    d.ret = Level(code[is_ret], t[is_ret], n, as_ns)
+    d.ret = Level(code[is_ret], t[is_ret], n, as_ns, hint)
     d.ret_amount = -amount0[is_ret]
     del code, t, amount, amount0, is_ret, p, pc, pt, pa
 
@@ -278,15 +306,17 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
         et = ev["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
         ek = et < as_ns
         ecode, found = _codes_in(universe, ev["customer_id"].to_numpy()[ek])
-        etype = ev["event_type"].to_numpy()[ek][found].astype(str)
+        tcodes, labels = _codes_labels(ev["event_type"])
+        tcodes = tcodes[ek][found]
         ecode, et = ecode[found], et[ek][found]
-        types = event_types if event_types is not None else tuple(sorted(pd.unique(etype)))
+        types = event_types if event_types is not None else _present(tcodes, labels)
         eo = _sorted_order(ecode, et)
         if eo is not None:
-            ecode, et, etype = ecode[eo], et[eo], etype[eo]
-        tcode = pd.Categorical(etype, categories=list(types)).codes
+            ecode, et, tcodes = ecode[eo], et[eo], tcodes[eo]
+        tcode = _remap(tcodes, labels, types)
         d.event_slugs = tuple(slug(x) for x in types)
-        d.event_levels = tuple(Level(ecode[tcode == j], et[tcode == j], n, as_ns) for j in range(len(types)))
+        d.event_levels = tuple(Level(ecode[tcode == j], et[tcode == j], n, as_ns, hint)
+                               for j in range(len(types)))
         event_types = types
 
     # customer attributes

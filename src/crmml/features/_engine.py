@@ -3,8 +3,8 @@
 Rows of one "level" (transaction lines, purchase occasions, event rows, ...)
 are sorted once by (integer customer code, time). The rows of one customer in
 a window ``[as_of - w days, as_of)`` are then a contiguous suffix of that
-customer's block, found for all customers at once with one ``searchsorted`` on
-a composite int64 key. Window counts are differences of block bounds, window
+customer's block; its start is found for all customers and all windows at once
+from one ``bincount`` of (customer, age bucket). Window counts are differences of block bounds, window
 sums differences of prefix sums (computed once per measure, reused by every
 window), maxima and minima ``np.maximum.reduceat`` over the window segments.
 """
@@ -14,8 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 DAY_NS = 86_400 * 10 ** 9
-_SHIFT = 31                          # bits for seconds in the composite key (~68 years)
-_SEC_MAX = (1 << _SHIFT) - 1
 
 
 class Level:
@@ -27,9 +25,12 @@ class Level:
     t_ns : int64 ndarray, nanoseconds, ascending within each code
     n : int, number of customers
     as_ns : int, ``as_of`` in nanoseconds (every ``t_ns < as_ns``)
+    days_hint : iterable of int
+        Window lengths that will be asked for; their bounds are computed
+        together in one pass.
     """
 
-    def __init__(self, codes, t_ns, n, as_ns):
+    def __init__(self, codes, t_ns, n, as_ns, days_hint=()):
         self.n, self.as_ns = int(n), int(as_ns)
         self.codes = codes
         self.t_ns = t_ns
@@ -37,13 +38,29 @@ class Level:
         self.size = size.astype(np.int64)
         self.end = np.cumsum(self.size)
         self.begin = self.end - self.size
-        # seconds before as_of, stored as an offset from an origin 68 years before as_of
-        self._origin = self.as_ns - _SEC_MAX * 10 ** 9
-        sec = np.clip((t_ns - self._origin) // 10 ** 9, 0, _SEC_MAX)
-        self._key = (codes.astype(np.int64) << _SHIFT) | sec
-        self._base = np.arange(self.n, dtype=np.int64) << _SHIFT
+        self.days_hint = tuple(sorted(set(int(x) for x in days_hint)))
         self._starts: dict = {}
         self._cums: dict = {}
+
+    def _compute_starts(self, days_list):
+        """First row of each customer inside ``[as_of - d, as_of)`` for every ``d``, in one pass.
+
+        Rows are sorted by time within a customer, so the start is ``begin`` plus
+        the number of that customer's rows older than ``d`` days (exact to the ns).
+        """
+        days_list = sorted(set(int(x) for x in days_list))
+        thr = np.asarray(days_list, dtype=np.int64) * DAY_NS
+        m = len(thr)
+        if len(self.codes) == 0:
+            for dd in days_list:
+                self._starts[dd] = self.begin.copy()
+            return
+        bucket = np.searchsorted(thr, self.as_ns - self.t_ns, side="left")   # thresholds below the age
+        counts = np.bincount(self.codes.astype(np.int64) * (m + 1) + bucket,
+                             minlength=self.n * (m + 1)).reshape(self.n, m + 1)
+        older = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]                  # rows in buckets >= j
+        for j, dd in enumerate(days_list):
+            self._starts[dd] = self.begin + older[:, j + 1]
 
     def __len__(self):
         return len(self.codes)
@@ -57,20 +74,9 @@ class Level:
         """Index of each customer's first row with ``t >= as_of - days`` (None: block begin)."""
         if days is None:
             return self.begin
+        days = int(days)
         if days not in self._starts:
-            thr_ns = self.as_ns - int(days) * DAY_NS
-            sec = min(max((thr_ns - self._origin) // 10 ** 9, 0), _SEC_MAX)
-            s = np.searchsorted(self._key, self._base | sec, side="left")
-            # exact to the nanosecond: skip rows of the boundary second that lie before thr
-            if len(self.t_ns):
-                while True:
-                    open_ = s < self.end
-                    late = np.zeros(self.n, dtype=bool)
-                    late[open_] = self.t_ns[s[open_]] < thr_ns
-                    if not late.any():
-                        break
-                    s[late] += 1
-            self._starts[days] = s
+            self._compute_starts(set(self.days_hint) | {days} - set(self._starts))
         return self._starts[days]
 
     def bounds(self, days):

@@ -1,0 +1,199 @@
+"""Snapshots at cutoffs and the walk-forward churn backtest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from crmml._utils import check_as_of, check_number, progress
+from crmml.churn._labels import churn_labels
+from crmml.churn._model import ChurnModel, RecencyFrequencyBaseline
+from crmml.evaluation import brier, capture_rate_at, lift_at, pr_auc, roc_auc
+from crmml.features import DEFAULT_WINDOWS, compute_features
+from crmml.schema import validate_customers, validate_events, validate_transactions
+
+__all__ = ["BacktestResult", "backtest", "make_churn_snapshot"]
+
+
+def _values_present(frame, col):
+    if frame is None or col not in frame.columns:
+        return None
+    s = frame[col]
+    return tuple(sorted({str(v) for v in (s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype)
+                                          else s.dropna().unique())}))
+
+
+class _Snapshots:
+    """Features joined to labels at cutoffs, cached per cutoff."""
+
+    def __init__(self, tx, ev, cu, horizon_days, lookback_days, windows):
+        self.tx, self.ev, self.cu = tx, ev, cu
+        self.h, self.lb, self.windows = horizon_days, lookback_days, windows
+        # the set of columns is fixed from the values present anywhere (schema-level, not label information)
+        self.kw = dict(event_types=_values_present(ev, "event_type"), channels=_values_present(tx, "channel"))
+        self._cache: dict = {}
+
+    def __call__(self, cutoff, warn=True):
+        if cutoff not in self._cache:
+            lab = churn_labels(self.tx, cutoff, self.h, self.lb, warn=warn)
+            feat = compute_features(self.tx, cutoff, self.ev, self.cu, self.windows, **self.kw)
+            X = feat.reindex(lab.index)
+            self._cache[cutoff] = (X, lab["churned"].to_numpy())
+        return self._cache[cutoff]
+
+
+def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback_days: int = 365, events=None,
+                        customers=None, windows=DEFAULT_WINDOWS):
+    """Features of the at-risk customers as of ``as_of`` and their churn labels.
+
+    Returns ``(X, y)``: ``X`` is :func:`crmml.features.build_features` restricted
+    to the population of :func:`make_churn_labels`, ``y`` the ``churned``
+    Series (same index).
+
+    Examples
+    --------
+    >>> from crmml.datasets import make_synthetic_crm
+    >>> from crmml.churn import make_churn_snapshot
+    >>> crm = make_synthetic_crm(n_customers=300, seed=0)
+    >>> X, y = make_churn_snapshot(crm.transactions, "2024-03-01", windows=(30, 90))
+    >>> X.index.equals(y.index), y.name
+    (True, 'churned')
+    """
+    owner = "make_churn_snapshot"
+    as_of = check_as_of(as_of, owner)
+    check_number(horizon_days, "horizon_days", owner, low=1)
+    check_number(lookback_days, "lookback_days", owner, low=1)
+    tx = validate_transactions(transactions, allow_missing_amount=True)
+    ev = validate_events(events) if events is not None else None
+    cu = validate_customers(customers) if customers is not None else None
+    X, y = _Snapshots(tx, ev, cu, horizon_days, lookback_days, tuple(windows))(as_of)
+    return X, pd.Series(y, index=X.index, name="churned")
+
+
+@dataclass
+class BacktestResult:
+    """What :func:`backtest` returns.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        One row per (test cutoff, model) with ``n_customers``, ``churn_rate``,
+        ``roc_auc``, ``pr_auc``, ``brier``, ``lift_top_decile``,
+        ``capture_top_decile``, ``n_train`` and ``train_cutoffs``.
+    summary : DataFrame
+        Mean and standard deviation of each metric over cutoffs, per model.
+    predictions : DataFrame
+        Per test cutoff and customer: ``churned``, ``p_model``, ``p_baseline``.
+    models : dict
+        Test cutoff -> the fitted :class:`ChurnModel` (for ``explain``).
+    test_features : dict
+        Test cutoff -> the feature frame scored at that cutoff.
+    """
+
+    metrics: pd.DataFrame
+    summary: pd.DataFrame
+    predictions: pd.DataFrame
+    models: dict = field(default_factory=dict)
+    test_features: dict = field(default_factory=dict)
+
+
+def _metrics(y, p):
+    return {"roc_auc": roc_auc(y, p), "pr_auc": pr_auc(y, p), "brier": brier(y, p),
+            "lift_top_decile": lift_at(y, p, 0.1), "capture_top_decile": capture_rate_at(y, p, 0.1)}
+
+
+def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: int = 365, n_train_snapshots: int = 3,
+             snapshot_step_days: int | None = None, events=None, customers=None, windows=DEFAULT_WINDOWS,
+             model=None, baseline=None, verbose: bool = False) -> BacktestResult:
+    """Walk-forward backtest of the churn model against the recency-frequency baseline.
+
+    For each test cutoff ``c`` the model trains on snapshots at
+    ``c - horizon_days - k * snapshot_step_days`` for ``k = 0 .. n_train_snapshots - 1``
+    (cutoffs before the first transaction are skipped), so every training label
+    window ``[c_k, c_k + horizon)`` ends at or before ``c``: nothing the model
+    learns from is observed after the test cutoff. The latest training snapshot
+    validates (early stopping, calibration). The model then scores the at-risk
+    customers as of ``c`` and is compared with their labels in ``[c, c + horizon)``.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+    cutoffs : sequence of timestamps or str
+        Test cutoffs; each needs ``horizon_days`` of data after it.
+    horizon_days : int, default=45
+    lookback_days : int, default=365
+        Activity lookback defining the at-risk population (see :func:`make_churn_labels`).
+    n_train_snapshots : int, default=3
+    snapshot_step_days : int, optional
+        Spacing of training snapshots; defaults to ``horizon_days``.
+    events, customers : DataFrame, optional
+    windows : sequence of int
+    model : ChurnModel, optional
+        Template (cloned per cutoff); default ``ChurnModel()``.
+    baseline : estimator, optional
+        Default :class:`RecencyFrequencyBaseline` (needs the default feature names).
+    verbose : bool, default=False
+
+    Returns
+    -------
+    BacktestResult
+
+    Examples
+    --------
+    >>> from crmml.datasets import make_synthetic_crm
+    >>> from crmml.churn import ChurnModel, backtest
+    >>> crm = make_synthetic_crm(n_customers=800, seed=0)
+    >>> res = backtest(crm.transactions, ["2024-04-01", "2024-06-01"], windows=(30, 90, 365),
+    ...                model=ChurnModel(n_estimators=30))
+    >>> sorted(res.metrics["model"].unique())
+    ['baseline', 'churn_model']
+    """
+    owner = "backtest"
+    check_number(horizon_days, "horizon_days", owner, low=1)
+    check_number(lookback_days, "lookback_days", owner, low=1)
+    check_number(n_train_snapshots, "n_train_snapshots", owner, low=1)
+    step = horizon_days if snapshot_step_days is None else check_number(
+        snapshot_step_days, "snapshot_step_days", owner, low=1)
+    if isinstance(cutoffs, (str, pd.Timestamp)) or len(cutoffs) == 0:
+        raise ValueError(f"The 'cutoffs' parameter of backtest must be a non-empty sequence of timestamps. "
+                         f"Got {cutoffs!r} instead.")
+    cutoffs = sorted(check_as_of(c, owner) for c in cutoffs)
+    tx = validate_transactions(transactions, allow_missing_amount=True)
+    ev = validate_events(events) if events is not None else None
+    cu = validate_customers(customers) if customers is not None else None
+    model = ChurnModel() if model is None else model
+    baseline = RecencyFrequencyBaseline() if baseline is None else baseline
+    snaps = _Snapshots(tx, ev, cu, horizon_days, lookback_days, tuple(windows))
+    first = tx["timestamp"].min()
+
+    rows, preds, models, feats = [], [], {}, {}
+    for c in progress(cutoffs, verbose=verbose, desc="backtest"):
+        train_c = [c - pd.Timedelta(days=horizon_days + k * step) for k in range(n_train_snapshots)]
+        train_c = sorted(t for t in train_c if t > first)
+        if not train_c:
+            raise ValueError(f"backtest: no training cutoff before {c.date()} lies after the first transaction "
+                             f"({first.date()}); use later cutoffs or a smaller horizon.")
+        parts = [snaps(t, warn=False) for t in train_c]
+        Xtr = pd.concat([p[0] for p in parts])
+        ytr = np.concatenate([p[1] for p in parts])
+        ttr = np.concatenate([np.full(len(p[1]), np.datetime64(t.to_datetime64())) for p, t in zip(parts, train_c)])
+        Xte, yte = snaps(c)
+        m = clone(model).fit(Xtr, ytr, time=ttr)
+        b = clone(baseline).fit(Xtr, ytr)
+        pm, pb = m.predict_proba(Xte)[:, 1], b.predict_proba(Xte)[:, 1]
+        for name, p in (("churn_model", pm), ("baseline", pb)):
+            rows.append({"cutoff": c, "model": name, "n_customers": len(yte), "churn_rate": float(yte.mean()),
+                         **_metrics(yte, p), "n_train": len(ytr),
+                         "train_cutoffs": ", ".join(str(t.date()) for t in train_c)})
+        preds.append(pd.DataFrame({"cutoff": c, "customer_id": Xte.index, "churned": yte,
+                                   "p_model": pm, "p_baseline": pb}))
+        models[c], feats[c] = m, Xte
+    metrics = pd.DataFrame(rows)
+    cols = ["roc_auc", "pr_auc", "brier", "lift_top_decile", "capture_top_decile"]
+    summary = metrics.groupby("model")[cols].agg(["mean", "std"])
+    summary = summary.loc[["churn_model", "baseline"]]
+    return BacktestResult(metrics=metrics, summary=summary, predictions=pd.concat(preds, ignore_index=True),
+                          models=models, test_features=feats)

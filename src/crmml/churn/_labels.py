@@ -1,0 +1,88 @@
+"""Churn labels: who is at risk as of a cutoff, and who did not buy again within the horizon."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from crmml._utils import check_as_of, check_number
+from crmml.schema import validate_transactions
+
+__all__ = ["make_churn_labels"]
+
+
+def make_churn_labels(transactions, as_of, horizon_days: int = 45, *, lookback_days: int = 365) -> pd.DataFrame:
+    """Churn labels as of a cutoff.
+
+    **At-risk population**: customers with at least one *purchase* in
+    ``[as_of - lookback_days, as_of)``. **Churned** (``churned = 1``): no
+    purchase in ``[as_of, as_of + horizon_days)``. A purchase is a transaction
+    row with ``amount >= 0`` (or a missing amount); returns and refunds
+    (``amount < 0``) neither make a customer active nor count as buying again.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Standard-schema transactions.
+    as_of : timestamp or str
+        The cutoff: the population is read before it, the label from it on.
+    horizon_days : int, default=45
+        Length of the label window.
+    lookback_days : int, default=365
+        How far back a purchase makes a customer "active" (at risk). Use a
+        value that covers a few typical purchase cycles of your business.
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id`` (sorted) with ``churned`` (0/1),
+    ``last_purchase`` (timestamp of the last purchase before ``as_of``) and
+    ``purchases_in_horizon`` (purchase rows in the label window).
+
+    Warns
+    -----
+    UserWarning
+        When the data end before ``as_of + horizon_days``: labels are then not
+        fully observed (customers look churned because the log stops).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmml.churn import make_churn_labels
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3, 3],
+    ...                    "timestamp": pd.to_datetime(["2024-01-10", "2024-03-05", "2024-02-01",
+    ...                                                 "2023-01-01", "2024-06-01"]),
+    ...                    "amount": [10.0, 20.0, 15.0, 5.0, 9.0]})
+    >>> make_churn_labels(tx, "2024-03-01", horizon_days=45)["churned"].to_dict()
+    {1: 0, 2: 1}
+    """
+    owner = "make_churn_labels"
+    as_of = check_as_of(as_of, owner)
+    check_number(horizon_days, "horizon_days", owner, low=1)
+    check_number(lookback_days, "lookback_days", owner, low=1)
+    tx = validate_transactions(transactions, allow_missing_amount=True)
+    return churn_labels(tx, as_of, horizon_days, lookback_days)
+
+
+def churn_labels(tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int, lookback_days: int,
+                 warn: bool = True) -> pd.DataFrame:
+    """:func:`make_churn_labels` on validated transactions."""
+    t = tx["timestamp"].to_numpy("datetime64[ns]")
+    a = as_of.to_datetime64()
+    end = (as_of + pd.Timedelta(days=horizon_days)).to_datetime64()
+    buy = ~(tx["amount"].to_numpy(dtype=np.float64, na_value=np.nan) < 0)
+    if warn and len(t) and t.max() < end - np.timedelta64(1, "D"):
+        warnings.warn(f"The transactions end on {pd.Timestamp(t.max()).date()}, before as_of + horizon "
+                      f"({pd.Timestamp(end).date()}): churn labels are not fully observed.", UserWarning,
+                      stacklevel=3)
+    ids = tx["customer_id"].to_numpy()
+    past = buy & (t < a) & (t >= (as_of - pd.Timedelta(days=lookback_days)).to_datetime64())
+    last = pd.Series(t[past], index=ids[past]).groupby(level=0).max()
+    fut = buy & (t >= a) & (t < end)
+    n_future = pd.Series(1, index=ids[fut]).groupby(level=0).sum().reindex(last.index, fill_value=0)
+    out = pd.DataFrame({"churned": (n_future.to_numpy() == 0).astype(np.int64),
+                        "last_purchase": last.to_numpy(),
+                        "purchases_in_horizon": n_future.to_numpy().astype(np.int64)},
+                       index=pd.Index(last.index, name="customer_id"))
+    return out.sort_index()

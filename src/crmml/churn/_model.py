@@ -1,0 +1,321 @@
+"""ChurnModel (calibrated xgboost with SHAP drivers) and the recency-frequency baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from crmml._utils import ProbabilityCalibrator, check_in, check_number
+
+__all__ = ["ChurnModel", "RecencyFrequencyBaseline"]
+
+
+def _check_frame(X, owner):
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"{owner} expects X as a pandas DataFrame (one row per customer). "
+                        f"Got {type(X).__name__} instead.")
+    if X.shape[0] == 0:
+        raise ValueError(f"{owner}: X has no rows.")
+
+
+def _check_y(y, X, owner):
+    y = np.asarray(y).ravel()
+    if len(y) != len(X):
+        raise ValueError(f"{owner}: y has {len(y)} values but X has {len(X)} rows.")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"{owner}: y must contain only 0 and 1.")
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"{owner}: y has a single class; churn models need churners and non-churners.")
+    return y.astype(np.int64)
+
+
+class ChurnModel(ClassifierMixin, BaseEstimator):
+    """Calibrated gradient-boosted churn classifier with per-customer risk drivers.
+
+    Works on the output of :func:`crmml.features.build_features` (joined to
+    labels) and on any prepared frame, for example a subscription table with
+    contract attributes: numeric and boolean columns are used as numbers,
+    every other column as a categorical (xgboost's native categorical
+    support); missing values are allowed; categories unseen in ``fit`` are
+    treated as missing when scoring.
+
+    **Validation split** (early stopping and calibration): when ``fit`` gets
+    ``time`` (the snapshot cutoff of each row) with at least two distinct
+    values, the rows of the latest cutoff validate and the earlier ones train,
+    so the model is never validated on the past of its own training data;
+    otherwise a stratified random holdout of ``validation_fraction`` of the
+    rows is used, which suits one prepared snapshot (one row per customer at
+    a single date), never a stack of snapshots over time.
+
+    Parameters
+    ----------
+    n_estimators : int, default=400
+        Maximum boosting rounds (early stopping picks the number used).
+    learning_rate : float, default=0.05
+    max_depth : int, default=4
+    min_child_weight : float, default=5.0
+    subsample, colsample_bytree : float, default=0.8
+    reg_lambda : float, default=1.0
+    early_stopping_rounds : int, default=40
+    validation_fraction : float, default=0.2
+        Share of rows held out when no ``time`` is given.
+    calibration : {"sigmoid", "isotonic"}, default="sigmoid"
+        Calibration of the validation-set scores by
+        :class:`crmml._utils.ProbabilityCalibrator`. ``"sigmoid"`` (Platt) is
+        monotone, so rankings and ROC-AUC are those of the raw model.
+    random_state : int, default=0
+    n_jobs : int, default=1
+        xgboost threads. 1 is the safe default on shared machines: OpenMP threads
+        competing for busy cores can slow training down many times.
+
+    Attributes
+    ----------
+    model_ : xgboost.XGBClassifier
+    calibrator_ : ProbabilityCalibrator
+    feature_names_in_ : ndarray of str
+    numeric_features_, categorical_features_ : list of str
+    categories_ : dict
+        Categories learned per categorical column.
+    best_iteration_ : int
+    validation_ : str
+        Which split was used ("latest cutoff ..." or "stratified holdout ...").
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from crmml.churn import ChurnModel
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"tenure_months": rng.integers(1, 72, 600).astype(float),
+    ...                   "contract": rng.choice(["monthly", "yearly"], 600)})
+    >>> y = (rng.random(600) < np.where(X["contract"] == "monthly", 0.5, 0.1)).astype(int)
+    >>> m = ChurnModel(n_estimators=50).fit(X, y)
+    >>> m.predict_proba(X.head(2)).shape, list(m.explain(X.head(1), top_n=1).columns[:2])
+    ((2, 2), ['churn_probability', 'driver_1'])
+    """
+
+    def __init__(self, n_estimators=400, learning_rate=0.05, max_depth=4, min_child_weight=5.0, subsample=0.8,
+                 colsample_bytree=0.8, reg_lambda=1.0, early_stopping_rounds=40, validation_fraction=0.2,
+                 calibration="sigmoid", random_state=0, n_jobs=1):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.calibration = calibration
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # -- encoding ---------------------------------------------------------------------------------
+    def _encode(self, X):
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise ValueError(f"ChurnModel: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
+        out = {}
+        for c in self.numeric_features_:
+            out[c] = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        for c in self.categorical_features_:
+            v = X[c].astype("object").where(X[c].notna(), None)
+            v = v.map(lambda x: None if x is None else str(x))
+            v = v.where(v.isin(self.categories_[c]), None)      # unseen categories count as missing
+            out[c] = pd.Categorical(v, categories=self.categories_[c])
+        return pd.DataFrame(out, index=X.index)[list(self.feature_names_in_)]
+
+    def fit(self, X, y, *, time=None):
+        """Fit on a frame ``X`` (one row per customer and snapshot) and 0/1 labels ``y``.
+
+        Parameters
+        ----------
+        X : DataFrame
+        y : array-like of 0/1 (1 = churned)
+        time : array-like, optional
+            Snapshot cutoff of each row; the latest cutoff becomes the validation set.
+        """
+        owner = "ChurnModel.fit"
+        _check_frame(X, owner)
+        y = _check_y(y, X, owner)
+        check_number(self.n_estimators, "n_estimators", "ChurnModel", low=1)
+        check_number(self.early_stopping_rounds, "early_stopping_rounds", "ChurnModel", low=1)
+        check_number(self.validation_fraction, "validation_fraction", "ChurnModel", kind="float", low=0,
+                     high=1, low_inclusive=False, high_inclusive=False)
+        check_in(self.calibration, "calibration", "ChurnModel", ("sigmoid", "isotonic"))
+        import xgboost as xgb
+
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
+        num = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c].dtype)
+               or pd.api.types.is_bool_dtype(X[c].dtype)]
+        self.numeric_features_ = [str(c) for c in num]
+        self.categorical_features_ = [str(c) for c in X.columns if c not in set(num)]
+        X = X.set_axis(self.feature_names_in_, axis=1)
+        self.categories_ = {c: sorted({str(v) for v in X[c].dropna().unique()}) for c in self.categorical_features_}
+        self.n_features_in_ = len(self.feature_names_in_)
+        Xe = self._encode(X)
+
+        idx = np.arange(len(X))
+        t = None if time is None else pd.to_datetime(np.asarray(time))
+        if t is not None and len(t) != len(X):
+            raise ValueError(f"{owner}: time has {len(t)} values but X has {len(X)} rows.")
+        if t is not None and len(np.unique(t)) >= 2:
+            va_mask = np.asarray(t == t.max())
+            tr, va = idx[~va_mask], idx[va_mask]
+            self.validation_ = f"latest cutoff {pd.Timestamp(t.max()).date()} ({len(va)} rows)"
+        else:
+            tr, va = train_test_split(idx, test_size=self.validation_fraction, stratify=y,
+                                      random_state=self.random_state)
+            self.validation_ = f"stratified holdout of {len(va)} rows"
+        if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
+            raise ValueError(f"{owner}: the training or validation split has a single class.")
+        self.model_ = xgb.XGBClassifier(
+            n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
+            min_child_weight=self.min_child_weight, subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, tree_method="hist",
+            enable_categorical=True, max_cat_to_onehot=8, max_bin=128, early_stopping_rounds=self.early_stopping_rounds,
+            eval_metric="logloss", random_state=self.random_state, n_jobs=self.n_jobs)
+        self.model_.fit(Xe.iloc[tr], y[tr], eval_set=[(Xe.iloc[va], y[va])], verbose=False)
+        self.best_iteration_ = int(self.model_.best_iteration)
+        raw = self.model_.predict_proba(Xe.iloc[va])[:, 1]
+        self.calibrator_ = ProbabilityCalibrator(method=self.calibration).fit(raw, y[va])
+        self.classes_ = np.array([0, 1])
+        return self
+
+    # -- prediction -------------------------------------------------------------------------------
+    def _prepare(self, X, owner):
+        check_is_fitted(self, "model_")
+        _check_frame(X, owner)
+        return self._encode(X.set_axis([str(c) for c in X.columns], axis=1))
+
+    def predict_proba(self, X):
+        """Calibrated probabilities, shape ``(n, 2)``: column 1 is the churn probability."""
+        p = self.calibrator_.transform(self.model_.predict_proba(self._prepare(X, "ChurnModel.predict_proba"))[:, 1])
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        """1 where the calibrated churn probability is at least 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+
+    def predict_risk(self, X) -> pd.Series:
+        """Churn probability as a Series indexed like ``X`` (``customer_id``)."""
+        return pd.Series(self.predict_proba(X)[:, 1], index=X.index, name="churn_probability")
+
+    def _contribs(self, Xe):
+        import xgboost as xgb
+
+        booster = self.model_.get_booster()
+        dm = xgb.DMatrix(Xe, enable_categorical=True)
+        rng = (0, self.best_iteration_ + 1)
+        return booster.predict(dm, pred_contribs=True, iteration_range=rng)
+
+    def global_importance(self, X=None) -> pd.DataFrame:
+        """Global feature importance, most important first.
+
+        Columns ``gain`` (share of total split gain) and, when ``X`` is given,
+        ``mean_abs_shap`` (mean absolute SHAP value, log-odds).
+        """
+        check_is_fitted(self, "model_")
+        score = self.model_.get_booster().get_score(importance_type="total_gain")
+        gain = pd.Series({c: score.get(c, 0.0) for c in self.feature_names_in_}, dtype=float)
+        out = pd.DataFrame({"gain": gain / max(gain.sum(), 1e-300)})
+        if X is not None:
+            c = self._contribs(self._prepare(X, "ChurnModel.global_importance"))
+            out["mean_abs_shap"] = np.abs(c[:, :-1]).mean(axis=0)
+            return out.sort_values("mean_abs_shap", ascending=False)
+        out.index.name = "feature"
+        return out.sort_values("gain", ascending=False)
+
+    def explain(self, X, top_n: int = 3) -> pd.DataFrame:
+        """Each customer's top risk drivers, from SHAP values (xgboost ``pred_contribs``).
+
+        Returns a frame indexed like ``X`` with ``churn_probability``, then for
+        ``k = 1..top_n``: ``driver_k`` (readable text, e.g.
+        ``"purchase_recency_all = 212 (raises risk, +0.84)"``), ``feature_k`` and
+        ``contribution_k`` (log-odds SHAP value). Drivers are the features that
+        raise this customer's risk most; when fewer than ``top_n`` raise it,
+        the rest are the ones that lower it least.
+        """
+        check_number(top_n, "top_n", "ChurnModel.explain", low=1)
+        Xe = self._prepare(X, "ChurnModel.explain")
+        c = self._contribs(Xe)[:, :-1]
+        k = min(top_n, c.shape[1])
+        order = np.argsort(-c, axis=1, kind="stable")[:, :k]
+        names = self.feature_names_in_
+        out = {"churn_probability": self.predict_proba(X)[:, 1]}
+        rows = np.arange(len(Xe))
+        for j in range(k):
+            fi = order[:, j]
+            contrib = c[rows, fi]
+            texts = []
+            for r, f, v in zip(rows, fi, contrib):
+                val = Xe.iat[r, f]
+                sval = "missing" if pd.isna(val) else (f"{val:.4g}" if isinstance(val, (float, np.floating))
+                                                       else str(val))
+                texts.append(f"{names[f]} = {sval} ({'raises' if v > 0 else 'lowers'} risk, {v:+.2f})")
+            out[f"driver_{j + 1}"] = texts
+            out[f"feature_{j + 1}"] = names[fi]
+            out[f"contribution_{j + 1}"] = contrib
+        return pd.DataFrame(out, index=X.index)
+
+
+class RecencyFrequencyBaseline(ClassifierMixin, BaseEstimator):
+    """Logistic regression on log recency and log frequency only: the baseline a churn model must beat.
+
+    Parameters
+    ----------
+    recency : str, default="purchase_recency_all"
+        Column with days since the last purchase.
+    frequency : str, default="purchase_count_all"
+        Column with the number of purchases.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmml.churn import RecencyFrequencyBaseline
+    >>> X = pd.DataFrame({"purchase_recency_all": [5.0, 200, 10, 300], "purchase_count_all": [9.0, 1, 5, 2]})
+    >>> b = RecencyFrequencyBaseline().fit(X, [0, 1, 0, 1])
+    >>> bool(b.predict_proba(X)[1, 1] > b.predict_proba(X)[0, 1])
+    True
+    """
+
+    def __init__(self, recency="purchase_recency_all", frequency="purchase_count_all"):
+        self.recency = recency
+        self.frequency = frequency
+
+    def _xy(self, X, owner):
+        _check_frame(X, owner)
+        for c in (self.recency, self.frequency):
+            if c not in X.columns:
+                raise ValueError(f"{owner}: X lacks the column {c!r}.")
+        r = pd.to_numeric(X[self.recency], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        f = pd.to_numeric(X[self.frequency], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return r, f
+
+    def _design(self, r, f):
+        r = np.where(np.isnan(r), self.recency_fill_, r)
+        f = np.where(np.isnan(f), 0.0, f)
+        return np.column_stack([np.log1p(np.clip(r, 0, None)), np.log1p(np.clip(f, 0, None))])
+
+    def fit(self, X, y, *, time=None):
+        """Fit the logistic regression (``time`` is accepted for API symmetry and ignored)."""
+        r, f = self._xy(X, "RecencyFrequencyBaseline.fit")
+        y = _check_y(y, X, "RecencyFrequencyBaseline.fit")
+        self.recency_fill_ = float(np.nanmax(r)) if np.isfinite(r).any() else 0.0
+        D = self._design(r, f)
+        self.scaler_ = StandardScaler().fit(D)
+        self.model_ = LogisticRegression(C=1.0, max_iter=1000).fit(self.scaler_.transform(D), y)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "model_")
+        r, f = self._xy(X, "RecencyFrequencyBaseline.predict_proba")
+        return self.model_.predict_proba(self.scaler_.transform(self._design(r, f)))
+
+    def predict_risk(self, X) -> pd.Series:
+        return pd.Series(self.predict_proba(X)[:, 1], index=X.index, name="churn_probability")
