@@ -81,7 +81,7 @@ class NextBestOffer(BaseEstimator):
     max_per_category : int, optional
         At most this many offers per category and customer (needs ``category``
         in the products frame or in the transactions).
-    batch_size : int, default=2000
+    batch_size : int, default=1000
         Customers scored per dense block.
     verbose : bool, default=False
 
@@ -111,7 +111,7 @@ class NextBestOffer(BaseEstimator):
     def __init__(self, *, similarity="cosine", basket="transaction", n_neighbors=50, min_support=2,
                  min_confidence=0.0, half_life_days=90.0, repurchase="allow", cooccurrence_weight=1.0,
                  repurchase_weight=1.0, popularity_weight=0.5, popularity_window_days=30, exclude_recent_days=0,
-                 eligible=None, value_column=None, value_weight=1.0, max_per_category=None, batch_size=2000,
+                 eligible=None, value_column=None, value_weight=1.0, max_per_category=None, batch_size=1000,
                  verbose=False):
         self.similarity = similarity
         self.basket = basket
