@@ -14,7 +14,7 @@ from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._paretonbd import ParetoNBDModel
 from crmml.clv._summary import _UNIT_DAYS, summarize
-from crmml.clv._uncertainty import posterior_draws
+from crmml.clv._uncertainty import draw_params, posterior_draws
 from crmml.schema import validate_transactions
 
 __all__ = ["CLVModel"]
@@ -235,7 +235,8 @@ class CLVModel(BaseEstimator):
         parameters, covariance from the observed information: a parametric bootstrap) with the
         customer's latent-state posterior given the history (alive or not, purchase rate,
         dropout, mean spend); see :mod:`crmml.clv._uncertainty`. The interval is the central
-        ``level`` quantile range of the draws. It covers the customer's *expected* value, not
+        ``level`` quantile range of the draws (Monte Carlo: reruns with another ``random_state``
+        move the bounds slightly; customers are processed in blocks to bound memory). It covers the customer's *expected* value, not
         the realised count, which adds Poisson noise.
 
         Parameters
@@ -265,15 +266,21 @@ class CLVModel(BaseEstimator):
         summary, no_purchase = self._summary_for(transactions, as_of, columns)
         t_grid, discount = self._time_grid(horizon_days)
         rule = self._rules(summary)
-        draws = posterior_draws(self.purchase_model_, self.spend_model_, summary, t_grid, discount,
-                                n_draws=n_draws, spend_rule=rule == "nonpositive_spend", random_state=random_state)
+        rng = np.random.default_rng(random_state)
+        thetas, phis = draw_params(self.purchase_model_, self.spend_model_, n_draws, 50, rng)
         q = [(1 - level) / 2, (1 + level) / 2]
-        pl, pu = np.quantile(draws["purchases"], q, axis=0)
+        n = len(summary)
+        pl, pu, cl, cu = (np.full(n, np.nan) for _ in range(4))
+        block = max(1, 5_000_000 // n_draws)  # bounds memory: about 3 x 40 MB of draws per block
+        for lo in range(0, n, block):
+            sl = slice(lo, lo + block)
+            draws = posterior_draws(self.purchase_model_, self.spend_model_, summary.iloc[sl], t_grid, discount,
+                                    thetas, phis, n_draws=n_draws, spend_rule=(rule == "nonpositive_spend")[sl],
+                                    rng=rng)
+            pl[sl], pu[sl] = np.quantile(draws["purchases"], q, axis=0)
+            if "spend" in draws:
+                cl[sl], cu[sl] = np.quantile(self.margin * draws["spend"] * draws["discounted"], q, axis=0)
         out = pd.DataFrame({"expected_purchases_lower": pl, "expected_purchases_upper": pu}, index=summary.index)
-        if "spend" in draws:
-            cl, cu = np.quantile(self.margin * draws["spend"] * draws["discounted"], q, axis=0)
-        else:
-            cl = cu = np.full(len(summary), np.nan)
         out["clv_lower"], out["clv_upper"] = cl, cu
         if len(no_purchase):
             extra = pd.DataFrame(0.0, index=pd.Index(no_purchase, name="customer_id"), columns=out.columns)

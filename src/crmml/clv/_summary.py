@@ -61,9 +61,20 @@ def _prepare(transactions, columns, owner, occasion):
     return tx
 
 
+def _unique_inverse(key: np.ndarray):
+    """np.unique(key, return_inverse=True), in O(n) when ``key`` is already sorted (the usual
+    layout: transactions ordered by customer and time)."""
+    if len(key) and np.all(key[1:] >= key[:-1]):
+        new = np.empty(len(key), dtype=bool)
+        new[0] = True
+        np.not_equal(key[1:], key[:-1], out=new[1:])
+        return key[new], np.cumsum(new) - 1
+    return np.unique(key, return_inverse=True)
+
+
 def _occasions(tx: pd.DataFrame, start, end, freq: str, occasion: str):
     """Purchase occasions in [start, end): customer ids, positions (units) and values, sorted."""
-    ts = tx["timestamp"].to_numpy().astype("datetime64[ns]").view("int64")
+    ts = tx["timestamp"].to_numpy().astype("datetime64[ns]", copy=False).view("int64")
     amount = tx["amount"].to_numpy(dtype="float64")
     keep = ts < end.value
     if start is not None:
@@ -78,8 +89,8 @@ def _occasions(tx: pd.DataFrame, start, end, freq: str, occasion: str):
         per = _period(ts, freq)
         p0 = per.min() if len(per) else 0
         span = int(per.max() - p0 + 1) if len(per) else 1
-        key = codes.astype(np.int64) * span + (per - p0)
-        ukey, inv = np.unique(key, return_inverse=True)
+        key = codes.astype(np.int64, copy=False) * span + (per - p0)
+        ukey, inv = _unique_inverse(key)
         value = np.bincount(inv, weights=amount, minlength=len(ukey))
         occ_code = ukey // span
         pos = (ukey % span + p0).astype("float64")

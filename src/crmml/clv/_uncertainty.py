@@ -30,21 +30,28 @@ def _unique_rows(x, tx, T):
     return codes, u["x"].to_numpy(float), u["tx"].to_numpy(float), u["T"].to_numpy(float)
 
 
-def posterior_draws(purchase_model, spend_model, summary, t_grid, discount, *, n_draws=200,
-                    n_param_draws=50, spend_rule=None, random_state=None):
+def draw_params(purchase_model, spend_model, n_draws, n_param_draws, rng):
+    """Parameter draws shared by every block of customers."""
+    n_theta = max(1, min(n_param_draws, n_draws))
+    thetas = purchase_model.sample_params(n_theta, random_state=rng)
+    phis = spend_model.sample_params(n_theta, random_state=rng) if spend_model is not None else None
+    return thetas, phis
+
+
+def posterior_draws(purchase_model, spend_model, summary, t_grid, discount, thetas, phis, *, n_draws=200,
+                    spend_rule=None, rng=None):
     """Draws (n_draws, n_customers) of expected purchases, discounted purchases and mean spend.
 
+    ``thetas`` / ``phis`` are parameter draws (from :func:`draw_params`), reused cyclically;
     ``spend_rule`` is an optional boolean mask of customers whose spend is forced to 0.
     Returns a dict with ``purchases``, ``discounted`` and (if a spend model) ``spend``.
     """
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(rng)
     x = summary["frequency"].to_numpy(float)
     tx = summary["recency"].to_numpy(float)
     T = summary["T"].to_numpy(float)
     n = len(x)
-    n_theta = max(1, min(n_param_draws, n_draws))
-    thetas = purchase_model.sample_params(n_theta, random_state=rng)
-    phis = spend_model.sample_params(n_theta, random_state=rng) if spend_model is not None else None
+    n_theta = len(thetas)
     codes, ux, utx, uT = _unique_rows(x, tx, T)
     p_alive = [purchase_model._p_alive(th, ux, utx, uT)[codes] for th in thetas]
     t_grid = np.asarray(t_grid, dtype=float)
