@@ -77,3 +77,10 @@ def test_summary_partitionable(synthetic_crm):
     parts = [calibration_holdout(tx[tx["customer_id"].isin(half)], "2024-06-01", "2024-12-31"),
              calibration_holdout(tx[~tx["customer_id"].isin(half)], "2024-06-01", "2024-12-31")]
     pd.testing.assert_frame_equal(pd.concat(parts).sort_index(), whole)
+
+
+def test_summary_independent_of_row_order(cdnow):
+    ordered = calibration_holdout(cdnow, "1997-10-01", "1998-07-01", freq="W")
+    shuffled = cdnow.sample(frac=1.0, random_state=0)
+    pd.testing.assert_frame_equal(calibration_holdout(shuffled, "1997-10-01", "1998-07-01", freq="W"), ordered,
+                                  check_exact=False, rtol=1e-12)
