@@ -63,8 +63,8 @@ def test_xgboost_round_trips(tmp_path, xy):
     import xgboost as xgb
 
     X, y = xy
-    clf = xgb.XGBClassifier(n_estimators=15, max_depth=3).fit(X, y)
-    reg = xgb.XGBRegressor(n_estimators=15).fit(X, X["monetary"])
+    clf = xgb.XGBClassifier(n_estimators=15, max_depth=3, n_jobs=1).fit(X, y)
+    reg = xgb.XGBRegressor(n_estimators=15, n_jobs=1).fit(X, X["monetary"])
     for model, method in ((clf, "predict_proba"), (reg, "predict")):
         back = load(save(model, tmp_path / f"{type(model).__name__}.zip"))
         assert np.array_equal(getattr(back, method)(X), getattr(model, method)(X))

@@ -74,18 +74,18 @@ def _step_segments(ctx: _Ctx) -> dict:
     out = seg.transform(rfm)
     summary = segment_summary(out, rfm)
     figures = {}
-    fig = Figure(figsize=(6.5, 4.0), layout="constrained")
-    ax = fig.add_subplot()
-    counts = summary["customers"]
-    ax.barh([str(i) for i in counts.index][::-1], counts.to_numpy()[::-1], color="#1f77b4")
-    ax.set(xlabel="Customers", title="RFM segment sizes")
-    figures["RFM segment sizes"] = fig
-    if "revenue_share" in summary.columns:
+    try:
+        from crmml.segmentation import plot_rf_grid, plot_segment_sizes
+
+        figures["Segment sizes: share of customers and of net revenue"] = plot_segment_sizes(summary).figure
+        figures["Recency x frequency scores: mean net spend, customer counts"] = plot_rf_grid(seg, rfm).figure
+    except ImportError:  # the module's plots are not there: plain bars
         fig = Figure(figsize=(6.5, 4.0), layout="constrained")
         ax = fig.add_subplot()
-        ax.barh([str(i) for i in summary.index][::-1], summary["revenue_share"].to_numpy()[::-1], color="#2ca02c")
-        ax.set(xlabel="Share of net revenue", title="Revenue share by RFM segment")
-        figures["Revenue share by RFM segment"] = fig
+        counts = summary["customers"]
+        ax.barh([str(i) for i in counts.index][::-1], counts.to_numpy()[::-1], color="#1f77b4")
+        ax.set(xlabel="Customers", title="RFM segment sizes")
+        figures["RFM segment sizes"] = fig
     tables = {"Segment summary": summary}
     metrics = {"customers": int(len(out)), "segments": int(out["segment"].nunique())}
     result = out.copy()
@@ -97,6 +97,12 @@ def _step_segments(ctx: _Ctx) -> dict:
         result["cluster"] = named["segment"]
         tables["Behaviour clusters (k-means on log RFM, named by their profile)"] = segment_summary(named, rfm)
         metrics["clusters"] = int(named["cluster"].nunique())
+        try:
+            from crmml.segmentation import plot_cluster_profiles
+
+            figures["Behaviour clusters: profile z-scores"] = plot_cluster_profiles(clus).figure
+        except ImportError:
+            pass
         ctx.save_model(clus, "clusterer")
     except Exception as exc:  # the clusterer is optional in the demo
         ctx.say(f"  (behaviour clusters skipped: {type(exc).__name__}: {exc})")
@@ -197,6 +203,17 @@ def _step_churn(ctx: _Ctx) -> dict:
     tables = {}
     if shap_values is None:
         tables["Global importance"] = fitted.global_importance(X)
+    first = min(res.models)
+    if first != c:                      # stability of the score and top features between two snapshots
+        from crmml.evaluation import psi_table
+
+        p_first = fitted.predict_proba(res.test_features[first])[:, 1]     # the same model on both snapshots
+        imp = fitted.global_importance()
+        top = [f for f in imp.sort_values("gain", ascending=False).index[:10] if f in X.columns]
+        ref = res.test_features[first][top].assign(churn_score=p_first)
+        cur = X[top].assign(churn_score=p)
+        tables[f"Population stability (PSI), {pd.Timestamp(first).date()} -> {pd.Timestamp(c).date()}"] = \
+            psi_table(ref, cur, ["churn_score", *top])
     bt = res.metrics.copy()
     bt["cutoff"] = bt["cutoff"].dt.date.astype(str)
     tables["Backtest summary (mean, std over cutoffs)"] = res.summary

@@ -55,7 +55,9 @@ def figure_to_png(fig, dpi: int = 100) -> bytes:
     b'\\x89PNG'
     """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    # figures made without a layout engine (e.g. plt.subplots()) often clip their labels: save them tight
+    tight = getattr(fig, "get_layout_engine", lambda: None)() is None
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     return buf.getvalue()
 
 
