@@ -140,9 +140,15 @@ def _step_clv(ctx: _Ctx) -> dict:
     }
     figures = {"Predicted vs actual value by decile": plot_decile_table(table)}
     try:
+        from crmml.clv import calibration_holdout, plot_calibration_holdout, plot_p_alive_matrix
+
+        summ = calibration_holdout(tx, cal_end, obs_end, freq=model.freq, occasion=model.occasion)
+        figures["Holdout purchases: actual vs expected by calibration frequency"] = \
+            plot_calibration_holdout(model.purchase_model_, summ).figure
+        figures["P(alive) by recency and frequency"] = plot_p_alive_matrix(model.purchase_model_).figure
         figures["Predicted CLV distribution"] = plot_clv_distribution(pred).figure
     except Exception as exc:  # plots of another module: optional
-        ctx.say(f"  (CLV distribution plot skipped: {exc})")
+        ctx.say(f"  (some CLV plots skipped: {type(exc).__name__}: {exc})")
     ctx.save_model(model, "clv")
     ctx.scores(pred, "clv")
     path = report(ctx.out / "clv.html", title="Customer lifetime value (BG/NBD + Gamma-Gamma)",

@@ -338,4 +338,6 @@ def plot_decile_table(table: pd.DataFrame, *, fig=None):
 def _fmt_cell(col, v):
     if not isinstance(v, (int, float, np.number)) or pd.isna(v):
         return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-    return _DECILE_FMT.get(col, "{:,.4g}").format(v)
+    if col in _DECILE_FMT:
+        return _DECILE_FMT[col].format(v)
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
