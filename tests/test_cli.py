@@ -196,3 +196,15 @@ def test_train_and_score_churn(tmp_path, their_tx):
                  "--map", *MAP, "--as-of", "2024-06-01"]) == 0
     scored = pd.read_parquet(out)
     assert scored["churn_probability"].between(0, 1).all() and scored["customer_id"].is_unique
+
+
+def test_train_and_score_clusters(tmp_path, their_tx):
+    path, crm = their_tx
+    model = tmp_path / "clusters.zip"
+    assert main(["--quiet", "train", "segments", "--method", "clusters", "--input", str(path), "--model",
+                 str(model), "--map", *MAP, "--as-of", "2024-06-01"]) == 0
+    out = tmp_path / "clusters.csv"
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(out),
+                 "--map", *MAP, "--as-of", "2024-06-01"]) == 0
+    scored = pd.read_csv(out)
+    assert {"customer_id", "cluster", "segment"} <= set(scored.columns) and scored["cluster"].nunique() >= 2

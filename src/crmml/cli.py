@@ -131,7 +131,14 @@ def _train_segments(args):
 
     tx = _transactions(args)
     as_of = _as_of(args.as_of, tx)
-    return RFMSegmenter().fit(rfm_table(tx, as_of)), f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
+    rfm = rfm_table(tx, as_of)
+    if args.method == "clusters":
+        from crmml.segmentation import CustomerClusterer
+
+        model = CustomerClusterer(random_state=0).fit(rfm)
+    else:
+        model = RFMSegmenter().fit(rfm)
+    return model, f"{len(rfm):,} customers as of {as_of.date()}"
 
 
 def _score_segments(model, args):
@@ -211,6 +218,7 @@ def _score_churn(model, args):
 #: kind -> (class name, train function, score function)
 TASKS = {
     "segments": ("RFMSegmenter", _train_segments, _score_segments),
+    "clusters": ("CustomerClusterer", None, _score_segments),
     "clv": ("CLVModel", _train_clv, _score_clv),
     "leads": ("LeadScorer", _train_leads, _score_leads),
     "nbo": ("NextBestOffer", _train_nbo, _score_nbo),
@@ -291,11 +299,13 @@ def _parser() -> argparse.ArgumentParser:
 
     mapping_help = "column mapping THEIRS=canonical (repeatable or comma-separated), e.g. CustomerID=customer_id"
     t = sub.add_parser("train", help="fit a model and save it (no pickle)")
-    t.add_argument("kind", choices=sorted(TASKS))
+    t.add_argument("kind", choices=sorted(k for k, v in TASKS.items() if v[1] is not None))
     t.add_argument("--input", required=True, help="transactions (leads for 'leads') as .csv or .parquet")
     t.add_argument("--model", required=True, help="where to save the model (.zip file or folder)")
     t.add_argument("--map", action="append", default=[], help=mapping_help)
     t.add_argument("--as-of", dest="as_of", help="cut-off date; default: the day after the last transaction")
+    t.add_argument("--method", choices=["rfm", "clusters"], default="rfm",
+                   help="segments: named RFM segments (default) or behaviour clusters on the RFM table")
     t.add_argument("--horizon-days", dest="horizon_days", type=int, default=365, help="CLV horizon (days)")
     t.add_argument("--churn-horizon-days", dest="churn_horizon_days", type=int, default=45,
                    help="churn: no purchase within this many days after the cutoff = churned")
