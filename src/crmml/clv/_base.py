@@ -66,7 +66,7 @@ class BaseCLVFitter(BaseEstimator):
         """Boolean mask of the rows the model is fit on (all by default)."""
         return np.ones(len(summary), dtype=bool)
 
-    def _init_params(self, data: dict) -> np.ndarray:  # pragma: no cover - abstract
+    def _init_params(self, data: dict, weights: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @staticmethod
@@ -145,23 +145,11 @@ class BaseCLVFitter(BaseEstimator):
         elif w is None:
             w = np.ones(len(next(iter(data.values()))))
         n_total = float(w.sum())
+        if "T" in data:
+            self.max_T_ = float(np.max(data["T"]))
 
-        def objective(logp):
-            params = np.exp(logp)
-            with np.errstate(all="ignore"):
-                ll, grad = self._loglik_grad(params, data)
-            f = -float(w @ ll) / n_total
-            g = -(w @ grad) * params / n_total
-            if not np.isfinite(f) or not np.all(np.isfinite(g)):
-                return np.inf, np.zeros_like(logp)
-            return f, g
-
-        x0 = np.log(self._init_params(data))
-        # single-threaded BLAS: with 3-4 parameters, waking BLAS threads costs more than the work
-        with threadpool_limits(limits=1, user_api="blas"):
-            res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
-                                    options={"maxiter": int(self.max_iter), "gtol": float(self.tol),
-                                             "ftol": 1e-15})
+        x0 = np.log(self._init_params(data, w))
+        res = self._optimize(data, w, x0, float(self.tol), int(self.max_iter))
         logp = res.x
         if not np.isfinite(res.fun) or not np.all(np.isfinite(logp)):
             raise ConvergenceError(f"{name}.fit did not converge: the log-likelihood is not finite at the "
@@ -189,6 +177,25 @@ class BaseCLVFitter(BaseEstimator):
         self.cov_log_ = pd.DataFrame(cov_log, index=self.params_.index, columns=self.params_.index)
         self.summary_ = self._summary_frame(params, cov_log)
         return self
+
+    def _optimize(self, data, w, x0, gtol, max_iter):
+        """L-BFGS on the mean negative log-likelihood per customer, in log-parameters."""
+        n_total = float(w.sum())
+
+        def objective(logp):
+            params = np.exp(logp)
+            with np.errstate(all="ignore"):
+                ll, grad = self._loglik_grad(params, data)
+            f = -float(w @ ll) / n_total
+            g = -(w @ grad) * params / n_total
+            if not np.isfinite(f) or not np.all(np.isfinite(g)):
+                return np.inf, np.zeros_like(logp)
+            return f, g
+
+        # single-threaded BLAS: with 3-4 parameters, waking BLAS threads costs more than the work
+        with threadpool_limits(limits=1, user_api="blas"):
+            return optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
+                                     options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15})
 
     def _total_grad_log(self, logp, data, w):
         params = np.exp(logp)

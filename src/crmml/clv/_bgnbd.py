@@ -38,6 +38,8 @@ class BetaGeoModel(BaseCLVFitter):
     log_likelihood_ : float
     n_customers_, n_iter_, n_evaluations_ : int
     converged_ : bool
+    max_T_ : float
+        Largest customer age ``T`` in the fitted summary (default age of the P(alive) plot).
 
     Examples
     --------
@@ -50,7 +52,7 @@ class BetaGeoModel(BaseCLVFitter):
     _param_names = ("r", "alpha", "a", "b")
     _columns = ("frequency", "recency", "T")
 
-    def _init_params(self, data):
+    def _init_params(self, data, weights):
         return np.array([1.0, max(float(np.mean(data["T"])), 1e-3), 1.0, 1.0])
 
     @staticmethod

@@ -53,7 +53,7 @@ def plot_p_alive_matrix(purchase_model, *, max_frequency: int | None = None, T: 
     """
     import matplotlib.pyplot as plt
 
-    T = 52.0 if T is None else float(T)
+    T = float(getattr(purchase_model, "max_T_", 52.0)) if T is None else float(T)
     max_frequency = 20 if max_frequency is None else int(max_frequency)
     rec = np.linspace(0, T, 60)
     freq = np.arange(0, max_frequency + 1)
