@@ -320,6 +320,8 @@ def test_clv_model_round_trip(tmp_path, small_crm):
     CLVModel = _crmml("clv", "CLVModel")
     model = CLVModel(horizon_days=180).fit(small_crm.transactions, _as_of(small_crm))
     back = _round_trip(model, tmp_path, "clv")
+    meta = read_metadata(tmp_path / "clv.zip")
+    assert meta["schema"]["frame"] == "transactions" and "customer_id" in meta["schema"]["required"]
     pd.testing.assert_frame_equal(back.predict(), model.predict())
     later = _as_of(small_crm) + pd.Timedelta(days=60)
     pd.testing.assert_frame_equal(back.predict(small_crm.transactions, as_of=later),

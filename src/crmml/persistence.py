@@ -422,6 +422,24 @@ def _feature_names(obj):
     return None
 
 
+#: the standard-schema frame each crmml model is scored from (recorded in the metadata)
+_INPUT_FRAME = {"RFMSegmenter": "transactions", "CustomerClusterer": "transactions", "RuleSegmenter": "transactions",
+                "CLVModel": "transactions", "ChurnModel": "transactions", "NextBestOffer": "transactions",
+                "LeadScorer": "leads", "RuleLeadScorer": "leads"}
+
+
+def _schema(obj):
+    own = getattr(obj, "schema_", None)
+    if isinstance(own, (dict, list, str)):
+        return own
+    frame = _INPUT_FRAME.get(type(obj).__name__) if type(obj).__module__.startswith("crmml.") else None
+    if frame is None:
+        return None
+    from crmml.schema import SPECS
+
+    return {"frame": frame, "required": dict(SPECS[frame].required), "optional": dict(SPECS[frame].optional)}
+
+
 def _versions() -> dict:
     import sklearn
 
@@ -477,7 +495,7 @@ def save(obj, path, *, format: str = "auto", key=None) -> Path:
         "format": "crmml-model", "format_version": FORMAT_VERSION, "crmml_version": __version__,
         "class": root["class"], "created": pd.Timestamp.now(tz="UTC").isoformat(),
         "library_versions": _versions(), "feature_names": _feature_names(obj),
-        "schema": getattr(obj, "schema_", None) if isinstance(getattr(obj, "schema_", None), (dict, list)) else None,
+        "schema": _schema(obj),
         "params": root.get("params", {}), "root": root,
     }
     try:
