@@ -363,3 +363,35 @@ def test_churn_model_round_trip(tmp_path, small_crm):
     back = _round_trip(model, tmp_path, "churn")
     assert np.array_equal(back.predict_proba(X), model.predict_proba(X))
     pd.testing.assert_frame_equal(back.explain(X, top_n=2), model.explain(X, top_n=2))
+
+
+def test_rule_segmenter_round_trip(tmp_path, small_crm):
+    rfm_table = _crmml("segmentation", "rfm_table")
+    RuleSegmenter = _crmml("segmentation", "RuleSegmenter")
+    rfm = rfm_table(small_crm.transactions, _as_of(small_crm))
+    rs = RuleSegmenter({"big": "monetary > 500", "active": "recency < 30"}, default="other").fit(rfm)
+    pd.testing.assert_frame_equal(_round_trip(rs, tmp_path, "rules_seg").transform(rfm), rs.transform(rfm))
+
+
+def test_clv_component_models_round_trip(tmp_path):
+    from crmml.datasets import load_cdnow_summary
+
+    summary = load_cdnow_summary()
+    for name in ("BetaGeoModel", "ParetoNBDModel"):
+        model = _crmml("clv", name)().fit(summary)
+        back = _round_trip(model, tmp_path, name)
+        pd.testing.assert_series_equal(back.conditional_expected_purchases(summary, 39.0),
+                                       model.conditional_expected_purchases(summary, 39.0))
+    rng = np.random.default_rng(0)
+    spend = pd.DataFrame({"frequency": rng.integers(1, 6, 300), "monetary_value": rng.gamma(4, 10, 300)})
+    gg = _crmml("clv", "GammaGammaModel")().fit(spend)
+    pd.testing.assert_series_equal(_round_trip(gg, tmp_path, "gg").conditional_expected_spend(spend),
+                                   gg.conditional_expected_spend(spend))
+
+
+def test_churn_baseline_round_trip(tmp_path, small_crm):
+    Baseline = _crmml("churn", "RecencyFrequencyBaseline")
+    make_churn_snapshot = _crmml("churn", "make_churn_snapshot")
+    X, y = make_churn_snapshot(small_crm.transactions, _as_of(small_crm), 60, windows=(30, 90, 365))
+    model = Baseline().fit(X, y.to_numpy())
+    assert np.array_equal(_round_trip(model, tmp_path, "rf").predict_proba(X), model.predict_proba(X))
