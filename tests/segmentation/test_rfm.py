@@ -228,3 +228,25 @@ def test_summary(synthetic_crm):
     assert s.loc["Champions", "recency"] < s.loc["Lost", "recency"]
     plain = segment_summary(pd.Series(["x", "y", "x"], index=[1, 2, 3]))
     assert plain["customers"].tolist() == [2, 1]
+
+
+def test_tie_aware_edges_properties():
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.integers(0, 30), min_size=1, max_size=300), st.integers(2, 7))
+    def check(values, k):
+        x = np.asarray(values, dtype=float)
+        edges = _tie_aware_edges(x, k)
+        n_groups = len(edges) + 1
+        assert n_groups == min(k, len(np.unique(x)))          # every score used when the data allows
+        assert np.all(np.diff(edges) > 0)
+        groups = np.searchsorted(edges, x, side="right")
+        assert set(groups) == set(range(n_groups))           # no empty group
+        for v in np.unique(x):                               # ties never split
+            assert len(set(groups[x == v])) == 1
+
+    check()
+    del hypothesis

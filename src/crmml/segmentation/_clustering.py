@@ -32,6 +32,7 @@ DEFAULT_NAME_VOCABULARY: dict = {
 the vocabulary is named ``high-<feature>`` / ``low-<feature>``; an empty word leaves the feature out of names."""
 
 _OWNER = "CustomerClusterer"
+_GMM_MAX_FIT = 200_000  # the final mixture is fitted on at most this many customers (seeded sample)
 
 
 def _signed_log1p(x: np.ndarray) -> np.ndarray:
@@ -48,7 +49,9 @@ class CustomerClusterer(BaseEstimator):
 
     Choosing k (``n_clusters="auto"``): on one seeded random sample of ``sample_size`` customers, a model is fitted
     for each k in ``k_range`` and scored by the mean silhouette (KMeans; highest wins) or by BIC (mixture; lowest
-    wins); the final model with the chosen k is then fitted on all customers. Scores are kept in ``k_scores_``.
+    wins); the final model with the chosen k is then fitted on all customers (the mixture on a seeded sample of at
+most 200,000, as EM with full covariances is slow on millions of rows; every customer is then assigned).
+Scores are kept in ``k_scores_``.
     The default range starts at 3 because silhouette favours k=2, which is rarely actionable.
 
     Profiles: per cluster the size, share, revenue share, mean of each feature (original units) and z-scores
@@ -244,7 +247,10 @@ class CustomerClusterer(BaseEstimator):
             self.k_scores_ = pd.Series(dtype="float64", name="silhouette" if self.method == "kmeans" else "bic")
             self.n_clusters_ = int(self.n_clusters)
 
-        self.model_ = self._make_model(self.n_clusters_).fit(Z)
+        if self.method == "gmm" and n > _GMM_MAX_FIT:  # EM with full covariances is costly on millions of rows
+            self.model_ = self._make_model(self.n_clusters_).fit(Z[rng.choice(n, _GMM_MAX_FIT, replace=False)])
+        else:
+            self.model_ = self._make_model(self.n_clusters_).fit(Z)
         raw = self.model_.predict(Z)
         k = self.n_clusters_
         rev = self._revenue(X)

@@ -63,6 +63,8 @@ def plot_segment_sizes(segments, *, ax=None):
 def plot_rf_grid(segmenter, rfm: pd.DataFrame, *, value: str = "monetary", ax=None):
     """Recency score x frequency score grid, coloured by mean ``value``, annotated with customer counts.
 
+    Colours use a log scale when the cell means are positive and span more than a factor of 20.
+
     Parameters
     ----------
     segmenter : fitted RFMSegmenter
@@ -100,10 +102,12 @@ def plot_rf_grid(segmenter, rfm: pd.DataFrame, *, value: str = "monetary", ax=No
         grid[k - r, f - 1] = row["mean"]
         count[k - r, f - 1] = row["size"]
     ax = _axes(ax, (6, 5))
-    im = ax.imshow(grid, cmap="viridis", aspect="auto")
-    ax.figure.colorbar(im, ax=ax, label=f"mean {value}")
     finite = grid[np.isfinite(grid)]
-    mid = (finite.min() + finite.max()) / 2 if len(finite) else 0
+    log = len(finite) > 0 and finite.min() > 0 and finite.max() / finite.min() > 20  # skewed spend: log colours
+    im = ax.imshow(grid, cmap="viridis", aspect="auto", norm="log" if log else None)
+    ax.figure.colorbar(im, ax=ax, label=f"mean {value}" + (" (log scale)" if log else ""))
+    mid = (np.sqrt(finite.min() * finite.max()) if log else (finite.min() + finite.max()) / 2) \
+        if len(finite) else 0
     for i in range(k):
         for j in range(k):
             if count[i, j]:
@@ -146,7 +150,8 @@ def plot_cluster_profiles(clusterer, *, ax=None):
     ax.figure.colorbar(im, ax=ax, label="z-score vs all customers")
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            ax.text(j, i, f"{z.iat[i, j]:+.1f}", ha="center", va="center", fontsize=8)
+            ax.text(j, i, f"{z.iat[i, j]:+.1f}", ha="center", va="center", fontsize=8,
+                    color="white" if abs(z.iat[i, j]) > 0.6 * lim else "black")
     ax.set_xticks(range(z.shape[1]), list(z.columns), rotation=30, ha="right")
     ax.set_yticks(range(z.shape[0]), [f"{c}: {prof.loc[c, 'name']} ({prof.loc[c, 'share']:.0%})"
                                       for c in z.index])
