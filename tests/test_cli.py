@@ -74,8 +74,13 @@ def test_report_command(tmp_path, seed, capsys):
     out = tmp_path / "r.html"
     assert main(["report", "--input", str(tmp_path / "scored.csv"), "--label", "churned", "--score", "prob",
                  "--baseline", "naive", "--output", str(out), "--title", "Churn check"]) == 0
+    df.assign(prob=np.clip(p + 0.3, 0, 1)).to_csv(tmp_path / "earlier.csv", index=False)
+    assert main(["report", "--input", str(tmp_path / "scored.csv"), "--label", "churned", "--score", "prob",
+                 "--baseline", "naive", "--output", str(out), "--title", "Churn check",
+                 "--reference", str(tmp_path / "earlier.csv")]) == 0
     text = out.read_text()
     assert "Churn check" in text and "naive" in text and text.count("data:image/png;base64,") == 6
+    assert "Population stability (PSI) against earlier.csv" in text and "major shift" in text
     assert main(["report", "--input", str(tmp_path / "scored.csv"), "--label", "nope", "--score", "prob",
                  "--output", str(out)]) == 2
     assert _err_line(capsys).startswith("crmml: error: --label 'nope': scored.csv has no such column")

@@ -272,9 +272,20 @@ def _cmd_report(args, say):
         raise UserError(f"--score {args.score!r} has {int(p.isna().sum())} missing or non-numeric values.")
     key = "customer_id" if "customer_id" in df.columns else ("lead_id" if "lead_id" in df.columns else None)
     summary = summarize_data(df, key=key or "customer_id", time=None, label=args.label)
+    tables = {}
+    if args.reference:
+        from crmml.evaluation import psi_table
+
+        ref = read_table(args.reference, parse_mapping(args.map))
+        skip = {args.label, "customer_id", "lead_id"}
+        cols = [args.score] + [c for c in df.columns if c in ref.columns and c not in skip and c != args.score]
+        if args.score not in ref.columns:
+            raise UserError(f"--reference: {Path(args.reference).name} has no {args.score!r} column to compare.")
+        tables[f"Population stability (PSI) against {Path(args.reference).name}"] = psi_table(ref, df, cols)
     out = classification_report(args.output, y.to_numpy(), p.to_numpy(), title=args.title,
                                 baseline_prob=df[args.baseline].to_numpy() if args.baseline else None,
-                                baseline_name=args.baseline or "baseline", data_summary=summary)
+                                baseline_name=args.baseline or "baseline", data_summary=summary,
+                                extra_tables=tables)
     say(f"report -> {out}")
     return 0
 
@@ -323,6 +334,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--label", required=True)
     r.add_argument("--score", required=True)
     r.add_argument("--baseline", help="column of a baseline score, shown beside the model")
+    r.add_argument("--reference", help="an earlier scored file: PSI of the score and shared columns against it")
     r.add_argument("--title", default="Model report")
     r.add_argument("--output", required=True, help="the .html file")
     r.add_argument("--map", action="append", default=[], help=mapping_help)
