@@ -159,6 +159,7 @@ def test_float32_option(small_crm):
     ({"windows": (30, 30)}, r"distinct ints >= 1"),
     ({"event_types": "web"}, r"The 'event_types' parameter of build_features must be None or a sequence"),
     ({"dtype": "int8"}, r"The 'dtype' parameter of build_features must be one of"),
+    ({"n_jobs": 0}, r"The 'n_jobs' parameter of build_features must be an int >= 1. Got 0 instead."),
     ({"as_of": "not a date"}, r"The 'as_of' parameter of build_features must be a timestamp"),
 ])
 def test_errors(small_crm, kw, match):
@@ -178,3 +179,15 @@ def test_catalog_errors():
         feature_catalog(windows=[])
     with pytest.raises(ValueError, match="The 'channels' parameter of feature_catalog"):
         feature_catalog(channels=[1, 2])
+
+
+def test_threads_and_validation_paths_agree(small_crm, small_features):
+    tx, ev, cu = small_crm.transactions, small_crm.events, small_crm.customers
+    one = build_features(tx, AS_OF, ev, cu, n_jobs=1)
+    pd.testing.assert_frame_equal(one, small_features)
+    # non-canonical input (string timestamps) goes through schema validation and gives the same features
+    raw = tx.assign(timestamp=tx["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S.%f"))
+    pd.testing.assert_frame_equal(build_features(raw, AS_OF, ev, cu), small_features)
+    bad = tx.assign(amount=tx["amount"].where(tx.index != 3, np.inf))
+    with pytest.raises(ValueError, match="transactions.amount: infinite values"):
+        build_features(bad, AS_OF)
