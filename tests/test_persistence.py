@@ -395,3 +395,17 @@ def test_churn_baseline_round_trip(tmp_path, small_crm):
     X, y = make_churn_snapshot(small_crm.transactions, _as_of(small_crm), 60, windows=(30, 90, 365))
     model = Baseline().fit(X, y.to_numpy())
     assert np.array_equal(_round_trip(model, tmp_path, "rf").predict_proba(X), model.predict_proba(X))
+
+
+def test_folder_save_overwrites_a_model_but_not_other_files(tmp_path, xy):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = xy
+    path = save(LogisticRegression().fit(X, y), tmp_path / "model")
+    save(StandardScaler().fit(X), path)                     # re-saving over a model folder is fine
+    assert type(load(path)).__name__ == "StandardScaler"
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="the folder holds files that are not part of a crmml model"):
+        save(StandardScaler().fit(X), tmp_path / "notes")

@@ -513,10 +513,15 @@ def save(obj, path, *, format: str = "auto", key=None) -> Path:
         tmp.replace(path)
     else:
         path.mkdir(parents=True, exist_ok=True)
-        for old in path.rglob("*"):
-            if old.is_file() and (old.name in (_META, _MANIFEST) or old.parent.name in ("arrays", "frames",
-                                                                                        "xgboost")):
-                old.unlink()
+        existing = [p for p in path.rglob("*") if p.is_file()]
+        foreign = [p for p in existing if p.relative_to(path).as_posix() != _MANIFEST
+                   and p.relative_to(path).as_posix() != _META
+                   and p.relative_to(path).parts[0] not in ("arrays", "frames", "xgboost")]
+        if foreign:
+            raise FileExistsError(f"Cannot save into {str(path)!r}: the folder holds files that are not part of "
+                                  f"a crmml model (e.g. {foreign[0].name!r}); use an empty or new folder.")
+        for old in existing:
+            old.unlink()
         for name, data in [*w.members.items(), (_MANIFEST, manifest)]:
             (path / name).parent.mkdir(parents=True, exist_ok=True)
             (path / name).write_bytes(data)
