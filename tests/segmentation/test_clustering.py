@@ -154,6 +154,11 @@ def test_errors():
         CustomerClusterer(k_range=(1, 4)).fit(X)
     with pytest.raises(ValueError, match="The 'sample_size' parameter of CustomerClusterer must be an int >= 100"):
         CustomerClusterer(sample_size=5).fit(X)
+    for name, bad in (("n_init", 0), ("tree_depth", 0), ("max_name_terms", 0)):
+        with pytest.raises(ValueError, match=f"The '{name}' parameter of CustomerClusterer must be an int >= 1"):
+            CustomerClusterer(**{name: bad}).fit(X)
+    with pytest.raises(ValueError, match="The 'name_threshold' parameter of CustomerClusterer must be a float >= 0"):
+        CustomerClusterer(name_threshold=-1.0).fit(X)
     with pytest.raises(ValueError, match=r"features must be finite; missing or infinite values in \{'monetary': 1\}"):
         CustomerClusterer().fit(X.assign(monetary=np.r_[np.nan, X["monetary"].to_numpy()[1:]]))
     with pytest.raises(ValueError, match=r"feature columns \['clv'\] are missing"):

@@ -154,6 +154,8 @@ def test_custom_segment_table_and_errors():
         RFMSegmenter().fit(rfm.drop(columns="monetary"))
     with pytest.raises(ValueError, match="column 'recency' has 1 missing values"):
         RFMSegmenter().fit(rfm.assign(recency=[1.0, np.nan, 3]))
+    with pytest.raises(ValueError, match=r"RFMSegmenter.fit: the RFM table is empty \(0 customers\)"):
+        RFMSegmenter().fit(rfm.iloc[:0])
     with pytest.raises(ValueError, match="expects an RFM table"):
         RFMSegmenter().fit(np.zeros((3, 3)))
     t = default_rfm_segments()

@@ -52,3 +52,23 @@ def test_rfm_segments_order_future_value_cdnow(cdnow):
 @pytest.mark.slow
 def test_rfm_segments_order_future_value_online_retail(online_retail):
     _check(online_retail, ["2011-03-01", "2011-06-01", "2011-09-01"])
+
+
+def test_rfm_table_matches_a_groupby_reference_on_online_retail(online_retail):
+    as_of = pd.Timestamp("2011-09-01")
+    r = rfm_table(online_retail, as_of, returns_only="keep")
+    h = online_retail[online_retail["timestamp"] < as_of]
+    buy = h[h["amount"] >= 0]
+    assert set(r.index) == set(h["customer_id"])
+    only_returns = set(h["customer_id"]) - set(buy["customer_id"])
+    assert len(only_returns) > 0 and (r.loc[sorted(only_returns), "frequency"] == 0).all()
+    ref_f = buy.groupby("customer_id")["transaction_id"].nunique().reindex(r.index, fill_value=0)
+    assert (r["frequency"] == ref_f).all()
+    assert not buy["transaction_id"].str.startswith("C").any()  # cancellations are never purchase occasions
+    ref_m = h.groupby("customer_id")["amount"].sum().reindex(r.index)
+    assert (r["monetary"] - ref_m).abs().max() < 1e-6
+    last = buy.groupby("customer_id")["timestamp"].max().reindex(r.index)
+    rec = (as_of - last).dt.total_seconds() / 86400
+    assert ((r["recency"] - rec).abs()[rec.notna()] < 1e-6).all()
+    dropped = rfm_table(online_retail, as_of)
+    assert set(r.index) - set(dropped.index) == only_returns
