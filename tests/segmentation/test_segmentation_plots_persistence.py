@@ -15,6 +15,7 @@ from crmml.segmentation import (  # noqa: E402
     CustomerClusterer,
     RFMSegmenter,
     RuleSegmenter,
+    default_rfm_segments,
     plot_cluster_profiles,
     plot_rf_grid,
     plot_segment_sizes,
@@ -55,6 +56,12 @@ def test_persistence_round_trip(rfm, tmp_path):
     seg = RFMSegmenter().fit(rfm)
     loaded = persistence.load(persistence.save(seg, tmp_path / "rfm.zip"))
     pd.testing.assert_frame_equal(loaded.transform(rfm), seg.transform(rfm))
+    custom = default_rfm_segments()
+    custom.loc[0, "segment"] = "Stars"
+    seg2 = RFMSegmenter(segments=custom).fit(rfm)
+    loaded = persistence.load(persistence.save(seg2, tmp_path / "rfm2.zip"))
+    pd.testing.assert_frame_equal(loaded.transform(rfm), seg2.transform(rfm))
+    assert "Stars" in loaded.segment_names_
 
     cc = CustomerClusterer(n_clusters=3, features=["recency", "frequency", "monetary"]).fit(rfm)
     loaded = persistence.load(persistence.save(cc, tmp_path / "cc.zip"))
