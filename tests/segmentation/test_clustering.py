@@ -140,8 +140,8 @@ def test_any_numeric_feature_frame_and_custom_vocabulary():
     assert list(cc.feature_names_in_) == ["web_visits", "complaints"]   # non-numeric column ignored
     assert "revenue_share" not in cc.profiles_.columns
     top = cc.zscores_["web_visits"].idxmax()
-    assert "engaged" in cc.names_[top] and "high-complaints" not in cc.names_[top]
-    assert "high-complaints" in cc.names_[1 - top]
+    assert cc.names_[top].startswith("engaged customers") and "high complaints" not in cc.names_[top]
+    assert cc.names_[1 - top].startswith("disengaged customers with") and "high complaints" in cc.names_[1 - top]
 
 
 def test_errors():

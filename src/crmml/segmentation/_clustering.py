@@ -29,7 +29,8 @@ DEFAULT_NAME_VOCABULARY: dict = {
     "returns": ("", "high-return"),
 }
 """Words used to name clusters from their z-scores (merge your own with ``vocabulary=``). A feature absent from
-the vocabulary is named ``high-<feature>`` / ``low-<feature>``; an empty word leaves the feature out of names."""
+the vocabulary goes into a trailing clause ("customers with high web_visits and low complaints"); an empty word
+leaves the feature out of names."""
 
 _OWNER = "CustomerClusterer"
 _GMM_MAX_FIT = 200_000  # the final mixture is fitted on at most this many customers (seeded sample)
@@ -296,26 +297,33 @@ Scores are kept in ``k_scores_``.
         vocab = self._vocab()
 
         def name(row, n_terms, threshold):
-            terms = []
+            terms = []  # (word, kind, feature); kind: "adj", "noun" or "with" (feature outside the vocabulary)
             for feat in row.abs().sort_values(ascending=False, kind="stable").index:
                 v = row[feat]
                 if abs(v) < threshold:
                     break
-                entry = vocab.get(feat, (f"low-{feat}", f"high-{feat}"))
-                word = entry[1] if v > 0 else entry[0]
-                if word and abs(v) >= 3 * threshold:
-                    word = f"very {word}"
-                if word:
-                    terms.append((word, len(entry) > 2 and entry[2] == "noun", feat))
+                very = "very " if abs(v) >= 3 * self.name_threshold else ""
+                entry = vocab.get(feat)
+                if entry is None:
+                    terms.append((f"{very}{'high' if v > 0 else 'low'} {feat}", "with", feat))
+                else:
+                    word = entry[1] if v > 0 else entry[0]
+                    if word:
+                        terms.append((very + word, "noun" if len(entry) > 2 and entry[2] == "noun" else "adj",
+                                      feat))
                 if len(terms) == n_terms:
                     break
-            rank = {f: i for i, f in enumerate(vocab)}  # adjectives in vocabulary order: "recent frequent ..."
-            terms.sort(key=lambda t: rank.get(t[2], len(rank)))
-            nouns = [w for w, is_noun, _ in terms if is_noun]
-            adjs = [w for w, is_noun, _ in terms if not is_noun]
             if not terms:
                 return "average customers"
-            return " ".join(adjs + [nouns[0] if nouns else "customers"])
+            rank = {f: i for i, f in enumerate(vocab)}  # adjectives in vocabulary order: "recent frequent ..."
+            terms.sort(key=lambda t: rank.get(t[2], len(rank)))
+            adjs = [w for w, kind, _ in terms if kind == "adj"]
+            nouns = [w for w, kind, _ in terms if kind == "noun"]
+            withs = [w for w, kind, _ in terms if kind == "with"]
+            out = " ".join(adjs + [nouns[0] if nouns else "customers"])
+            if withs:
+                out += " with " + (withs[0] if len(withs) == 1 else ", ".join(withs[:-1]) + " and " + withs[-1])
+            return out
 
         names = [name(z.loc[c], self.max_name_terms, self.name_threshold) for c in z.index]
         for extra in (1, 2, len(z.columns)):  # disambiguate with more, weaker terms
