@@ -3,8 +3,8 @@
 Usage: python benchmarks/bench_clv.py [n_customers]     (default: 1000000)
 
 Prints, for each dataset, the wall time of each fit (crmml and lifetimes 0.11.3 on the same summary),
-the speed-up, the parameters of both and the peak RSS. lifetimes is slow on large inputs; its
-fits are run once each.
+the speed-up, the parameters of both and the peak RSS. On CDNOW each fit is timed as the best of 3
+runs for both libraries; on the synthetic million, once each.
 """
 
 from __future__ import annotations
@@ -30,7 +30,16 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
-def _side_by_side(label, summary, models):
+def _best_of(fn, repeat):
+    """Fastest of ``repeat`` runs (the machine is shared: the minimum is the least disturbed)."""
+    best = None
+    for _ in range(repeat):
+        out, t = _timed(fn)
+        best = t if best is None else min(best, t)
+    return out, best
+
+
+def _side_by_side(label, summary, models, repeat=1):
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
 
     x, tx, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
@@ -43,8 +52,8 @@ def _side_by_side(label, summary, models):
     }
     for name in models:
         ours, lt_fit = theirs[name]
-        m, t_ours = _timed(lambda: ours.fit(summary))
-        lt, t_lt = _timed(lt_fit)
+        m, t_ours = _best_of(lambda: ours.fit(summary), repeat)
+        lt, t_lt = _best_of(lt_fit, repeat)
         print(f"  {label:<28} {name:<12} crmml {t_ours:7.2f} s   lifetimes {t_lt:7.2f} s   "
               f"speed-up {t_lt / t_ours:5.1f}x   params crmml {np.round(m.params_.to_numpy(), 4).tolist()} "
               f"lifetimes {np.round(np.asarray(lt.params_), 4).tolist()}")
@@ -58,7 +67,7 @@ def main(n_customers: int):
         s, t = _timed(lambda: calibration_holdout(tx, "1997-10-01", "1998-07-01", freq=freq))
         print(f"CDNOW full ({len(s):,} customers), calibration to 1997-09-30, freq={freq}: "
               f"calibration_holdout {t:.2f} s")
-        _side_by_side(f"CDNOW full freq={freq}", s, ["BG/NBD", "Pareto/NBD", "Gamma-Gamma"])
+        _side_by_side(f"CDNOW full freq={freq}", s, ["BG/NBD", "Pareto/NBD", "Gamma-Gamma"], repeat=3)
 
     crm, t = _timed(lambda: make_synthetic_crm(n_customers=n_customers, seed=0, with_events=False))
     lines = len(crm.transactions)
