@@ -1,7 +1,5 @@
 """BG/NBD, Pareto/NBD and Gamma-Gamma: published values, same optimum as lifetimes, numerics, errors."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest

@@ -236,8 +236,8 @@ class CLVModel(BaseEstimator):
         customer's latent-state posterior given the history (alive or not, purchase rate,
         dropout, mean spend); see :mod:`crmml.clv._uncertainty`. The interval is the central
         ``level`` quantile range of the draws (Monte Carlo: reruns with another ``random_state``
-        move the bounds slightly; customers are processed in blocks to bound memory). It covers the customer's *expected* value, not
-        the realised count, which adds Poisson noise.
+        move the bounds slightly; customers are processed in blocks to bound memory). It covers
+        the customer's *expected* value, not the realised count, which adds Poisson noise.
 
         Parameters
         ----------
