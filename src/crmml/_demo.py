@@ -128,16 +128,28 @@ def _step_clv(ctx: _Ctx) -> dict:
     actual_n = hold.groupby("customer_id")["timestamp"].nunique().reindex(pred.index, fill_value=0)
     value = pred["clv"].fillna(0.0)
     table = clv_decile_table(value, actual)
-    err = value - actual
-    metrics = {
-        "customers": int(len(pred)), "holdout_weeks": round(horizon / 7, 1),
-        "predicted_total_value": float(value.sum()), "actual_total_value": float(actual.sum()),
-        "predicted_total_purchases": float(pred["expected_purchases"].sum()),
-        "actual_total_purchases": float(actual_n.sum()),
-        "mae_value": float(err.abs().mean()),
-        "spearman_value": float(value.rank().corr(actual.rank())),
-        "top_decile_actual_share": float(table["actual_share"].iloc[0]),
-    }
+    # naive baseline: each customer keeps the repeat-purchase rate and spend of the calibration period
+    # (purchases after the first day, per day since the first purchase) over the holdout
+    cal = tx[tx["timestamp"] < cal_end]
+    first = cal.groupby("customer_id")["timestamp"].transform("min")
+    rep = cal[cal["timestamp"] > first]
+    cal_days = (cal_end - cal.groupby("customer_id")["timestamp"].min()).dt.days.clip(lower=1)
+    rate_n = rep.groupby("customer_id")["timestamp"].nunique().reindex(cal_days.index, fill_value=0) / cal_days
+    rate_v = rep.groupby("customer_id")["amount"].sum().reindex(cal_days.index, fill_value=0.0) / cal_days
+    naive = (rate_v * horizon).reindex(pred.index, fill_value=0.0)
+    naive_n = (rate_n * horizon).reindex(pred.index, fill_value=0.0)
+
+    def _clv_metrics(v, n_pred):
+        t = clv_decile_table(v, actual)
+        return {"customers": int(len(pred)), "holdout_weeks": round(horizon / 7, 1),
+                "predicted_total_value": float(v.sum()), "actual_total_value": float(actual.sum()),
+                "predicted_total_purchases": float(n_pred.sum()), "actual_total_purchases": float(actual_n.sum()),
+                "mae_value": float((v - actual).abs().mean()),
+                "spearman_value": float(v.rank().corr(actual.rank())),
+                "top_decile_actual_share": float(t["actual_share"].iloc[0])}
+
+    metrics = _clv_metrics(value, pred["expected_purchases"])
+    baseline = _clv_metrics(naive, naive_n)
     figures = {"Predicted vs actual value by decile": plot_decile_table(table)}
     try:
         from crmml.clv import calibration_holdout, plot_calibration_holdout, plot_p_alive_matrix
@@ -154,7 +166,8 @@ def _step_clv(ctx: _Ctx) -> dict:
     path = report(ctx.out / "clv.html", title="Customer lifetime value (BG/NBD + Gamma-Gamma)",
                   subtitle=f"CDNOW: calibrated before {cal_end.date()}, checked on {cal_end.date()}.."
                            f"{obs_end.date()} (undiscounted value over the holdout)",
-                  data_summary=summarize_data(tx, as_of=cal_end), metrics=metrics, figures=figures,
+                  data_summary=summarize_data(tx, as_of=cal_end), metrics=metrics, baseline_metrics=baseline,
+                  baseline_name="naive: repeat rate so far", figures=figures,
                   tables={"Predicted vs actual by decile of predicted value": table,
                           "Fitted parameters": _params_table(model)})
     return {"report": path, "headline": f"holdout value predicted {metrics['predicted_total_value']:,.0f} vs "

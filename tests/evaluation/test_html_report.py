@@ -80,10 +80,12 @@ def test_report_generic_api_tables_and_figures(tmp_path):
 
 
 def test_metric_direction_colours(tmp_path):
-    out = report(tmp_path / "m.html", title="t", metrics={"roc_auc": 0.8, "brier": 0.10},
-                 baseline_metrics={"roc_auc": 0.7, "brier": 0.12})
+    out = report(tmp_path / "m.html", title="t", metrics={"roc_auc": 0.8, "brier": 0.10, "mae_value": 3.0,
+                                                          "predicted_total": 5000.0},
+                 baseline_metrics={"roc_auc": 0.7, "brier": 0.12, "mae_value": 2.0, "predicted_total": 7000.0})
     text = out.read_text()
-    assert text.count('class="better"') == 2 and 'class="worse"' not in text
+    assert text.count('class="better"') == 2 and text.count('class="worse"') == 1   # totals are not judged
+    assert "<td>-2,000</td>" in text and "+0.1</td>" in text
 
 
 def test_summarize_data_and_top_drivers(churn_like):

@@ -43,8 +43,32 @@ padding:8px 12px;font-size:13px}.scroll{overflow-x:auto}
 .figs figure.wide{grid-column:1/-1}
 """
 
-# metrics where smaller is better (the rest: larger is better)
-_LOWER_IS_BETTER = {"brier", "ece", "log_loss", "mae", "rmse", "mape", "psi"}
+# metric name prefixes by direction; a metric matching neither (counts, totals, rates) is not coloured
+_HIGHER_IS_BETTER = ("roc_auc", "pr_auc", "gini", "ks", "lift", "capture", "spearman", "pearson", "r2",
+                     "precision", "recall", "map", "ndcg", "coverage", "hit_rate", "accuracy", "f1",
+                     "top_decile", "silhouette")
+_LOWER_IS_BETTER = ("brier", "ece", "log_loss", "mae", "rmse", "mape", "psi", "error")
+
+
+def _direction(name: str) -> int:
+    """+1 when larger is better, -1 when smaller is better, 0 when neither is known.
+
+    >>> _direction("roc_auc"), _direction("mae_value"), _direction("n")
+    (1, -1, 0)
+    """
+    n = name.lower()
+    if n.startswith(_LOWER_IS_BETTER):
+        return -1
+    if n.startswith(_HIGHER_IS_BETTER):
+        return 1
+    return 0
+
+
+def _fmt_diff(d: float) -> str:
+    if d == 0:
+        return "0"
+    body = _fmt(abs(d))
+    return ("+" if d > 0 else "-") + body
 
 
 def figure_to_png(fig, dpi: int = 100) -> bytes:
@@ -101,10 +125,10 @@ def _metrics_table(metrics: dict, baseline: dict | None, baseline_name: str) -> 
         if isinstance(v, numbers.Real) and isinstance(b, numbers.Real) and not isinstance(v, bool) \
                 and np.isfinite(v) and np.isfinite(b) and k not in ("n",):
             d = float(v) - float(b)
-            diff = f"{d:+.4f}"
-            if d != 0 and k != "event_rate":
-                good = (d < 0) if k.lower() in _LOWER_IS_BETTER else (d > 0)
-                cls = ' class="better"' if good else ' class="worse"'
+            diff = _fmt_diff(d)
+            sign = _direction(str(k))
+            if d != 0 and sign:
+                cls = ' class="better"' if d * sign > 0 else ' class="worse"'
         rows.append(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td>"
                     f"<td>{html.escape(_fmt(b))}</td><td{cls}>{diff}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
