@@ -201,6 +201,12 @@ def test_train_and_score_churn(tmp_path, their_tx):
                  "--map", *MAP, "--as-of", "2024-06-01"]) == 0
     scored = pd.read_parquet(out)
     assert scored["churn_probability"].between(0, 1).all() and scored["customer_id"].is_unique
+    why = tmp_path / "churn_reasons.csv"
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(why),
+                 "--map", *MAP, "--as-of", "2024-06-01", "--reasons"]) == 0
+    reasons = pd.read_csv(why)
+    assert {"driver_1", "contribution_1"} <= set(reasons.columns)
+    assert np.allclose(reasons["churn_probability"], scored["churn_probability"])
 
 
 def test_train_and_score_clusters(tmp_path, their_tx):
@@ -213,3 +219,18 @@ def test_train_and_score_clusters(tmp_path, their_tx):
                  "--map", *MAP, "--as-of", "2024-06-01"]) == 0
     scored = pd.read_csv(out)
     assert {"customer_id", "cluster", "segment"} <= set(scored.columns) and scored["cluster"].nunique() >= 2
+
+
+def test_train_and_score_leads_with_reasons(tmp_path, their_tx):
+    crm = their_tx[1]
+    leads = tmp_path / "leads.csv"
+    crm.leads.rename(columns={"lead_id": "LeadID"}).to_csv(leads, index=False)
+    model = tmp_path / "leads.zip"
+    assert main(["--quiet", "train", "leads", "--input", str(leads), "--model", str(model),
+                 "--map", "LeadID=lead_id"]) == 0
+    out = tmp_path / "scored.csv"
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(leads), "--output", str(out),
+                 "--map", "LeadID=lead_id", "--reasons"]) == 0
+    scored = pd.read_csv(out)
+    assert {"lead_id", "probability", "grade", "top_positive"} <= set(scored.columns)
+    assert len(scored) == len(crm.leads)

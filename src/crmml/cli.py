@@ -171,7 +171,12 @@ def _train_leads(args):
 
 
 def _score_leads(model, args):
-    return model.score_leads(_leads(args))
+    leads = _leads(args)
+    out = model.score_leads(leads)
+    if args.reasons:
+        why = model.explain(leads, top_n=3)
+        out = out.join(why[[c for c in why.columns if c not in out.columns]])
+    return out
 
 
 def _train_nbo(args):
@@ -212,6 +217,8 @@ def _score_churn(model, args):
     X = build_features(tx, _as_of(args.as_of, tx))
     # a value seen in training (e.g. a channel) may be absent from this file: its columns are then missing
     X = X.reindex(columns=list(model.feature_names_in_))
+    if args.reasons:
+        return model.explain(X, top_n=3)
     return model.predict_risk(X).to_frame()
 
 
@@ -328,6 +335,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--map", action="append", default=[], help=mapping_help)
     s.add_argument("--as-of", dest="as_of", help="cut-off date; default: the day after the last transaction")
     s.add_argument("--k", type=int, default=5, help="offers per customer (nbo)")
+    s.add_argument("--reasons", action="store_true",
+                   help="churn and leads: add each row's top drivers (SHAP / contributions, log-odds)")
 
     r = sub.add_parser("report", help="HTML report of a score against outcomes")
     r.add_argument("--input", required=True, help=".csv or .parquet with a 0/1 label and a score column")
