@@ -223,11 +223,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         score = self.model_.get_booster().get_score(importance_type="total_gain")
         gain = pd.Series({c: score.get(c, 0.0) for c in self.feature_names_in_}, dtype=float)
         out = pd.DataFrame({"gain": gain / max(gain.sum(), 1e-300)})
+        out.index.name = "feature"
         if X is not None:
             c = self._contribs(self._prepare(X, "ChurnModel.global_importance"))
             out["mean_abs_shap"] = np.abs(c[:, :-1]).mean(axis=0)
             return out.sort_values("mean_abs_shap", ascending=False)
-        out.index.name = "feature"
         return out.sort_values("gain", ascending=False)
 
     def explain(self, X, top_n: int = 3) -> pd.DataFrame:
