@@ -55,12 +55,14 @@ class Level:
             for dd in days_list:
                 self._starts[dd] = self.begin.copy()
             return
-        bucket = np.searchsorted(thr, self.as_ns - self.t_ns, side="left")   # thresholds below the age
-        counts = np.bincount(self.codes.astype(np.int64) * (m + 1) + bucket,
-                             minlength=self.n * (m + 1)).reshape(self.n, m + 1)
-        older = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]                  # rows in buckets >= j
-        for j, dd in enumerate(days_list):
-            self._starts[dd] = self.begin + older[:, j + 1]
+        key = np.searchsorted(thr, self.as_ns - self.t_ns, side="left")      # thresholds below the age
+        key += self.codes * (m + 1)
+        counts = np.bincount(key, minlength=self.n * (m + 1)).reshape(self.n, m + 1)
+        del key
+        older = np.zeros(self.n, dtype=np.int64)                             # rows in buckets > j
+        for j in range(m - 1, -1, -1):
+            older += counts[:, j + 1]
+            self._starts[days_list[j]] = self.begin + older
 
     def __len__(self):
         return len(self.codes)
@@ -128,8 +130,12 @@ class Level:
         """Standard deviation of ``x`` over segments ``[s, e)`` (NaN with fewer than ``ddof + 1`` rows)."""
         xc = self.centered(name, x)
         k = (e - s).astype(np.float64)
-        s1 = np.nan_to_num(self.reduce(np.add, xc, s, e))
-        s2 = np.nan_to_num(self.reduce(np.add, xc * xc, s, e))
+        cs = self._cum(("centered_cum", name), xc)   # centred per customer: prefix sums stay small
+        s1 = cs[e] - cs[s]
+        sq = self._cums.get(("sq", name))
+        if sq is None:
+            sq = self._cums[("sq", name)] = xc * xc
+        s2 = np.nan_to_num(self.reduce(np.add, sq, s, e))
         var = np.clip(s2 - safe_div(s1 * s1, k), 0.0, None)
         return np.where(k >= ddof + 1, np.sqrt(safe_div(var, k - ddof)), np.nan)
 
