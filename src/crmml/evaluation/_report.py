@@ -34,7 +34,7 @@ padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px;color:#394256}
 .sub{color:#5b6475;margin:0 0 12px}.meta{color:#8a93a3;font-size:12px}
 table{border-collapse:collapse;font-size:13px;margin:6px 0 12px}
 th,td{border:1px solid #dde1e7;padding:4px 9px;text-align:right}th{background:#f0f2f5}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child{text-align:left}td.t{text-align:left}
 .kv td:first-child{font-weight:600}.better{color:#137333;font-weight:600}.worse{color:#b3261e;font-weight:600}
 figure{margin:10px 0 20px}figure img{max-width:100%;border:1px solid #eef0f3}
 figcaption{font-size:13px;color:#5b6475}.note{background:#fff8e1;border-left:4px solid #f2b600;
@@ -134,12 +134,34 @@ def _metrics_table(metrics: dict, baseline: dict | None, baseline_name: str) -> 
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _is_id(name) -> bool:
+    n = str(name)
+    return n.lower() == "id" or n.lower().endswith("_id") or n.endswith(("ID", "Id"))
+
+
+def _cell(col, v) -> str:
+    text = str(v) if _is_id(col) and v is not None else _fmt(v)
+    cls = ' class="t"' if not isinstance(v, (numbers.Number, np.number)) or isinstance(v, bool) else ""
+    return f"<td{cls}>{html.escape(text)}</td>"
+
+
 def _df_html(df: pd.DataFrame, max_rows: int) -> str:
+    """An HTML table: numbers formatted and right-aligned, text left-aligned, ids shown as they are."""
     shown = df.head(max_rows)
-    out = shown.copy()
-    for c in out.columns:
-        out[c] = [_fmt(v) for v in out[c]]
-    body = out.to_html(escape=True, border=0, index=not isinstance(df.index, pd.RangeIndex))
+    if isinstance(shown.columns, pd.MultiIndex):
+        shown = shown.copy()
+        shown.columns = [" ".join(str(p) for p in c if str(p)) for c in shown.columns]
+    show_index = not isinstance(df.index, pd.RangeIndex)
+    names = [n if n is not None else "" for n in shown.index.names] if show_index else []
+    head = "".join(f"<th>{html.escape(str(n))}</th>" for n in names)
+    head += "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    rows = []
+    for idx, row in zip(shown.index, shown.itertuples(index=False, name=None)):
+        keys = idx if isinstance(idx, tuple) else (idx,)
+        cells = "".join(_cell(n, k) for n, k in zip(names, keys)) if show_index else ""
+        cells += "".join(_cell(c, v) for c, v in zip(shown.columns, row))
+        rows.append(f"<tr>{cells}</tr>")
+    body = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     more = f'<p class="meta">showing {max_rows:,} of {len(df):,} rows</p>' if len(df) > max_rows else ""
     return f'<div class="scroll">{body}</div>{more}'
 
