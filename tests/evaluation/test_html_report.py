@@ -121,3 +121,20 @@ def test_report_renders_in_headless_chromium(tmp_path, churn_like):
     # not a blank page: dark text and lines, and many grey levels (anti-aliased plots and text)
     assert (img < 100).mean() > 0.001
     assert len(np.unique(img)) > 50
+
+
+def test_tables_keep_ids_flatten_multiindex_and_accept_axes(tmp_path):
+    from matplotlib.figure import Figure
+
+    ax = Figure(figsize=(3, 2)).add_subplot()
+    ax.plot([0, 1], [0, 1])
+    summary = pd.DataFrame([[0.71, 0.02]], index=pd.Index(["churn_model"], name="model"),
+                           columns=pd.MultiIndex.from_tuples([("roc_auc", "mean"), ("roc_auc", "std")]))
+    offers = pd.DataFrame({"customer_id": [13047], "product_id": [22720], "score": [12345.678],
+                           "reason": ["bought it 5 times"]})
+    text = report(tmp_path / "t.html", title="t", figures={"an axes": ax},
+                  tables={"summary": summary, "offers": offers}).read_text()
+    assert len(decode_images(text)) == 1
+    assert "<th>roc_auc mean</th>" in text and "<th>model</th>" in text
+    assert "<td>13047</td>" in text and "<td>22720</td>" in text and "<td>12,345.7</td>" in text
+    assert '<td class="t">bought it 5 times</td>' in text

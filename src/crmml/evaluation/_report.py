@@ -195,8 +195,8 @@ def report(path, *, title: str, subtitle: str | None = None, data_summary: dict 
         difference (green when the model is better).
     baseline_name : str, default="baseline"
         Column header of the baseline (e.g. "recency only").
-    figures : dict or list of (caption, Figure), optional
-        matplotlib figures, embedded as PNG.
+    figures : dict or list of (caption, Figure or Axes), optional
+        matplotlib figures (or axes, whose figure is used), embedded as PNG.
     tables : dict or list of (caption, DataFrame), optional
         Tables (decile table, top drivers, backtest per cutoff, ...).
     notes : list of str, optional
@@ -235,6 +235,8 @@ def report(path, *, title: str, subtitle: str | None = None, data_summary: dict 
     if figs:
         parts.append('<h2>Plots</h2><div class="figs">')
         for caption, fig in figs:
+            if not hasattr(fig, "savefig") and hasattr(fig, "figure"):   # an Axes (or a display object)
+                fig = fig.figure
             b64 = base64.b64encode(figure_to_png(fig, dpi=dpi)).decode("ascii")
             wide = ' class="wide"' if fig.get_figwidth() > 7 else ""
             parts.append(f'<figure{wide}><img alt="{html.escape(str(caption))}" '
