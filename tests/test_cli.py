@@ -181,9 +181,11 @@ def test_demo_churn_report_has_backtest(demo_out):
     if not hasattr(churn, "backtest"):
         pytest.skip("crmml.churn.backtest is not available")
     text = (demo_out / "churn.html").read_text()
-    for needle in ("Backtest per cutoff", "recency-frequency baseline", "roc_auc", "log-odds", "Top drivers"):
+    for needle in ("Backtest per cutoff", "recency-frequency baseline", "roc_auc", "log-odds",
+                   "Population stability (PSI)"):
         assert needle in text, needle
-    assert _images(text) == 7
+    assert "Top drivers" in text or "Global importance" in text
+    assert _images(text) >= 6
     scores = pd.read_csv(demo_out / "scores" / "churn.csv")
     assert scores["churn_probability"].between(0, 1).all()
 
