@@ -223,7 +223,8 @@ def _present(codes, labels):
 def _pairs_level(code, key2, n2, t, n, as_ns, hint):
     """Level of the last row of each (customer, value) pair, for distinct counts."""
     ok = key2 >= 0
-    code, key2, t = code[ok], key2[ok], t[ok]
+    if not ok.all():                               # skip three large copies in the common case
+        code, key2, t = code[ok], key2[ok], t[ok]
     k = code * np.int64(max(n2, 1)) + key2
     if n * max(n2, 1) <= max(2 * len(k), 1_000_000):   # dense: the last writer wins in numpy assignment
         last_pos = np.full(n * max(n2, 1), -1, dtype=np.int64)
@@ -245,6 +246,7 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
     ids = ids_all[keep]
     t = t_all[keep]
     codes_f, uniq = pd.factorize(ids)
+    del ids
     uniq = np.asarray(uniq)
     cu_ids = None
     if cu is not None:
