@@ -209,6 +209,11 @@ def test_train_and_score_churn(tmp_path, their_tx):
     reasons = pd.read_csv(why)
     assert {"driver_1", "contribution_1"} <= set(reasons.columns)
     assert np.allclose(reasons["churn_probability"], scored["churn_probability"])
+    batched = tmp_path / "churn_batched.parquet"
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(batched),
+                 "--map", *MAP, "--as-of", "2024-06-01", "--batch", "64"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(batched).set_index("customer_id").sort_index(),
+                                  scored.set_index("customer_id").sort_index())
 
 
 def test_train_and_score_clusters(tmp_path, their_tx):
@@ -236,3 +241,30 @@ def test_train_and_score_leads_with_reasons(tmp_path, their_tx):
     scored = pd.read_csv(out)
     assert {"lead_id", "probability", "grade", "top_positive"} <= set(scored.columns)
     assert len(scored) == len(crm.leads)
+
+
+@pytest.mark.parametrize("kind, fmt", [("segments", "parquet"), ("clv", "csv")])
+def test_batched_scoring_equals_one_pass(tmp_path, their_tx, kind, fmt):
+    """Partitioned by customer: scoring 37 customers at a time gives exactly the one-pass result."""
+    path, _ = their_tx
+    model = tmp_path / f"{kind}.zip"
+    assert main(["--quiet", "train", kind, "--input", str(path), "--model", str(model), "--map", *MAP,
+                 "--as-of", "2024-06-01"]) == 0
+    read = pd.read_parquet if fmt == "parquet" else pd.read_csv
+    outs = []
+    for extra in ([], ["--batch", "37"]):
+        out = tmp_path / f"{kind}{len(extra)}.{fmt}"
+        assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(out),
+                     "--map", *MAP, "--as-of", "2024-06-01", *extra]) == 0
+        outs.append(read(out).set_index("customer_id").sort_index())
+    assert len(outs[0]) > 250
+    pd.testing.assert_frame_equal(outs[0], outs[1])
+
+
+def test_batch_must_be_positive(tmp_path, their_tx, capsys):
+    path, _ = their_tx
+    model = tmp_path / "rfm.zip"
+    assert main(["--quiet", "train", "segments", "--input", str(path), "--model", str(model), "--map", *MAP]) == 0
+    assert main(["score", "--model", str(model), "--input", str(path), "--output", str(tmp_path / "o.csv"),
+                 "--map", *MAP, "--batch", "0"]) == 2
+    assert _err_line(capsys) == "crmml: error: --batch must be a positive number of customers; got 0."

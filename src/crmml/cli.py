@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["main", "read_table", "write_table", "parse_mapping", "UserError", "TASKS"]
@@ -141,11 +142,10 @@ def _train_segments(args):
     return model, f"{len(rfm):,} customers as of {as_of.date()}"
 
 
-def _score_segments(model, args):
+def _score_segments(model, tx, as_of, args):
     from crmml.segmentation import rfm_table
 
-    tx = _transactions(args)
-    return model.transform(rfm_table(tx, _as_of(args.as_of, tx)))
+    return model.transform(rfm_table(tx, as_of))
 
 
 def _train_clv(args):
@@ -157,9 +157,8 @@ def _train_clv(args):
     return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
 
 
-def _score_clv(model, args):
-    tx = _transactions(args)
-    return model.predict(tx, as_of=_as_of(args.as_of, tx))
+def _score_clv(model, tx, as_of, args):
+    return model.predict(tx, as_of=as_of)
 
 
 def _train_leads(args):
@@ -170,8 +169,7 @@ def _train_leads(args):
     return model, f"{len(leads):,} leads, model {model.model_kind_}"
 
 
-def _score_leads(model, args):
-    leads = _leads(args)
+def _score_leads(model, leads, as_of, args):
     out = model.score_leads(leads)
     if args.reasons:
         why = model.explain(leads, top_n=3)
@@ -187,12 +185,15 @@ def _train_nbo(args):
     return NextBestOffer().fit(tx, as_of=as_of), f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
 
 
-def _score_nbo(model, args):
+def _customer_ids(args):
     df = read_table(args.input, parse_mapping(args.map))
     if "customer_id" not in df.columns:
         raise UserError(f"{args.input}: a customer_id column is needed (use --map THEIRS=customer_id).")
-    ids = pd.unique(df["customer_id"])
-    return model.recommend(ids, k=args.k)
+    return df[["customer_id"]].drop_duplicates()
+
+
+def _score_nbo(model, ids, as_of, args):
+    return model.recommend(ids["customer_id"].to_numpy(), k=args.k)
 
 
 def _train_churn(args):
@@ -210,11 +211,10 @@ def _train_churn(args):
                    f"horizon {args.churn_horizon_days} days)")
 
 
-def _score_churn(model, args):
+def _score_churn(model, tx, as_of, args):
     from crmml.features import build_features
 
-    tx = _transactions(args)
-    X = build_features(tx, _as_of(args.as_of, tx))
+    X = build_features(tx, as_of)
     # a value seen in training (e.g. a channel) may be absent from this file: its columns are then missing
     X = X.reindex(columns=list(model.feature_names_in_))
     if args.reasons:
@@ -222,14 +222,15 @@ def _score_churn(model, args):
     return model.predict_risk(X).to_frame()
 
 
-#: kind -> (class name, train function, score function)
+#: kind -> (class name, train function, score function, what score reads, partition key)
 TASKS = {
-    "segments": ("RFMSegmenter", _train_segments, _score_segments),
-    "clusters": ("CustomerClusterer", None, _score_segments),
-    "clv": ("CLVModel", _train_clv, _score_clv),
-    "leads": ("LeadScorer", _train_leads, _score_leads),
-    "nbo": ("NextBestOffer", _train_nbo, _score_nbo),
-    "churn": ("ChurnModel", _train_churn, _score_churn),
+    "segments": ("RFMSegmenter", _train_segments, _score_segments, "transactions", "customer_id"),
+    "clusters": ("CustomerClusterer", None, _score_segments, "transactions", "customer_id"),
+    "clv": ("CLVModel", _train_clv, _score_clv, "transactions", "customer_id"),
+    "leads": ("LeadScorer", _train_leads, _score_leads, "leads", "lead_id"),
+    "rule_leads": ("RuleLeadScorer", None, _score_leads, "leads", "lead_id"),
+    "nbo": ("NextBestOffer", _train_nbo, _score_nbo, "ids", "customer_id"),
+    "churn": ("ChurnModel", _train_churn, _score_churn, "transactions", "customer_id"),
 }
 
 
@@ -243,21 +244,75 @@ def _cmd_train(args, say):
     return 0
 
 
+def _partitions(frame: pd.DataFrame, key: str, size: int | None):
+    """Split ``frame`` into parts holding whole ``key`` groups (``size`` keys each); one part when None."""
+    if not size or frame[key].nunique() <= size:
+        yield frame
+        return
+    codes, _ = pd.factorize(frame[key])            # in order of first appearance
+    part = codes // size
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(part.max() + 2))
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        yield frame.iloc[order[lo:hi]]
+
+
+class _Sink:
+    """Write scored parts one after another into one CSV or parquet file."""
+
+    def __init__(self, path):
+        self.path, self.kind, self.writer, self.n = Path(path), _kind_of(Path(path)), None, 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, df: pd.DataFrame):
+        out = df.reset_index() if any(n is not None for n in df.index.names) else df
+        if self.kind == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(out, preserve_index=False)
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.path, table.schema)
+            self.writer.write_table(table.cast(self.writer.schema))
+        else:
+            out.to_csv(self.path, index=False, mode="w" if self.n == 0 else "a", header=self.n == 0)
+        self.n += len(out)
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+        elif self.n == 0:
+            write_table(pd.DataFrame(), self.path)
+
+
 def _cmd_score(args, say):
     from crmml.persistence import load
 
     t0 = time.perf_counter()
     model = load(args.model)
     name = type(model).__name__
-    for kind, (cls, _, score) in TASKS.items():
+    for kind, (cls, _, score, reads, key) in TASKS.items():
         if cls == name:
             break
     else:
         raise UserError(f"{args.model}: a {name} cannot be used by 'crmml score'.")
-    out = score(model, args)
-    write_table(out, args.output)
+    if args.batch is not None and args.batch < 1:
+        raise UserError(f"--batch must be a positive number of customers; got {args.batch}.")
+    if reads == "transactions":
+        frame = _transactions(args)
+        as_of = _as_of(args.as_of, frame)          # from the whole file, so every part uses the same cut-off
+    elif reads == "leads":
+        frame, as_of = _leads(args), None
+    else:
+        frame, as_of = _customer_ids(args), None
+    sink = _Sink(args.output)
+    try:
+        for part in _partitions(frame, key, args.batch):
+            sink.write(score(model, part, as_of, args))
+    finally:
+        sink.close()
     dt = time.perf_counter() - t0
-    say(f"scored {len(out):,} rows with {name} in {dt:.1f} s -> {args.output}")
+    say(f"scored {sink.n:,} rows with {name} in {dt:.1f} s -> {args.output}")
     return 0
 
 
@@ -335,6 +390,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--map", action="append", default=[], help=mapping_help)
     s.add_argument("--as-of", dest="as_of", help="cut-off date; default: the day after the last transaction")
     s.add_argument("--k", type=int, default=5, help="offers per customer (nbo)")
+    s.add_argument("--batch", type=int, default=None, metavar="N",
+                   help="score N customers (leads) at a time: bounded memory, same result (partitioned by customer)")
     s.add_argument("--reasons", action="store_true",
                    help="churn and leads: add each row's top drivers (SHAP / contributions, log-odds)")
 
