@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_score_cli.py                      # 1M customers (the target size)
     python benchmarks/bench_score_cli.py --customers 100000 --kinds segments,churn
+    python benchmarks/bench_score_cli.py --workdir /tmp/b --reuse --batch 250000   # bounded memory
 
 Not timed: generating the synthetic CRM (``make_synthetic_crm``), writing its
 transactions to parquet, and training the models (``crmml train`` on a
@@ -47,6 +48,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--reuse", action="store_true", help="reuse the data already in --workdir")
+    ap.add_argument("--batch", type=int, default=None, help="crmml score --batch N (customers per part)")
     args = ap.parse_args()
 
     from crmml.datasets import make_synthetic_crm
@@ -77,10 +79,11 @@ def main():
         model = work / f"{kind}.zip"
         t_train, _ = _crmml("--quiet", "train", kind, "--input", train, "--model", model, "--as-of", as_of.date())
         out = work / f"{kind}_scores.parquet"
+        batch = ["--batch", args.batch] if args.batch else []
         wall, peak = _crmml("--quiet", "score", "--model", model, "--input", full, "--output", out,
-                            "--as-of", as_of.date())
+                            "--as-of", as_of.date(), *batch)
         n_out = len(pd.read_parquet(out, columns=[]))
-        print(f"{kind:>9}: train on {args.train_customers:,} customers {t_train:.1f} s; "
+        print(f"{kind:>9}{' (batch ' + format(args.batch, ',') + ')' if args.batch else ''}: train on {args.train_customers:,} customers {t_train:.1f} s; "
               f"score {n_out:,} customers in {wall:.1f} s end to end = {n_out / wall * 60:,.0f} customers/min; "
               f"peak RSS {peak:,.0f} MB")
 
