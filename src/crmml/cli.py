@@ -63,7 +63,13 @@ def parse_mapping(items) -> dict:
 
 
 def read_table(path, mapping: dict | None = None) -> pd.DataFrame:
-    """Read a CSV or parquet file and rename columns by ``mapping`` (their name -> canonical name)."""
+    """Read a CSV or parquet file and rename columns by ``mapping`` (their name -> canonical name).
+
+    >>> import tempfile, pathlib, pandas as pd
+    >>> path = write_table(pd.DataFrame({"CustomerID": [7]}), pathlib.Path(tempfile.mkdtemp()) / "c.csv")
+    >>> list(read_table(path, {"CustomerID": "customer_id"}).columns)
+    ['customer_id']
+    """
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file.")
@@ -88,7 +94,14 @@ def read_table(path, mapping: dict | None = None) -> pd.DataFrame:
 
 
 def write_table(df: pd.DataFrame, path) -> Path:
-    """Write ``df`` (its index as columns when named) as CSV or parquet, by the file suffix."""
+    """Write ``df`` (its index as columns when named) as CSV or parquet, by the file suffix.
+
+    >>> import tempfile, pathlib, pandas as pd
+    >>> df = pd.DataFrame({"score": [0.5]}, index=pd.Index([7], name="customer_id"))
+    >>> path = write_table(df, pathlib.Path(tempfile.mkdtemp()) / "s.parquet")
+    >>> pd.read_parquet(path).columns.tolist()
+    ['customer_id', 'score']
+    """
     path = Path(path)
     kind = _kind_of(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -411,7 +424,11 @@ _COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "score": _cmd_score, "repor
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``crmml`` console script; returns the exit status."""
+    """Entry point of the ``crmml`` console script; returns the exit status.
+
+    >>> main(["--quiet", "score", "--model", "missing.zip", "--input", "x.csv", "--output", "y.csv"])
+    2
+    """
     args = _parser().parse_args(argv)
 
     def say(msg):

@@ -478,6 +478,14 @@ def save(obj, path, *, format: str = "auto", key=None) -> Path:
     ------
     TypeError
         When the object (or part of its state) is not storable: lambdas, closures, unknown classes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> path = save(StandardScaler().fit([[1.0], [3.0]]), pathlib.Path(tempfile.mkdtemp()) / "scaler.zip")
+    >>> path.suffix
+    '.zip'
     """
     from crmml import __version__
 
@@ -583,7 +591,14 @@ def _major(version: str) -> str:
 
 
 def read_metadata(path, *, key=None) -> dict:
-    """The verified metadata of a saved model (class, versions, feature names, parameters), without loading it."""
+    """The verified metadata of a saved model (class, versions, feature names, parameters), without loading it.
+
+    >>> import tempfile, pathlib
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> path = save(StandardScaler(), pathlib.Path(tempfile.mkdtemp()) / "scaler.zip")
+    >>> read_metadata(path)["class"]
+    'sklearn.preprocessing._data.StandardScaler'
+    """
     path = Path(path)
     members = _read_members(path)
     meta = _verify(members, _as_key(key), path)
@@ -606,6 +621,14 @@ def load(path, *, key=None):
         The file is not a crmml model; a member was added, removed or changed (tampering or
         corruption); the model was saved by another crmml major version; or it names a class
         outside the allowlist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> path = save(StandardScaler().fit([[1.0], [3.0]]), pathlib.Path(tempfile.mkdtemp()) / "scaler.zip")
+    >>> load(path).transform([[2.0]])
+    array([[0.]])
     """
     from crmml import __version__
 
