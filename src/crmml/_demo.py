@@ -282,7 +282,13 @@ def _step_leads(ctx: _Ctx) -> dict:
     ctx.save_model(model, "lead_scorer")
     ctx.scores(scored, "leads")
     summary = summarize_data(test, key="lead_id", time=None, label="converted")
-    summary = {"training calls": len(train), **summary, "model": model.model_kind_}
+    summary = {"training calls": len(train), "training conversion rate": float(train["converted"].mean()),
+               **summary, "model": model.model_kind_}
+    notes = []
+    if abs(y.mean() - train["converted"].mean()) > 0.3 * train["converted"].mean():
+        notes.append(f"The later calls convert at {y.mean():.1%} against {train['converted'].mean():.1%} in the "
+                     "training calls (the campaign changed over time), so probabilities calibrated on the past "
+                     "under-state today's rates: read the ranking metrics (ROC-AUC, lift) first.")
     path = classification_report(
         ctx.out / "leads.html", y, p, title="Lead scoring",
         subtitle="UCI Bank Marketing: trained on the earlier 75% of calls, tested on the later 25% "
@@ -290,7 +296,8 @@ def _step_leads(ctx: _Ctx) -> dict:
         baseline_prob=baseline, baseline_name="previous-outcome rate", data_summary=summary,
         shap_values=contrib.to_numpy(), X=X, feature_names=list(contrib.columns), shap_units="log-odds",
         extra_tables={"Conversion by grade": scored.assign(converted=y).groupby("grade", observed=True)
-                      .agg(leads=("converted", "size"), conversion_rate=("converted", "mean"))})
+                      .agg(leads=("converted", "size"), conversion_rate=("converted", "mean"))},
+        notes=notes)
     from crmml.evaluation import roc_auc
 
     return {"report": path, "headline": f"test ROC-AUC {roc_auc(y, p):.3f}"
