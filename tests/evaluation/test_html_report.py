@@ -138,3 +138,15 @@ def test_tables_keep_ids_flatten_multiindex_and_accept_axes(tmp_path):
     assert "<th>roc_auc mean</th>" in text and "<th>model</th>" in text
     assert "<td>13047</td>" in text and "<td>22720</td>" in text and "<td>12,345.7</td>" in text
     assert '<td class="t">bought it 5 times</td>' in text
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_one_class_report_skips_undefined_curves(tmp_path, label):
+    import warnings
+
+    y = np.full(60, label)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = classification_report(tmp_path / "one.html", y, np.linspace(0, 1, 60), title="t").read_text()
+    assert "Only one outcome class is present" in text and "ROC curve" not in text
+    assert len(decode_images(text)) == (3 if label == 0 else 4)

@@ -323,12 +323,15 @@ def classification_figures(y_true, y_prob, *, shap_values=None, X=None, feature_
                                          plot_shap_summary)
 
     n_bins = 10 if len(np.asarray(y_prob)) >= 10 else max(1, len(np.asarray(y_prob)) // 2)
-    figs = {"ROC curve": plot_roc(y_true, y_prob),
-            "Precision-recall curve": plot_precision_recall(y_true, y_prob),
-            "Calibration curve": plot_calibration(y_true, y_prob, n_bins=n_bins),
-            "Cumulative gains and lift": plot_gains_lift(y_true, y_prob),
-            "Score distribution by class": plot_score_distribution(y_true, y_prob),
-            "Decile table": plot_decile_table(decile_table(y_true, y_prob, n_bins=n_bins))}
+    figs = {}
+    if len(np.unique(np.asarray(y_true))) == 2:     # curves that need both classes
+        figs = {"ROC curve": plot_roc(y_true, y_prob),
+                "Precision-recall curve": plot_precision_recall(y_true, y_prob)}
+    figs["Calibration curve"] = plot_calibration(y_true, y_prob, n_bins=n_bins)
+    if np.asarray(y_true).sum() > 0:
+        figs["Cumulative gains and lift"] = plot_gains_lift(y_true, y_prob)
+    figs["Score distribution by class"] = plot_score_distribution(y_true, y_prob)
+    figs["Decile table"] = plot_decile_table(decile_table(y_true, y_prob, n_bins=n_bins))
     if shap_values is not None:
         kind = "beeswarm" if X is not None else "bar"
         figs["SHAP summary (top drivers)"] = plot_shap_summary(shap_values, X, feature_names=feature_names,
@@ -370,6 +373,9 @@ def classification_report(path, y_true, y_prob, *, title: str, subtitle: str | N
     """
     metrics = classification_metrics(y_true, y_prob)
     base = classification_metrics(y_true, baseline_prob) if baseline_prob is not None else None
+    if len(np.unique(np.asarray(y_true))) < 2:
+        notes = [*(notes or []), "Only one outcome class is present: ROC-AUC, PR-AUC, Gini, KS and the "
+                                 "ROC and precision-recall curves are undefined (n/a)."]
     figs = classification_figures(y_true, y_prob, shap_values=shap_values, X=X, feature_names=feature_names,
                                   shap_units=shap_units)
     figs.update(dict(_items(extra_figures)))
