@@ -30,8 +30,8 @@ __all__ = ["run_demo", "STEPS"]
 
 
 class _Ctx:
-    def __init__(self, out: Path, quick: bool, say):
-        self.out, self.quick, self.say = out, quick, say
+    def __init__(self, out: Path, quick: bool, say, verbose: bool = False):
+        self.out, self.quick, self.say, self.verbose = out, quick, say, verbose
         self.results: list[dict] = []
         self._data: dict = {}
 
@@ -213,7 +213,7 @@ def _step_churn(ctx: _Ctx) -> dict:
     model = ChurnModel(n_estimators=60 if ctx.quick else 400, random_state=0, n_jobs=1)
     kw = {"windows": (30, 90, 365)} if ctx.quick else {}
     res = backtest(tx, cutoffs, horizon_days=horizon, n_train_snapshots=2 if ctx.quick else 3,
-                   snapshot_step_days=30, model=model, **kw)
+                   snapshot_step_days=30, model=model, verbose=ctx.verbose, **kw)
     c = max(res.models)
     pred = res.predictions[res.predictions["cutoff"] == c]
     y, p, pb = pred["churned"].to_numpy(), pred["p_model"].to_numpy(), pred["p_baseline"].to_numpy()
@@ -363,8 +363,10 @@ def _index(ctx: _Ctx, total: float) -> Path:
     return path
 
 
-def run_demo(out, *, quick: bool = False, say=None, steps=None) -> list[dict]:
+def run_demo(out, *, quick: bool = False, say=None, steps=None, verbose: bool = False) -> list[dict]:
     """Run the demo into folder ``out``; returns one dict per step (step, status, report, headline, seconds).
+
+    ``say`` receives one line per step start and end; ``verbose=True`` adds progress bars for long loops.
 
     A step fails softly: a missing module is reported as "skipped", an error as "failed"
     (with its message), and the other steps still run.
@@ -372,7 +374,7 @@ def run_demo(out, *, quick: bool = False, say=None, steps=None) -> list[dict]:
     say = say or (lambda msg: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = _Ctx(out, quick, say)
+    ctx = _Ctx(out, quick, say, verbose)
     t_all = time.perf_counter()
     chosen = [s for s in STEPS if steps is None or s[0] in steps]
     for i, (name, fn) in enumerate(chosen, 1):

@@ -368,7 +368,7 @@ def _cmd_report(args, say):
 def _cmd_demo(args, say):
     from crmml._demo import run_demo
 
-    run_demo(args.out, quick=args.quick, say=say)
+    run_demo(args.out, quick=args.quick, say=say, verbose=not args.quiet)
     return 0
 
 
