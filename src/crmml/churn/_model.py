@@ -52,16 +52,36 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     rows is used, which suits one prepared snapshot (one row per customer at
     a single date), never a stack of snapshots over time.
 
+    **Defaults** are chosen for what churn data usually is: a few thousand
+    customers, noisy labels, and hundreds of strongly correlated features
+    (the same measure over 7 windows). They favour many weak, heavily
+    regularised trees over a few deep ones, following the usual guidance for
+    boosting on small tabular data (Hastie, Tibshirani & Friedman, *Elements
+    of Statistical Learning*, sec. 10.11-10.12: few leaves per tree, shrinkage
+    with early stopping, row subsampling; xgboost's "control overfitting"
+    notes: ``max_depth``, ``min_child_weight``, ``subsample``,
+    ``colsample_bytree``, ``lambda``): depth-2 trees (4 leaves, pairwise
+    interactions at most), a leaf needs a hessian mass of 20 (about 200
+    customers at a 90% churn rate, 80 at 50%), half of the columns per tree
+    (decorrelates the redundant window variants), L2 penalty 5 on leaf values,
+    learning rate 0.05 with early stopping on the validation log-loss. Measured
+    on the real backtests (README, section churn) they raised the model's lead
+    over the recency-frequency baseline on every dataset compared with deeper,
+    less regularised trees. On large data with strong interactions raise
+    ``max_depth`` (4-6) and lower ``min_child_weight``.
+
     Parameters
     ----------
-    n_estimators : int, default=400
+    n_estimators : int, default=500
         Maximum boosting rounds (early stopping picks the number used).
     learning_rate : float, default=0.05
-    max_depth : int, default=4
-    min_child_weight : float, default=5.0
-    subsample, colsample_bytree : float, default=0.8
-    reg_lambda : float, default=1.0
-    early_stopping_rounds : int, default=40
+    max_depth : int, default=2
+    min_child_weight : float, default=20.0
+        Minimum hessian sum per leaf (``p (1 - p)`` summed over its rows).
+    subsample : float, default=0.8
+    colsample_bytree : float, default=0.5
+    reg_lambda : float, default=5.0
+    early_stopping_rounds : int, default=50
     validation_fraction : float, default=0.2
         Share of rows held out when no ``time`` is given.
     calibration : {"sigmoid", "isotonic"}, default="sigmoid"
@@ -98,8 +118,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     ((2, 2), ['churn_probability', 'driver_1'])
     """
 
-    def __init__(self, n_estimators=400, learning_rate=0.05, max_depth=4, min_child_weight=5.0, subsample=0.8,
-                 colsample_bytree=0.8, reg_lambda=1.0, early_stopping_rounds=40, validation_fraction=0.2,
+    def __init__(self, n_estimators=500, learning_rate=0.05, max_depth=2, min_child_weight=20.0, subsample=0.8,
+                 colsample_bytree=0.5, reg_lambda=5.0, early_stopping_rounds=50, validation_fraction=0.2,
                  calibration="sigmoid", random_state=0, n_jobs=1):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
