@@ -409,3 +409,17 @@ def test_folder_save_overwrites_a_model_but_not_other_files(tmp_path, xy):
     (tmp_path / "notes" / "readme.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="the folder holds files that are not part of a crmml model"):
         save(StandardScaler().fit(X), tmp_path / "notes")
+
+
+def test_schema_mismatch_is_refused(tmp_path, small_crm):
+    RFMSegmenter = _crmml("segmentation", "RFMSegmenter")
+    rfm_table = _crmml("segmentation", "rfm_table")
+    path = save(RFMSegmenter().fit(rfm_table(small_crm.transactions, _as_of(small_crm))), tmp_path / "rfm.zip")
+    assert read_metadata(path)["schema"]["frame"] == "transactions"
+
+    def other_schema(meta):
+        meta["schema"]["required"] = {"client": "id"}
+
+    _resign(path, other_schema)
+    with pytest.raises(ModelLoadError, match=r"was saved for the 'transactions' schema \{'client': 'id'\}"):
+        load(path)

@@ -641,4 +641,18 @@ def load(path, *, key=None):
                              "Models load only within the same major version: re-train or use the "
                              "matching crmml.")
     _resolve_class(meta["class"])          # refuse unknown classes before building anything
+    _check_schema(meta.get("schema"), path)
     return _Reader(members).decode(meta["root"])
+
+
+def _check_schema(schema, path: Path) -> None:
+    """The canonical columns the model was saved for must still be the canonical columns."""
+    if not isinstance(schema, dict) or "frame" not in schema or "required" not in schema:
+        return
+    from crmml.schema import SPECS
+
+    spec = SPECS.get(schema["frame"])
+    if spec is None or dict(spec.required) != schema["required"]:
+        now = dict(spec.required) if spec is not None else None
+        raise ModelLoadError(f"{str(path)!r} was saved for the {schema['frame']!r} schema "
+                             f"{schema['required']}; this crmml's schema is {now}.")
