@@ -191,3 +191,17 @@ def test_threads_and_validation_paths_agree(small_crm, small_features):
     bad = tx.assign(amount=tx["amount"].where(tx.index != 3, np.inf))
     with pytest.raises(ValueError, match="transactions.amount: infinite values"):
         build_features(bad, AS_OF)
+
+
+def test_customer_blocks_give_the_same_features(small_crm, small_features, monkeypatch):
+    """Large logs are processed in blocks of consecutive customers (bounded memory); values must not change."""
+    from crmml.features import _build
+
+    tx, ev, cu = small_crm.transactions, small_crm.events, small_crm.customers
+    monkeypatch.setattr(_build, "_BLOCK_ROWS", 700)
+    n_rows = int((tx["timestamp"] < AS_OF).sum())
+    assert len(_build._block_edges(np.arange(n_rows) * 400 // n_rows, 400, n_rows)) - 1 >= 5
+    shuffled = tx.sample(frac=1.0, random_state=1)          # also exercises the sort
+    for n_jobs in (1, 2):
+        got = build_features(shuffled, AS_OF, ev, cu, n_jobs=n_jobs)
+        pd.testing.assert_frame_equal(got, small_features, rtol=1e-9, atol=1e-9)

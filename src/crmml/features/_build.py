@@ -236,17 +236,32 @@ def _pairs_level(code, key2, n2, t, n, as_ns, hint):
     return Level(code[last], t[last], n, as_ns, hint)
 
 
+#: Transaction lines (before ``as_of``) per customer block: features are computed block by block of
+#: consecutive customers, which bounds the temporaries (prefix sums, window bounds, gathered columns) whatever
+#: the size of the log. Every feature depends only on its customer's rows, so blocks give the same values.
+_BLOCK_ROWS = 4_000_000
+
+
+def _block_edges(code, n, n_rows):
+    """Customer-code edges of blocks holding about ``_BLOCK_ROWS`` lines each (``code`` sorted)."""
+    n_blocks = max(1, min(n, -(-n_rows // _BLOCK_ROWS)))
+    if n_blocks == 1:
+        return np.array([0, n])
+    # split at quantiles of the lines, so blocks hold similar numbers of rows
+    cut = code[np.linspace(0, n_rows, n_blocks + 1)[1:-1].astype(np.int64)].astype(np.int64)
+    return np.unique(np.concatenate([[0], cut, [n]]))
+
+
 def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, event_types=None, channels=None,
                      dtype="float64", n_jobs=2) -> pd.DataFrame:
     """:func:`build_features` on frames that are already validated (no checks)."""
     as_ns = int(as_of.value)
     t_all = tx["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
     keep = t_all < as_ns
-    ids_all = tx["customer_id"].to_numpy()
-    ids = ids_all[keep]
-    t = t_all[keep]
-    codes_f, uniq = pd.factorize(ids)
-    del ids
+    rows = np.flatnonzero(keep)                        # positions of the rows read, in the original frame
+    del keep
+    t = t_all[rows]
+    codes_f, uniq = pd.factorize(tx["customer_id"].to_numpy()[rows])
     uniq = np.asarray(uniq)
     cu_ids = None
     if cu is not None:
@@ -261,25 +276,134 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
     if n == 0:
         raise SchemaError("transactions", "timestamp", f"no transaction before as_of={as_of} and no customers")
     code_map, _ = _codes_in(universe, uniq)
-    code = code_map[codes_f]
-    del codes_f
+    code = code_map.astype(np.int32 if n < 2**31 else np.int64)[codes_f]
+    del codes_f, code_map
     order = _sorted_order(code, t)
+    if order is not None:
+        code, t, rows = code[order], t[order], rows[order]
+        del order
+    hint = set(windows) | {2 * w for w in windows}
+
+    # coded columns: factorised once for the whole log (int32 codes), gathered per block
+    coded = {}
+    for name in ("product_id", "category", "channel"):
+        if name in tx.columns:
+            c, labels = _codes_labels(tx[name])
+            coded[name] = (c.astype(np.int32) if len(labels) < 2**31 else c, labels)
+    if "channel" in coded and channels is None:      # channels of purchase occasions (first line), all customers
+        ch_codes, labels = coded["channel"]
+        amt = tx["amount"].to_numpy()[rows]
+        pm = ~(amt < 0)
+        del amt
+        pc, pt = code[pm], t[pm]
+        first = np.flatnonzero(run_starts(pc, pt))
+        channels = _present(ch_codes[rows[pm][first]].astype(np.int64), labels)
+        del pm, pc, pt, first
+    channels = tuple(channels) if channels is not None else None
+
+    # events: sorted once by (customer, time), sliced per block
+    evd = None
+    if ev is not None:
+        et = ev["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
+        ek = et < as_ns
+        ecode, found = _codes_in(universe, ev["customer_id"].to_numpy()[ek])
+        tcodes, labels = _codes_labels(ev["event_type"])
+        tcodes = tcodes[ek][found]
+        ecode, et = ecode[found], et[ek][found]
+        types = event_types if event_types is not None else _present(tcodes, labels)
+        eo = _sorted_order(ecode, et)
+        if eo is not None:
+            ecode, et, tcodes = ecode[eo], et[eo], tcodes[eo]
+        evd = (ecode, et, _remap(tcodes, labels, types), tuple(slug(x) for x in types))
+        event_types = types
+
+    # customer attributes: one value per customer, computed once
+    attr = SimpleNamespace(attribute_cols=(), attribute_slugs=(), attributes={}, n=n)
+    if cu is not None:
+        pos, _ = _codes_in(universe, cu["customer_id"].to_numpy())
+        attr.signup_age = np.full(n, np.nan)
+        if "signup_date" in cu.columns:
+            sd = cu["signup_date"].to_numpy("datetime64[ns]").view(np.int64).astype(np.float64)
+            sd[np.isnat(cu["signup_date"].to_numpy("datetime64[ns]"))] = np.nan
+            attr.signup_age[pos] = (as_ns - sd) / DAY_NS
+        attr.attribute_cols = tuple(c for c in cu.columns if c not in ("customer_id", "signup_date"))
+        attr.attribute_slugs = tuple(slug(c) for c in attr.attribute_cols)
+        for c in attr.attribute_cols:
+            s = cu[c]
+            if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+                out = np.full(n, np.nan)
+                out[pos] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                out = pd.Series(s.array, index=pos).reindex(np.arange(n))
+            attr.attributes[c] = out
+
+    ctx = FeatureContext(windows, tuple(event_types or ()), tuple(channels or ()), attr.attribute_slugs)
+    req = ("transactions",) + (("events",) if ev is not None else ()) + (("customers",) if cu is not None else ())
+    families = [f for f in REGISTRY if f.requires in req]
+    names = [nm for f in families for nm in f.names(ctx)]
+    numeric_names = [nm for nm in names if not nm.startswith("attr_")]
+    block = np.empty((len(numeric_names), n), dtype=dtype)
+    row = {nm: i for i, nm in enumerate(numeric_names)}
+    objects = {}
+
+    def store(fam, d, c0, c1):
+        vals = fam.compute(d, ctx)
+        expected = fam.names(ctx)
+        if set(vals) != set(expected):  # pragma: no cover - registry bug guard
+            raise RuntimeError(f"feature family {fam.name!r} computed {sorted(set(vals) ^ set(expected))[:5]} "
+                               "that its templates do not declare")
+        for nm, v in vals.items():
+            if nm in row:
+                block[row[nm], c0:c1] = v          # distinct rows per family: safe across threads
+            else:
+                objects[nm] = v
+
+    per_customer = [f for f in families if f.requires != "customers"]
+    edges = _block_edges(code, n, len(code))
+    pool = ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 and len(per_customer) > 1 else None
+    try:
+        for c0, c1 in zip(edges[:-1], edges[1:]):
+            c0, c1 = int(c0), int(c1)
+            d = _block_data(tx, code, t, rows, coded, channels, evd, c0, c1, as_ns, hint)
+            # window bounds first (shared by all families), then the families on n_jobs threads
+            # (numpy releases the GIL in the heavy array operations)
+            for lev in (d.lines, d.occ, d.days, d.ret, d.prod_pairs, d.cat_pairs, d.chan_pairs, *d.event_levels):
+                if lev is not None:
+                    lev.start(windows[0])
+            if pool is not None:
+                list(pool.map(lambda f: store(f, d, c0, c1), per_customer))
+            else:
+                for fam in per_customer:
+                    store(fam, d, c0, c1)
+            del d
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    for fam in families:
+        if fam.requires == "customers":
+            store(fam, attr, 0, n)
+    index = pd.Index(universe, name="customer_id")
+    out = pd.DataFrame(block.T, index=index, columns=numeric_names, copy=False)
+    for nm, v in objects.items():
+        out[nm] = v.set_axis(index) if isinstance(v, pd.Series) else v
+    return out if list(out.columns) == names else out[names]
+
+
+def _block_data(tx, code, t, rows, coded, channels, evd, c0, c1, as_ns, hint):
+    """Everything the per-customer families read, for customers with codes in ``[c0, c1)``."""
+    n = c1 - c0
+    lo, hi = np.searchsorted(code, [c0, c1])
+    r = rows[lo:hi]
+    code = code[lo:hi].astype(np.int64) - c0
+    t = t[lo:hi]
 
     def col(name):
-        v = tx[name].to_numpy()[keep] if name in tx.columns else None
-        return v if v is None or order is None else v[order]
+        return tx[name].to_numpy()[r] if name in tx.columns else None
 
-    def coded(name):
-        codes, labels = _codes_labels(tx[name])
-        codes = codes[keep]
-        return (codes if order is None else codes[order]), labels
-
-    if order is not None:
-        code, t = code[order], t[order]
-    hint = set(windows) | {2 * w for w in windows}
     amount = np.asarray(col("amount"), dtype=np.float64)
     is_ret = amount < 0                            # NaN compares False: a missing amount is a purchase
     amount0 = np.nan_to_num(amount, nan=0.0)
+    del amount
     d = SimpleNamespace(n=n, as_ns=as_ns)
 
     # purchase lines and occasions
@@ -305,101 +429,30 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
 
     # distinct products / categories / channels
     d.prod_pairs = d.cat_pairs = d.chan_pairs = None
-    if "product_id" in tx.columns:
-        k2, labels = coded("product_id")
-        d.prod_pairs = _pairs_level(pc, k2[p], len(labels), pt, n, as_ns, hint)
-    if "category" in tx.columns:
-        k2, labels = coded("category")
-        d.cat_pairs = _pairs_level(pc, k2[p], len(labels), pt, n, as_ns, hint)
+    if "product_id" in coded:
+        k2, labels = coded["product_id"]
+        d.prod_pairs = _pairs_level(pc, k2[r[p]].astype(np.int64), len(labels), pt, n, as_ns, hint)
+    if "category" in coded:
+        k2, labels = coded["category"]
+        d.cat_pairs = _pairs_level(pc, k2[r[p]].astype(np.int64), len(labels), pt, n, as_ns, hint)
     d.channel_slugs, d.occ_channel = (), None
-    if "channel" in tx.columns:
-        k2, labels = coded("channel")
-        k2 = k2[p][starts]
-        chans = channels if channels is not None else _present(k2, labels)
-        d.channel_slugs = tuple(slug(c) for c in chans)
-        d.occ_channel = _remap(k2, labels, chans)
-        d.chan_pairs = _pairs_level(d.occ.codes, d.occ_channel, len(chans), d.occ.t_ns, n, as_ns, hint)
-        channels = chans
-    channels = channels if channels is not None else ()
+    if "channel" in coded:
+        k2, labels = coded["channel"]
+        k2 = k2[r[p][starts]].astype(np.int64)
+        d.channel_slugs = tuple(slug(c) for c in channels)
+        d.occ_channel = _remap(k2, labels, channels)
+        d.chan_pairs = _pairs_level(d.occ.codes, d.occ_channel, len(channels), d.occ.t_ns, n, as_ns, hint)
 
     # returns
     d.ret = Level(code[is_ret], t[is_ret], n, as_ns, hint)
     d.ret_amount = -amount0[is_ret]
-    del code, t, amount, amount0, is_ret, p, pc, pt, pa
 
     # events
     d.event_slugs, d.event_levels = (), ()
-    if ev is not None:
-        et = ev["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
-        ek = et < as_ns
-        ecode, found = _codes_in(universe, ev["customer_id"].to_numpy()[ek])
-        tcodes, labels = _codes_labels(ev["event_type"])
-        tcodes = tcodes[ek][found]
-        ecode, et = ecode[found], et[ek][found]
-        types = event_types if event_types is not None else _present(tcodes, labels)
-        eo = _sorted_order(ecode, et)
-        if eo is not None:
-            ecode, et, tcodes = ecode[eo], et[eo], tcodes[eo]
-        tcode = _remap(tcodes, labels, types)
-        d.event_slugs = tuple(slug(x) for x in types)
+    if evd is not None:
+        ecode, et, tcode, d.event_slugs = evd
+        elo, ehi = np.searchsorted(ecode, [c0, c1])
+        ecode, et, tcode = ecode[elo:ehi] - c0, et[elo:ehi], tcode[elo:ehi]
         d.event_levels = tuple(Level(ecode[tcode == j], et[tcode == j], n, as_ns, hint)
-                               for j in range(len(types)))
-        event_types = types
-
-    # customer attributes
-    d.attribute_cols, d.attribute_slugs, d.attributes = (), (), {}
-    if cu is not None:
-        pos, _ = _codes_in(universe, cu["customer_id"].to_numpy())
-        d.signup_age = np.full(n, np.nan)
-        if "signup_date" in cu.columns:
-            sd = cu["signup_date"].to_numpy("datetime64[ns]").view(np.int64).astype(np.float64)
-            sd[np.isnat(cu["signup_date"].to_numpy("datetime64[ns]"))] = np.nan
-            d.signup_age[pos] = (as_ns - sd) / DAY_NS
-        d.attribute_cols = tuple(c for c in cu.columns if c not in ("customer_id", "signup_date"))
-        d.attribute_slugs = tuple(slug(c) for c in d.attribute_cols)
-        for c in d.attribute_cols:
-            s = cu[c]
-            if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-                out = np.full(n, np.nan)
-                out[pos] = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            else:
-                out = pd.Series(s.array, index=pos).reindex(np.arange(n))
-            d.attributes[c] = out
-
-    ctx = FeatureContext(windows, tuple(event_types or ()), tuple(channels), d.attribute_slugs)
-    req = ("transactions",) + (("events",) if ev is not None else ()) + (("customers",) if cu is not None else ())
-    families = [f for f in REGISTRY if f.requires in req]
-    names = [nm for f in families for nm in f.names(ctx)]
-    numeric_names = [nm for nm in names if not nm.startswith("attr_")]
-    block = np.empty((len(numeric_names), n), dtype=dtype)
-    row = {nm: i for i, nm in enumerate(numeric_names)}
-    objects = {}
-
-    def run(fam):
-        vals = fam.compute(d, ctx)
-        expected = fam.names(ctx)
-        if set(vals) != set(expected):  # pragma: no cover - registry bug guard
-            raise RuntimeError(f"feature family {fam.name!r} computed {sorted(set(vals) ^ set(expected))[:5]} "
-                               "that its templates do not declare")
-        for nm, v in vals.items():
-            if nm in row:
-                block[row[nm]] = v                 # distinct rows per family: safe across threads
-            else:
-                objects[nm] = v
-
-    # window bounds first (shared by all families), then the families on n_jobs threads
-    # (numpy releases the GIL in the heavy array operations)
-    for lev in (d.lines, d.occ, d.days, d.ret, d.prod_pairs, d.cat_pairs, d.chan_pairs, *d.event_levels):
-        if lev is not None:
-            lev.start(windows[0])
-    if n_jobs > 1:
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            list(pool.map(run, families))
-    else:
-        for fam in families:
-            run(fam)
-    index = pd.Index(universe, name="customer_id")
-    out = pd.DataFrame(block.T, index=index, columns=numeric_names, copy=False)
-    for nm, v in objects.items():
-        out[nm] = v.set_axis(index) if isinstance(v, pd.Series) else v
-    return out if list(out.columns) == names else out[names]
+                               for j in range(len(d.event_slugs)))
+    return d
