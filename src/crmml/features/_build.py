@@ -239,7 +239,7 @@ def _pairs_level(code, key2, n2, t, n, as_ns, hint):
 #: Transaction lines (before ``as_of``) per customer block: features are computed block by block of
 #: consecutive customers, which bounds the temporaries (prefix sums, window bounds, gathered columns) whatever
 #: the size of the log. Every feature depends only on its customer's rows, so blocks give the same values.
-_BLOCK_ROWS = 4_000_000
+_BLOCK_ROWS = 2_000_000
 
 
 def _block_edges(code, n, n_rows):
@@ -259,6 +259,8 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
     t_all = tx["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
     keep = t_all < as_ns
     rows = np.flatnonzero(keep)                        # positions of the rows read, in the original frame
+    if len(tx) < 2**31:
+        rows = rows.astype(np.int32)
     del keep
     t = t_all[rows]
     codes_f, uniq = pd.factorize(tx["customer_id"].to_numpy()[rows])
