@@ -184,7 +184,11 @@ def _union_ids(tx_ids, cu_ids):
         return np.sort(tx_ids)
     if tx_ids.dtype.kind != cu_ids.dtype.kind:
         tx_ids, cu_ids = tx_ids.astype(str), cu_ids.astype(str)
-    return np.unique(np.concatenate([tx_ids, cu_ids]))
+    u = np.concatenate([tx_ids, cu_ids])
+    u.sort()                                       # sort + adjacent dedupe: several times faster than np.unique
+    keep = np.ones(len(u), bool)
+    keep[1:] = u[1:] != u[:-1]
+    return u[keep]
 
 
 def _codes_in(universe, ids):
