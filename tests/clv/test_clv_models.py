@@ -59,9 +59,13 @@ def test_same_optimum_and_predictions_as_lifetimes(cdnow_sample, cdnow_sample_mo
     x, tx, T = _arrays(cdnow_sample)
     for ours, theirs in ((BetaGeoModel(), BetaGeoFitter()), (ParetoNBDModel(), ParetoNBDFitter())):
         ours.fit(cdnow_sample)
+        np.random.seed(0)           # lifetimes' Pareto/NBD starts Nelder-Mead from np.random.normal(1, 0.05)
         theirs.fit(x, tx, T)
-        # same optimum: parameters agree (Pareto/NBD's beta is flat, so loosely) and ours is at least as high
-        np.testing.assert_allclose(ours.params_.to_numpy(), theirs.params_.to_numpy(), rtol=1e-3)
+        # same optimum: parameters agree and ours is at least as high. Pareto/NBD's likelihood is flat along
+        # (s, beta) (se of beta ~6), and lifetimes' optimiser stops at slightly different points from run to
+        # run with the global numpy seed (beta 11.642..11.668 seen here), so its parameters are compared at 0.5%.
+        rtol = 1e-3 if isinstance(ours, BetaGeoModel) else 5e-3
+        np.testing.assert_allclose(ours.params_.to_numpy(), theirs.params_.to_numpy(), rtol=rtol)
         at_theirs = ours._loglik_grad(theirs.params_.to_numpy(), {"frequency": x, "recency": tx, "T": T})[0].sum()
         assert ours.log_likelihood_ >= at_theirs - 1e-6
         np.testing.assert_allclose(ours.conditional_probability_alive(cdnow_sample).to_numpy(),
