@@ -10,8 +10,8 @@ larger than the default so that the frames approach the target 30 transaction
 lines and 10 events per customer (1M customers / 30M lines / 10M events). Peak memory is the
 peak RSS during the call (``VmHWM`` after resetting it through
 ``/proc/self/clear_refs`` just before the call; it includes the input frames, and the increase
-over the RSS before the call is printed too); the process peak (``ru_maxrss``) of
-the data generation, is printed before the call.
+over the RSS before the call is printed too). The peak of the data generation
+(``ru_maxrss`` before the call) is printed separately.
 """
 
 from __future__ import annotations
