@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-__all__ = ["ConvergenceError", "BaseCLVFitter"]
+__all__ = ["ConvergenceError", "BaseCLVFitter", "BasePurchaseModel"]
 
 
 def _factorized(data: dict, column: str):
@@ -263,3 +263,40 @@ class BaseCLVFitter(BaseEstimator):
         with np.errstate(all="ignore"):
             ll, _ = self._loglik_grad(params, data)
         return float(ll.sum())
+
+
+class BasePurchaseModel(BaseCLVFitter):
+    """A purchase-count model (BG/NBD, Pareto/NBD): subclasses give ``_p_alive(params, x, tx, T)``
+    and ``_expected_alive(params, x, T, t)``; the per-customer predictions are written here once."""
+
+    def conditional_probability_alive(self, summary: pd.DataFrame, *, params=None) -> pd.Series:
+        """P(alive at T | frequency, recency, T) per customer.
+
+        Examples
+        --------
+        >>> from crmml.clv import BetaGeoModel
+        >>> from crmml.datasets import load_cdnow_summary
+        >>> s = load_cdnow_summary()
+        >>> BetaGeoModel().fit(s).conditional_probability_alive(s).round(3).iloc[:2].tolist()
+        [0.727, 0.212]
+        """
+        d = self._check_summary(summary, "conditional_probability_alive")
+        p = self._p_alive(self._fitted(params), d["frequency"], d["recency"], d["T"])
+        return pd.Series(p, index=summary.index, name="p_alive")
+
+    def conditional_expected_purchases(self, summary: pd.DataFrame, t: float, *, params=None) -> pd.Series:
+        """Expected purchases in ``(T, T + t]`` per customer (``t`` in the summary's time unit).
+
+        Examples
+        --------
+        >>> from crmml.clv import ParetoNBDModel
+        >>> from crmml.datasets import load_cdnow_summary
+        >>> s = load_cdnow_summary()
+        >>> ParetoNBDModel().fit(s).conditional_expected_purchases(s, 39).round(3).iloc[:2].tolist()
+        [1.455, 0.171]
+        """
+        d = self._check_summary(summary, "conditional_expected_purchases")
+        prm = self._fitted(params)
+        x, tx, T = d["frequency"], d["recency"], d["T"]
+        out = self._p_alive(prm, x, tx, T) * self._expected_alive(prm, x, T, t)
+        return pd.Series(out, index=summary.index, name="expected_purchases")

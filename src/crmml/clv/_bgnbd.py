@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from crmml.clv._base import BaseCLVFitter, _factorized
+from crmml.clv._base import BasePurchaseModel, _factorized
 
 __all__ = ["BetaGeoModel"]
 
 
-class BetaGeoModel(BaseCLVFitter):
+class BetaGeoModel(BasePurchaseModel):
     """BG/NBD: Poisson purchases at rate ``lambda ~ Gamma(r, alpha)``, dropout after each
     repeat purchase with probability ``p ~ Beta(a, b)``.
 
@@ -104,36 +104,6 @@ class BetaGeoModel(BaseCLVFitter):
             bracket = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
             out = (a + b + x - 1) / (a - 1) * bracket
         return np.where(t > 0, out, 0.0)
-
-    def conditional_probability_alive(self, summary: pd.DataFrame, *, params=None) -> pd.Series:
-        """P(alive at T | frequency, recency, T) per customer.
-
-        Examples
-        --------
-        >>> from crmml.datasets import load_cdnow_summary
-        >>> s = load_cdnow_summary()
-        >>> BetaGeoModel().fit(s).conditional_probability_alive(s).round(3).iloc[:2].tolist()
-        [0.727, 0.212]
-        """
-        d = self._check_summary(summary, "conditional_probability_alive")
-        p = self._p_alive(self._fitted(params), d["frequency"], d["recency"], d["T"])
-        return pd.Series(p, index=summary.index, name="p_alive")
-
-    def conditional_expected_purchases(self, summary: pd.DataFrame, t: float, *, params=None) -> pd.Series:
-        """Expected purchases in ``(T, T + t]`` per customer (``t`` in the summary's time unit).
-
-        Examples
-        --------
-        >>> from crmml.datasets import load_cdnow_summary
-        >>> s = load_cdnow_summary()
-        >>> BetaGeoModel().fit(s).conditional_expected_purchases(s, 39).round(3).iloc[:2].tolist()
-        [1.226, 0.203]
-        """
-        d = self._check_summary(summary, "conditional_expected_purchases")
-        prm = self._fitted(params)
-        x, tx, T = d["frequency"], d["recency"], d["T"]
-        out = self._p_alive(prm, x, tx, T) * self._expected_alive(prm, x, T, t)
-        return pd.Series(out, index=summary.index, name="expected_purchases")
 
     def expected_purchases(self, t, *, params=None) -> np.ndarray:
         """Unconditional expected repeat purchases of a new customer in ``(0, t]``.

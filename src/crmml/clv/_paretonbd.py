@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from crmml.clv._base import BaseCLVFitter
+from crmml.clv._base import BasePurchaseModel
 
 __all__ = ["ParetoNBDModel"]
 
@@ -111,7 +111,7 @@ def _loglik_hyp2f1(params, x, tx, T):
     return A1 + np.logaddexp(c1, np.log(s) - np.log(k) + logA0)
 
 
-class ParetoNBDModel(BaseCLVFitter):
+class ParetoNBDModel(BasePurchaseModel):
     """Pareto/NBD: Poisson purchases at ``lambda ~ Gamma(r, alpha)`` while alive, exponential
     lifetime with rate ``mu ~ Gamma(s, beta)``.
 
@@ -169,36 +169,6 @@ class ParetoNBDModel(BaseCLVFitter):
         sm1 = s - 1.0
         factor = L2 if abs(sm1) < 1e-9 else -np.expm1(-sm1 * L2) / sm1
         return (r + x) / (alpha + T) * (beta + T) * factor
-
-    def conditional_probability_alive(self, summary: pd.DataFrame, *, params=None) -> pd.Series:
-        """P(alive at T | frequency, recency, T) per customer.
-
-        Examples
-        --------
-        >>> from crmml.datasets import load_cdnow_summary
-        >>> s = load_cdnow_summary()
-        >>> ParetoNBDModel().fit(s).conditional_probability_alive(s).round(3).iloc[:2].tolist()
-        [0.869, 0.168]
-        """
-        d = self._check_summary(summary, "conditional_probability_alive")
-        p = self._p_alive(self._fitted(params), d["frequency"], d["recency"], d["T"])
-        return pd.Series(p, index=summary.index, name="p_alive")
-
-    def conditional_expected_purchases(self, summary: pd.DataFrame, t: float, *, params=None) -> pd.Series:
-        """Expected purchases in ``(T, T + t]`` per customer (``t`` in the summary's time unit).
-
-        Examples
-        --------
-        >>> from crmml.datasets import load_cdnow_summary
-        >>> s = load_cdnow_summary()
-        >>> ParetoNBDModel().fit(s).conditional_expected_purchases(s, 39).round(3).iloc[:2].tolist()
-        [1.455, 0.171]
-        """
-        d = self._check_summary(summary, "conditional_expected_purchases")
-        prm = self._fitted(params)
-        x, tx, T = d["frequency"], d["recency"], d["T"]
-        out = self._p_alive(prm, x, tx, T) * self._expected_alive(prm, x, T, t)
-        return pd.Series(out, index=summary.index, name="expected_purchases")
 
     def expected_purchases(self, t, *, params=None) -> np.ndarray:
         """Unconditional expected repeat purchases of a new customer in ``(0, t]``.
