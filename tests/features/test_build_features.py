@@ -200,7 +200,7 @@ def test_customer_blocks_give_the_same_features(small_crm, small_features, monke
     tx, ev, cu = small_crm.transactions, small_crm.events, small_crm.customers
     monkeypatch.setattr(_build, "_BLOCK_ROWS", 700)
     n_rows = int((tx["timestamp"] < AS_OF).sum())
-    assert len(_build._block_edges(np.arange(n_rows) * 400 // n_rows, 400, n_rows)) - 1 >= 5
+    assert len(_build._block_edges(np.arange(n_rows) * 400 // n_rows, 400, n_rows, 700)) - 1 >= 5
     shuffled = tx.sample(frac=1.0, random_state=1)          # also exercises the sort
     for n_jobs in (1, 2):
         got = build_features(shuffled, AS_OF, ev, cu, n_jobs=n_jobs)

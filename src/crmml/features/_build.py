@@ -246,9 +246,9 @@ def _pairs_level(code, key2, n2, t, n, as_ns, hint):
 _BLOCK_ROWS = 2_000_000
 
 
-def _block_edges(code, n, n_rows):
-    """Customer-code edges of blocks holding about ``_BLOCK_ROWS`` lines each (``code`` sorted)."""
-    n_blocks = max(1, min(n, -(-n_rows // _BLOCK_ROWS)))
+def _block_edges(code, n, n_rows, block_rows):
+    """Customer-code edges of blocks holding about ``block_rows`` lines each (``code`` sorted)."""
+    n_blocks = max(1, min(n, -(-n_rows // max(int(block_rows), 1))))
     if n_blocks == 1:
         return np.array([0, n])
     # split at quantiles of the lines, so blocks hold similar numbers of rows
@@ -365,26 +365,33 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
                 objects[nm] = v
 
     per_customer = [f for f in families if f.requires != "customers"]
-    edges = _block_edges(code, n, len(code))
-    pool = ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 and len(per_customer) > 1 else None
-    try:
-        for c0, c1 in zip(edges[:-1], edges[1:]):
-            c0, c1 = int(c0), int(c1)
-            d = _block_data(tx, code, t, rows, coded, channels, evd, c0, c1, as_ns, hint)
-            # window bounds first (shared by all families), then the families on n_jobs threads
-            # (numpy releases the GIL in the heavy array operations)
-            for lev in (d.lines, d.occ, d.days, d.ret, d.prod_pairs, d.cat_pairs, d.chan_pairs, *d.event_levels):
-                if lev is not None:
-                    lev.start(windows[0])
-            if pool is not None:
-                list(pool.map(lambda f: store(f, d, c0, c1), per_customer))
-            else:
-                for fam in per_customer:
-                    store(fam, d, c0, c1)
-            del d
-    finally:
+
+    def one_block(c0, c1, pool=None):
+        c0, c1 = int(c0), int(c1)
+        d = _block_data(tx, code, t, rows, coded, channels, evd, c0, c1, as_ns, hint)
+        # window bounds first (shared by all families), then the families
+        for lev in (d.lines, d.occ, d.days, d.ret, d.prod_pairs, d.cat_pairs, d.chan_pairs, *d.event_levels):
+            if lev is not None:
+                lev.start(windows[0])
         if pool is not None:
-            pool.shutdown()
+            list(pool.map(lambda f: store(f, d, c0, c1), per_customer))
+        else:
+            for fam in per_customer:
+                store(fam, d, c0, c1)
+
+    # n_jobs threads (numpy releases the GIL in the heavy array operations): on several blocks at once
+    # (blocks n_jobs times smaller, so memory stays bounded the same way), or on the families of a single block
+    edges = _block_edges(code, n, len(code), _BLOCK_ROWS // max(n_jobs, 1))
+    pairs = list(zip(edges[:-1], edges[1:]))
+    if n_jobs > 1 and len(pairs) > 1:
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            list(pool.map(lambda e: one_block(*e), pairs))
+    elif n_jobs > 1:
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            one_block(*pairs[0], pool=pool)
+    else:
+        for c0, c1 in pairs:
+            one_block(c0, c1)
     for fam in families:
         if fam.requires == "customers":
             store(fam, attr, 0, n)
