@@ -114,7 +114,9 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     dtype : {"float64", "float32"}, default="float64"
         Storage of the numeric features (``float32`` halves memory).
     n_jobs : int, default=2
-        Threads computing feature families in parallel (results do not depend on it).
+        Threads (results do not depend on it). Customers are processed in blocks of consecutive
+        customers (about 2M transaction lines per block, divided by ``n_jobs``), which bounds memory;
+        the threads work on different blocks, or on the feature families of a single block.
 
     Returns
     -------
