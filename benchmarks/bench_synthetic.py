@@ -15,7 +15,7 @@ from crmml.datasets import make_synthetic_crm
 def main(sizes):
     for n in sizes:
         t0 = time.perf_counter()
-        crm = make_synthetic_crm(n_customers=n, seed=0, params={"basket_extra_items": 2.0})
+        crm = make_synthetic_crm(n_customers=n, seed=0, params={"basket_extra_items": 2.6})
         dt = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
         print(f"make_synthetic_crm n_customers={n:>9,}: {dt:6.1f} s, {len(crm.transactions):>11,} transaction lines, "

@@ -339,7 +339,8 @@ def _leads(rng, n_leads, prm, t0, n_days):
     ind_code = rng.integers(0, len(industries), n_leads)
     src_code = np.searchsorted(np.cumsum([0.35, 0.15, 0.15, 0.25, 0.10]), rng.random(n_leads), side="right")
     src_code = src_code.clip(0, len(sources) - 1)
-    industry, source = industries[ind_code], sources[src_code]
+    industry = pd.Categorical.from_codes(ind_code, industries)
+    source = pd.Categorical.from_codes(src_code, sources)
     logit = (prm["lead_intercept"] + np.array(list(ind_eff.values()))[ind_code]
              + np.array(list(src_eff.values()))[src_code]
              + 0.25 * (np.log(employees) - 4.0) + 0.35 * seniority + 0.9 * has_budget
@@ -357,7 +358,7 @@ def _leads(rng, n_leads, prm, t0, n_days):
     c, t, k = np.concatenate(cs), np.concatenate(ts), np.concatenate(ks)
     order = _order_by_customer_time(c, t, n_days)
     lead_events = pd.DataFrame({"lead_id": lead_ids[c[order]], "timestamp": _to_ts(t0, t[order]),
-                                "event_type": types[k[order]]})
+                                "event_type": pd.Categorical.from_codes(k[order], types)})
     miss = rng.random(n_leads) < 0.1
     emp = pd.Series(employees, dtype="float64").where(~miss)
     leads = pd.DataFrame({
