@@ -287,8 +287,8 @@ def _step_leads(ctx: _Ctx) -> dict:
     notes = []
     if abs(y.mean() - train["converted"].mean()) > 0.3 * train["converted"].mean():
         notes.append(f"The later calls convert at {y.mean():.1%} against {train['converted'].mean():.1%} in the "
-                     "training calls (the campaign changed over time), so probabilities calibrated on the past "
-                     "under-state today's rates: read the ranking metrics (ROC-AUC, lift) first.")
+                     "training calls (the campaign changed over time): check the calibration curve before using the "
+                     "probabilities as rates; the ranking metrics (ROC-AUC, lift) do not depend on it.")
     path = classification_report(
         ctx.out / "leads.html", y, p, title="Lead scoring",
         subtitle="UCI Bank Marketing: trained on the earlier 75% of calls, tested on the later 25% "
