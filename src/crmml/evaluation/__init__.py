@@ -2,6 +2,7 @@
 
 from crmml.evaluation._metrics import (
     brier,
+    calibration_bins,
     capture_rate_at,
     classification_metrics,
     clv_decile_table,
@@ -35,6 +36,7 @@ from crmml.evaluation._report import (
 
 __all__ = [
     "brier",
+    "calibration_bins",
     "capture_rate_at",
     "classification_figures",
     "classification_metrics",

@@ -16,6 +16,7 @@ __all__ = [
     "gini",
     "ks_statistic",
     "brier",
+    "calibration_bins",
     "expected_calibration_error",
     "lift_at",
     "capture_rate_at",
@@ -89,6 +90,31 @@ def brier(y_true, y_prob) -> float:
     return float(brier_score_loss(y, np.clip(p, 0, 1)))
 
 
+def calibration_bins(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile",
+                     owner: str = "calibration_bins") -> pd.DataFrame:
+    """Per-bin count, observed event rate and mean predicted probability (empty bins left out).
+
+    ``strategy="quantile"`` uses equal-count bins, ``"uniform"`` equal-width bins on [0, 1].
+
+    >>> calibration_bins([0, 1, 1, 1], [0.2, 0.4, 0.6, 0.8], n_bins=2)[["count", "observed"]].to_numpy().tolist()
+    [[2.0, 0.5], [2.0, 1.0]]
+    """
+    y, p = _xy(y_true, y_prob)
+    if strategy == "quantile":
+        edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
+    elif strategy == "uniform":
+        edges = np.linspace(0, 1, n_bins + 1)
+    else:
+        raise ValueError(f"The 'strategy' parameter of {owner} must be one of "
+                         f"['quantile', 'uniform']. Got {strategy!r} instead.")
+    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
+    cnt = np.bincount(idx, minlength=len(edges)).astype(float)
+    nz = cnt > 0
+    obs = np.bincount(idx, weights=y, minlength=len(edges))[nz]
+    pred = np.bincount(idx, weights=p, minlength=len(edges))[nz]
+    return pd.DataFrame({"count": cnt[nz], "observed": obs / cnt[nz], "predicted": pred / cnt[nz]})
+
+
 def expected_calibration_error(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile") -> float:
     """Expected calibration error: the size-weighted mean |observed rate - mean predicted| over bins.
 
@@ -97,20 +123,8 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 10, strategy: str =
     >>> round(expected_calibration_error([0, 1] * 50, [0.5] * 100), 3)
     0.0
     """
-    y, p = _xy(y_true, y_prob)
-    if strategy == "quantile":
-        edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
-    elif strategy == "uniform":
-        edges = np.linspace(0, 1, n_bins + 1)
-    else:
-        raise ValueError(f"The 'strategy' parameter of expected_calibration_error must be one of "
-                         f"['quantile', 'uniform']. Got {strategy!r} instead.")
-    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
-    cnt = np.bincount(idx, minlength=len(edges))
-    obs = np.bincount(idx, weights=y, minlength=len(edges))
-    pred = np.bincount(idx, weights=p, minlength=len(edges))
-    nz = cnt > 0
-    return float(np.sum(np.abs(obs[nz] - pred[nz])) / len(y))
+    b = calibration_bins(y_true, y_prob, n_bins, strategy, owner="expected_calibration_error")
+    return float(np.sum(b["count"] * np.abs(b["observed"] - b["predicted"])) / b["count"].sum())
 
 
 def _top_mask(s, frac):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmml.evaluation._metrics import _xy, decile_table, roc_auc, pr_auc
+from crmml.evaluation._metrics import _xy, calibration_bins, decile_table, expected_calibration_error, pr_auc, roc_auc
 
 __all__ = [
     "plot_roc",
@@ -94,21 +94,9 @@ def plot_calibration(y_true, y_prob, *, n_bins: int = 10, strategy: str = "quant
     >>> fig.axes[0].get_xlabel()
     'Mean predicted probability'
     """
-    from crmml.evaluation._metrics import expected_calibration_error
-
     y, p = _xy(y_true, y_prob)
-    if strategy == "quantile":
-        edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
-    elif strategy == "uniform":
-        edges = np.linspace(0, 1, n_bins + 1)
-    else:
-        raise ValueError(f"The 'strategy' parameter of plot_calibration must be one of "
-                         f"['quantile', 'uniform']. Got {strategy!r} instead.")
-    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
-    cnt = np.bincount(idx, minlength=len(edges))
-    nz = cnt > 0
-    obs = np.bincount(idx, weights=y, minlength=len(edges))[nz] / cnt[nz]
-    pred = np.bincount(idx, weights=p, minlength=len(edges))[nz] / cnt[nz]
+    bins = calibration_bins(y, p, n_bins, strategy, owner="plot_calibration")
+    obs, pred = bins["observed"].to_numpy(), bins["predicted"].to_numpy()
     fig, ax = _axes(ax)
     hi = float(max(pred.max(), obs.max(), 1e-3)) * 1.05
     ax.plot([0, hi], [0, hi], ls="--", color="grey", lw=1, label="perfectly calibrated")
