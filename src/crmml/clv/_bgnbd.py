@@ -23,7 +23,7 @@ class BetaGeoModel(BasePurchaseModel):
     Parameters
     ----------
     max_iter : int, default=500
-    tol : float, default=1e-9
+    tol : float, default=1e-7
     compress : bool, default=True
         Fit on distinct (frequency, recency, T) rows weighted by counts.
 

@@ -22,7 +22,7 @@ class GammaGammaModel(BaseCLVFitter):
     Parameters
     ----------
     max_iter : int, default=500
-    tol : float, default=1e-9
+    tol : float, default=1e-7
     compress : bool, default=True
 
     Attributes

@@ -122,7 +122,7 @@ class ParetoNBDModel(BasePurchaseModel):
     Parameters
     ----------
     max_iter : int, default=500
-    tol : float, default=1e-9
+    tol : float, default=1e-7
     compress : bool, default=True
 
     Attributes
