@@ -53,23 +53,21 @@ def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, n
         value = v.reindex(items).to_numpy(dtype=float)
         ok &= ~np.isnan(value)  # a product without a value cannot be valued: not offered
 
-    if prod is not None and "category" in prod.columns:
-        cat = prod["category"].reindex(items)
-    elif "category" in tx.columns:
-        cat = _mode_per_product(tx, "category").reindex(items)
-    else:
-        cat = pd.Series([None] * n, index=items, dtype=object)
+    def attribute(column):
+        """A product attribute from the products frame, else its most common value in the transactions."""
+        if prod is not None and column in prod.columns:
+            return prod[column].reindex(items)
+        if column in tx.columns:
+            return _mode_per_product(tx, column).reindex(items)
+        return pd.Series([None] * n, index=items, dtype=object)
+
+    cat = attribute("category")
     if need_category and cat.isna().all():
         raise ValueError("The 'max_per_category' parameter of NextBestOffer needs a 'category' column "
                          "in the products frame or in the transactions.")
     codes, categories = pd.factorize(cat.astype(object), sort=True)
 
-    if prod is not None and "description" in prod.columns:
-        desc = prod["description"].reindex(items)
-    elif "description" in tx.columns:
-        desc = _mode_per_product(tx, "description").reindex(items)
-    else:
-        desc = pd.Series([None] * n, index=items, dtype=object)
+    desc = attribute("description")
     desc = desc.astype(object).where(desc.notna(), pd.Series(items.astype(str), index=items))
     descriptions = np.array([str(d).strip() for d in desc], dtype=str)
     return {"items": items, "eligible": ok, "value": value, "category_codes": codes.astype(np.int64),
