@@ -28,13 +28,19 @@ __all__ = [
 ]
 
 
+def _paired(a, b, names=("y_true", "y_score")):
+    """Two 1-D float arrays of the same, non-zero length."""
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"{names[0]} and {names[1]} must have the same length; got {len(a)} and {len(b)}.")
+    if len(a) == 0:
+        raise ValueError(f"{names[0]} is empty.")
+    return a, b
+
+
 def _xy(y_true, y_score):
-    y = np.asarray(y_true, dtype=float).ravel()
-    s = np.asarray(y_score, dtype=float).ravel()
-    if y.shape != s.shape:
-        raise ValueError(f"y_true and y_score must have the same length; got {len(y)} and {len(s)}.")
-    if len(y) == 0:
-        raise ValueError("y_true is empty.")
+    y, s = _paired(y_true, y_score)
     if not np.isin(y, (0.0, 1.0)).all():
         raise ValueError("y_true must contain only 0 and 1.")
     if np.isnan(s).any():
@@ -299,12 +305,7 @@ def clv_decile_table(predicted, actual, n_bins: int = 10) -> pd.DataFrame:
     >>> t["actual_sum"].tolist(), round(float(t["cum_actual_share"].iloc[0]), 3)
     ([90.0, 45.0, 5.0], 0.643)
     """
-    p = np.asarray(predicted, dtype=float).ravel()
-    a = np.asarray(actual, dtype=float).ravel()
-    if p.shape != a.shape:
-        raise ValueError(f"predicted and actual must have the same length; got {len(p)} and {len(a)}.")
-    if len(p) == 0:
-        raise ValueError("predicted is empty.")
+    p, a = _paired(predicted, actual, ("predicted", "actual"))
     if np.isnan(p).any() or np.isnan(a).any():
         raise ValueError("predicted and actual must not contain NaN.")
     order = np.argsort(-p, kind="mergesort")
