@@ -200,7 +200,7 @@ class _Checker:
 
     def visit(self, node, depth: int) -> str:
         if depth > MAX_DEPTH:
-            self.fail(f"the rule is nested deeper than {MAX_DEPTH} levels.")
+            self.fail(f"the rule is nested more than {MAX_DEPTH} levels deep; at most {MAX_DEPTH} are allowed.")
         d = depth + 1
         if isinstance(node, ast.Name):
             return self.column(node)
