@@ -168,7 +168,8 @@ def test_parser_survives_hostile_nesting_in_a_subprocess():
     """Deeply nested text (within and beyond the length limit) ends in RuleError, never an interpreter crash."""
     code = ("from crmml import RuleError\nfrom crmml._expression import parse_condition\n"
             "for t in ['-' * 4990 + 'a', 'not ' * 1240 + 'a', '(' * 2000 + 'a' + ')' * 2000, '~' * 4999 + 'a',"
-            " '[' * 4999, 'a' + ' + a' * 1240 + ' > 1']:\n"
+            " '[' * 4999, 'a' + ' + a' * 1240 + ' > 1',"
+            " 'a ** ' + '-' * 480 + '1 > 0', 'a ** ' + '-' * 4980 + '1 > 0', 'a ** (' + 'not ' * 1200 + 'a)']:\n"
             "    try:\n        parse_condition(t)\n    except RuleError:\n        pass\nprint('done')\n")
     src = str(Path(__file__).resolve().parents[1] / "src")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,

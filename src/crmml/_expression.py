@@ -241,11 +241,11 @@ class _Checker:
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _ARITH:
                 self.fail(f"the operator {type(node.op).__name__} is not allowed. " + ALLOWED)
-            if isinstance(node.op, ast.Pow):
-                self.exponent(node.right)
-            for side in (node.left, node.right):
+            for side in (node.left, node.right):  # visited first: depth-checked before anything else reads it
                 if self.visit(side, d) not in ("num", "any", "bool"):
                     self.fail("arithmetic applies to numbers only (no strings or None).")
+            if isinstance(node.op, ast.Pow):
+                self.exponent(node.right)
             return "num"
         if isinstance(node, ast.Call) and self._is_missing_test(node):
             self.column(node.func.value)
