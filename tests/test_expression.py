@@ -72,6 +72,13 @@ def test_scalar_rules_broadcast_and_index_names_resolve():
     assert _mask("customer_id == 0", both) == [True] + [False] * 5
 
 
+def test_operators_inside_strings_and_backticks_are_text():
+    frame = pd.DataFrame({"email": ["a@b.com", "x|y", "p&q", "it's"], "a & b": [1, 2, 3, 4]})
+    assert _mask("email == 'a@b.com' or email == \"x|y\"", frame) == [True, True, False, False]
+    assert _mask("email in ['p&q', \"it's\", '\\'']", frame) == [False, False, True, True]
+    assert _mask("`a & b` >= 3 | email == '`'", frame) == [False, False, True, True]
+
+
 def test_columns_and_placeholders():
     cond = parse_condition("`order count` > 1 and `order count` < 5 or b.isna() and a > `x y`")
     assert cond.columns == ("order count", "b", "a", "x y")

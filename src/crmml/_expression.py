@@ -87,7 +87,8 @@ class RuleError(ValueError):
 
     Missing values follow pandas: a comparison with a missing value is False (``!=``
     is True, being ``not ==``); ``isna()``/``notna()`` test for them. A condition whose
-    result is missing for a row (nullable dtypes) does not match that row.
+    result is missing for a row (nullable dtypes) does not match that row. A condition that
+    reads no column (``True``) applies to every row.
 
     Examples
     --------
