@@ -6,6 +6,7 @@ Subpackages: ``schema``, ``datasets``, ``features``, ``segmentation``,
 
 from importlib import import_module as _import_module
 
+from crmml._expression import RuleError
 from crmml.schema import SchemaError
 
 __version__ = "0.1.0"
@@ -13,7 +14,7 @@ __version__ = "0.1.0"
 _SUBMODULES = ("schema", "datasets", "features", "segmentation", "scoring", "churn", "clv",
                "recommend", "evaluation", "persistence")
 
-__all__ = ["SchemaError", "__version__", *_SUBMODULES]
+__all__ = ["RuleError", "SchemaError", "__version__", *_SUBMODULES]
 
 
 def __getattr__(name):

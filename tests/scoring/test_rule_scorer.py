@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from crmml.evaluation import roc_auc
+from crmml import RuleError
 from crmml.schema import SchemaError
 from crmml.scoring import BANT_RULES, LeadScorer, RuleLeadScorer
 
@@ -92,7 +93,10 @@ def test_rule_errors(bant):
         RuleLeadScorer({"a": ("need > 0", 0)}).fit()
     with pytest.raises(ValueError, match="'grade_thresholds' parameter of RuleLeadScorer must be 3 strictly"):
         RuleLeadScorer(grade_thresholds=(50, 60, 10)).fit()
-    with pytest.raises(ValueError, match="Rule 'bad' of RuleLeadScorer could not be evaluated"):
-        RuleLeadScorer({"bad": ("need +* 2", 1)}).fit().score_leads(bant)
+    with pytest.raises(RuleError, match=r"RuleLeadScorer rule 'bad' \('need \+\* 2'\): not a valid condition"):
+        RuleLeadScorer({"bad": ("need +* 2", 1)}).fit()     # refused when written, before any scoring
+    with pytest.raises(RuleError, match=r"rule 'bad' \('need > 0 and budget'\): 'and' / 'or' / 'not' need "
+                                        "conditions, but 'budget' gives dtype float64"):
+        RuleLeadScorer({"bad": ("need > 0 and budget", 1)}).fit().score_leads(bant)
     with pytest.raises(ValueError, match="'points' parameter of RuleLeadScorer rule 0 must be a float"):
         RuleLeadScorer([{"condition": "need > 0", "points": "many"}]).fit()

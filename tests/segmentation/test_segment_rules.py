@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
+from crmml import RuleError, SchemaError
 from crmml.segmentation import RuleSegmenter
 
 X = pd.DataFrame({"monetary": [9000.0, 300, 50, 800, 6000], "frequency": [20, 2, 1, 9, 1],
@@ -35,10 +36,15 @@ def test_callables_and_partitions():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match=r"RuleSegmenter.fit: rule 1 'b' \('clv > 3'\) failed on the frame"):
+    with pytest.raises(SchemaError, match=r"RuleSegmenter.fit: rule 1 'b' \('clv > 3'\) refers to a missing "
+                                          r"column 'clv'; columns available: \['monetary', 'frequency'"):
         RuleSegmenter([("a", "monetary > 1"), ("b", "clv > 3")]).fit(X)
-    with pytest.raises(ValueError, match="rule 0 'a' must give one boolean per customer"):
+    with pytest.raises(RuleError, match=r"rule 0 'a' \('monetary \+ 1'\): a rule must be a condition giving one "
+                                        "boolean per row"):
         RuleSegmenter([("a", "monetary + 1")]).fit(X)
+    with pytest.raises(RuleError, match=r"rule 0 'a' \('monetary'\): must give one boolean per row, but gives "
+                                        "dtype float64"):
+        RuleSegmenter([("a", "monetary")]).fit(X)
     with pytest.raises(ValueError, match="rule 0 'a' must give one boolean per customer"):
         RuleSegmenter([("a", lambda d: np.ones(2, dtype=bool))]).fit(X)
     with pytest.raises(ValueError, match="The 'rules' parameter of RuleSegmenter must be a non-empty dict"):

@@ -7,8 +7,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from crmml._expression import RuleError, parse_condition
 from crmml._utils import ProbabilityCalibrator, check_number
-from crmml.schema import SchemaError, validate_leads
+from crmml.schema import validate_leads
 from crmml.scoring._evaluate import OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores
 from crmml.scoring._features import lead_event_features
 
@@ -60,12 +61,26 @@ def _normalise_rules(rules):
     return out
 
 
+def _conditions(rules) -> dict:
+    """Rule name -> parsed condition (or the callable), every string checked before any is evaluated."""
+    return {r["name"]: parse_condition(r["condition"], f"RuleLeadScorer rule {r['name']!r}")
+            if isinstance(r["condition"], str) else r["condition"] for r in rules}
+
+
+def _points_range(rules) -> tuple[float, float]:
+    """(min_points, max_points): the sums of the negative and of the positive points."""
+    pts = np.array([r["points"] for r in rules])
+    return float(pts[pts < 0].sum()), float(pts[pts > 0].sum())
+
+
 class RuleLeadScorer(BaseEstimator):
     """Points-based lead scoring from weighted rules: BANT by default, or any rules you write.
 
-    Each rule is a condition on the lead (a :meth:`pandas.DataFrame.eval` query
-    string such as ``"employees >= 50 and source == 'referral'"``, or a callable
-    ``frame -> boolean array``) and a number of points (negative points allowed).
+    Each rule is a condition on the lead (a string in crmml's rule language, the
+    pandas query syntax without anything that could run code, such as
+    ``"employees >= 50 and source == 'referral'"`` -- see :class:`crmml.RuleError`
+    for the grammar -- or a callable ``frame -> boolean array``) and a number of
+    points (negative points allowed).
     When events are given, the engagement features of
     :func:`lead_event_features` (``events_<type>_count``, ``events_7d_count``,
     ``days_since_last_event``, ...) can be used in conditions too; mark such
@@ -80,9 +95,14 @@ class RuleLeadScorer(BaseEstimator):
     leads, in which case Platt scaling of the score on those leads makes it
     one. The output has the same shape as :meth:`LeadScorer.score_leads`.
 
-    Saving: rules written as query strings are data and the fitted scorer can
-    be saved with :mod:`crmml.persistence`; callable conditions cannot be
-    saved (use them for experiments only).
+    Condition strings are parsed at ``fit`` and before every scoring, before any
+    is evaluated: syntax outside the rule language raises
+    :class:`crmml.RuleError`, a condition naming a missing column raises
+    :class:`crmml.SchemaError` listing the available columns.
+
+    Saving: condition strings are data and the fitted scorer can be saved with
+    :mod:`crmml.persistence` (loading re-checks every rule); callable
+    conditions cannot be saved (use them for experiments only).
 
     Parameters
     ----------
@@ -120,10 +140,10 @@ class RuleLeadScorer(BaseEstimator):
     def fit(self, leads=None, events=None, *, as_of=None, columns=None, event_columns=None):
         """Check the rules; with labelled ``leads``, also learn a probability calibration of the score."""
         self._cutoffs_()
-        self.rules_ = _normalise_rules(self.rules)
-        pts = np.array([r["points"] for r in self.rules_])
-        self.max_points_ = float(pts[pts > 0].sum())
-        self.min_points_ = float(pts[pts < 0].sum())
+        rules = _normalise_rules(self.rules)
+        _conditions(rules)
+        self.rules_ = rules
+        self.min_points_, self.max_points_ = _points_range(rules)
         if self.max_points_ == self.min_points_:
             raise ValueError("The 'rules' parameter of RuleLeadScorer must give some rule non-zero points. "
                              f"Got {self.rules!r} instead.")
@@ -148,21 +168,40 @@ class RuleLeadScorer(BaseEstimator):
         check_is_fitted(self, "rules_")
         frame = self._frame(leads, events, as_of, columns, event_columns)
         out = {}
-        for r in self.rules_:
-            cond = r["condition"]
+        for name, cond in _conditions(self.rules_).items():
+            if not callable(cond):
+                out[name] = cond.evaluate(frame, "leads")
+                continue
             try:
-                m = cond(frame) if callable(cond) else frame.eval(cond)
-            except (NameError, KeyError) as exc:
-                raise SchemaError("leads", None, f"rule {r['name']!r} ({cond!r}) refers to a missing column: "
-                                  f"{exc}") from exc
-            except Exception as exc:
-                raise ValueError(f"Rule {r['name']!r} of RuleLeadScorer could not be evaluated: {exc}") from exc
+                m = cond(frame)
+            except Exception as exc:  # noqa: BLE001 - the user's callable; re-raised with the rule named
+                raise ValueError(f"Rule {name!r} of RuleLeadScorer (a callable) could not be evaluated: "
+                                 f"{type(exc).__name__}: {exc}") from exc
             m = pd.Series(np.asarray(m), index=frame.index) if np.ndim(m) else pd.Series(bool(m), index=frame.index)
             if len(m) != len(frame):
-                raise ValueError(f"Rule {r['name']!r} of RuleLeadScorer must give one value per lead. "
+                raise ValueError(f"Rule {name!r} of RuleLeadScorer must give one value per lead. "
                                  f"Got {len(m)} values for {len(frame)} leads instead.")
-            out[r["name"]] = m.astype("boolean").fillna(False).astype(bool).to_numpy()
+            out[name] = m.astype("boolean").fillna(False).astype(bool).to_numpy()
         return pd.DataFrame(out, index=pd.Index(frame["lead_id"].to_numpy(), name="lead_id"))
+
+    def _check_loaded_state(self) -> None:
+        """Check a scorer read from a model file (called by :func:`crmml.persistence.load`).
+
+        Every condition must be a string in the rule language (so a rule rewritten in the file cannot run
+        code), and the fitted ``rules_`` and point range must follow from ``rules``; raises
+        :class:`crmml.RuleError` (or ``ValueError`` for malformed rules).
+        """
+        rules = _normalise_rules(self.rules)
+        if any(not isinstance(r["condition"], str) for r in rules):
+            raise RuleError("A loaded RuleLeadScorer may hold only condition strings, not callables.")
+        _conditions(rules)
+        if hasattr(self, "rules_"):
+            if not isinstance(self.rules_, list) or self.rules_ != rules:
+                raise RuleError("The loaded RuleLeadScorer's rules_ do not follow from its 'rules' parameter: "
+                                "the file was altered.")
+            if (getattr(self, "min_points_", None), getattr(self, "max_points_", None)) != _points_range(rules):
+                raise RuleError("The loaded RuleLeadScorer's min_points_/max_points_ do not follow from its "
+                                "rules: the file was altered.")
 
     def _scale(self, M, kinds):
         rules = [r for r in self.rules_ if r["kind"] in kinds]

@@ -7,6 +7,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from crmml._expression import Condition, RuleError, parse_condition
+
 __all__ = ["RuleSegmenter"]
 
 _OWNER = "RuleSegmenter"
@@ -18,9 +20,10 @@ class RuleSegmenter(BaseEstimator):
     Parameters
     ----------
     rules : dict or list of (name, rule) pairs
-        Ordered rules. A rule is a pandas query string evaluated with :meth:`pandas.DataFrame.eval` (for example
-        ``"monetary > 5000 and frequency >= 10"``) or a callable taking the frame and returning a boolean mask.
-        Several rules may give the same segment name.
+        Ordered rules. A rule is a condition in crmml's rule language, the pandas query syntax without
+        anything that could run code (for example ``"monetary > 5000 and frequency >= 10"``; see
+        :class:`crmml.RuleError` for the grammar), or a callable taking the frame and returning a boolean
+        mask. Several rules may give the same segment name.
     default : str, default="Other"
         Segment of customers no rule matches.
 
@@ -33,9 +36,12 @@ class RuleSegmenter(BaseEstimator):
 
     Notes
     -----
-    Rules that reference missing columns (or do not give a boolean per customer) fail at ``fit`` with the rule's
-    name. A segmenter whose rules are all strings can be saved with :mod:`crmml.persistence`; one with callables
-    cannot (functions are not saved, only data).
+    String rules are parsed at ``fit`` (and again before every ``transform``) before any is evaluated: syntax
+    outside the rule language raises :class:`crmml.RuleError`; a rule naming a missing column raises
+    :class:`crmml.SchemaError` listing the available columns; both name the rule. A comparison with a missing
+    value is False (``!=`` True), as in pandas. A segmenter whose rules are all strings can be saved with
+    :mod:`crmml.persistence`, and loading re-checks every rule; one with callables cannot be saved (functions
+    are not saved, only data).
 
     Examples
     --------
@@ -73,27 +79,47 @@ class RuleSegmenter(BaseEstimator):
             raise ValueError(f"The 'default' parameter of {_OWNER} must be a str. Got {self.default!r} instead.")
         return [(str(n), r) for n, r in rules]
 
+    def _conditions(self, where: str) -> list[tuple[str, object]]:
+        """The rules with every string parsed (:class:`crmml.RuleError` on a bad one) before any is evaluated."""
+        return [(name, parse_condition(rule, f"{_OWNER}.{where}: rule {i} {name!r}") if isinstance(rule, str)
+                 else rule) for i, (name, rule) in enumerate(self._rule_list())]
+
     def _masks(self, X: pd.DataFrame, where: str) -> np.ndarray:
         if not isinstance(X, pd.DataFrame):
             raise ValueError(f"{_OWNER}.{where} expects a DataFrame indexed by customer_id. "
                              f"Got {type(X).__name__} instead.")
-        rules = self._rule_list()
+        rules = self._conditions(where)
         out = np.zeros((len(rules), len(X)), dtype=bool)
         for i, (name, rule) in enumerate(rules):
+            if isinstance(rule, Condition):
+                out[i] = rule.evaluate(X, "X")
+                continue
             try:
-                m = X.eval(rule) if isinstance(rule, str) else rule(X)
-            except Exception as exc:  # noqa: BLE001 - re-raised with the rule named
-                missing = ""
-                if isinstance(exc, (NameError, KeyError)) or type(exc).__name__ == "UndefinedVariableError":
-                    missing = f" (columns available: {list(X.columns)[:20]})"
-                raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} ({rule!r}) failed on the frame: "
-                                 f"{exc}{missing}") from exc
+                m = rule(X)
+            except Exception as exc:  # noqa: BLE001 - the user's callable; re-raised with the rule named
+                raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} (a callable) failed on the frame: "
+                                 f"{type(exc).__name__}: {exc}") from exc
             m = np.asarray(m)
             if m.shape != (len(X),) or m.dtype != bool:
                 raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} must give one boolean per customer; "
                                  f"got dtype {m.dtype} and shape {m.shape}.")
             out[i] = m
         return out
+
+    def _check_loaded_state(self) -> None:
+        """Check a segmenter read from a model file (called by :func:`crmml.persistence.load`).
+
+        Every rule must be a string in the rule language (so a rule rewritten in the file cannot run
+        code) and the fitted segment names must follow from the rules; raises :class:`crmml.RuleError`.
+        """
+        rules = self._conditions("load")
+        if not all(isinstance(c, Condition) for _, c in rules):
+            raise RuleError(f"A loaded {_OWNER} may hold only rule strings, not callables.")
+        if hasattr(self, "segment_names_"):
+            expected = list(dict.fromkeys([*(n for n, _ in rules), self.default]))
+            if list(self.segment_names_) != expected:
+                raise RuleError(f"The loaded {_OWNER}'s segment_names_ {list(self.segment_names_)!r} do not "
+                                f"follow from its rules (expected {expected!r}): the file was altered.")
 
     def fit(self, X: pd.DataFrame, y=None) -> "RuleSegmenter":
         """Check every rule on ``X`` (columns exist, boolean result) and record the segment names."""
