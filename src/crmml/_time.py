@@ -88,18 +88,18 @@ def as_timestamp(as_of, name: str = "as_of", *, owner: str | None = None) -> pd.
         raise AsOfError(f"{where} must be a date, not a number: got {as_of!r} ({type(as_of).__name__}); "
                         "pass '2024-07-01' (a date string), a datetime or a pd.Timestamp.")
     if not isinstance(as_of, (str, _dt.date, np.datetime64, pd.Timestamp)):
-        raise AsOfError(f"{where} must be a date such as '2024-07-01' (str, datetime, date, numpy.datetime64 "
-                        f"or pd.Timestamp): got {as_of!r} ({type(as_of).__name__}).")
+        raise AsOfError(f"{where} must be a timestamp or a date string such as '2024-07-01' (str, datetime, date, "
+                        f"numpy.datetime64 or pd.Timestamp): got {as_of!r} ({type(as_of).__name__}).")
     try:
         ts = pd.Timestamp(as_of)
     except (ValueError, TypeError, OverflowError) as exc:
         if "out of bounds" in str(exc).lower():
             ts = None
         else:
-            raise AsOfError(f"{where} must be a date such as '2024-07-01': got {as_of!r}, which is not "
-                            "a date.") from exc
+            raise AsOfError(f"{where} must be a timestamp or a date string such as '2024-07-01': got "
+                            f"{as_of!r}, which is not a date.") from exc
     if ts is not None and pd.isna(ts):
-        raise AsOfError(f"{where} must be a date such as '2024-07-01': got a missing value ({as_of!r}).")
+        raise AsOfError(f"{where} must be a timestamp such as '2024-07-01': got a missing value ({as_of!r}).")
     if ts is not None and ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     try:
