@@ -135,6 +135,7 @@ def _as_of(value, df: pd.DataFrame | None) -> pd.Timestamp:
     """
     from crmml._time import AsOfError, AsOfWarning, as_timestamp, warn_if_after_data
 
+    warnings.filterwarnings("ignore", category=AsOfWarning)      # judged here once, for the whole file
     if value is None:
         if df is None or "timestamp" not in df.columns:
             raise UserError("--as-of is required for this input.")
@@ -151,8 +152,9 @@ def _as_of(value, df: pd.DataFrame | None) -> pd.Timestamp:
         if not first < as_of:
             raise UserError(f"--as-of {as_of.date()}: no transaction is before it (the first is on "
                             f"{first.date()}), so there is nothing to score; use a later cut-off.")
-        warn_if_after_data(as_of, df["timestamp"], "the input")
-        warnings.filterwarnings("ignore", category=AsOfWarning)      # said once, for the whole file
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", AsOfWarning)
+            warn_if_after_data(as_of, df["timestamp"], "the input")
     return as_of
 
 
