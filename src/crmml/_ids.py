@@ -37,11 +37,6 @@ class MixedIdWarning(UserWarning):
     """An id column mixes text and numbers: every id is then treated as text."""
 
 
-def _integral(x: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(x) & (np.floor(x) == x) & (np.abs(x) < _LIMIT)
-
-
 def _canon_one(v) -> str:
     if isinstance(v, str):
         return v
@@ -65,8 +60,10 @@ def _text(s: pd.Series) -> pd.Series:
 
 def _from_floats(s: pd.Series) -> pd.Series:
     x = s.to_numpy(dtype="float64")
-    if _integral(x).all():
-        return pd.Series(x.astype("int64"), index=s.index, name=s.name)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ints = x.astype("int64")                 # NaN, inf and |x| >= 2**63 do not survive the round trip
+    if (ints == x).all() and not (np.abs(x) >= _LIMIT).any():
+        return pd.Series(ints, index=s.index, name=s.name)
     return pd.Series(x, index=s.index, name=s.name, dtype=object).map(_canon_one).astype("str")
 
 

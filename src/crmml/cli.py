@@ -12,17 +12,9 @@ schema, a model file that fails its checks) and any other failure print one line
 ``crmml: error: ...`` on stderr and exit with status 2; ``--debug`` shows the
 traceback instead. Warnings print as one line ``crmml: warning: ...``.
 
-Outputs are atomic (``score`` and ``report`` files, ``train`` models): they are
-written beside the target under a hidden temporary name (``.crmml-<pid>-<name>``)
-and renamed onto it only when complete, ``--batch`` included. On an error, Ctrl-C
-or SIGTERM the temporary file is removed and the output path is left as it was
-(absent, or the previous file). After SIGKILL a temporary file may remain, never
-a partial output.
-
-Signed models: ``train --key KEY`` signs the model (HMAC-SHA256); ``score --key
-KEY`` refuses a model that is unsigned or signed with another key. Both read the
-environment variable ``CRMML_MODEL_KEY`` when ``--key`` is not given (prefer it:
-command lines are visible to other users of the machine).
+Outputs (``score``/``report`` files, ``train`` models) are atomic: written beside the
+target as ``.crmml-<pid>-<name>`` and renamed onto it when complete (see ``crmml._atomic``).
+``--key`` (or ``$CRMML_MODEL_KEY``) signs models in ``train`` and is demanded by ``score``.
 """
 
 from __future__ import annotations
@@ -233,7 +225,9 @@ def _customer_ids(args):
     df = read_table(args.input, parse_mapping(args.map))
     if "customer_id" not in df.columns:
         raise UserError(f"{args.input}: a customer_id column is needed (use --map THEIRS=customer_id).")
-    return df[["customer_id"]].drop_duplicates()
+    from crmml.schema import normalize_ids
+
+    return pd.DataFrame({"customer_id": normalize_ids(df["customer_id"], frame=Path(args.input).name)}).drop_duplicates()
 
 
 def _score_nbo(model, ids, as_of, args):
@@ -352,6 +346,7 @@ def _cmd_score(args, say):
     from crmml._atomic import atomic_path
 
     t0 = time.perf_counter()
+    _kind_of(Path(args.output))                   # refuse an unknown output suffix before any work
     model = load_model(args.model, model_key(args.key))
     name = type(model).__name__
     for kind, (cls, _, score, reads, key) in TASKS.items():
@@ -368,7 +363,6 @@ def _cmd_score(args, say):
         frame, as_of = _leads(args), None
     else:
         frame, as_of = _customer_ids(args), None
-    _kind_of(Path(args.output))
     with atomic_path(args.output) as tmp:
         sink = _Sink(tmp)
         try:

@@ -270,6 +270,10 @@ def _numpy_backed(s: pd.Series) -> pd.Series:
 
 def _in_range(parsed: pd.Series, frame: str, col: str) -> pd.Series:
     """``datetime64[ns]``, or SchemaError for timestamps outside what nanoseconds can hold."""
+    if parsed.dtype == "datetime64[ns]" or len(parsed) == 0:
+        return parsed                                   # nanoseconds cannot be out of range
+    if TIMESTAMP_MIN <= parsed.min() and parsed.max() <= TIMESTAMP_MAX:
+        return parsed.astype("datetime64[ns]")
     bad = ((parsed < TIMESTAMP_MIN) | (parsed > TIMESTAMP_MAX)).to_numpy(dtype=bool)
     if bad.any():
         raise SchemaError(frame, col, "timestamps outside the range pandas can represent (1677-09-22 .. "
