@@ -16,7 +16,8 @@ from crmml.schema import (MAX_ABS_VALUE, MixedIdWarning, SchemaError, map_column
 @pytest.fixture
 def tx():
     return pd.DataFrame({"customer_id": [1, 1, 2, 3],
-                         "timestamp": pd.to_datetime(["2024-01-02 10:00", "2024-02-01 00:00", "2024-01-05 00:00", "2024-03-01 00:00"]),
+                         "timestamp": pd.to_datetime(["2024-01-02 10:00", "2024-02-01 00:00", "2024-01-05 00:00",
+                                                      "2024-03-01 00:00"]),
                          "amount": [10.5, -2.0, 7.0, 3.25]})
 
 
@@ -86,7 +87,8 @@ def test_a_mapping_onto_an_existing_column_names_both(tx):
     with pytest.raises(SchemaError, match="renames 'Total' to 'amount', but the frame already has a column 'amount'"):
         validate_transactions(raw, columns={"Total": "amount"})
     with pytest.raises(SchemaError, match=r"maps several columns onto \['amount'\] \(from \['Total', 'amount2'\]\)"):
-        validate_transactions(raw.rename(columns={"amount": "amount2"}), columns={"Total": "amount", "amount2": "amount"})
+        validate_transactions(raw.rename(columns={"amount": "amount2"}),
+                              columns={"Total": "amount", "amount2": "amount"})
     # swapping or moving the existing column away is fine
     swapped = validate_transactions(raw, columns={"Total": "amount", "amount": "gross"})
     assert swapped["amount"].tolist() == (tx["amount"] * 2).tolist()
@@ -121,10 +123,23 @@ def test_amounts_that_would_overflow_sums_are_refused(tx, value):
 
 
 def test_near_max_amounts_no_longer_reach_inf(tx):
+    from crmml.clv import summarize
+    from crmml.features import build_features
     from crmml.segmentation import rfm_table
 
-    with pytest.raises(SchemaError):
-        rfm_table(tx.assign(amount=[1.7e308, 1.7e308, 1.0, 1.0]), "2024-04-01")
+    huge = tx.assign(amount=[1.7e308, 1.7e308, 1.0, 1.0])        # canonical dtypes: no shortcut past the check
+    for f in (rfm_table, build_features, summarize):
+        with pytest.raises(SchemaError, match="values larger than 1e\\+15"):
+            f(huge, "2024-03-02")
+
+
+def test_text_among_integer_ids_of_a_canonical_looking_frame_is_normalised(tx):
+    from crmml.features import build_features
+
+    mixed = tx.assign(customer_id=pd.Series([1, "1", 2, 3], dtype=object))
+    with pytest.warns(MixedIdWarning):
+        out = build_features(mixed, "2024-03-02")
+    assert out.index.tolist() == ["1", "2", "3"]
 
 
 # ----------------------------------------------------------------------------------------- the id rule

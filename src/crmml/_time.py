@@ -135,7 +135,8 @@ def warn_if_after_data(as_of: pd.Timestamp, timestamps, what: str = "transaction
     last = pd.Timestamp(last)
     if as_of > last + _GRACE:
         gap = (as_of - last).days
-        warnings.warn(f"as_of {_short(as_of)} is {gap} day{'s' if gap != 1 else ''} after the last row of {what} ({_short(last)}): "
+        days = f"{gap} day{'s' if gap != 1 else ''}"
+        warnings.warn(f"as_of {_short(as_of)} is {days} after the last row of {what} ({_short(last)}): "
                       "every customer looks inactive for that gap; pass the cut-off that matches the data.",
                       AsOfWarning, stacklevel=stacklevel)
 

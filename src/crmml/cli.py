@@ -227,7 +227,8 @@ def _customer_ids(args):
         raise UserError(f"{args.input}: a customer_id column is needed (use --map THEIRS=customer_id).")
     from crmml.schema import normalize_ids
 
-    return pd.DataFrame({"customer_id": normalize_ids(df["customer_id"], frame=Path(args.input).name)}).drop_duplicates()
+    ids = normalize_ids(df["customer_id"], frame=Path(args.input).name)
+    return pd.DataFrame({"customer_id": ids}).drop_duplicates()
 
 
 def _score_nbo(model, ids, as_of, args):
