@@ -55,10 +55,13 @@ import numpy as np
 import pandas as pd
 
 from crmml._ids import MixedIdWarning, canonical_ids
-from crmml._time import TIMESTAMP_MAX, TIMESTAMP_MIN
+from crmml._time import TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp
 
 __all__ = [
     "SchemaError",
+    "AsOfError",
+    "AsOfWarning",
+    "as_timestamp",
     "MixedIdWarning",
     "MAX_ABS_VALUE",
     "map_columns",
