@@ -8,8 +8,13 @@ Examples (shell)::
     crmml report --input scored.csv --label churned --score probability --output churn_report.html
 
 User mistakes (a missing file, a bad ``--map``, data that does not fit the
-schema, a model file that fails its checks) print one line ``crmml: error: ...``
-on stderr and exit with status 2; ``--debug`` shows the traceback instead.
+schema, a model file that fails its checks) and any other failure print one line
+``crmml: error: ...`` on stderr and exit with status 2; ``--debug`` shows the
+traceback instead. Warnings print as one line ``crmml: warning: ...``.
+
+Outputs (``score``/``report`` files, ``train`` models) are atomic: written beside the
+target as ``.crmml-<pid>-<name>`` and renamed onto it when complete (see ``crmml._atomic``).
+``--key`` (or ``$CRMML_MODEL_KEY``) signs models in ``train`` and is demanded by ``score``.
 """
 
 from __future__ import annotations
@@ -17,16 +22,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from crmml._cli_guard import KEY_ENV, UserError, load_model, model_key, run_guarded
+
 __all__ = ["main", "read_table", "write_table", "parse_mapping", "UserError", "TASKS"]
-
-
-class UserError(ValueError):
-    """A mistake in the command line or the input files (reported in one line, no traceback)."""
 
 
 # --------------------------------------------------------------------------------------------------- I/O
@@ -89,7 +93,9 @@ def read_table(path, mapping: dict | None = None) -> pd.DataFrame:
         if missing:
             raise UserError(f"--map names column(s) {missing} that {path.name} does not have "
                             f"(its columns: {list(df.columns)[:12]}).")
-        df = df.rename(columns=mapping)
+        from crmml.schema import map_columns
+
+        df = map_columns(df, mapping, frame=path.name)
     return df
 
 
@@ -114,17 +120,34 @@ def write_table(df: pd.DataFrame, path) -> Path:
 
 
 def _as_of(value, df: pd.DataFrame | None) -> pd.Timestamp:
-    """``--as-of`` or, by default, the day after the last timestamp (so every row is history)."""
-    from crmml._utils import check_as_of
+    """``--as-of`` or, by default, the day after the last timestamp (so every row is history).
 
-    if value is not None:
-        try:
-            return check_as_of(value, "crmml")
-        except ValueError as exc:
-            raise UserError(f"--as-of {value!r} is not a date (use YYYY-MM-DD).") from exc
-    if df is None or "timestamp" not in df.columns:
-        raise UserError("--as-of is required for this input.")
-    return pd.Timestamp(df["timestamp"].max()).normalize() + pd.Timedelta(days=1)
+    Refused: a value that is not a date or out of range, and a cut-off with no row of ``df``
+    before it (that would score nothing). A cut-off well after the last row warns once.
+    """
+    from crmml._time import AsOfError, AsOfWarning, as_timestamp, warn_if_after_data
+
+    warnings.filterwarnings("ignore", category=AsOfWarning)      # judged here once, for the whole file
+    if value is None:
+        if df is None or "timestamp" not in df.columns:
+            raise UserError("--as-of is required for this input.")
+        return pd.Timestamp(df["timestamp"].max()).normalize() + pd.Timedelta(days=1)
+    try:
+        as_of = as_timestamp(value, "--as-of")
+    except AsOfError as exc:
+        if "outside the dates" in str(exc):
+            raise UserError(f"--as-of {value!r} is outside the dates pandas can represent (1677-09-22 .. "
+                            "2262-04-11); use a real cut-off date (YYYY-MM-DD), not a sentinel.") from exc
+        raise UserError(f"--as-of {value!r} is not a date (use YYYY-MM-DD).") from exc
+    if df is not None and "timestamp" in df.columns:
+        first = df["timestamp"].min()
+        if not first < as_of:
+            raise UserError(f"--as-of {as_of.date()}: no transaction is before it (the first is on "
+                            f"{first.date()}), so there is nothing to score; use a later cut-off.")
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", AsOfWarning)
+            warn_if_after_data(as_of, df["timestamp"], "the input")
+    return as_of
 
 
 # --------------------------------------------------------------------------------------------------- tasks
@@ -202,7 +225,10 @@ def _customer_ids(args):
     df = read_table(args.input, parse_mapping(args.map))
     if "customer_id" not in df.columns:
         raise UserError(f"{args.input}: a customer_id column is needed (use --map THEIRS=customer_id).")
-    return df[["customer_id"]].drop_duplicates()
+    from crmml.schema import normalize_ids
+
+    ids = normalize_ids(df["customer_id"], frame=Path(args.input).name)
+    return pd.DataFrame({"customer_id": ids}).drop_duplicates()
 
 
 def _score_nbo(model, ids, as_of, args):
@@ -247,13 +273,28 @@ TASKS = {
 }
 
 
+def _model_format(target: Path) -> str:
+    """``save``'s ``format="auto"`` rule, decided on the target (the temporary name differs)."""
+    if target.is_dir():
+        if any(target.iterdir()) and not (target / "metadata.json").is_file():
+            raise UserError(f"--model {target}: the folder holds files that are not a crmml model; "
+                            "use an empty or new folder, or a .zip file.")
+        return "dir"
+    return "dir" if target.suffix == "" else "zip"
+
+
 def _cmd_train(args, say):
+    from crmml._atomic import atomic_path
     from crmml.persistence import save
 
     t0 = time.perf_counter()
+    target = Path(args.model)
+    fmt = _model_format(target)
     model, what = TASKS[args.kind][1](args)
-    path = save(model, args.model)
-    say(f"trained {type(model).__name__} on {what} in {time.perf_counter() - t0:.1f} s -> {path}")
+    with atomic_path(target) as tmp:
+        save(model, tmp, format=fmt, key=model_key(args.key))
+    signed = " (signed)" if model_key(args.key) else ""
+    say(f"trained {type(model).__name__} on {what} in {time.perf_counter() - t0:.1f} s -> {target}{signed}")
     return 0
 
 
@@ -298,11 +339,16 @@ class _Sink:
             write_table(pd.DataFrame(), self.path)
 
 
+def _has_history(part: pd.DataFrame, as_of: pd.Timestamp) -> bool:
+    return bool((part["timestamp"].to_numpy() < as_of.to_datetime64()).any())
+
+
 def _cmd_score(args, say):
-    from crmml.persistence import load
+    from crmml._atomic import atomic_path
 
     t0 = time.perf_counter()
-    model = load(args.model)
+    _kind_of(Path(args.output))                   # refuse an unknown output suffix before any work
+    model = load_model(args.model, model_key(args.key))
     name = type(model).__name__
     for kind, (cls, _, score, reads, key) in TASKS.items():
         if cls == name:
@@ -318,12 +364,17 @@ def _cmd_score(args, say):
         frame, as_of = _leads(args), None
     else:
         frame, as_of = _customer_ids(args), None
-    sink = _Sink(args.output)
-    try:
-        for part in _partitions(frame, key, args.batch):
-            sink.write(score(model, part, as_of, args))
-    finally:
-        sink.close()
+    with atomic_path(args.output) as tmp:
+        sink = _Sink(tmp)
+        try:
+            for part in _partitions(frame, key, args.batch):
+                if reads == "transactions" and not _has_history(part, as_of):
+                    continue                       # customers with no history before as_of: nothing to score
+                sink.write(score(model, part, as_of, args))
+        finally:
+            sink.close()
+        if sink.n == 0:
+            raise UserError(f"nothing was scored ({name} returned no rows for {args.input}); no output written.")
     dt = time.perf_counter() - t0
     say(f"scored {sink.n:,} rows with {name} in {dt:.1f} s -> {args.output}")
     return 0
@@ -357,11 +408,14 @@ def _cmd_report(args, say):
         if args.score not in ref.columns:
             raise UserError(f"--reference: {Path(args.reference).name} has no {args.score!r} column to compare.")
         tables[f"Population stability (PSI) against {Path(args.reference).name}"] = psi_table(ref, df, cols)
-    out = classification_report(args.output, y.to_numpy(), p.to_numpy(), title=args.title,
-                                baseline_prob=df[args.baseline].to_numpy() if args.baseline else None,
-                                baseline_name=args.baseline or "baseline", data_summary=summary,
-                                extra_tables=tables)
-    say(f"report -> {out}")
+    from crmml._atomic import atomic_path
+
+    with atomic_path(args.output) as tmp:
+        classification_report(tmp, y.to_numpy(), p.to_numpy(), title=args.title,
+                              baseline_prob=df[args.baseline].to_numpy() if args.baseline else None,
+                              baseline_name=args.baseline or "baseline", data_summary=summary,
+                              extra_tables=tables)
+    say(f"report -> {args.output}")
     return 0
 
 
@@ -395,6 +449,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--horizon-days", dest="horizon_days", type=int, default=365, help="CLV horizon (days)")
     t.add_argument("--churn-horizon-days", dest="churn_horizon_days", type=int, default=45,
                    help="churn: no purchase within this many days after the cutoff = churned")
+    t.add_argument("--key", default=None,
+                   help=f"sign the model with this secret (HMAC-SHA256); default: ${KEY_ENV} if set")
 
     s = sub.add_parser("score", help="score a file with a saved model")
     s.add_argument("--model", required=True, help="a model saved by 'crmml train' or crmml.persistence.save")
@@ -407,6 +463,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="score N customers (leads) at a time: bounded memory, same result (partitioned by customer)")
     s.add_argument("--reasons", action="store_true",
                    help="churn and leads: add each row's top drivers (SHAP / contributions, log-odds)")
+    s.add_argument("--key", default=None,
+                   help=f"refuse the model unless it is signed with this secret; default: ${KEY_ENV} if set")
 
     r = sub.add_parser("report", help="HTML report of a score against outcomes")
     r.add_argument("--input", required=True, help=".csv or .parquet with a 0/1 label and a score column")
@@ -435,24 +493,7 @@ def main(argv=None) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
-    if args.debug:
-        return _COMMANDS[args.command](args, say)
-    from crmml.persistence import ModelLoadError
-    from crmml.schema import SchemaError
-
-    try:
-        return _COMMANDS[args.command](args, say)
-    except (UserError, SchemaError, ModelLoadError) as exc:
-        msg = str(exc)
-    except ImportError as exc:
-        msg = f"this step needs a part of crmml that is not available: {exc}"
-    except (ValueError, OSError, KeyError, TypeError) as exc:
-        msg = f"{type(exc).__name__}: {exc}"
-    except KeyboardInterrupt:
-        msg = "interrupted"
-    first = " ".join(msg.split())
-    print(f"crmml: error: {first}", file=sys.stderr)
-    return 2
+    return run_guarded(lambda: _COMMANDS[args.command](args, say), debug=args.debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

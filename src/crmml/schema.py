@@ -8,13 +8,25 @@ rows are bad and a few example values. Rows are never dropped silently.
 
 Rules applied by every validator
 --------------------------------
-- ids (``customer_id``, ``lead_id``, ``product_id``, ...) must be non-null;
-  integer-valued ids become ``int64``, anything else becomes ``str``.
+- column names must be unique, also after the ``columns=`` mapping (a mapping
+  onto a name the frame already has is refused, naming both columns).
+- ids (``customer_id``, ``lead_id``, ``product_id``, ...) must be non-null and
+  follow one rule (:func:`normalize_ids`): ids that are all integer-valued
+  numbers (``1``, ``1.0``, ``Int64``, ``int64[pyarrow]``) become ``int64``;
+  otherwise every id becomes text, integer-valued numbers written canonically
+  (``1.0`` -> ``"1"``) and text (even numeric text such as ``"007"``) kept as
+  it is. A column mixing text and numbers warns (:class:`MixedIdWarning`).
 - timestamps are parsed with :func:`pandas.to_datetime`; nulls and unparseable
   values raise. Naive timestamps are kept as they are; tz-aware ones are
-  converted to UTC and made naive; a column that mixes both raises.
-- ``amount`` must be numeric and finite. Negative amounts are returns or
-  refunds: they are kept (monetary features net them).
+  converted to UTC and made naive; a column that mixes both raises. They must
+  lie within 1677-09-22 .. 2262-04-11 (what ``datetime64[ns]`` holds).
+- numeric columns (``amount``, ``quantity``, ``value``, ``price``, ``margin``)
+  must be numeric, finite and at most ``1e15`` in magnitude (so sums of
+  millions of rows stay exact to the cent and cannot overflow). Negative
+  amounts are returns or refunds: they are kept (monetary features net them).
+- pyarrow-backed columns (``timestamp[ns, tz=UTC][pyarrow]``,
+  ``string[pyarrow]``, ``int64[pyarrow]``, ``double[pyarrow]``, ...) and
+  pandas' nullable ``Int64``/``Float64``/``boolean`` are accepted everywhere.
 - Unique keys (``customers.customer_id``, ``leads.lead_id``,
   ``products.product_id``) must not repeat.
 - An empty frame raises.
@@ -42,8 +54,18 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from crmml._ids import MixedIdWarning, canonical_ids
+from crmml._time import TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp
+
 __all__ = [
     "SchemaError",
+    "AsOfError",
+    "AsOfWarning",
+    "as_timestamp",
+    "MixedIdWarning",
+    "MAX_ABS_VALUE",
+    "map_columns",
+    "normalize_ids",
     "FrameSpec",
     "SPECS",
     "validate",
@@ -129,6 +151,8 @@ SPECS: dict[str, FrameSpec] = {
 }
 
 _N_EXAMPLES = 3
+#: Largest magnitude accepted in a numeric column (sums of 1e6 such values stay far from float overflow).
+MAX_ABS_VALUE = 1e15
 _TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})\s*$"
 
 
@@ -136,9 +160,25 @@ def _examples(values: pd.Series) -> list:
     return values.drop_duplicates().head(_N_EXAMPLES).tolist()
 
 
-def _rename(df: pd.DataFrame, frame: str, columns: ColumnMap | None) -> pd.DataFrame:
+def map_columns(df: pd.DataFrame, columns: ColumnMap | None = None, frame: str = "frame") -> pd.DataFrame:
+    """Rename ``df``'s columns by ``columns`` (their name -> canonical name), refusing ambiguity.
+
+    Refused with :class:`SchemaError`: a column name that appears twice, a mapping from a
+    column the frame does not have, two columns mapped onto one name, and a mapping onto a
+    name the frame already has (for example ``{"Total": "amount"}`` on a frame with ``amount``).
+
+    >>> import pandas as pd
+    >>> map_columns(pd.DataFrame({"Total": [1.0], "amount": [2.0]}), {"Total": "amount"}, "transactions")
+    Traceback (most recent call last):
+    ...
+    crmml.schema.SchemaError: transactions: the column mapping renames 'Total' to 'amount', but the frame already has a column 'amount'; drop one of the two or map it to another name
+    """
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(frame, None, f"expected a pandas DataFrame, got {type(df).__name__}")
+    dup = df.columns[df.columns.duplicated()]
+    if len(dup):
+        raise SchemaError(frame, None, f"these column names appear more than once: {sorted(map(str, set(dup)))}; "
+                          "give every column a distinct name")
     if not columns:
         return df.copy()
     missing = [c for c in columns if c not in df.columns]
@@ -148,28 +188,101 @@ def _rename(df: pd.DataFrame, frame: str, columns: ColumnMap | None) -> pd.DataF
     targets = list(columns.values())
     dup = sorted({t for t in targets if targets.count(t) > 1})
     if dup:
-        raise SchemaError(frame, None, f"column mapping maps several columns onto {dup}")
-    out = df.rename(columns=dict(columns))
-    if out.columns.duplicated().any():
-        raise SchemaError(frame, None, "after mapping, these columns appear twice: "
-                          f"{sorted(set(out.columns[out.columns.duplicated()]))}")
-    return out
+        sources = [src for src, dst in columns.items() if dst == dup[0]]
+        raise SchemaError(frame, None, f"column mapping maps several columns onto {dup} (from {sources})")
+    for src, dst in columns.items():
+        if dst != src and dst in df.columns and columns.get(dst, dst) == dst:
+            raise SchemaError(frame, None, f"the column mapping renames {src!r} to {dst!r}, but the frame already "
+                              f"has a column {dst!r}; drop one of the two or map it to another name")
+    return df.rename(columns=dict(columns))
+
+
+def normalize_ids(ids, *, name: str = "customer_id", frame: str = "ids"):
+    """Apply crmml's one id rule (see the module docstring) to ``ids``.
+
+    Parameters
+    ----------
+    ids : Series, Index, ndarray or list
+        Ids, without nulls.
+    name, frame : str
+        Column and frame named in errors and warnings.
+
+    Returns
+    -------
+    Series or ndarray
+        ``int64`` when every id is an integer-valued number that fits, else text. A Series
+        (index kept) when ``ids`` is a Series, else a NumPy array.
+
+    Raises
+    ------
+    SchemaError
+        When an id is null.
+
+    Warns
+    -----
+    MixedIdWarning
+        When text and numbers are mixed (every id is then text), with the counts.
+
+    Examples
+    --------
+    >>> normalize_ids([1, 1.0, 2]).tolist()
+    [1, 1, 2]
+    >>> normalize_ids(["007", "8"]).tolist()
+    ['007', '8']
+    """
+    s = ids if isinstance(ids, pd.Series) else pd.Series(ids)
+    null = s.isna().to_numpy(dtype=bool)
+    if null.any():
+        rows = s.index[null][:_N_EXAMPLES].tolist()
+        raise SchemaError(frame, name, f"null ids are not allowed (at index {rows})", null.sum(), [None])
+    out, n_text, n_numbers = canonical_ids(s)
+    if n_text and n_numbers:
+        import warnings
+
+        warnings.warn(f"{frame}.{name} mixes {n_text:,} text and {n_numbers:,} numeric ids: all ids are treated as "
+                      "text (1 and 1.0 -> '1'); store the column as one type to silence this.",
+                      MixedIdWarning, stacklevel=3)
+    return out if isinstance(ids, pd.Series) else out.to_numpy()
 
 
 def _coerce_id(s: pd.Series, frame: str, col: str) -> pd.Series:
-    bad = s.isna()
+    return normalize_ids(s, name=col, frame=frame)
+
+
+def _numpy_backed(s: pd.Series) -> pd.Series:
+    """pyarrow-backed columns as their NumPy/pandas equivalents (timestamps, dates, numbers, text)."""
+    if not isinstance(s.dtype, pd.ArrowDtype):
+        return s
+    import pyarrow as pa
+
+    t = s.dtype.pyarrow_dtype
+    if pa.types.is_timestamp(t):
+        return s.astype(pd.DatetimeTZDtype(unit=t.unit, tz=t.tz) if t.tz else f"datetime64[{t.unit}]")
+    if pa.types.is_date(t):
+        return s.astype("datetime64[s]")
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return s.astype("float64") if s.isna().any() or not pa.types.is_integer(t) else s.astype("int64")
+    if pa.types.is_boolean(t):
+        return s.astype("boolean")
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return s.astype("str")
+    if pa.types.is_dictionary(t):
+        return s.astype(object).astype("category")
+    return s
+
+
+def _in_range(parsed: pd.Series, frame: str, col: str) -> pd.Series:
+    """``datetime64[ns]``, or SchemaError for timestamps outside what nanoseconds can hold."""
+    if parsed.dtype == "datetime64[ns]" or len(parsed) == 0:
+        return parsed                                   # nanoseconds cannot be out of range
+    if TIMESTAMP_MIN <= parsed.min() and parsed.max() <= TIMESTAMP_MAX:
+        return parsed.astype("datetime64[ns]")
+    bad = ((parsed < TIMESTAMP_MIN) | (parsed > TIMESTAMP_MAX)).to_numpy(dtype=bool)
     if bad.any():
-        rows = s.index[bad.to_numpy()][:_N_EXAMPLES].tolist()
-        raise SchemaError(frame, col, f"null ids are not allowed (at index {rows})", bad.sum(), [None])
-    if pd.api.types.is_integer_dtype(s.dtype):
-        return s.astype("int64")
-    if pd.api.types.is_float_dtype(s.dtype):
-        if np.all(np.mod(s.to_numpy(), 1) == 0):
-            return s.astype("int64")
-        return s.astype(str)
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("int64")
-    return s.astype(str)
+        raise SchemaError(frame, col, "timestamps outside the range pandas can represent (1677-09-22 .. "
+                          "2262-04-11); fix or drop these rows (placeholder dates such as 9999-12-31?)",
+                          bad.sum(), [str(v) for v in _examples(parsed[bad])])
+    return parsed.astype("datetime64[ns]")
 
 
 def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Series:
@@ -177,9 +290,9 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
     if null.any() and not allow_null:
         raise SchemaError(frame, col, "missing timestamps (null/NaT) are not allowed", null.sum(), [None])
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+        return _in_range(s.dt.tz_convert("UTC").dt.tz_localize(None), frame, col)
     if pd.api.types.is_datetime64_dtype(s.dtype):
-        return s.astype("datetime64[ns]")
+        return _in_range(s, frame, col)
     if pd.api.types.is_numeric_dtype(s.dtype):
         raise SchemaError(frame, col, f"expected datetimes or date strings, got numeric dtype {s.dtype}; "
                           "convert epoch numbers with pd.to_datetime(..., unit=...) first",
@@ -198,7 +311,7 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
         raise SchemaError(frame, col, "unparseable timestamps", unparsed.sum(), _examples(s[unparsed]))
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    return _in_range(parsed, frame, col)
 
 
 def _is_tz_aware(vals: pd.Series) -> np.ndarray:
@@ -227,15 +340,21 @@ def _coerce_float(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Se
     inf = np.isinf(out.to_numpy())
     if inf.any():
         raise SchemaError(frame, col, "infinite values", inf.sum(), _examples(s[inf]))
+    huge = (np.abs(out.to_numpy()) > MAX_ABS_VALUE)
+    if huge.any():
+        raise SchemaError(frame, col, f"values larger than {MAX_ABS_VALUE:.0e} in magnitude (sums of them would "
+                          "lose precision or overflow); check the units or fix these rows", huge.sum(),
+                          _examples(s[huge]))
     if null.any() and not allow_null:
         raise SchemaError(frame, col, "missing values are not allowed", null.sum(), [None])
     return out
 
 
 def _coerce_str(s: pd.Series, frame: str, col: str) -> pd.Series:
-    if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype) and \
-            not pd.api.types.is_object_dtype(s.dtype):
+    if isinstance(s.dtype, pd.CategoricalDtype):
         return s
+    if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
+        return s.astype("str")          # string[pyarrow] / StringDtype(pd.NA) -> pandas' default text dtype
     null = s.isna()
     out = s.astype(str)
     return out.where(~null, None) if null.any() else out
@@ -289,7 +408,7 @@ def validate(df: pd.DataFrame, frame: str, columns: ColumnMap | None = None, *,
     if frame not in SPECS:
         raise ValueError(f"The 'frame' parameter of validate must be one of {sorted(SPECS)}. Got {frame!r} instead.")
     spec = SPECS[frame]
-    out = _rename(df, frame, columns)
+    out = map_columns(df, frame=frame, columns=columns)
     needed = [*spec.required, *[c for c in require if c not in spec.required]]
     missing = [c for c in needed if c not in out.columns]
     if missing:
@@ -298,6 +417,8 @@ def validate(df: pd.DataFrame, frame: str, columns: ColumnMap | None = None, *,
                           f"{list(out.columns)[:20]}{hint}")
     if len(out) == 0:
         raise SchemaError(frame, None, "the frame is empty (0 rows)")
+    for col in out.columns[[isinstance(t, pd.ArrowDtype) for t in out.dtypes]]:
+        out[col] = _numpy_backed(out[col])
     for col, kind in spec.columns.items():
         if col not in out.columns:
             continue

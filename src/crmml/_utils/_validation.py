@@ -6,6 +6,8 @@ import numbers
 
 import pandas as pd
 
+from crmml._time import as_timestamp, warn_if_after_data
+
 
 def check_number(value, name: str, owner: str, *, kind: str = "int", low=None, high=None,
                  low_inclusive: bool = True, high_inclusive: bool = True):
@@ -49,26 +51,21 @@ def check_in(value, name: str, owner: str, options):
     return value
 
 
-def check_as_of(as_of, owner: str = "this function") -> pd.Timestamp:
-    """Parse ``as_of`` into a naive ``pd.Timestamp`` (tz-aware converted to UTC).
+def check_as_of(as_of, owner: str = "this function", name: str = "as_of") -> pd.Timestamp:
+    """Parse ``as_of`` by crmml's one cut-off rule (:func:`crmml._time.as_timestamp`).
 
     >>> check_as_of("2024-03-01")
     Timestamp('2024-03-01 00:00:00')
     """
-    try:
-        ts = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"The 'as_of' parameter of {owner} must be a timestamp or a date string. "
-                         f"Got {as_of!r} instead.") from exc
-    if ts is pd.NaT or pd.isna(ts):
-        raise ValueError(f"The 'as_of' parameter of {owner} must be a timestamp. Got {as_of!r} instead.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
+    return as_timestamp(as_of, name, owner=owner)
 
 
 def history_before(df: pd.DataFrame, as_of: pd.Timestamp, column: str = "timestamp") -> pd.DataFrame:
-    """Rows strictly before ``as_of``: the only rows point-in-time features may read."""
+    """Rows strictly before ``as_of``: the only rows point-in-time features may read.
+
+    Warns (:class:`crmml._time.AsOfWarning`) when ``as_of`` lies more than a day after the last row.
+    """
+    warn_if_after_data(as_of, df[column], stacklevel=4)
     return df.loc[df[column].to_numpy() < as_of.to_datetime64()]
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crmml._time import as_timestamp
 from crmml.evaluation._metrics import classification_metrics, decile_table
 
 __all__ = ["report", "summarize_data", "classification_figures", "top_drivers", "classification_report",
@@ -280,7 +281,7 @@ def summarize_data(df: pd.DataFrame, *, key: str = "customer_id", time: str | No
         out["first date"] = str(pd.Timestamp(df[time].min()).date())
         out["last date"] = str(pd.Timestamp(df[time].max()).date())
     if as_of is not None:
-        out["as_of"] = str(pd.Timestamp(as_of))
+        out["as_of"] = str(as_timestamp(as_of, owner="summarize_data"))
     if label and label in df.columns:
         out[f"{label} rate"] = float(pd.to_numeric(df[label]).mean())
     return out

@@ -14,7 +14,7 @@ from crmml.features import _transaction_families  # noqa: F401  (registers famil
 from crmml.features import _other_families  # noqa: F401
 from crmml.features._engine import DAY_NS, Level, run_starts
 from crmml.features._registry import REGISTRY, FeatureContext, slug
-from crmml.schema import SchemaError, validate_customers, validate_events, validate_transactions
+from crmml.schema import MAX_ABS_VALUE, SchemaError, validate_customers, validate_events, validate_transactions
 
 __all__ = ["build_features", "feature_catalog", "DEFAULT_WINDOWS"]
 
@@ -159,14 +159,14 @@ def _is_canonical(df, third) -> bool:
     if not isinstance(df, pd.DataFrame) or len(df) == 0 or not {"customer_id", "timestamp", third} <= set(df):
         return False
     cid, ts = df["customer_id"], df["timestamp"]
-    if not (cid.dtype == np.int64 or pd.api.types.is_string_dtype(cid.dtype)) or cid.isna().any():
+    if not (cid.dtype == np.int64 or cid.dtype == "str") or cid.isna().any():      # object ids: the id rule
         return False
     if ts.dtype != np.dtype("datetime64[ns]") or ts.isna().any():
         return False
     if third == "amount":
         a = df["amount"]
         q = df["quantity"] if "quantity" in df.columns else None
-        return (a.dtype == np.float64 and not np.isinf(a.to_numpy()).any()
+        return (a.dtype == np.float64 and not (np.abs(a.to_numpy()) > MAX_ABS_VALUE).any()
                 and (q is None or q.dtype == np.float64))
     return not df[third].isna().any()
 

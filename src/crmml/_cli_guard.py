@@ -1,0 +1,111 @@
+"""How the ``crmml`` command fails: one line, exit status 2, never a traceback.
+
+- :func:`run_guarded` runs a command: any exception, Ctrl-C and SIGTERM become one line
+  ``crmml: error: ...`` on stderr and status 2 (SIGTERM is raised as an exception in the
+  main thread, so ``finally`` blocks, such as the removal of temporary output files, run);
+  warnings print as one line ``crmml: warning: ...``.
+- :func:`load_model` loads a model file so that a corrupted or hostile file ends as a named
+  error, whatever the loader raised.
+- :func:`model_key`: ``--key``, else the environment variable ``CRMML_MODEL_KEY``.
+
+>>> def fails():
+...     raise UserError("--batch must be a positive number of customers; got 0.")
+>>> run_guarded(fails, debug=False)
+2
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import warnings
+
+__all__ = ["UserError", "KEY_ENV", "model_key", "load_model", "run_guarded"]
+
+KEY_ENV = "CRMML_MODEL_KEY"
+
+
+class UserError(ValueError):
+    """A mistake in the command line or the input files (reported in one line, no traceback)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that cleanup (temporary files) runs before exiting."""
+
+
+def model_key(key: str | None) -> str | None:
+    """The signing key: ``key`` when given, else ``$CRMML_MODEL_KEY``, else None (no signature)."""
+    return key if key is not None else (os.environ.get(KEY_ENV) or None)
+
+
+def load_model(path, key=None):
+    """:func:`crmml.persistence.load`; anything other than ``ModelLoadError`` becomes a :class:`UserError`."""
+    from crmml.persistence import ModelLoadError, load
+
+    try:
+        return load(path, key=key)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # a corrupted or hostile file must never end in a traceback
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise UserError(f"{path}: cannot load this model file ({type(exc).__name__}: {first[:200]}).") from exc
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"crmml: warning: {' '.join(str(message).split())}", file=sys.stderr if file is None else file)
+
+
+class _SigtermRaises:
+    """While active (main thread only), SIGTERM raises :class:`Terminated`; later ones are ignored."""
+
+    def __enter__(self):
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGTERM, self._handler)
+        return self
+
+    @staticmethod
+    def _handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)        # cleanup must not be interrupted again
+        raise Terminated("SIGTERM")
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+        return False
+
+
+def _message(exc: BaseException) -> str:
+    from crmml._time import AsOfError
+    from crmml.persistence import ModelLoadError
+    from crmml.schema import SchemaError
+
+    if isinstance(exc, (UserError, SchemaError, ModelLoadError, AsOfError)):
+        return str(exc)
+    if isinstance(exc, ImportError):
+        return f"this step needs a part of crmml that is not available: {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C); no output was written"
+    if isinstance(exc, Terminated):
+        return "terminated (SIGTERM); no output was written"
+    return f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+
+
+def run_guarded(command, *, debug: bool) -> int:
+    """Run ``command()`` (returns an exit status); failures become one line on stderr and status 2.
+
+    With ``debug`` exceptions propagate (tracebacks). Either way SIGTERM raises
+    :class:`Terminated` inside ``command`` and warnings print as one line each.
+    """
+    with warnings.catch_warnings(), _SigtermRaises():
+        warnings.showwarning = _one_line_warning
+        if debug:
+            return command()
+        try:
+            return command()
+        except (Exception, KeyboardInterrupt, Terminated) as exc:
+            msg = _message(exc)
+    print(f"crmml: error: {' '.join(msg.split())}", file=sys.stderr)
+    return 2

@@ -1,0 +1,145 @@
+"""The one rule for cut-off dates (``as_of``) and the range of timestamps crmml can represent.
+
+Every public function or method that takes ``as_of`` (or another cut-off such as
+``split_date`` or ``calibration_end``) parses it with :func:`as_timestamp`:
+
+- accepted: ``str`` ("2024-07-01"), :class:`datetime.datetime`, :class:`datetime.date`,
+  :class:`numpy.datetime64` and :class:`pandas.Timestamp`. Tz-aware values are converted
+  to UTC and made naive (the schema's time rule); the result is a naive
+  ``pd.Timestamp`` with nanosecond resolution.
+- refused with :class:`AsOfError`: numbers (``20240701`` would otherwise be read as
+  nanoseconds since 1970) and bools, missing values, text that is not a date, and dates
+  outside the range pandas can represent (1677-09-22 to 2262-04-11; e.g. the sentinel
+  ``9999-12-31``), which would otherwise silently read no rows.
+- :class:`AsOfWarning` when the cut-off lies more than one day after the last row of the
+  data at hand: every customer then looks inactive for the gap.
+
+>>> as_timestamp("2024-07-01T02:00+02:00")
+Timestamp('2024-07-01 00:00:00')
+>>> as_timestamp(20240701)
+Traceback (most recent call last):
+...
+crmml._time.AsOfError: The 'as_of' parameter must be a date, not a number: got 20240701 (int); pass '2024-07-01' (a date string), a datetime or a pd.Timestamp.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["AsOfError", "AsOfWarning", "as_timestamp", "warn_if_after_data", "TIMESTAMP_MIN", "TIMESTAMP_MAX"]
+
+#: The first and last instants a ``datetime64[ns]`` column can hold.
+TIMESTAMP_MIN = pd.Timestamp.min.as_unit("ns")
+TIMESTAMP_MAX = pd.Timestamp.max.as_unit("ns")
+_GRACE = pd.Timedelta(days=1)
+
+
+class AsOfError(ValueError):
+    """A cut-off date (``as_of``) that crmml refuses: a number, a non-date, or out of range."""
+
+
+class AsOfWarning(UserWarning):
+    """The cut-off lies well after the last row of the data (customers look inactive for the gap)."""
+
+
+def _where(name: str, owner: str | None) -> str:
+    return f"The {name!r} parameter" + (f" of {owner}" if owner else "")
+
+
+def as_timestamp(as_of, name: str = "as_of", *, owner: str | None = None) -> pd.Timestamp:
+    """Parse a cut-off date by crmml's one rule (see the module docstring).
+
+    Parameters
+    ----------
+    as_of : str, datetime, date, numpy.datetime64 or pandas.Timestamp
+        The cut-off.
+    name : str, default="as_of"
+        Parameter name used in the error message.
+    owner : str, optional
+        The function or method that received it (for the error message).
+
+    Returns
+    -------
+    pandas.Timestamp
+        Naive (UTC when the input was tz-aware), nanosecond resolution.
+
+    Raises
+    ------
+    AsOfError
+        For numbers and bools, missing values, non-dates, and dates outside 1677-09-22 .. 2262-04-11.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> as_timestamp(datetime.date(2024, 7, 1))
+    Timestamp('2024-07-01 00:00:00')
+    >>> as_timestamp("9999-12-31")
+    Traceback (most recent call last):
+    ...
+    crmml._time.AsOfError: The 'as_of' parameter is outside the dates pandas can represent (1677-09-22 .. 2262-04-11): got '9999-12-31'; pass a real cut-off date such as '2024-07-01' (no sentinel dates).
+    """
+    where = _where(name, owner)
+    if isinstance(as_of, (bool, np.bool_, numbers.Number)) and not isinstance(as_of, np.datetime64):
+        raise AsOfError(f"{where} must be a date, not a number: got {as_of!r} ({type(as_of).__name__}); "
+                        "pass '2024-07-01' (a date string), a datetime or a pd.Timestamp.")
+    if not isinstance(as_of, (str, _dt.date, np.datetime64, pd.Timestamp)):
+        raise AsOfError(f"{where} must be a timestamp or a date string such as '2024-07-01' (str, datetime, date, "
+                        f"numpy.datetime64 or pd.Timestamp): got {as_of!r} ({type(as_of).__name__}).")
+    try:
+        ts = pd.Timestamp(as_of)
+    except (ValueError, TypeError, OverflowError) as exc:
+        if "out of bounds" in str(exc).lower():
+            ts = None
+        else:
+            raise AsOfError(f"{where} must be a timestamp or a date string such as '2024-07-01': got "
+                            f"{as_of!r}, which is not a date.") from exc
+    if ts is not None and pd.isna(ts):
+        raise AsOfError(f"{where} must be a timestamp such as '2024-07-01': got a missing value ({as_of!r}).")
+    if ts is not None and ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    try:
+        if ts is None:
+            raise OverflowError
+        if ts.tzinfo is None and not (TIMESTAMP_MIN <= ts <= TIMESTAMP_MAX):
+            raise OverflowError
+        return ts.as_unit("ns")
+    except (OverflowError, ValueError) as exc:
+        raise AsOfError(f"{where} is outside the dates pandas can represent (1677-09-22 .. 2262-04-11): got "
+                        f"{as_of!r}; pass a real cut-off date such as '2024-07-01' (no sentinel dates).") from exc
+
+
+def warn_if_after_data(as_of: pd.Timestamp, timestamps, what: str = "transactions", *, stacklevel: int = 3) -> None:
+    """Warn (:class:`AsOfWarning`) when ``as_of`` is more than one day after the last of ``timestamps``.
+
+    ``as_of`` one day after the last row (the CLI's default cut-off) is normal and
+    silent; empty data is left to the caller.
+
+    >>> import warnings, pandas as pd
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_after_data(pd.Timestamp("2030-01-01"), pd.Series(pd.to_datetime(["2024-06-30"])))
+    >>> print(w[0].message)
+    as_of 2030-01-01 is 2011 days after the last row of transactions (2024-06-30): every customer looks inactive for that gap; pass the cut-off that matches the data.
+    """
+    values = np.asarray(timestamps, dtype="datetime64[ns]")
+    if values.size == 0:
+        return
+    last = values.max()
+    if np.isnat(last):
+        return
+    last = pd.Timestamp(last)
+    if as_of > last + _GRACE:
+        gap = (as_of - last).days
+        days = f"{gap} day{'s' if gap != 1 else ''}"
+        warnings.warn(f"as_of {_short(as_of)} is {days} after the last row of {what} ({_short(last)}): "
+                      "every customer looks inactive for that gap; pass the cut-off that matches the data.",
+                      AsOfWarning, stacklevel=stacklevel)
+
+
+def _short(ts: pd.Timestamp) -> str:
+    return str(ts.date()) if ts == ts.normalize() else str(ts)
