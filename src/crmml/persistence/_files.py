@@ -15,7 +15,11 @@ from crmml.persistence._validate import load_json
 META, MANIFEST = "metadata.json", "manifest.json"
 #: top-level folders a model folder may hold besides the two JSON files
 MEMBER_FOLDERS = ("arrays", "frames", "xgboost")
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16
+#: below this many bytes read, a member is not checked for its expansion ratio
+_RATIO_FLOOR = 8 << 20
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+               ValueError, RuntimeError, KeyError, OverflowError, MemoryError, IndexError)
 
 
 def sha256(b: bytes) -> str:
@@ -56,15 +60,20 @@ def read_members(path: Path, limits: LoadLimits) -> dict[str, bytes]:
                 raise ModelLoadError(f"{str(path)!r} holds the same member name twice: the file was tampered with.")
             out, total = {}, 0
             for info in infos:
-                out[info.filename] = _read_zip_member(zf, info, limits, path, limits.max_total_bytes - total)
+                try:
+                    out[info.filename] = _read_zip_member(zf, info, limits, path, limits.max_total_bytes - total)
+                except ModelLoadError:
+                    raise
+                except _ZIP_ERRORS as exc:
+                    raise ModelLoadError(f"Member {info.filename!r} of {str(path)!r} is corrupt "
+                                         f"({type(exc).__name__}: {exc}).") from exc
                 total += len(out[info.filename])
             return out
     except ModelLoadError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise ModelLoadError(f"{str(path)!r} is not a crmml model file (not a zip file or folder).") from exc
-    except (OSError, EOFError, zlib.error, NotImplementedError, ValueError, RuntimeError, KeyError,
-            OverflowError, MemoryError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ModelLoadError(f"{str(path)!r} is a corrupt zip file ({type(exc).__name__}: {exc}).") from exc
 
 
@@ -84,9 +93,9 @@ def _check_sizes(path: Path, sizes: list[tuple[str, int]], limits: LoadLimits) -
 
 def _read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: LoadLimits, path: Path,
                      room: int) -> bytes:
-    """A member read in chunks: never more than its declared size, the member cap, the total cap or the ratio cap."""
+    """A member read in chunks: never more than its declared size, the member cap or the total cap, and refused
+    as soon as it has expanded more than ``max_ratio`` times the compressed bytes consumed (past 8 MiB)."""
     cap = min(info.file_size, limits.max_member_bytes, room)
-    ratio_cap = max(_CHUNK, int(limits.max_ratio * max(info.compress_size, 1)))
     parts, n = [], 0
     with zf.open(info) as f:
         while True:
@@ -94,7 +103,9 @@ def _read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: LoadLim
             if not chunk:
                 break
             n += len(chunk)
-            if n > ratio_cap:
+            # compressed bytes consumed so far (zipfile's counter when it has one, else the whole member)
+            consumed = info.compress_size - getattr(f, "_compress_left", 0)
+            if n > _RATIO_FLOOR and n > limits.max_ratio * max(consumed, 1):
                 raise ModelLoadError(f"Member {info.filename!r} of {str(path)!r} expands more than "
                                      f"{limits.max_ratio:g} times (a zip bomb?); refused (LoadLimits.max_ratio).")
             if n > cap:

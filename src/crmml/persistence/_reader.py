@@ -89,7 +89,8 @@ class _Reader:
             return ALLOWED_TYPES[v["value"]]
         if t == "sparse":
             return check_sparse(v["shape"], self.decode(v["data"]), self.decode(v["indices"]),
-                                self.decode(v["indptr"]), v["format"], "in the saved state")
+                                self.decode(v["indptr"]), v["format"],
+                                f"stored in {v['indices'].get('file')!r:.80}")
         if t == "sklearn_tree":
             return self.sklearn_tree(v)
         if t == "xgboost":

@@ -123,6 +123,8 @@ def load_array(data: bytes, member: str, *, structured_ok: bool = False) -> np.n
         raise ModelLoadError(f"The member {member!r} declares shape {shape} of {dtype} ({count * dtype.itemsize} "
                              f"bytes) but holds {len(data) - offset} bytes.")
     arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    if dtype.kind == "U" and count and arr.view(np.uint32).max(initial=0) > 0x10FFFF:
+        raise ModelLoadError(f"The member {member!r} holds text that is not valid Unicode.")
     order = "F" if header["fortran_order"] else "C"
     return arr.reshape(shape, order=order).copy(order=order)
 
@@ -197,7 +199,7 @@ def check_tree(n_features, n_classes, n_outputs, state, where: str) -> None:
     if np.any(leaf != (right == TREE_LEAF)):
         bad("a node has exactly one child")
     if np.any(~leaf & ((left <= ids) | (right <= ids) | (left >= count) | (right >= count))):
-        bad(f"a child index is outside ({'node'}, {count}) (a loop or an out-of-range node)")
+        bad(f"a child index is not between its own node id and {count} (a loop or an out-of-range node)")
     children = np.concatenate([left[~leaf], right[~leaf]])
     if len(np.unique(children)) != len(children) or len(children) != count - 1:
         bad("some node has more than one parent or is unreachable")
