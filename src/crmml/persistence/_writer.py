@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from crmml.persistence._allowlist import ALLOWED_TYPES, check_class_savable
+from crmml.persistence._errors import LoadLimits
 from crmml.persistence._files import META, as_key, manifest_bytes, write_members
+from crmml.persistence._validate import json_depth
 from crmml.persistence._versions import FORMAT_VERSION, MIN_READER_FORMAT_VERSION, library_versions
 
 
@@ -268,6 +270,10 @@ def save(obj, path, *, format: str = "auto", key=None) -> Path:
         w.members[META] = json.dumps(meta, indent=1, allow_nan=False).encode()
     except ValueError as exc:  # pragma: no cover - every float is encoded explicitly
         raise TypeError(f"Cannot save: {exc}") from exc
+    depth, limit = json_depth(w.members[META]), LoadLimits().max_json_depth
+    if depth > limit:
+        raise TypeError(f"Cannot save {type(obj).__name__}: its state nests {depth} levels deep and load refuses "
+                        f"more than {limit} (LoadLimits.max_json_depth); flatten the nested containers.")
     write_members(path, format, w.members, manifest_bytes(w.members, as_key(key)))
     return path
 
