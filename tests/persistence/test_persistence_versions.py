@@ -65,6 +65,7 @@ def test_newer_scikit_learn_minor_is_refused_with_the_fix(models):
                                              rf"forward compatible: upgrade scikit-learn to >= {mm} or re-save the "
                                              rf"model with scikit-learn {here}"):
         load(models["tree"])
+    assert read_metadata(models["tree"])["library_versions"]["scikit-learn"] == newer   # still inspectable
 
 
 def test_newer_xgboost_is_refused_older_loads(models):

@@ -164,19 +164,23 @@ def _name(k, cls_name: str) -> str:
     return k
 
 
-def _prepare(path, key, limits):
+def _prepare(path, key, limits, *, versions: bool = True):
     path = Path(path)
     limits = LoadLimits() if limits is None else limits
     if not isinstance(limits, LoadLimits):
         raise TypeError(f"limits must be a crmml.persistence.LoadLimits; got {type(limits).__name__}.")
     members = read_members(path, limits)
     meta = verify(members, as_key(key), path, limits)
-    check_versions(meta, repr(str(path)))
+    if versions:
+        check_versions(meta, repr(str(path)))
     return path, members, meta, limits
 
 
 def read_metadata(path, *, key=None, limits=None) -> dict:
     """The verified metadata of a saved model (class, versions, feature names, parameters), without loading it.
+
+    The file is bounded and its manifest (and signature, with ``key``) checked as by :func:`load`, but the
+    version policy is not applied, so a file this installation cannot load can still be inspected.
 
     >>> import tempfile, pathlib
     >>> from sklearn.preprocessing import StandardScaler
@@ -185,7 +189,7 @@ def read_metadata(path, *, key=None, limits=None) -> dict:
     >>> read_metadata(path)["class"]
     'sklearn.preprocessing._data.StandardScaler'
     """
-    meta = _guarded(path, lambda: _prepare(path, key, limits)[2])
+    meta = _guarded(path, lambda: _prepare(path, key, limits, versions=False)[2])
     return {k: v for k, v in meta.items() if k != "root"}
 
 
