@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -58,9 +59,11 @@ def test_ubj_parser_reads_what_xgboost_writes(xy):
         check_xgboost_model(b"{}", "xgboost/0001.ubj")
 
 
-def test_json_depth_ignores_brackets_inside_strings():
-    assert json_depth(b'["[[[[", {"a\\"[[": ["]"]}]') == 3
-    assert json_depth(b"1") == 0
+def test_json_depth_is_counted_on_the_parsed_document():
+    assert json_depth(json.loads(b'["[[[[", {"a\\"[[": ["]"]}]')) == 3
+    assert json_depth(1) == 0
+    with pytest.raises(ModelLoadError, match="nests too deeply to parse"):
+        load_json(b"[" * 200_000 + b"]" * 200_000, "metadata.json", LoadLimits())
     with pytest.raises(ModelLoadError, match="is not valid JSON"):
         load_json(b"\xff\xfe", "metadata.json", LoadLimits())
 

@@ -80,7 +80,7 @@ def check_class_savable(cls) -> str:
     >>> check_class_savable(type(None))
     Traceback (most recent call last):
     ...
-    TypeError: Cannot save an object of class builtins.NoneType: only crmml estimators and the classes in crmml.persistence.ALLOWED_CLASSES can be saved.
+    TypeError: Cannot save an object of class builtins.NoneType: only crmml estimators and ...
     """
     name = qualname(cls)
     if name.startswith("crmml.") or name in _allowed_map():

@@ -10,7 +10,6 @@ range, numerical splits only, one leaf value per node; tree groups in range and 
 from __future__ import annotations
 
 import re
-import struct
 
 import numpy as np
 
@@ -204,5 +203,5 @@ def check_xgboost_model(data: bytes, member: str, max_depth: int = 64) -> None:
             raise _Bad("feature_names or feature_types do not have one entry per feature")
         if any(len(v) for v in model.get("cats", {}).values()):
             raise _Bad("it holds categorical encodings, which crmml does not load")
-    except (_Bad, KeyError, TypeError, AttributeError, struct.error) as exc:
+    except (_Bad, KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
         raise ModelLoadError(f"The xgboost model {member!r} is invalid: {exc}.") from exc

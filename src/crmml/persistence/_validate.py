@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import io
 import json
-import re
 
 import numpy as np
 
@@ -19,44 +18,54 @@ from crmml.persistence._errors import LoadLimits, ModelLoadError
 
 #: dtype kinds an ``.npy`` member may hold (no object arrays, no void except scikit-learn's node records)
 _ARRAY_KINDS = set("biufcUSMm")
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _SPARSE_FORMATS = ("csr", "csc", "coo", "bsr", "dia", "dok", "lil")
 
 
-def json_depth(data: bytes) -> int:
-    """Deepest ``[``/``{`` nesting of a JSON document, counted without parsing it (strings skipped).
+def json_depth(doc) -> int:
+    """Deepest list/dict nesting of a parsed JSON document (iterative: no recursion however deep).
 
-    >>> json_depth(b'{"a": [1, {"b": "]]]"}]}')
+    >>> json_depth({"a": [1, {"b": "]]]"}]})
     3
     """
-    bare = np.frombuffer(_STRING.sub(b'""', data), dtype=np.uint8)
-    step = np.isin(bare, np.frombuffer(b"[{", np.uint8)).astype(np.int64)
-    step -= np.isin(bare, np.frombuffer(b"]}", np.uint8))
-    return int(np.cumsum(step).max(initial=0))
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def load_json(data: bytes, member: str, limits: LoadLimits):
-    """Parse a JSON member after checking its size and nesting depth (so parsing cannot exhaust the stack).
+    """Parse a JSON member after checking its size, then refuse it if it nests deeper than the limit.
+
+    Python's parser raises ``RecursionError`` (caught here) rather than crash on absurd nesting; the depth
+    limit keeps what reaches the decoder shallow.
 
     >>> load_json(b'{"a": [1, 2]}', "metadata.json", LoadLimits())
     {'a': [1, 2]}
     >>> load_json(b"[" * 100 + b"]" * 100, "metadata.json", LoadLimits())
     Traceback (most recent call last):
     ...
-    crmml.persistence._errors.ModelLoadError: The member 'metadata.json' nests 100 levels deep; the limit is 64 (LoadLimits.max_json_depth): the file was tampered with or is not a crmml model.
+    crmml.persistence._errors.ModelLoadError: The member 'metadata.json' nests 100 levels deep; the limit is 64 ...
     """
     if len(data) > limits.max_json_bytes:
         raise ModelLoadError(f"The member {member!r} is {len(data)} bytes; the limit is {limits.max_json_bytes} "
                              "(LoadLimits.max_json_bytes).")
-    depth = json_depth(data)
+    try:
+        doc = json.loads(data)
+    except RecursionError as exc:
+        raise ModelLoadError(f"The member {member!r} nests too deeply to parse; the limit is "
+                             f"{limits.max_json_depth} (LoadLimits.max_json_depth): the file was tampered with "
+                             "or is not a crmml model.") from exc
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ModelLoadError(f"The member {member!r} is not valid JSON ({str(exc)[:200]}).") from exc
+    depth = json_depth(doc)
     if depth > limits.max_json_depth:
         raise ModelLoadError(f"The member {member!r} nests {depth} levels deep; the limit is "
                              f"{limits.max_json_depth} (LoadLimits.max_json_depth): the file was tampered with "
                              "or is not a crmml model.")
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise ModelLoadError(f"The member {member!r} is not valid JSON ({exc}).") from exc
+    return doc
 
 
 # ----------------------------------------------------------------------------------------------- arrays
@@ -106,7 +115,7 @@ def load_array(data: bytes, member: str, *, structured_ok: bool = False) -> np.n
     >>> load_array(buf.getvalue()[:-8], "arrays/0000.npy")
     Traceback (most recent call last):
     ...
-    crmml.persistence._errors.ModelLoadError: The member 'arrays/0000.npy' declares shape (3,) of int64 (24 bytes) but holds 16 bytes.
+    crmml.persistence._errors.ModelLoadError: The member 'arrays/0000.npy' declares shape (3,) of int64 ...
     """
     header, offset = _npy_header(data, member)
     dtype = _npy_dtype(header["descr"], member, structured_ok)

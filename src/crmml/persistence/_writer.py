@@ -270,7 +270,7 @@ def save(obj, path, *, format: str = "auto", key=None) -> Path:
         w.members[META] = json.dumps(meta, indent=1, allow_nan=False).encode()
     except ValueError as exc:  # pragma: no cover - every float is encoded explicitly
         raise TypeError(f"Cannot save: {exc}") from exc
-    depth, limit = json_depth(w.members[META]), LoadLimits().max_json_depth
+    depth, limit = json_depth(meta), LoadLimits().max_json_depth
     if depth > limit:
         raise TypeError(f"Cannot save {type(obj).__name__}: its state nests {depth} levels deep and load refuses "
                         f"more than {limit} (LoadLimits.max_json_depth); flatten the nested containers.")
