@@ -95,3 +95,27 @@ def test_save_refuses_state_that_load_would_refuse(tmp_path):
     cal.extra_ = deep
     with pytest.raises(TypeError, match=r"its state nests \d+ levels deep and load refuses more than 64"):
         save(cal, tmp_path / "deep.zip")
+
+
+def test_kmeans_thread_count_and_centres_are_not_taken_from_the_file(tmp_path, xy):
+    import os
+    import sys
+
+    from sklearn.cluster import KMeans
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    import _fuzz_cases as fc
+
+    X = xy[0]
+    path = save(KMeans(3, n_init=1, random_state=0).fit(X), tmp_path / "km.zip")
+    members = fc.members_of(path)
+
+    def threads(meta):
+        meta["root"]["state"]["_n_threads"] = 10**9
+
+    path.write_bytes(fc.zip_bytes(fc._edit_meta(members, threads)))
+    assert 1 <= load(path)._n_threads <= (os.cpu_count() or 1)
+    centres = json.loads(members["metadata.json"])["root"]["state"]["cluster_centers_"]["file"]
+    path.write_bytes(fc.zip_bytes(fc._edit_array(members, centres, lambda a: a[:, :2].copy())))
+    with pytest.raises(ModelLoadError, match="cluster_centers_ that are not a float array with n_features_in_=4"):
+        load(path)

@@ -238,6 +238,10 @@ def check_sklearn_estimator(obj, name: str) -> None:
         if hasattr(sub, "tree_") and getattr(sub, "n_features_in_", None) != n_in:
             raise ModelLoadError(f"The saved {name} holds a tree fitted on {getattr(sub, 'n_features_in_', None)} "
                                  f"features, not {n_in}: refused.")
+    if "_n_threads" in vars(obj):  # KMeans: a thread count from the saving machine; use this machine's own
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        obj._n_threads = _openmp_effective_n_threads()
     centers = getattr(obj, "cluster_centers_", None)
     if centers is not None and not (isinstance(centers, np.ndarray) and centers.ndim == 2 and centers.shape[1] == n_in
                                     and centers.shape[0] >= 1 and centers.dtype.kind == "f"):
