@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_in, check_number, history_before, progress
+from crmml._utils._state import check_codes, check_csr, check_length
 from crmml.recommend._catalogue import catalogue
 from crmml.recommend._matrices import affinity_matrices, basket_matrix, item_similarity, occasions, purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame, top_k
@@ -196,6 +197,20 @@ class NextBestOffer(BaseEstimator):
         self.popularity_ = np.bincount(buyers, minlength=len(self.items_)).astype(np.float64)
         self.as_of_ = as_of.isoformat()
         return self
+
+    def _check_loaded_state(self):
+        """Shapes and index ranges of the fitted arrays agree (called by ``crmml.persistence.load``)."""
+        check_is_fitted(self, "similarity_")
+        self._check_params()
+        n_items, n_cust = len(self.items_), len(self.customers_)
+        check_csr(self.similarity_, "similarity_", (n_items, n_items))
+        for name in ("affinity_", "n_purchases_", "last_age_"):
+            check_csr(getattr(self, name), name, (n_cust, n_items))
+        for name in ("popularity_", "eligible_", "value_", "descriptions_"):
+            check_length(getattr(self, name), name, n_items)
+        check_codes(self.category_codes_, "category_codes_", -1, len(self.categories_), n_items)
+        if np.asarray(self.eligible_).dtype != bool:
+            raise ValueError("eligible_ must be a boolean array.")
 
     # ------------------------------------------------------------------ scoring
     def _normalised_affinity(self, rows: np.ndarray) -> sp.csr_matrix:

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_in, check_number, progress
+from crmml._utils._state import check_codes
 
 __all__ = ["CustomerClusterer", "DEFAULT_NAME_VOCABULARY"]
 
@@ -346,6 +347,17 @@ Scores are kept in ``k_scores_``.
                                             random_state=self.random_state)
         self.tree_.fit(F.to_numpy()[idx], labels[idx])
         self.fidelity_ = float(np.mean(self.tree_.predict(F.to_numpy()) == labels))
+
+    def _check_loaded_state(self):
+        """``label_map_`` maps the model's clusters onto ``0..n_clusters_-1`` (called by ``crmml.persistence.load``)."""
+        check_is_fitted(self, "model_")
+        k = int(self.n_clusters_)
+        labels = check_codes(self.label_map_, "label_map_", 0, k, k)
+        if len(np.unique(labels)) != k:
+            raise ValueError("label_map_ must be a permutation of the cluster numbers.")
+        n_model = getattr(self.model_, "n_clusters", getattr(self.model_, "n_components", k))
+        if n_model != k:
+            raise ValueError(f"model_ has {n_model} clusters, n_clusters_ says {k}.")
 
     # ------------------------------------------------------------------------------------------------ predicting
     def predict(self, X: pd.DataFrame) -> pd.Series:

@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml._utils._state import check_codes
 from crmml.schema import validate_transactions
 
 __all__ = ["rfm_table", "RFMSegmenter", "DEFAULT_RFM_SEGMENTS", "default_rfm_segments", "segment_summary"]
@@ -424,6 +425,20 @@ class RFMSegmenter(BaseEstimator):
             setattr(self, f"{name}_edges_", edges)
             setattr(self, f"{name}_scores_", scores)
         return self
+
+    def _check_loaded_state(self):
+        """Scores in ``1..n_scores``, one more score than edges, segment codes in range (called by ``load``)."""
+        check_is_fitted(self, "lookup_")
+        k = self.n_scores
+        check_number(k, "n_scores", "RFMSegmenter", low=2, high=10)
+        if np.shape(self.lookup_) != (k, k, k):
+            raise ValueError(f"lookup_ must have shape {(k, k, k)}; it has {np.shape(self.lookup_)}.")
+        check_codes(self.lookup_, "lookup_", -1, len(self.segment_names_))
+        for name in "rfm":
+            edges = np.asarray(getattr(self, f"{name}_edges_"), dtype=float)
+            check_codes(getattr(self, f"{name}_scores_"), f"{name}_scores_", 1, k + 1, edges.size + 1)
+            if edges.ndim != 1 or np.any(np.diff(edges) < 0):
+                raise ValueError(f"{name}_edges_ must be a sorted one-dimensional array.")
 
     def score(self, X: pd.DataFrame) -> pd.DataFrame:
         """R, F and M scores (1..n_scores) of each customer on the fitted edges."""
