@@ -251,8 +251,6 @@ def test_tampered_model_file_runs_nothing_and_raises_a_crmml_error(tmp_path, mar
             model._check_loaded_state()
 
 
-@pytest.mark.xfail(reason="needs crmml.persistence.load to call _check_loaded_state (persistence branch); "
-                          "the lead tightens this when merging", strict=False)
 def test_tampered_model_file_is_refused_at_load(tmp_path, marker):
     for path, _ in _saved_attacks(tmp_path, marker):
         with pytest.raises(ModelLoadError):
@@ -267,8 +265,8 @@ def test_crmml_score_on_a_tampered_rule_model_is_one_line_and_exit_2(tmp_path, m
     out = tmp_path / "scores.csv"
     code = main(["score", "--model", str(path), "--input", str(tmp_path / "leads.csv"), "--output", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2  # (no file at the output path is step 5 of issue 12, the atomic-outputs work)
-    assert err[-1].startswith("crmml: error:") and "'@' (local variables) is not allowed" in err[-1]
+    assert code == 2 and not out.exists()          # atomic outputs: nothing at the output path
+    assert len(err) == 1 and err[0].startswith("crmml: error:") and "RuleLeadScorer" in err[0]
     assert "Traceback" not in "\n".join(err)
 
 
