@@ -10,7 +10,7 @@ from crmml.schema import SchemaError
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("schema", "datasets", "features", "segmentation", "scoring", "churn", "clv",
+_SUBMODULES = ("schema", "exceptions", "datasets", "features", "segmentation", "scoring", "churn", "clv",
                "recommend", "evaluation", "persistence")
 
 __all__ = ["SchemaError", "__version__", *_SUBMODULES]

@@ -198,7 +198,7 @@ def test_lift_similarity_is_symmetric_before_pruning(crm):
     ({"n_neighbors": 0}, r"The 'n_neighbors' parameter of NextBestOffer must be an int >= 1"),
     ({"exclude_recent_days": -1}, r"The 'exclude_recent_days' parameter of NextBestOffer must be an int >= 0"),
     ({"max_per_category": 0}, r"The 'max_per_category' parameter of NextBestOffer must be an int >= 1"),
-    ({"min_confidence": 2.0}, r"The 'min_confidence' parameter of NextBestOffer must be a float >= 0 and <= 1"),
+    ({"min_confidence": 2.0}, r"The 'min_confidence' parameter of NextBestOffer must be a float in \[0, 1\]"),
 ])
 def test_parameter_errors(params, match):
     tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]), "amount": [1.0],

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_in, check_number
+from crmml.exceptions import InsufficientDataWarning
 from crmml.schema import SchemaError, validate_leads
 from crmml.scoring._evaluate import (OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores,
                                      reasons, to_score)
@@ -19,10 +20,6 @@ from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
 __all__ = ["LeadScorer", "InsufficientDataWarning"]
 
 _DEFAULT_THRESHOLDS = {"odds": (2.0, 1.0, 0.5), "quantile": (0.1, 0.3, 0.6), "score": (75, 50, 25)}
-
-
-class InsufficientDataWarning(UserWarning):
-    """Too few leads or conversions to fit a stable model; a fallback (rules or the prior) is used instead."""
 
 
 class LeadScorer(BaseEstimator):
