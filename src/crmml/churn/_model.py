@@ -214,7 +214,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Calibrated probabilities, shape ``(n, 2)``: column 1 is the churn probability."""
-        p = self.calibrator_.transform(self.model_.predict_proba(self._prepare(X, "ChurnModel.predict_proba"))[:, 1])
+        Xe = self._prepare(X, "ChurnModel.predict_proba")
+        p = self.calibrator_.transform(self.model_.predict_proba(Xe)[:, 1])
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
@@ -337,5 +338,10 @@ class RecencyFrequencyBaseline(ClassifierMixin, BaseEstimator):
         r, f = self._xy(X, "RecencyFrequencyBaseline.predict_proba")
         return self.model_.predict_proba(self.scaler_.transform(self._design(r, f)))
 
+    def predict(self, X):
+        """1 where the churn probability is at least 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+
     def predict_risk(self, X) -> pd.Series:
+        """Churn probability as a Series indexed like ``X``."""
         return pd.Series(self.predict_proba(X)[:, 1], index=X.index, name="churn_probability")

@@ -368,6 +368,7 @@ class LeadScorer(BaseEstimator):
         is the contribution in log-odds relative to the average lead). Empty for the prior fallback;
         the rule fallback explains with its rules. ``approximate``: see :meth:`contributions`.
         """
+        check_is_fitted(self, "grade_cutoffs_")
         check_number(top_n, "top_n", "LeadScorer.explain", low=1)
         if self.model_kind_ == "rules":
             return self.fallback_.explain(leads, events, top_n=top_n, as_of=as_of, columns=columns,
