@@ -1,6 +1,7 @@
 """Shared internal helpers: parameter checks, point-in-time cuts, progress bars."""
 
 from crmml._utils._calibration import ProbabilityCalibrator
+from crmml._utils._numeric import numeric_values
 from crmml._utils._validation import (
     check_as_of,
     check_in,
@@ -9,4 +10,5 @@ from crmml._utils._validation import (
     progress,
 )
 
-__all__ = ["ProbabilityCalibrator", "check_as_of", "check_in", "check_number", "history_before", "progress"]
+__all__ = ["ProbabilityCalibrator", "check_as_of", "check_in", "check_number", "history_before", "numeric_values",
+           "progress"]

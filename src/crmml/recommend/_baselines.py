@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_number, history_before
+from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame
 from crmml.schema import validate_transactions
@@ -61,7 +62,11 @@ class PopularityBaseline(BaseEstimator):
     def recommend(self, customers, k=10):
         check_is_fitted(self, "popular_")
         check_number(k, "k", "PopularityBaseline.recommend", low=1)
-        ids = np.asarray(pd.unique(pd.Series(customers)))
+        if self.bought_ is None:   # everyone gets the same list: no id is unknown
+            ids = np.asarray(pd.unique(pd.Series(customers, dtype=object)))
+        else:
+            ids = customer_ids_like(customers, pd.Index(self.bought_["customer_id"].unique()),
+                                    "PopularityBaseline.recommend", warn_unknown=False)
         reason = f"popular in the last {self.window_days} days"
         if self.bought_ is None:
             top = self.popular_.head(k)
@@ -109,6 +114,7 @@ class PastPurchasesBaseline(BaseEstimator):
         g = g.reset_index().sort_values(["customer_id", "n", "last"], ascending=[True, False, False],
                                         kind="stable")
         self.history_ = g[["customer_id", "product_id", "n"]].reset_index(drop=True)
+        self.customers_ = pd.Index(pd.unique(tx["customer_id"]), name="customer_id")
         self.popular_ = _popular(tx, as_of, self.window_days)
         self.as_of_ = as_of.isoformat()
         return self
@@ -116,7 +122,7 @@ class PastPurchasesBaseline(BaseEstimator):
     def recommend(self, customers, k=10):
         check_is_fitted(self, "history_")
         check_number(k, "k", "PastPurchasesBaseline.recommend", low=1)
-        ids = pd.Index(pd.unique(pd.Series(customers)))
+        ids = pd.Index(customer_ids_like(customers, self.customers_, "PastPurchasesBaseline.recommend"))
         h = self.history_[self.history_["customer_id"].isin(ids)]
         h = h.assign(rank=h.groupby("customer_id").cumcount() + 1)
         h = h[h["rank"] <= k].assign(score=lambda d: d["n"].astype(float), reason="bought before",
