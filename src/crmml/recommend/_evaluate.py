@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
 from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml.exceptions import ColdStartWarning
 from crmml.recommend._baselines import PastPurchasesBaseline, PopularityBaseline
 from crmml.recommend._matrices import purchase_rows
 from crmml.schema import validate_transactions
@@ -149,7 +152,9 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     rows = {}
     for name, m in models.items():
         m.fit(train, products, as_of=split)
-        recs = m.recommend(customers, k=k)
+        with warnings.catch_warnings():   # customers new at the split are part of the evaluation
+            warnings.simplefilter("ignore", ColdStartWarning)
+            recs = m.recommend(customers, k=k)
         rows[name] = ranking_metrics(recs, relevant, k=k, n_catalogue=n_catalogue)
     res = pd.DataFrame.from_dict(rows, orient="index")[METRIC_COLUMNS]
     res.index.name = "model"
