@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._paretonbd import ParetoNBDModel
 from crmml.clv._summary import _UNIT_DAYS, summarize
 from crmml.clv._uncertainty import draw_params, posterior_draws
-from crmml.exceptions import NonFiniteResultError
+from crmml.exceptions import DroppedCustomersWarning, NonFiniteResultError
 from crmml.schema import validate_transactions
 
 __all__ = ["CLVModel"]
@@ -157,7 +158,7 @@ class CLVModel(BaseEstimator):
         pm, sm = self._check_params()
         as_of = check_as_of(as_of, "CLVModel.fit")
         tx = validate_transactions(transactions, columns, allow_missing_amount=True)
-        summary = summarize(tx, as_of, freq=self.freq, occasion=self.occasion)
+        summary = self._summarize(tx, as_of)
         if summary.empty:
             raise ValueError(f"CLVModel.fit found no purchase before as_of={as_of}.")
         self.purchase_model_ = pm.fit(summary)
@@ -169,6 +170,11 @@ class CLVModel(BaseEstimator):
         self.no_purchase_ids_ = self._no_purchase(tx, as_of, summary)
         self.as_of_ = as_of.isoformat()
         return self
+
+    def _summarize(self, tx, as_of):
+        with warnings.catch_warnings():  # return-only customers are kept, under the rule "no_purchase"
+            warnings.simplefilter("ignore", DroppedCustomersWarning)
+            return summarize(tx, as_of, freq=self.freq, occasion=self.occasion)
 
     @staticmethod
     def _no_purchase(tx, as_of, summary):
@@ -185,7 +191,7 @@ class CLVModel(BaseEstimator):
             return self.summary_, self.no_purchase_ids_
         as_of = check_as_of(self.as_of_ if as_of is None else as_of, "CLVModel.predict")
         tx = validate_transactions(transactions, columns, allow_missing_amount=True)
-        summary = summarize(tx, as_of, freq=self.freq, occasion=self.occasion)
+        summary = self._summarize(tx, as_of)
         return summary, self._no_purchase(tx, as_of, summary)
 
     def _time_grid(self, horizon_days):

@@ -12,11 +12,14 @@ Definitions used by :func:`rfm_table` (all "as of" a cutoff, reading only rows w
 
 Customers whose history before ``as_of`` holds only returns (their purchases predate the data, as for some
 cancellations in the UCI Online Retail file) have no purchase occasion to score. By default
-(``returns_only="drop"``) they are left out of the table; ``returns_only="keep"`` keeps them with
+(``returns_only="drop"``) they are left out of the table, with a
+:class:`crmml.exceptions.DroppedCustomersWarning` giving their count; ``returns_only="keep"`` keeps them with
 ``frequency = 0``, recency/tenure measured from their return rows and ``avg_order_value = NaN``.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -24,6 +27,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
 
 __all__ = ["rfm_table", "RFMSegmenter", "DEFAULT_RFM_SEGMENTS", "default_rfm_segments", "segment_summary"]
@@ -46,7 +50,8 @@ def rfm_table(transactions: pd.DataFrame, as_of, *, returns_only: str = "drop",
     as_of : timestamp or str
         Cutoff; only rows with ``timestamp < as_of`` are read.
     returns_only : {"drop", "keep"}, default="drop"
-        What to do with customers whose history holds only returns (see module notes).
+        What to do with customers whose history holds only returns (see module notes); ``"drop"``
+        warns (:class:`crmml.exceptions.DroppedCustomersWarning`) with how many were left out.
     columns : dict, optional
         Mapping from your column names to the canonical ones.
 
@@ -143,6 +148,10 @@ def _compute_rfm(tx: pd.DataFrame, as_of: pd.Timestamp, returns_only: str) -> pd
     keep = rows > 0
     if returns_only == "drop":
         keep &= ~no_buy
+        if no_buy.any():
+            warnings.warn(f"rfm_table: {int(no_buy.sum())} customers with only returns before as_of="
+                          f"{as_of.isoformat()} left out (returns_only='drop'); pass returns_only='keep' to keep "
+                          "them with frequency 0.", DroppedCustomersWarning, stacklevel=3)
     idx = np.flatnonzero(keep)
     ids = uniq[idx] if uniq is not None else idx + int(cust.min())
     a = as_of.value
