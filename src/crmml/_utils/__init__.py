@@ -3,6 +3,9 @@
 from crmml._utils._calibration import ProbabilityCalibrator
 from crmml._utils._numeric import numeric_values
 from crmml._utils._validation import (
+    MAX_HORIZON_DAYS,
+    MAX_K,
+    MAX_WINDOW_DAYS,
     check_as_of,
     check_in,
     check_number,
@@ -10,5 +13,5 @@ from crmml._utils._validation import (
     progress,
 )
 
-__all__ = ["ProbabilityCalibrator", "check_as_of", "check_in", "check_number", "history_before", "numeric_values",
+__all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_as_of", "check_in", "check_number", "history_before", "numeric_values",
            "progress"]

@@ -10,6 +10,14 @@ import pandas as pd
 from crmml.exceptions import ParameterError
 
 
+#: Shared bounds of size-like parameters (checked before any work, so nothing hangs or exhausts memory):
+#: forecast/label horizons up to 10 years, look-back windows up to 100 years (pandas timestamps end in 2262),
+#: top-k lists up to 10,000 items.
+MAX_HORIZON_DAYS = 3650
+MAX_WINDOW_DAYS = 36_500
+MAX_K = 10_000
+
+
 def check_number(value, name: str, owner: str, *, kind: str = "int", low=None, high=None,
                  low_inclusive: bool = True, high_inclusive: bool = True):
     """Check that ``value`` is a finite number of ``kind`` ("int" or "float") within bounds.

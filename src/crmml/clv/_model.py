@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml._utils import MAX_HORIZON_DAYS, check_as_of, check_in, check_number, history_before
 from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._paretonbd import ParetoNBDModel
@@ -24,9 +24,7 @@ __all__ = ["CLVModel"]
 _PURCHASE = {"bgnbd": BetaGeoModel, "paretonbd": ParetoNBDModel}
 _SPEND = {"gammagamma": GammaGammaModel}
 _DAYS_PER_YEAR = 365.25
-#: Bounds on size-like parameters, checked before any work: 10 years of monthly cash flows, and
-#: enough Monte Carlo draws for stable 99% intervals without hanging a batch job.
-MAX_HORIZON_DAYS = 3650
+#: Enough Monte Carlo draws for stable 99% intervals without hanging a batch job.
 MAX_DRAWS = 100_000
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_number, history_before
+from crmml._utils import MAX_K, MAX_WINDOW_DAYS, check_as_of, check_number, history_before
 from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame
@@ -51,7 +51,7 @@ class PopularityBaseline(BaseEstimator):
         self.exclude_bought = exclude_bought
 
     def fit(self, transactions, products=None, *, as_of=None):
-        check_number(self.window_days, "window_days", "PopularityBaseline", low=1)
+        check_number(self.window_days, "window_days", "PopularityBaseline", low=1, high=MAX_WINDOW_DAYS)
         tx, as_of = _prepare(transactions, as_of, "PopularityBaseline")
         self.popular_ = _popular(tx, as_of, self.window_days)
         self.bought_ = (tx[["customer_id", "product_id"]].drop_duplicates().reset_index(drop=True)
@@ -61,7 +61,7 @@ class PopularityBaseline(BaseEstimator):
 
     def recommend(self, customers, k=10):
         check_is_fitted(self, "popular_")
-        check_number(k, "k", "PopularityBaseline.recommend", low=1)
+        check_number(k, "k", "PopularityBaseline.recommend", low=1, high=MAX_K)
         if self.bought_ is None:   # everyone gets the same list: no id is unknown
             ids = np.asarray(pd.unique(pd.Series(customers, dtype=object)))
         else:
@@ -105,7 +105,7 @@ class PastPurchasesBaseline(BaseEstimator):
         self.window_days = window_days
 
     def fit(self, transactions, products=None, *, as_of=None):
-        check_number(self.window_days, "window_days", "PastPurchasesBaseline", low=1)
+        check_number(self.window_days, "window_days", "PastPurchasesBaseline", low=1, high=MAX_WINDOW_DAYS)
         tx, as_of = _prepare(transactions, as_of, "PastPurchasesBaseline")
         key = tx["transaction_id"] if "transaction_id" in tx.columns else tx["timestamp"]
         occ = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(), "product_id": tx["product_id"].to_numpy(),
@@ -121,7 +121,7 @@ class PastPurchasesBaseline(BaseEstimator):
 
     def recommend(self, customers, k=10):
         check_is_fitted(self, "history_")
-        check_number(k, "k", "PastPurchasesBaseline.recommend", low=1)
+        check_number(k, "k", "PastPurchasesBaseline.recommend", low=1, high=MAX_K)
         ids = pd.Index(customer_ids_like(customers, self.customers_, "PastPurchasesBaseline.recommend"))
         h = self.history_[self.history_["customer_id"].isin(ids)]
         h = h.assign(rank=h.groupby("customer_id").cumcount() + 1)

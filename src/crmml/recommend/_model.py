@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_in, check_number, history_before, progress
+from crmml._utils import MAX_K, MAX_WINDOW_DAYS, check_as_of, check_in, check_number, history_before, progress
 from crmml.recommend._catalogue import catalogue
 from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import affinity_matrices, basket_matrix, item_similarity, occasions, purchase_rows
@@ -142,12 +142,13 @@ class NextBestOffer(BaseEstimator):
         check_in(self.repurchase, "repurchase", o, ("allow", "never"))
         check_number(self.min_support, "min_support", o, low=1)
         check_number(self.min_confidence, "min_confidence", o, kind="float", low=0, high=1)
-        check_number(self.half_life_days, "half_life_days", o, kind="float", low=0, low_inclusive=False)
+        check_number(self.half_life_days, "half_life_days", o, kind="float", low=0, high=MAX_WINDOW_DAYS,
+                     low_inclusive=False)
         check_number(self.cooccurrence_weight, "cooccurrence_weight", o, kind="float", low=0)
         check_number(self.repurchase_weight, "repurchase_weight", o, kind="float", low=0)
         check_number(self.popularity_weight, "popularity_weight", o, kind="float", low=0)
-        check_number(self.popularity_window_days, "popularity_window_days", o, low=1)
-        check_number(self.exclude_recent_days, "exclude_recent_days", o, low=0)
+        check_number(self.popularity_window_days, "popularity_window_days", o, low=1, high=MAX_WINDOW_DAYS)
+        check_number(self.exclude_recent_days, "exclude_recent_days", o, low=0, high=MAX_WINDOW_DAYS)
         check_number(self.value_weight, "value_weight", o, kind="float", low=0)
         if self.max_per_category is not None:
             check_number(self.max_per_category, "max_per_category", o, low=1)
@@ -257,7 +258,7 @@ class NextBestOffer(BaseEstimator):
             Customers are in the order given, each at most ``k`` rows.
         """
         check_is_fitted(self, "similarity_")
-        check_number(k, "k", "NextBestOffer.recommend", low=1)
+        check_number(k, "k", "NextBestOffer.recommend", low=1, high=MAX_K)
         ids = (self.customers_.to_numpy() if customers is None
                else customer_ids_like(customers, self.customers_, "NextBestOffer.recommend"))
         rows_all = self.customers_.get_indexer(pd.Index(ids)) if len(ids) else np.empty(0, np.int64)
