@@ -155,3 +155,18 @@ def test_predict_interval_bounds():
         m.predict_interval(n_draws=10**7)
     with pytest.raises(ValueError, match=r"The 'horizon_days' parameter of CLVModel.predict must be an int in"):
         m.predict(horizon_days=10**8)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"max_iter": 10**9}, r"The 'max_iter' parameter of BetaGeoModel must be an int in \[1, 100000\]"),
+    ({"tol": float("nan")}, r"The 'tol' parameter of BetaGeoModel must be a float in \(0, 1\]. Got nan"),
+    ({"tol": float("inf")}, r"The 'tol' parameter of BetaGeoModel must be a float in \(0, 1\]. Got inf"),
+])
+def test_fitter_bounds(kw, match):
+    with pytest.raises(ValueError, match=match):
+        BetaGeoModel(**kw).fit(load_cdnow_summary())
+
+
+def test_sample_params_bounds(cdnow_bg):
+    with pytest.raises(ValueError, match=r"The 'n_draws' parameter of BetaGeoModel.sample_params must be an int in"):
+        cdnow_bg.sample_params(10**9)
