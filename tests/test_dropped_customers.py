@@ -53,3 +53,15 @@ def test_calibration_holdout_without_history_names_the_dates(tx):
         calibration_holdout(tx, "2000-01-01", "2024-01-01")
     with pytest.raises(NoHistoryError, match="no purchase after start"):
         calibration_holdout(tx, "2024-01-01", "2024-02-01", start="2030-01-01")
+
+
+def test_rfm_segmenter_refuses_text_in_a_score_column(tx):
+    from crmml import SchemaError
+    from crmml.segmentation import RFMSegmenter
+
+    rfm = rfm_table(tx, "2024-07-01", returns_only="keep")
+    seg = RFMSegmenter().fit(rfm)
+    bad = rfm.astype({"monetary": object})
+    bad.iloc[:2, bad.columns.get_loc("monetary")] = "n/a"
+    with pytest.raises(SchemaError, match=r"rfm.monetary: text values in a numeric column .*\(2 rows; e.g. 'n/a'\)"):
+        seg.transform(bad)

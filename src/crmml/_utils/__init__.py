@@ -13,5 +13,5 @@ from crmml._utils._validation import (
     progress,
 )
 
-__all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_as_of", "check_in", "check_number", "history_before", "numeric_values",
-           "progress"]
+__all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_as_of", "check_in",
+           "check_number", "history_before", "numeric_values", "progress"]

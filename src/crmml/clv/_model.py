@@ -34,9 +34,10 @@ def _check_finite(out: pd.DataFrame, with_spend: bool) -> None:
     bad = ~np.isfinite(out[cols].to_numpy(dtype="float64")).all(axis=1)
     if bad.any():
         ex = out.index[bad][:5].tolist()
+        first = out.loc[bad, ["frequency", "recency", "T", "monetary_value"]].iloc[0].to_dict()
         raise NonFiniteResultError(
             f"CLVModel.predict could not compute finite values for {int(bad.sum())} customer(s), e.g. "
-            f"customer_id {ex} (summary {out.loc[bad, ['frequency', 'recency', 'T', 'monetary_value']].iloc[0].to_dict()}). "
+            f"customer_id {ex} (summary {first}). "
             "Check their transactions for extreme amounts or counts, or shorten horizon_days.")
 
 

@@ -150,10 +150,10 @@ Scores are kept in ``k_scores_``.
     # ------------------------------------------------------------------------------------------------ validation
     def _check_params(self):
         check_in(self.method, "method", _OWNER, ("kmeans", "gmm"))
-        if not (self.n_clusters == "auto" or (isinstance(self.n_clusters, numbers.Integral)
-                                              and not isinstance(self.n_clusters, bool) and 1 <= self.n_clusters <= 1000)):
+        nc = self.n_clusters
+        if not (nc == "auto" or (isinstance(nc, numbers.Integral) and not isinstance(nc, bool) and 1 <= nc <= 1000)):
             raise ParameterError(f"The 'n_clusters' parameter of {_OWNER} must be an int in [1, 1000] or 'auto'. "
-                             f"Got {self.n_clusters!r} instead.")
+                                 f"Got {nc!r} instead.")
         kr = self.k_range
         if not (isinstance(kr, (tuple, list)) and len(kr) == 2 and all(isinstance(k, numbers.Integral) for k in kr)
                 and 2 <= kr[0] <= kr[1] <= 1000):

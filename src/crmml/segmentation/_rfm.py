@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml._utils import check_as_of, check_in, check_number, history_before, numeric_values
 from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
 
@@ -426,7 +426,7 @@ class RFMSegmenter(BaseEstimator):
         self.lookup_, self.segment_names_ = _segment_lookup(table, self.n_scores)
         k = self.n_scores
         for name, col in zip("rfm", self._columns()):
-            edges = _tie_aware_edges(X[col].to_numpy(dtype="float64"), k)
+            edges = _tie_aware_edges(numeric_values(X[col], "rfm", col), k)
             scores = _spread(len(edges) + 1, k)
             if name == "r":
                 scores = scores[::-1].copy()
@@ -441,7 +441,8 @@ class RFMSegmenter(BaseEstimator):
         out = {}
         for name, col in zip("rfm", self._columns()):
             edges, scores = getattr(self, f"{name}_edges_"), getattr(self, f"{name}_scores_")
-            out[f"{name}_score"] = scores[np.searchsorted(edges, X[col].to_numpy(dtype="float64"), side="right")]
+            values = numeric_values(X[col], "rfm", col)
+            out[f"{name}_score"] = scores[np.searchsorted(edges, values, side="right")]
         return pd.DataFrame(out, index=X.index)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
