@@ -14,7 +14,7 @@ def test_check_number_messages():
     assert check_number(0.5, "alpha", "f", kind="float", low=0, low_inclusive=False) == 0.5
     with pytest.raises(ValueError, match=r"The 'alpha' parameter of f must be a float > 0. Got 0 instead."):
         check_number(0, "alpha", "f", kind="float", low=0, low_inclusive=False)
-    with pytest.raises(ValueError, match=r"The 'k' parameter of g must be an int >= 2 and <= 9. Got True instead."):
+    with pytest.raises(ValueError, match=r"The 'k' parameter of g must be an int in \[2, 9\]. Got True instead."):
         check_number(True, "k", "g", low=2, high=9)
     with pytest.raises(ValueError, match=r"The 'k' parameter of g must be an int. Got '3' instead."):
         check_number("3", "k", "g")
@@ -50,3 +50,20 @@ def test_calibrator_fixes_a_miscalibrated_score(method, seed):
 def test_calibrator_bad_method():
     with pytest.raises(ValueError, match=r"The 'method' parameter of ProbabilityCalibrator must be one of"):
         ProbabilityCalibrator(method="beta").fit([0.1, 0.9], [0, 1])
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_check_number_refuses_non_finite(value):
+    from crmml.exceptions import ParameterError
+
+    with pytest.raises(ParameterError, match=r"The 'lr' parameter of m must be a float > 0. Got"):
+        check_number(value, "lr", "m", kind="float", low=0, low_inclusive=False)
+    with pytest.raises(ParameterError, match=r"must be a float. Got"):
+        check_number(value, "lr", "m", kind="float")
+
+
+def test_insufficient_data_warning_lives_in_one_place():
+    import crmml.exceptions
+    import crmml.scoring
+
+    assert crmml.scoring.InsufficientDataWarning is crmml.exceptions.InsufficientDataWarning

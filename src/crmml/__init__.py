@@ -11,7 +11,7 @@ from crmml.schema import SchemaError
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("schema", "datasets", "features", "segmentation", "scoring", "churn", "clv",
+_SUBMODULES = ("schema", "exceptions", "datasets", "features", "segmentation", "scoring", "churn", "clv",
                "recommend", "evaluation", "persistence")
 
 __all__ = ["RuleError", "SchemaError", "__version__", *_SUBMODULES]

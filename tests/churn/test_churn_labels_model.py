@@ -47,8 +47,8 @@ def test_labels_warn_when_not_observed():
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"horizon_days": -3}, r"The 'horizon_days' parameter of make_churn_labels must be an int >= 1. Got -3"),
-    ({"lookback_days": 0}, r"The 'lookback_days' parameter of make_churn_labels must be an int >= 1"),
+    ({"horizon_days": -3}, r"The 'horizon_days' parameter of make_churn_labels must be an int in \[1, 3650\]. Got -3"),
+    ({"lookback_days": 0}, r"The 'lookback_days' parameter of make_churn_labels must be an int in \[1, 36500\]"),
 ])
 def test_label_errors(kw, match):
     with pytest.raises(ValueError, match=match):

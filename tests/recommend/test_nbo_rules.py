@@ -194,11 +194,11 @@ def test_lift_similarity_is_symmetric_before_pruning(crm):
     ({"similarity": "pearson"}, "The 'similarity' parameter of NextBestOffer must be one of"),
     ({"basket": "week"}, "The 'basket' parameter of NextBestOffer must be one of"),
     ({"repurchase": "maybe"}, "The 'repurchase' parameter of NextBestOffer must be one of"),
-    ({"half_life_days": 0}, r"The 'half_life_days' parameter of NextBestOffer must be a float > 0. Got 0"),
+    ({"half_life_days": 0}, r"The 'half_life_days' parameter of NextBestOffer must be a float in \(0, 36500\]. Got 0"),
     ({"n_neighbors": 0}, r"The 'n_neighbors' parameter of NextBestOffer must be an int >= 1"),
-    ({"exclude_recent_days": -1}, r"The 'exclude_recent_days' parameter of NextBestOffer must be an int >= 0"),
+    ({"exclude_recent_days": -1}, r"The 'exclude_recent_days' parameter of NextBestOffer must be an int in \[0, 36500\]"),
     ({"max_per_category": 0}, r"The 'max_per_category' parameter of NextBestOffer must be an int >= 1"),
-    ({"min_confidence": 2.0}, r"The 'min_confidence' parameter of NextBestOffer must be a float >= 0 and <= 1"),
+    ({"min_confidence": 2.0}, r"The 'min_confidence' parameter of NextBestOffer must be a float in \[0, 1\]"),
 ])
 def test_parameter_errors(params, match):
     tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]), "amount": [1.0],
@@ -228,7 +228,7 @@ def test_data_errors():
     with pytest.raises(ValueError, match="'value_column' parameter of NextBestOffer names 'price'"):
         NextBestOffer(value_column="price").fit(tx, prods)
     m = NextBestOffer().fit(tx)
-    with pytest.raises(ValueError, match=r"The 'k' parameter of NextBestOffer.recommend must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"The 'k' parameter of NextBestOffer.recommend must be an int in \[1, 10000\]"):
         m.recommend([1], k=0)
     from sklearn.exceptions import NotFittedError
     with pytest.raises(NotFittedError):

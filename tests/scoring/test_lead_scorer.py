@@ -151,7 +151,7 @@ def test_parameter_errors(syn):
     leads, _, _ = syn
     with pytest.raises(ValueError, match="'model' parameter of LeadScorer must be one of"):
         LeadScorer(model="forest").fit(leads)
-    with pytest.raises(ValueError, match="'cv' parameter of LeadScorer must be an int >= 2"):
+    with pytest.raises(ValueError, match=r"'cv' parameter of LeadScorer must be an int in \[2, 100\]"):
         LeadScorer(cv=1).fit(leads)
     with pytest.raises(ValueError, match="'grade_thresholds' parameter of LeadScorer must be 3 strictly"):
         LeadScorer(grade_thresholds=(1, 2, 3)).fit(leads)

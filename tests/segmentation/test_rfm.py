@@ -148,7 +148,7 @@ def test_custom_segment_table_and_errors():
         RFMSegmenter(segments={"a": 1}).fit(rfm)
     with pytest.raises(ValueError, match="default segment table of RFMSegmenter assumes n_scores=5"):
         RFMSegmenter(n_scores=4).fit(rfm)
-    with pytest.raises(ValueError, match="The 'n_scores' parameter of RFMSegmenter must be an int >= 2"):
+    with pytest.raises(ValueError, match=r"The 'n_scores' parameter of RFMSegmenter must be an int in \[2, 10\]"):
         RFMSegmenter(n_scores=1).fit(rfm)
     with pytest.raises(ValueError, match=r"lacks columns \['monetary'\]"):
         RFMSegmenter().fit(rfm.drop(columns="monetary"))

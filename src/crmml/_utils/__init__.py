@@ -1,7 +1,11 @@
 """Shared internal helpers: parameter checks, point-in-time cuts, progress bars."""
 
 from crmml._utils._calibration import ProbabilityCalibrator
+from crmml._utils._numeric import numeric_values
 from crmml._utils._validation import (
+    MAX_HORIZON_DAYS,
+    MAX_K,
+    MAX_WINDOW_DAYS,
     check_as_of,
     check_in,
     check_number,
@@ -9,4 +13,5 @@ from crmml._utils._validation import (
     progress,
 )
 
-__all__ = ["ProbabilityCalibrator", "check_as_of", "check_in", "check_number", "history_before", "progress"]
+__all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_as_of", "check_in",
+           "check_number", "history_before", "numeric_values", "progress"]

@@ -2,40 +2,59 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import pandas as pd
 
 from crmml._time import as_timestamp, warn_if_after_data
+from crmml.exceptions import ParameterError
+
+
+#: Shared bounds of size-like parameters (checked before any work, so nothing hangs or exhausts memory):
+#: forecast/label horizons up to 10 years, look-back windows up to 100 years (pandas timestamps end in 2262),
+#: top-k lists up to 10,000 items.
+MAX_HORIZON_DAYS = 3650
+MAX_WINDOW_DAYS = 36_500
+MAX_K = 10_000
 
 
 def check_number(value, name: str, owner: str, *, kind: str = "int", low=None, high=None,
                  low_inclusive: bool = True, high_inclusive: bool = True):
-    """Check that ``value`` is a number of ``kind`` ("int" or "float") within bounds.
+    """Check that ``value`` is a finite number of ``kind`` ("int" or "float") within bounds.
+
+    NaN and infinities are refused (a float parameter must be finite), as are booleans.
+    Raises :class:`crmml.exceptions.ParameterError` (a ``ValueError``) in scikit-learn's wording.
 
     >>> check_number(45, "horizon_days", "make_churn_labels", low=1)
     45
     >>> check_number(-3, "horizon_days", "make_churn_labels", low=1)
     Traceback (most recent call last):
     ...
-    ValueError: The 'horizon_days' parameter of make_churn_labels must be an int >= 1. Got -3 instead.
+    crmml.exceptions.ParameterError: The 'horizon_days' parameter of make_churn_labels must be an int >= 1. Got -3 instead.
+    >>> check_number(10**8, "horizon_days", "CLVModel", low=1, high=3650)
+    Traceback (most recent call last):
+    ...
+    crmml.exceptions.ParameterError: The 'horizon_days' parameter of CLVModel must be an int in [1, 3650]. Got 100000000 instead.
     """
     ok_type = (isinstance(value, numbers.Integral) if kind == "int" else isinstance(value, numbers.Real))
-    ok_type = ok_type and not isinstance(value, bool)
-    ok = ok_type
+    ok = ok_type and not isinstance(value, bool) and math.isfinite(value)
     if ok and low is not None:
         ok = value >= low if low_inclusive else value > low
     if ok and high is not None:
         ok = value <= high if high_inclusive else value < high
     if not ok:
-        bounds = []
-        if low is not None:
-            bounds.append(f"{'>=' if low_inclusive else '>'} {low}")
-        if high is not None:
-            bounds.append(f"{'<=' if high_inclusive else '<'} {high}")
+        if low is not None and high is not None:
+            bounds = f" in {'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
+        elif low is not None:
+            bounds = f" {'>=' if low_inclusive else '>'} {low}"
+        elif high is not None:
+            bounds = f" {'<=' if high_inclusive else '<'} {high}"
+        else:
+            bounds = ""
         article = "an" if kind == "int" else "a"
-        raise ValueError(f"The {name!r} parameter of {owner} must be {article} {kind}"
-                         f"{' ' + ' and '.join(bounds) if bounds else ''}. Got {value!r} instead.")
+        raise ParameterError(f"The {name!r} parameter of {owner} must be {article} {kind}{bounds}. "
+                             f"Got {value!r} instead.")
     return value
 
 
@@ -46,7 +65,7 @@ def check_in(value, name: str, owner: str, options):
     'W'
     """
     if value not in options:
-        raise ValueError(f"The {name!r} parameter of {owner} must be one of {list(options)}. "
+        raise ParameterError(f"The {name!r} parameter of {owner} must be one of {list(options)}. "
                          f"Got {value!r} instead.")
     return value
 

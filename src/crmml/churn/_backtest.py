@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from crmml._utils import check_as_of, check_number, progress
+from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, progress
 from crmml.churn._labels import churn_labels
 from crmml.churn._model import ChurnModel, RecencyFrequencyBaseline
 from crmml.evaluation import brier, capture_rate_at, lift_at, pr_auc, roc_auc
@@ -64,8 +64,8 @@ def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback
     """
     owner = "make_churn_snapshot"
     as_of = check_as_of(as_of, owner)
-    check_number(horizon_days, "horizon_days", owner, low=1)
-    check_number(lookback_days, "lookback_days", owner, low=1)
+    check_number(horizon_days, "horizon_days", owner, low=1, high=MAX_HORIZON_DAYS)
+    check_number(lookback_days, "lookback_days", owner, low=1, high=MAX_WINDOW_DAYS)
     tx = validate_transactions(transactions, allow_missing_amount=True)
     ev = validate_events(events) if events is not None else None
     cu = validate_customers(customers) if customers is not None else None
@@ -152,11 +152,11 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
     ['baseline', 'churn_model']
     """
     owner = "backtest"
-    check_number(horizon_days, "horizon_days", owner, low=1)
-    check_number(lookback_days, "lookback_days", owner, low=1)
-    check_number(n_train_snapshots, "n_train_snapshots", owner, low=1)
+    check_number(horizon_days, "horizon_days", owner, low=1, high=MAX_HORIZON_DAYS)
+    check_number(lookback_days, "lookback_days", owner, low=1, high=MAX_WINDOW_DAYS)
+    check_number(n_train_snapshots, "n_train_snapshots", owner, low=1, high=100)
     step = horizon_days if snapshot_step_days is None else check_number(
-        snapshot_step_days, "snapshot_step_days", owner, low=1)
+        snapshot_step_days, "snapshot_step_days", owner, low=1, high=MAX_HORIZON_DAYS)
     if isinstance(cutoffs, (str, pd.Timestamp)) or len(cutoffs) == 0:
         raise ValueError(f"The 'cutoffs' parameter of backtest must be a non-empty sequence of timestamps. "
                          f"Got {cutoffs!r} instead.")

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from crmml._utils import check_as_of, check_number
+from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number
 from crmml.schema import validate_transactions
 
 __all__ = ["make_churn_labels"]
@@ -59,8 +59,8 @@ def make_churn_labels(transactions, as_of, horizon_days: int = 45, *, lookback_d
     """
     owner = "make_churn_labels"
     as_of = check_as_of(as_of, owner)
-    check_number(horizon_days, "horizon_days", owner, low=1)
-    check_number(lookback_days, "lookback_days", owner, low=1)
+    check_number(horizon_days, "horizon_days", owner, low=1, high=MAX_HORIZON_DAYS)
+    check_number(lookback_days, "lookback_days", owner, low=1, high=MAX_WINDOW_DAYS)
     tx = validate_transactions(transactions, allow_missing_amount=True)
     return churn_labels(tx, as_of, horizon_days, lookback_days)
 

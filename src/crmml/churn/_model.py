@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -10,9 +12,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import ProbabilityCalibrator, check_in, check_number
+from crmml._utils import ProbabilityCalibrator, check_in, check_number, numeric_values
+from crmml._utils._xgb import check_xgb_params, xgb_errors
+from crmml.exceptions import InsufficientDataWarning
 
 __all__ = ["ChurnModel", "RecencyFrequencyBaseline"]
+
+#: below this many rows in the smaller class (churners or not), fit warns (as LeadScorer's min_conversions)
+_MIN_CLASS = 20
 
 
 def _check_frame(X, owner):
@@ -69,6 +76,14 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     over the recency-frequency baseline on every dataset compared with deeper,
     less regularised trees. On large data with strong interactions raise
     ``max_depth`` (4-6) and lower ``min_child_weight``.
+
+    **Minimum data**: when the fitted model gives every customer the same
+    probability (no tree found a split: typical below a few hundred customers
+    with the default ``min_child_weight``) or the smaller class has fewer than
+    20 rows, ``fit`` issues :class:`crmml.exceptions.InsufficientDataWarning`
+    with the counts and what to change. Hyper-parameters are checked before
+    any work (:class:`crmml.exceptions.ParameterError`); text or infinite
+    values in a numeric column raise :class:`crmml.SchemaError`.
 
     Parameters
     ----------
@@ -141,7 +156,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             raise ValueError(f"ChurnModel: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
         out = {}
         for c in self.numeric_features_:
-            out[c] = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            out[c] = numeric_values(X[c], "X", c)
         for c in self.categorical_features_:
             v = X[c].astype("object").where(X[c].notna(), None)
             v = v.map(lambda x: None if x is None else str(x))
@@ -160,13 +175,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             Snapshot cutoff of each row; the latest cutoff becomes the validation set.
         """
         owner = "ChurnModel.fit"
+        self._check_params()
         _check_frame(X, owner)
         y = _check_y(y, X, owner)
-        check_number(self.n_estimators, "n_estimators", "ChurnModel", low=1)
-        check_number(self.early_stopping_rounds, "early_stopping_rounds", "ChurnModel", low=1)
-        check_number(self.validation_fraction, "validation_fraction", "ChurnModel", kind="float", low=0,
-                     high=1, low_inclusive=False, high_inclusive=False)
-        check_in(self.calibration, "calibration", "ChurnModel", ("sigmoid", "isotonic"))
         import xgboost as xgb
 
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
@@ -199,12 +210,42 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, tree_method="hist",
             enable_categorical=True, max_cat_to_onehot=8, max_bin=128, early_stopping_rounds=self.early_stopping_rounds,
             eval_metric="logloss", random_state=self.random_state, n_jobs=self.n_jobs)
-        self.model_.fit(Xe.iloc[tr], y[tr], eval_set=[(Xe.iloc[va], y[va])], verbose=False)
+        with xgb_errors(owner):  # backstop: parameters and data are checked above
+            self.model_.fit(Xe.iloc[tr], y[tr], eval_set=[(Xe.iloc[va], y[va])], verbose=False)
         self.best_iteration_ = int(self.model_.best_iteration)
         raw = self.model_.predict_proba(Xe.iloc[va])[:, 1]
+        self._warn_if_cannot_learn(Xe, y)
         self.calibrator_ = ProbabilityCalibrator(method=self.calibration).fit(raw, y[va])
         self.classes_ = np.array([0, 1])
         return self
+
+    def _check_params(self):
+        """Bounds of every hyper-parameter, checked before any work (nothing invalid reaches xgboost)."""
+        own = "ChurnModel"
+        check_xgb_params({k: getattr(self, k) for k in ("n_estimators", "learning_rate", "max_depth",
+                                                         "min_child_weight", "subsample", "colsample_bytree",
+                                                         "reg_lambda", "early_stopping_rounds")}, own)
+        check_number(self.validation_fraction, "validation_fraction", own, kind="float", low=0, high=1,
+                     low_inclusive=False, high_inclusive=False)
+        check_in(self.calibration, "calibration", own, ("sigmoid", "isotonic"))
+        if self.random_state is not None:
+            check_number(self.random_state, "random_state", own, low=0, high=2**32 - 1)
+        if self.n_jobs != -1:
+            check_xgb_params({"n_jobs": self.n_jobs}, own)
+
+    def _warn_if_cannot_learn(self, Xe, y):
+        """InsufficientDataWarning when the boosted model predicts one value for everyone or has few churners."""
+        n, n_pos = len(y), int(y.sum())
+        n_min = min(n_pos, n - n_pos)
+        constant = np.ptp(self.model_.predict_proba(Xe)[:, 1]) == 0
+        if not constant and n_min >= _MIN_CLASS:
+            return
+        what = ("every customer gets the same churn probability (no tree found a split)" if constant
+                else f"fewer than {_MIN_CLASS} rows in the smaller class make the model unstable")
+        warnings.warn(f"ChurnModel.fit: {n} rows with {n_pos} churners and {n - n_pos} non-churners: {what}. "
+                      "Train on more customers (e.g. stack snapshots at several cutoffs, passing time=), lower "
+                      "min_child_weight (e.g. 1) and n_estimators, or use RecencyFrequencyBaseline.",
+                      InsufficientDataWarning, stacklevel=3)
 
     # -- prediction -------------------------------------------------------------------------------
     def _prepare(self, X, owner):
@@ -214,7 +255,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Calibrated probabilities, shape ``(n, 2)``: column 1 is the churn probability."""
-        p = self.calibrator_.transform(self.model_.predict_proba(self._prepare(X, "ChurnModel.predict_proba"))[:, 1])
+        Xe = self._prepare(X, "ChurnModel.predict_proba")
+        p = self.calibrator_.transform(self.model_.predict_proba(Xe)[:, 1])
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
@@ -312,8 +354,8 @@ class RecencyFrequencyBaseline(ClassifierMixin, BaseEstimator):
         for c in (self.recency, self.frequency):
             if c not in X.columns:
                 raise ValueError(f"{owner}: X lacks the column {c!r}.")
-        r = pd.to_numeric(X[self.recency], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        f = pd.to_numeric(X[self.frequency], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        r = numeric_values(X[self.recency], "X", self.recency)
+        f = numeric_values(X[self.frequency], "X", self.frequency)
         return r, f
 
     def _design(self, r, f):
@@ -337,5 +379,10 @@ class RecencyFrequencyBaseline(ClassifierMixin, BaseEstimator):
         r, f = self._xy(X, "RecencyFrequencyBaseline.predict_proba")
         return self.model_.predict_proba(self.scaler_.transform(self._design(r, f)))
 
+    def predict(self, X):
+        """1 where the churn probability is at least 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+
     def predict_risk(self, X) -> pd.Series:
+        """Churn probability as a Series indexed like ``X``."""
         return pd.Series(self.predict_proba(X)[:, 1], index=X.index, name="churn_probability")

@@ -19,6 +19,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from crmml._utils import check_number
+
 __all__ = ["ConvergenceError", "BaseCLVFitter", "BasePurchaseModel"]
 
 
@@ -45,7 +47,7 @@ class BaseCLVFitter(BaseEstimator):
     Parameters
     ----------
     max_iter : int, default=500
-        Maximum L-BFGS iterations.
+        Maximum L-BFGS iterations, in [1, 100000].
     tol : float, default=1e-7
         Gradient tolerance of the optimizer on the mean log-likelihood per customer (lifetimes uses
         1e-7 too; the published CDNOW values are matched to 3 decimals).
@@ -129,10 +131,8 @@ class BaseCLVFitter(BaseEstimator):
         self
         """
         name = type(self).__name__
-        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
-            raise ValueError(f"The 'max_iter' parameter of {name} must be an int >= 1. Got {self.max_iter!r} instead.")
-        if not (isinstance(self.tol, (int, float)) and self.tol > 0):
-            raise ValueError(f"The 'tol' parameter of {name} must be a float > 0. Got {self.tol!r} instead.")
+        check_number(self.max_iter, "max_iter", name, low=1, high=100_000)
+        check_number(self.tol, "tol", name, kind="float", low=0, high=1, low_inclusive=False)
         self._check_summary(summary, "fit")
         mask = self._select(summary)
         rows = summary[mask]
@@ -249,6 +249,7 @@ class BaseCLVFitter(BaseEstimator):
         observed information), mapped back with ``exp``: an ``(n_draws, k)`` array.
         """
         check_is_fitted(self, "params_")
+        check_number(n_draws, "n_draws", f"{type(self).__name__}.sample_params", low=1, high=1_000_000)
         rng = np.random.default_rng(random_state)
         cov = self.cov_log_.to_numpy()
         mean = np.log(self.params_.to_numpy())

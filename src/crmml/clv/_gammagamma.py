@@ -89,7 +89,8 @@ class GammaGammaModel(BaseCLVFitter):
         x, m = d["frequency"], d["monetary_value"]
         use = (x > 0) & (m > 0)
         x0, m0 = np.where(use, x, 0.0), np.where(use, m, 0.0)
-        out = p * (g + x0 * m0) / (p * x0 + q - 1)
+        den = p * x0 + q - 1
+        out = p * g / den + p * (x0 / den) * m0     # = p (g + x m) / den, without overflowing x * m
         return pd.Series(out, index=summary.index, name="expected_spend")
 
     def population_mean_spend(self, *, params=None) -> float:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml._utils import MAX_HORIZON_DAYS, check_as_of, check_in, check_number, history_before
 from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._paretonbd import ParetoNBDModel
 from crmml.clv._summary import _UNIT_DAYS, summarize
 from crmml.clv._uncertainty import draw_params, posterior_draws
+from crmml.exceptions import DroppedCustomersWarning, NonFiniteResultError
 from crmml.schema import validate_transactions
 
 __all__ = ["CLVModel"]
@@ -22,6 +24,21 @@ __all__ = ["CLVModel"]
 _PURCHASE = {"bgnbd": BetaGeoModel, "paretonbd": ParetoNBDModel}
 _SPEND = {"gammagamma": GammaGammaModel}
 _DAYS_PER_YEAR = 365.25
+#: Enough Monte Carlo draws for stable 99% intervals without hanging a batch job.
+MAX_DRAWS = 100_000
+
+
+def _check_finite(out: pd.DataFrame, with_spend: bool) -> None:
+    """Refuse to return NaN or inf predictions (they would flow silently into reports and decisions)."""
+    cols = ["p_alive", "expected_purchases", "discounted_purchases"] + (["expected_spend", "clv"] if with_spend else [])
+    bad = ~np.isfinite(out[cols].to_numpy(dtype="float64")).all(axis=1)
+    if bad.any():
+        ex = out.index[bad][:5].tolist()
+        first = out.loc[bad, ["frequency", "recency", "T", "monetary_value"]].iloc[0].to_dict()
+        raise NonFiniteResultError(
+            f"CLVModel.predict could not compute finite values for {int(bad.sum())} customer(s), e.g. "
+            f"customer_id {ex} (summary {first}). "
+            "Check their transactions for extreme amounts or counts, or shorten horizon_days.")
 
 
 class CLVModel(BaseEstimator):
@@ -53,6 +70,10 @@ class CLVModel(BaseEstimator):
     - ``"no_purchase"``: customer with lines before ``as_of`` but no purchase occasion (only
       returns): not an acquired customer for the models: ``p_alive`` NaN, other values 0.
 
+    Every other value ``predict`` returns is finite: a customer whose values cannot be
+    computed as finite numbers raises :class:`crmml.exceptions.NonFiniteResultError` naming
+    the customers, never a NaN in the output.
+
     Parameters
     ----------
     purchase_model : {"bgnbd", "paretonbd"} or estimator, default="bgnbd"
@@ -64,7 +85,7 @@ class CLVModel(BaseEstimator):
     occasion : {"period", "transaction"}, default="period"
         Purchase occasions as periods or distinct ``transaction_id`` values.
     horizon_days : int, default=365
-        Forecast horizon in days.
+        Forecast horizon in days, in [1, 3650].
     discount_rate : float, default=0.1
         Annual discount rate (0.1 = 10% a year).
     margin : float, default=1.0
@@ -107,7 +128,7 @@ class CLVModel(BaseEstimator):
         owner = "CLVModel"
         check_in(self.freq, "freq", owner, ("D", "W"))
         check_in(self.occasion, "occasion", owner, ("period", "transaction"))
-        check_number(self.horizon_days, "horizon_days", owner, low=1)
+        check_number(self.horizon_days, "horizon_days", owner, low=1, high=MAX_HORIZON_DAYS)
         check_number(self.discount_rate, "discount_rate", owner, kind="float", low=0)
         check_number(self.margin, "margin", owner, kind="float", low=0, low_inclusive=False)
         pm = self.purchase_model
@@ -136,7 +157,7 @@ class CLVModel(BaseEstimator):
         pm, sm = self._check_params()
         as_of = check_as_of(as_of, "CLVModel.fit")
         tx = validate_transactions(transactions, columns, allow_missing_amount=True)
-        summary = summarize(tx, as_of, freq=self.freq, occasion=self.occasion)
+        summary = self._summarize(tx, as_of)
         if summary.empty:
             raise ValueError(f"CLVModel.fit found no purchase before as_of={as_of}.")
         self.purchase_model_ = pm.fit(summary)
@@ -148,6 +169,11 @@ class CLVModel(BaseEstimator):
         self.no_purchase_ids_ = self._no_purchase(tx, as_of, summary)
         self.as_of_ = as_of.isoformat()
         return self
+
+    def _summarize(self, tx, as_of):
+        with warnings.catch_warnings():  # return-only customers are kept, under the rule "no_purchase"
+            warnings.simplefilter("ignore", DroppedCustomersWarning)
+            return summarize(tx, as_of, freq=self.freq, occasion=self.occasion)
 
     @staticmethod
     def _no_purchase(tx, as_of, summary):
@@ -164,12 +190,12 @@ class CLVModel(BaseEstimator):
             return self.summary_, self.no_purchase_ids_
         as_of = check_as_of(self.as_of_ if as_of is None else as_of, "CLVModel.predict")
         tx = validate_transactions(transactions, columns, allow_missing_amount=True)
-        summary = summarize(tx, as_of, freq=self.freq, occasion=self.occasion)
+        summary = self._summarize(tx, as_of)
         return summary, self._no_purchase(tx, as_of, summary)
 
     def _time_grid(self, horizon_days):
         horizon_days = check_number(self.horizon_days if horizon_days is None else horizon_days,
-                                    "horizon_days", "CLVModel.predict", low=1)
+                                    "horizon_days", "CLVModel.predict", low=1, high=MAX_HORIZON_DAYS)
         month = _DAYS_PER_YEAR / 12
         k = math.ceil(horizon_days / month - 1e-9)
         days = np.minimum(np.arange(1, k + 1) * month, horizon_days)
@@ -216,6 +242,7 @@ class CLVModel(BaseEstimator):
         out["expected_spend"] = spend
         out["clv"] = self.margin * spend * out["discounted_purchases"].to_numpy()
         out["rule"] = rule
+        _check_finite(out, self.spend_model_ is not None)
         if len(no_purchase):
             extra = pd.DataFrame(0.0, index=pd.Index(no_purchase, name="customer_id"), columns=out.columns[:-1])
             extra["frequency"] = 0
@@ -243,6 +270,7 @@ class CLVModel(BaseEstimator):
         ----------
         level : float, default=0.9
         n_draws : int, default=200
+            In [10, 100000].
         random_state : int or Generator, optional
 
         Returns
@@ -262,7 +290,7 @@ class CLVModel(BaseEstimator):
         """
         check_number(level, "level", "CLVModel.predict_interval", kind="float", low=0, high=1,
                      low_inclusive=False, high_inclusive=False)
-        check_number(n_draws, "n_draws", "CLVModel.predict_interval", low=10)
+        check_number(n_draws, "n_draws", "CLVModel.predict_interval", low=10, high=MAX_DRAWS)
         summary, no_purchase = self._summary_for(transactions, as_of, columns)
         t_grid, discount = self._time_grid(horizon_days)
         rule = self._rules(summary)

@@ -20,7 +20,8 @@ Rules (documented once, used by every CLV model):
   customer's returns pro rata: multiplied by ``1 - returns / gross purchases`` over the
   window. It is 0 for customers without repeat occasions and may be <= 0 for customers
   who returned everything (CLVModel then applies its documented rule).
-- Customers with no purchase occasion before ``as_of`` (only returns) have no row.
+- Customers with no purchase occasion before ``as_of`` (only returns) have no row; a
+  :class:`crmml.exceptions.DroppedCustomersWarning` gives their count.
 
 Everything is per customer, so a summary of a subset of customers equals those
 customers' rows of the summary of all customers.
@@ -28,10 +29,13 @@ customers' rows of the summary of all customers.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from crmml._utils import check_as_of, check_in
+from crmml.exceptions import DroppedCustomersWarning, NoHistoryError
 from crmml.schema import validate_transactions
 
 __all__ = ["summarize", "calibration_holdout"]
@@ -132,6 +136,31 @@ def _summary_from_occasions(occ_code, pos, value, uniques, returns, end_pos):
     return out.sort_index()
 
 
+def _warn_return_only(parts, owner, end):
+    """DroppedCustomersWarning with the count of customers left out because they only have returns."""
+    uniques, returns = parts[3], parts[4]
+    n = int(len(pd.Index(returns.index).difference(pd.Index(uniques))))
+    if n:
+        warnings.warn(f"{owner}: {n} customers with only returns before {end.isoformat()} left out (no purchase "
+                      "occasion to model; CLVModel keeps them under the rule 'no_purchase').",
+                      DroppedCustomersWarning, stacklevel=3)
+
+
+def _no_calibration_history(tx, start, cal, owner):
+    """NoHistoryError naming the dates that would work."""
+    ts = tx.loc[~(tx["amount"] < 0), "timestamp"]
+    if start is not None:
+        ts = ts[ts >= start]
+    if len(ts) == 0:
+        raise NoHistoryError(f"{owner}: the transactions hold no purchase{' after start' if start else ''}; "
+                             "nothing to calibrate on.")
+    first, last = ts.min(), ts.max()
+    raise NoHistoryError(f"{owner}: no purchase before calibration_end={cal.isoformat()}; the purchases run from "
+                         f"{first.isoformat()} to {last.isoformat()}. Choose a calibration_end after "
+                         f"{first.isoformat()} (e.g. {(first + (last - first) * 0.7).floor('D').date()}) and an "
+                         "observation_end after it.")
+
+
 def summarize(transactions: pd.DataFrame, as_of, *, freq: str = "D", occasion: str = "period",
               start=None, columns=None) -> pd.DataFrame:
     """Per-customer frequency, recency, T and monetary value from transactions before ``as_of``.
@@ -179,6 +208,7 @@ def summarize(transactions: pd.DataFrame, as_of, *, freq: str = "D", occasion: s
     start_ts = None if start is None else check_as_of(start, owner)
     tx = _prepare(transactions, columns, owner, occasion)
     parts = _occasions(tx, start_ts, as_of, freq, occasion)
+    _warn_return_only(parts, owner, as_of)
     return _summary_from_occasions(*parts, _end_position(as_of, freq, occasion))
 
 
@@ -200,7 +230,8 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
     Returns
     -------
     DataFrame
-        The calibration summary (customers with an occasion before ``calibration_end``) with
+        The calibration summary (customers with an occasion before ``calibration_end``; none
+        at all raises :class:`crmml.exceptions.NoHistoryError` naming the dates to use) with
         ``frequency_holdout`` (occasions in the holdout), ``monetary_value_holdout`` (their
         mean value, 0 without any) and ``duration_holdout`` (holdout length in units).
 
@@ -226,8 +257,11 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
                          f"({cal}). Got {obs} instead.")
     start_ts = None if start is None else check_as_of(start, owner)
     tx = _prepare(transactions, columns, owner, occasion)
-    summary = _summary_from_occasions(*_occasions(tx, start_ts, cal, freq, occasion),
-                                      _end_position(cal, freq, occasion))
+    cal_parts = _occasions(tx, start_ts, cal, freq, occasion)
+    if len(cal_parts[3]) == 0:
+        _no_calibration_history(tx, start_ts, cal, owner)
+    _warn_return_only(cal_parts, owner, cal)
+    summary = _summary_from_occasions(*cal_parts, _end_position(cal, freq, occasion))
     occ_code, _, value, uniques, _ = _occasions(tx, cal, obs, freq, occasion)
     n_hold = np.bincount(occ_code, minlength=len(uniques))
     v_hold = np.bincount(occ_code, weights=value, minlength=len(uniques))

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from crmml._utils import check_number
+
 __all__ = [
     "roc_auc",
     "pr_auc",
@@ -26,6 +28,9 @@ __all__ = [
     "clv_decile_table",
     "classification_metrics",
 ]
+
+#: Upper bound of ``n_bins`` in every binned metric.
+MAX_BINS = 10_000
 
 
 def _paired(a, b, names=("y_true", "y_score")):
@@ -46,6 +51,11 @@ def _xy(y_true, y_score):
     if np.isnan(s).any():
         raise ValueError(f"y_score has {int(np.isnan(s).sum())} NaN values.")
     return y, s
+
+
+def _bins(n_bins, owner):
+    """``n_bins`` checked once for every binned metric (a huge value would allocate gigabytes)."""
+    return check_number(n_bins, "n_bins", owner, low=1, high=MAX_BINS)
 
 
 def _one_class(y):
@@ -105,6 +115,7 @@ def calibration_bins(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile
     >>> calibration_bins([0, 1, 1, 1], [0.2, 0.4, 0.6, 0.8], n_bins=2)[["count", "observed"]].to_numpy().tolist()
     [[2.0, 0.5], [2.0, 1.0]]
     """
+    _bins(n_bins, owner)
     y, p = _xy(y_true, y_prob)
     if strategy == "quantile":
         edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
@@ -173,6 +184,7 @@ def decile_table(y_true, y_score, n_bins: int = 10) -> pd.DataFrame:
     >>> t[["count", "events", "cum_capture"]].to_numpy().tolist()[:2]
     [[2.0, 2.0, 0.6666666666666666], [2.0, 0.0, 0.6666666666666666]]
     """
+    _bins(n_bins, "decile_table")
     y, s = _xy(y_true, y_score)
     order = np.argsort(-s, kind="mergesort")
     ys, ss = y[order], s[order]
@@ -207,6 +219,7 @@ def psi(expected, actual, n_bins: int = 10, eps: float = 1e-4) -> float:
     >>> psi(rng.normal(size=5000), rng.normal(size=5000)) < 0.1
     True
     """
+    _bins(n_bins, "psi")
     e = np.asarray(expected, dtype=float)
     a = np.asarray(actual, dtype=float)
     e, a = e[~np.isnan(e)], a[~np.isnan(a)]
@@ -305,6 +318,7 @@ def clv_decile_table(predicted, actual, n_bins: int = 10) -> pd.DataFrame:
     >>> t["actual_sum"].tolist(), round(float(t["cum_actual_share"].iloc[0]), 3)
     ([90.0, 45.0, 5.0], 0.643)
     """
+    _bins(n_bins, "clv_decile_table")
     p, a = _paired(predicted, actual, ("predicted", "actual"))
     if np.isnan(p).any() or np.isnan(a).any():
         raise ValueError("predicted and actual must not contain NaN.")

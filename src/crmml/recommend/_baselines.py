@@ -7,7 +7,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_number, history_before
+from crmml._utils import MAX_K, MAX_WINDOW_DAYS, check_as_of, check_number, history_before
+from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame
 from crmml.schema import validate_transactions
@@ -50,7 +51,7 @@ class PopularityBaseline(BaseEstimator):
         self.exclude_bought = exclude_bought
 
     def fit(self, transactions, products=None, *, as_of=None):
-        check_number(self.window_days, "window_days", "PopularityBaseline", low=1)
+        check_number(self.window_days, "window_days", "PopularityBaseline", low=1, high=MAX_WINDOW_DAYS)
         tx, as_of = _prepare(transactions, as_of, "PopularityBaseline")
         self.popular_ = _popular(tx, as_of, self.window_days)
         self.bought_ = (tx[["customer_id", "product_id"]].drop_duplicates().reset_index(drop=True)
@@ -60,8 +61,12 @@ class PopularityBaseline(BaseEstimator):
 
     def recommend(self, customers, k=10):
         check_is_fitted(self, "popular_")
-        check_number(k, "k", "PopularityBaseline.recommend", low=1)
-        ids = np.asarray(pd.unique(pd.Series(customers)))
+        check_number(k, "k", "PopularityBaseline.recommend", low=1, high=MAX_K)
+        if self.bought_ is None:   # everyone gets the same list: no id is unknown
+            ids = np.asarray(pd.unique(pd.Series(customers, dtype=object)))
+        else:
+            ids = customer_ids_like(customers, pd.Index(self.bought_["customer_id"].unique()),
+                                    "PopularityBaseline.recommend", warn_unknown=False)
         reason = f"popular in the last {self.window_days} days"
         if self.bought_ is None:
             top = self.popular_.head(k)
@@ -100,7 +105,7 @@ class PastPurchasesBaseline(BaseEstimator):
         self.window_days = window_days
 
     def fit(self, transactions, products=None, *, as_of=None):
-        check_number(self.window_days, "window_days", "PastPurchasesBaseline", low=1)
+        check_number(self.window_days, "window_days", "PastPurchasesBaseline", low=1, high=MAX_WINDOW_DAYS)
         tx, as_of = _prepare(transactions, as_of, "PastPurchasesBaseline")
         key = tx["transaction_id"] if "transaction_id" in tx.columns else tx["timestamp"]
         occ = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(), "product_id": tx["product_id"].to_numpy(),
@@ -109,14 +114,15 @@ class PastPurchasesBaseline(BaseEstimator):
         g = g.reset_index().sort_values(["customer_id", "n", "last"], ascending=[True, False, False],
                                         kind="stable")
         self.history_ = g[["customer_id", "product_id", "n"]].reset_index(drop=True)
+        self.customers_ = pd.Index(pd.unique(tx["customer_id"]), name="customer_id")
         self.popular_ = _popular(tx, as_of, self.window_days)
         self.as_of_ = as_of.isoformat()
         return self
 
     def recommend(self, customers, k=10):
         check_is_fitted(self, "history_")
-        check_number(k, "k", "PastPurchasesBaseline.recommend", low=1)
-        ids = pd.Index(pd.unique(pd.Series(customers)))
+        check_number(k, "k", "PastPurchasesBaseline.recommend", low=1, high=MAX_K)
+        ids = pd.Index(customer_ids_like(customers, self.customers_, "PastPurchasesBaseline.recommend"))
         h = self.history_[self.history_["customer_id"].isin(ids)]
         h = h.assign(rank=h.groupby("customer_id").cumcount() + 1)
         h = h[h["rank"] <= k].assign(score=lambda d: d["n"].astype(float), reason="bought before",

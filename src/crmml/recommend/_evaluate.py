@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml._utils import MAX_HORIZON_DAYS, MAX_K, check_as_of, check_in, check_number, history_before
+from crmml.exceptions import ColdStartWarning
 from crmml.recommend._baselines import PastPurchasesBaseline, PopularityBaseline
 from crmml.recommend._matrices import purchase_rows
 from crmml.schema import validate_transactions
@@ -33,7 +36,7 @@ def ranking_metrics(recommendations: pd.DataFrame, relevant: pd.DataFrame, k: in
     >>> m["precision"], m["recall"], m["map"], m["coverage"]
     (0.5, 1.0, 0.5, 0.5)
     """
-    check_number(k, "k", "ranking_metrics", low=1)
+    check_number(k, "k", "ranking_metrics", low=1, high=MAX_K)
     rel = relevant[["customer_id", "product_id"]].drop_duplicates()
     n_rel = rel.groupby("customer_id").size()
     recs = recommendations[recommendations["rank"] <= k]
@@ -68,7 +71,7 @@ def time_split(transactions, split_date, horizon_days=30, *, target="all"):
     returns included, as the model sees history) and ``customer_id, product_id``
     pairs.
     """
-    check_number(horizon_days, "horizon_days", "evaluate_recommendations", low=1)
+    check_number(horizon_days, "horizon_days", "evaluate_recommendations", low=1, high=MAX_HORIZON_DAYS)
     check_in(target, "target", "evaluate_recommendations", ("all", "new"))
     split = check_as_of(split_date, "evaluate_recommendations")
     tx = validate_transactions(transactions, allow_missing_amount=True)
@@ -136,7 +139,7 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     >>> list(res.index)
     ['NextBestOffer', 'popularity', 'past_purchases']
     """
-    check_number(k, "k", "evaluate_recommendations", low=1)
+    check_number(k, "k", "evaluate_recommendations", low=1, high=MAX_K)
     split = check_as_of(split_date, "evaluate_recommendations")
     train, relevant = time_split(transactions, split, horizon_days, target=target)
     n_catalogue = int(purchase_rows(train)["product_id"].nunique())
@@ -149,7 +152,9 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     rows = {}
     for name, m in models.items():
         m.fit(train, products, as_of=split)
-        recs = m.recommend(customers, k=k)
+        with warnings.catch_warnings():   # customers new at the split are part of the evaluation
+            warnings.simplefilter("ignore", ColdStartWarning)
+            recs = m.recommend(customers, k=k)
         rows[name] = ranking_metrics(recs, relevant, k=k, n_catalogue=n_catalogue)
     res = pd.DataFrame.from_dict(rows, orient="index")[METRIC_COLUMNS]
     res.index.name = "model"

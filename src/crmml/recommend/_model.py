@@ -8,14 +8,16 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_in, check_number, history_before, progress
+from crmml._utils import MAX_K, MAX_WINDOW_DAYS, check_as_of, check_in, check_number, history_before, progress
 from crmml._utils._state import check_codes, check_csr, check_length
 from crmml.recommend._catalogue import catalogue
+from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import affinity_matrices, basket_matrix, item_similarity, occasions, purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame, top_k
 from crmml.schema import validate_transactions
 
 _OWNER = "NextBestOffer"
+_MAX_BLOCK_CELLS = 2**27
 
 
 class NextBestOffer(BaseEstimator):
@@ -83,7 +85,8 @@ class NextBestOffer(BaseEstimator):
         At most this many offers per category and customer (needs ``category``
         in the products frame or in the transactions).
     batch_size : int, default=1000
-        Customers scored per dense block.
+        Customers scored per dense block, in [1, 100000]; blocks are also capped at
+        2**27 cells (0.5 GB of float32 scores) whatever the catalogue size.
     verbose : bool, default=False
 
     Attributes
@@ -138,19 +141,20 @@ class NextBestOffer(BaseEstimator):
         check_in(self.similarity, "similarity", o, ("cosine", "lift", "confidence"))
         check_in(self.basket, "basket", o, ("transaction", "customer"))
         check_in(self.repurchase, "repurchase", o, ("allow", "never"))
-        check_number(self.n_neighbors, "n_neighbors", o, low=1)
         check_number(self.min_support, "min_support", o, low=1)
         check_number(self.min_confidence, "min_confidence", o, kind="float", low=0, high=1)
-        check_number(self.half_life_days, "half_life_days", o, kind="float", low=0, low_inclusive=False)
+        check_number(self.half_life_days, "half_life_days", o, kind="float", low=0, high=MAX_WINDOW_DAYS,
+                     low_inclusive=False)
         check_number(self.cooccurrence_weight, "cooccurrence_weight", o, kind="float", low=0)
         check_number(self.repurchase_weight, "repurchase_weight", o, kind="float", low=0)
         check_number(self.popularity_weight, "popularity_weight", o, kind="float", low=0)
-        check_number(self.popularity_window_days, "popularity_window_days", o, low=1)
-        check_number(self.exclude_recent_days, "exclude_recent_days", o, low=0)
+        check_number(self.popularity_window_days, "popularity_window_days", o, low=1, high=MAX_WINDOW_DAYS)
+        check_number(self.exclude_recent_days, "exclude_recent_days", o, low=0, high=MAX_WINDOW_DAYS)
         check_number(self.value_weight, "value_weight", o, kind="float", low=0)
         if self.max_per_category is not None:
             check_number(self.max_per_category, "max_per_category", o, low=1)
-        check_number(self.batch_size, "batch_size", o, low=1)
+        check_number(self.batch_size, "batch_size", o, low=1, high=100_000)
+        check_number(self.n_neighbors, "n_neighbors", o, low=1)
 
     def fit(self, transactions, products=None, *, as_of=None):
         """Learn item similarities, popularity and each customer's affinity from history before ``as_of``.
@@ -248,8 +252,12 @@ class NextBestOffer(BaseEstimator):
         Parameters
         ----------
         customers : array-like, optional
-            Customer ids; default all customers seen in ``fit``. Unknown
-            customers get recent popular products (cold start).
+            Customer ids; default all customers seen in ``fit``. Ids are converted to
+            the fitted id type by the schema's rule (integer-valued ids are integers,
+            so ``"17"`` and ``17.0`` find customer 17); ids that cannot be converted
+            raise :class:`crmml.exceptions.IdTypeError`. Unknown customers get recent
+            popular products (cold start), with a :class:`crmml.exceptions.ColdStartWarning`
+            giving their count.
         k : int, default=10
         customer_weights : Series, optional
             Per-customer multiplier indexed by ``customer_id`` (e.g. predicted
@@ -265,8 +273,9 @@ class NextBestOffer(BaseEstimator):
             Customers are in the order given, each at most ``k`` rows.
         """
         check_is_fitted(self, "similarity_")
-        check_number(k, "k", "NextBestOffer.recommend", low=1)
-        ids = self.customers_.to_numpy() if customers is None else np.asarray(pd.unique(pd.Series(customers)))
+        check_number(k, "k", "NextBestOffer.recommend", low=1, high=MAX_K)
+        ids = (self.customers_.to_numpy() if customers is None
+               else customer_ids_like(customers, self.customers_, "NextBestOffer.recommend"))
         rows_all = self.customers_.get_indexer(pd.Index(ids)) if len(ids) else np.empty(0, np.int64)
         value = None
         if self.value_column is not None:
@@ -277,9 +286,10 @@ class NextBestOffer(BaseEstimator):
         sim = self.similarity_.astype(np.float32).tocsr()
         sim.sort_indices()
         out = []
-        starts = range(0, len(ids), self.batch_size)
+        block = max(1, min(self.batch_size, _MAX_BLOCK_CELLS // max(len(self.items_), 1)))
+        starts = range(0, len(ids), block)
         for s in progress(starts, verbose=self.verbose, desc="recommend", total=len(starts)):
-            rows = rows_all[s:s + self.batch_size]
+            rows = rows_all[s:s + block]
             a = self._normalised_affinity(rows)
             score = self._score_block(a, rows, sim, pop, value)
             r, c = top_k(score, k, cats, self.max_per_category)

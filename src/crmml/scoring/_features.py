@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of
+from crmml._utils import check_as_of, numeric_values
 from crmml.schema import SchemaError, validate_events
 
 __all__ = ["lead_event_features", "resolve_score_time"]
@@ -186,12 +186,16 @@ class LeadEncoder(BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        """Encode ``X`` (absent columns are taken as missing on every row)."""
+        """Encode ``X`` (absent columns are taken as missing on every row).
+
+        Text or infinite values in a column that was numeric in fit raise :class:`crmml.SchemaError`
+        (column, count, examples) instead of becoming missing values.
+        """
         check_is_fitted(self, "feature_names_")
         n = len(X)
         blocks = []
         for col in self.numeric_:
-            v = X[col].astype(float).to_numpy() if col in X.columns else np.full(n, np.nan)
+            v = numeric_values(X[col], "leads", col) if col in X.columns else np.full(n, np.nan)
             miss = np.isnan(v)
             blocks.append(np.where(miss, self.medians_[col], v)[:, None])
             if col in self.numeric_missing_:

@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import ProbabilityCalibrator
+from crmml._utils._xgb import xgb_errors
 from crmml.evaluation import pr_auc, roc_auc
 
 #: xgboost defaults: moderate, regularised trees (override with ``xgb_params``).
@@ -79,8 +80,10 @@ class CalibratedModel(BaseEstimator):
 
     def _raw_fit(self, X, y, numeric):
         Z = self._prep_fit(X, numeric)
-        model = self._new(Z.shape[1]).fit(Z, y)
-        return model
+        if self.kind == "logistic":
+            return self._new(Z.shape[1]).fit(Z, y)
+        with xgb_errors("LeadScorer.fit"):   # backstop: xgb_params are checked in LeadScorer.fit
+            return self._new(Z.shape[1]).fit(Z, y)
 
     def _raw_predict(self, model, X):
         return model.predict_proba(self._prep(X))[:, 1]

@@ -10,6 +10,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_in, check_number
+from crmml._utils._xgb import check_xgb_params
+from crmml.exceptions import InsufficientDataWarning
 from crmml.schema import SchemaError, validate_leads
 from crmml.scoring._evaluate import (OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores,
                                      reasons, to_score)
@@ -19,10 +21,6 @@ from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
 __all__ = ["LeadScorer", "InsufficientDataWarning"]
 
 _DEFAULT_THRESHOLDS = {"odds": (2.0, 1.0, 0.5), "quantile": (0.1, 0.3, 0.6), "score": (75, 50, 25)}
-
-
-class InsufficientDataWarning(UserWarning):
-    """Too few leads or conversions to fit a stable model; a fallback (rules or the prior) is used instead."""
 
 
 class LeadScorer(BaseEstimator):
@@ -153,8 +151,13 @@ class LeadScorer(BaseEstimator):
     def _check_params(self):
         own = "LeadScorer"
         check_in(self.model, "model", own, ("auto", "logistic", "xgboost"))
-        check_number(self.cv, "cv", own, low=2)
+        check_number(self.cv, "cv", own, low=2, high=100)
         check_number(self.C, "C", own, kind="float", low=0, low_inclusive=False)
+        check_xgb_params(self.xgb_params if self.xgb_params is not None else {}, own, "xgb_params")
+        check_number(self.min_category_frequency, "min_category_frequency", own, kind="float", low=0, high=1)
+        check_number(self.max_categories, "max_categories", own, low=1, high=10_000)
+        if self.random_state is not None:
+            check_number(self.random_state, "random_state", own, low=0, high=2**32 - 1)
         check_in(self.calibration, "calibration", own, ("sigmoid", "isotonic"))
         check_in(self.grade_by, "grade_by", own, tuple(_DEFAULT_THRESHOLDS))
         check_number(self.min_leads, "min_leads", own, low=2)
@@ -371,6 +374,7 @@ class LeadScorer(BaseEstimator):
         is the contribution in log-odds relative to the average lead). Empty for the prior fallback;
         the rule fallback explains with its rules. ``approximate``: see :meth:`contributions`.
         """
+        check_is_fitted(self, "grade_cutoffs_")
         check_number(top_n, "top_n", "LeadScorer.explain", low=1)
         if self.model_kind_ == "rules":
             return self.fallback_.explain(leads, events, top_n=top_n, as_of=as_of, columns=columns,

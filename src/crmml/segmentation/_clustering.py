@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_in, check_number, progress
 from crmml._utils._state import check_codes
+from crmml.exceptions import ParameterError
 
 __all__ = ["CustomerClusterer", "DEFAULT_NAME_VOCABULARY"]
 
@@ -150,20 +151,20 @@ Scores are kept in ``k_scores_``.
     # ------------------------------------------------------------------------------------------------ validation
     def _check_params(self):
         check_in(self.method, "method", _OWNER, ("kmeans", "gmm"))
-        if not (self.n_clusters == "auto" or (isinstance(self.n_clusters, numbers.Integral)
-                                              and not isinstance(self.n_clusters, bool) and self.n_clusters >= 1)):
-            raise ValueError(f"The 'n_clusters' parameter of {_OWNER} must be an int >= 1 or 'auto'. "
-                             f"Got {self.n_clusters!r} instead.")
+        nc = self.n_clusters
+        if not (nc == "auto" or (isinstance(nc, numbers.Integral) and not isinstance(nc, bool) and 1 <= nc <= 1000)):
+            raise ParameterError(f"The 'n_clusters' parameter of {_OWNER} must be an int in [1, 1000] or 'auto'. "
+                                 f"Got {nc!r} instead.")
         kr = self.k_range
         if not (isinstance(kr, (tuple, list)) and len(kr) == 2 and all(isinstance(k, numbers.Integral) for k in kr)
-                and 2 <= kr[0] <= kr[1]):
-            raise ValueError(f"The 'k_range' parameter of {_OWNER} must be a pair of ints (low, high) with "
-                             f"2 <= low <= high. Got {kr!r} instead.")
-        check_number(self.sample_size, "sample_size", _OWNER, low=100)
-        check_number(self.n_init, "n_init", _OWNER, low=1)
-        check_number(self.tree_depth, "tree_depth", _OWNER, low=1)
+                and 2 <= kr[0] <= kr[1] <= 1000):
+            raise ParameterError(f"The 'k_range' parameter of {_OWNER} must be a pair of ints (low, high) with "
+                                 f"2 <= low <= high <= 1000. Got {kr!r} instead.")
+        check_number(self.sample_size, "sample_size", _OWNER, low=100, high=10_000_000)
+        check_number(self.n_init, "n_init", _OWNER, low=1, high=1000)
+        check_number(self.tree_depth, "tree_depth", _OWNER, low=1, high=20)
         check_number(self.name_threshold, "name_threshold", _OWNER, kind="float", low=0)
-        check_number(self.max_name_terms, "max_name_terms", _OWNER, low=1)
+        check_number(self.max_name_terms, "max_name_terms", _OWNER, low=1, high=100)
 
     def _check_X(self, X, where: str, fitting: bool) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):

@@ -12,19 +12,23 @@ Definitions used by :func:`rfm_table` (all "as of" a cutoff, reading only rows w
 
 Customers whose history before ``as_of`` holds only returns (their purchases predate the data, as for some
 cancellations in the UCI Online Retail file) have no purchase occasion to score. By default
-(``returns_only="drop"``) they are left out of the table; ``returns_only="keep"`` keeps them with
+(``returns_only="drop"``) they are left out of the table, with a
+:class:`crmml.exceptions.DroppedCustomersWarning` giving their count; ``returns_only="keep"`` keeps them with
 ``frequency = 0``, recency/tenure measured from their return rows and ``avg_order_value = NaN``.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml._utils import check_as_of, check_in, check_number, history_before, numeric_values
 from crmml._utils._state import check_codes
+from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
 
 __all__ = ["rfm_table", "RFMSegmenter", "DEFAULT_RFM_SEGMENTS", "default_rfm_segments", "segment_summary"]
@@ -47,7 +51,8 @@ def rfm_table(transactions: pd.DataFrame, as_of, *, returns_only: str = "drop",
     as_of : timestamp or str
         Cutoff; only rows with ``timestamp < as_of`` are read.
     returns_only : {"drop", "keep"}, default="drop"
-        What to do with customers whose history holds only returns (see module notes).
+        What to do with customers whose history holds only returns (see module notes); ``"drop"``
+        warns (:class:`crmml.exceptions.DroppedCustomersWarning`) with how many were left out.
     columns : dict, optional
         Mapping from your column names to the canonical ones.
 
@@ -144,6 +149,10 @@ def _compute_rfm(tx: pd.DataFrame, as_of: pd.Timestamp, returns_only: str) -> pd
     keep = rows > 0
     if returns_only == "drop":
         keep &= ~no_buy
+        if no_buy.any():
+            warnings.warn(f"rfm_table: {int(no_buy.sum())} customers with only returns before as_of="
+                          f"{as_of.isoformat()} left out (returns_only='drop'); pass returns_only='keep' to keep "
+                          "them with frequency 0.", DroppedCustomersWarning, stacklevel=3)
     idx = np.flatnonzero(keep)
     ids = uniq[idx] if uniq is not None else idx + int(cust.min())
     a = as_of.value
@@ -418,7 +427,7 @@ class RFMSegmenter(BaseEstimator):
         self.lookup_, self.segment_names_ = _segment_lookup(table, self.n_scores)
         k = self.n_scores
         for name, col in zip("rfm", self._columns()):
-            edges = _tie_aware_edges(X[col].to_numpy(dtype="float64"), k)
+            edges = _tie_aware_edges(numeric_values(X[col], "rfm", col), k)
             scores = _spread(len(edges) + 1, k)
             if name == "r":
                 scores = scores[::-1].copy()
@@ -447,7 +456,8 @@ class RFMSegmenter(BaseEstimator):
         out = {}
         for name, col in zip("rfm", self._columns()):
             edges, scores = getattr(self, f"{name}_edges_"), getattr(self, f"{name}_scores_")
-            out[f"{name}_score"] = scores[np.searchsorted(edges, X[col].to_numpy(dtype="float64"), side="right")]
+            values = numeric_values(X[col], "rfm", col)
+            out[f"{name}_score"] = scores[np.searchsorted(edges, values, side="right")]
         return pd.DataFrame(out, index=X.index)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:

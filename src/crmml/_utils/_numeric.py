@@ -1,0 +1,52 @@
+"""Numeric columns at scoring time: text and infinities are refused by name, never turned into NaN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmml.schema import SchemaError
+
+
+def numeric_values(values, frame: str, column: str) -> np.ndarray:
+    """Float array of a column that was numeric when a model was fitted.
+
+    Missing values stay NaN (models handle them); numbers stored as text (``"12.5"``) are
+    converted; any other text and any infinity raise :class:`crmml.SchemaError` naming the
+    frame, the column, how many rows and a few example values.
+
+    Parameters
+    ----------
+    values : Series or array-like
+    frame, column : str
+        Names used in the error message.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> numeric_values(pd.Series([1, None, "2.5"]), "leads", "employees")
+    array([1. , nan, 2.5])
+    >>> numeric_values(pd.Series([1.0, "n/a", "unknown"]), "leads", "employees")
+    Traceback (most recent call last):
+    ...
+    crmml.schema.SchemaError: leads.employees: text values in a numeric column (it was numeric when the model was fitted); replace them by numbers or leave them empty (missing) (2 rows; e.g. 'n/a', 'unknown')
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype("float64")
+    if pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+        out = s.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        num = pd.to_numeric(s.astype(object), errors="coerce")
+        text = (num.isna() & s.notna()).to_numpy()
+        if text.any():
+            ex = pd.unique(s[text].astype(str))[:3].tolist()
+            raise SchemaError(frame, column, "text values in a numeric column (it was numeric when the model "
+                              "was fitted); replace them by numbers or leave them empty (missing)",
+                              n_rows=int(text.sum()), examples=ex)
+        out = num.to_numpy(dtype="float64", na_value=np.nan)
+    inf = np.isinf(out)
+    if inf.any():
+        raise SchemaError(frame, column, "infinite values in a numeric column; replace them by finite numbers or "
+                          "leave them empty (missing)", n_rows=int(inf.sum()), examples=out[inf][:3].tolist())
+    return out
