@@ -170,3 +170,18 @@ def test_fitter_bounds(kw, match):
 def test_sample_params_bounds(cdnow_bg):
     with pytest.raises(ValueError, match=r"The 'n_draws' parameter of BetaGeoModel.sample_params must be an int in"):
         cdnow_bg.sample_params(10**9)
+
+
+def test_degenerate_fit_of_regular_buyers_gets_finite_expectations():
+    """Very regular buyers drive the BG/NBD fit to a -> 0 with r, alpha, b in the millions, where scipy's 2F1
+    fails in both closed forms for every customer (0.1 gave NaN silently): the quadrature fallback is finite,
+    equals lambda * t (no dropout) there, and agrees with the closed form where that one is finite."""
+    from crmml.clv._bgnbd import _expected, _expected_by_quadrature
+
+    prm = (45052524.7, 2877079669.6, 9.9e-06, 193557.3)
+    x, T, t = np.array([0.0, 1.0, 5.0, 40.0]), np.array([10.0, 200.0, 307.0, 364.0]), 365.0
+    out = _expected(prm, x, T, t)
+    np.testing.assert_allclose(out, (prm[0] + x) * t / (prm[1] + T), rtol=1e-6)
+    cdnow = (0.243, 4.414, 0.793, 2.426)
+    for x, T, t in [(0.0, 0.0, 39.0), (2.0, 30.0, 39.0), (10.0, 38.0, 39.0), (1500.0, 39.0, 39.0), (0.0, 20.0, 100.0)]:
+        np.testing.assert_allclose(_expected_by_quadrature(cdnow, x, T, t), _expected(cdnow, x, T, t), rtol=2e-6)

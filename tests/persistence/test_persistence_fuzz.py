@@ -182,7 +182,7 @@ def test_check_loaded_state_and_constructor_failures_become_model_load_errors(bu
     path.write_bytes(fc.zip_bytes(fc._edit_meta(members, lambda m: m["root"]["params"].__setitem__(
         "similarity", "eval"))))
     with pytest.raises(ModelLoadError, match=r"The saved crmml.recommend._model.NextBestOffer is inconsistent: "
-                                             r"ValueError: The 'similarity' parameter"):
+                                             r"(Value|Parameter)Error: The 'similarity' parameter"):
         load(path)
     path.write_bytes(fc.zip_bytes(fc._edit_meta(members, lambda m: m["root"]["params"].__setitem__(
         "no_such_param", 1))))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaincinv, betaln, digamma, gammaln, hyp2f1
 
 from crmml.clv._base import BasePurchaseModel, _factorized
 
@@ -32,8 +32,56 @@ def _bracket(params, x, T, t):
     with np.errstate(all="ignore"):
         hyp = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
         log_pow = (a - 1) * np.log1p(-z)
-        return np.where(hyp > 0, -np.expm1(log_pow + np.log(np.where(hyp > 0, hyp, 1.0))),
-                        1.0 - np.exp(log_pow) * hyp)
+        euler = np.where(hyp > 0, -np.expm1(log_pow + np.log(np.where(hyp > 0, hyp, 1.0))),
+                         1.0 - np.exp(log_pow) * hyp)
+        # where scipy's 2F1 fails in the Euler form, the textbook form (lifetimes') may still be finite;
+        # where both fail (degenerate fits), _expected falls back to quadrature
+        textbook = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp2f1(
+            r + x, b + x, a + b + x - 1, z)
+        return np.where(np.isfinite(euler), euler, textbook)
+
+
+_GL_U, _GL_W = np.polynomial.legendre.leggauss(96)
+_GL_U, _GL_W = (_GL_U + 1.0) / 2.0, _GL_W / 2.0        # Gauss-Legendre nodes and weights on (0, 1)
+
+
+def _expected_by_quadrature(params, x, T, t):
+    """The same expectation as ``(a+b+x-1)/(a-1) * _bracket(...)``, by quadrature over the dropout probability.
+
+    ``E[(1 - exp(-lambda p t)) / p]`` with ``lambda ~ Gamma(r+x, alpha+T)`` integrated in closed form,
+    ``h(p) = -expm1(-(r+x) log1p(p t/(alpha+T))) / p`` (bounded by ``(r+x) t/(alpha+T)``, its limit at
+    ``p = 0``), and ``p ~ Beta(a, b+x)`` integrated on the quantile scale, ``p = F^-1(u)``, by
+    96-point Gauss-Legendre. Used only where the closed form is not finite: degenerate fits
+    (``a -> 0`` with ``r, alpha, b`` in the millions, as on very regular buyers) where scipy's 2F1
+    fails for every customer.
+
+    >>> prm = (45052524.7, 2877079669.6, 9.9e-06, 193557.3)     # r, alpha, a, b of such a fit
+    >>> round(float(_expected_by_quadrature(prm, 5.0, 307.0, 365.0)), 4)   # ~ lambda * t, no dropout
+    5.7156
+    """
+    r, alpha, a, b = params
+    x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (x, T, t)))
+    shape = x.shape
+    x, T, t = x.reshape(-1, 1), T.reshape(-1, 1), t.reshape(-1, 1)
+    with np.errstate(all="ignore"):
+        p = betaincinv(a, b + x, _GL_U[None, :])
+        scale = t / (alpha + T)
+        limit = (r + x) * scale
+        h = np.where(p > 0, -np.expm1(-(r + x) * np.log1p(p * scale)) / np.where(p > 0, p, 1.0), limit)
+        return (h @ _GL_W).reshape(shape)
+
+
+def _expected(params, x, T, t):
+    """E[purchases in (T, T+t] | alive at T, history], closed form with quadrature where it fails."""
+    r, alpha, a, b = params
+    with np.errstate(all="ignore"):
+        out = (a + b + x - 1) / (a - 1) * _bracket(params, x, T, t)
+    bad = ~np.isfinite(out) | (out < 0)
+    if np.any(bad):
+        x_b, T_b, t_b = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (x, T, t)))
+        out = np.array(np.broadcast_to(out, x_b.shape), dtype="float64")
+        out[bad] = _expected_by_quadrature(params, x_b[bad], T_b[bad], t_b[bad])
+    return out
 
 
 class BetaGeoModel(BasePurchaseModel):
@@ -123,9 +171,7 @@ class BetaGeoModel(BasePurchaseModel):
         """E[purchases in (T, T+t] | alive at T, history]: the posterior mean of (1/p)(1-exp(-lambda p t))."""
         r, alpha, a, b = params
         t = np.asarray(t, dtype="float64")
-        with np.errstate(all="ignore"):
-            out = (a + b + x - 1) / (a - 1) * _bracket(params, x, T, t)
-        return np.where(t > 0, out, 0.0)
+        return np.where(t > 0, _expected(params, x, T, t), 0.0)
 
     def expected_purchases(self, t, *, params=None) -> np.ndarray:
         """Unconditional expected repeat purchases of a new customer in ``(0, t]``.
@@ -139,8 +185,7 @@ class BetaGeoModel(BasePurchaseModel):
         prm = self._fitted(params)
         r, alpha, a, b = prm
         t = np.asarray(t, dtype="float64")
-        with np.errstate(all="ignore"):
-            return (a + b - 1) / (a - 1) * _bracket(prm, 0.0, 0.0, t)
+        return _expected(prm, 0.0, 0.0, t)
 
     @staticmethod
     def _posterior_alive(params, x, T):
