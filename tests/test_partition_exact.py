@@ -149,3 +149,33 @@ def test_lead_scores_and_offers_of_a_partition_equal_the_whole(base, lead_and_of
     key = ["customer_id", "rank"]
     pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
                                   whole.sort_values(key).reset_index(drop=True), check_exact=True, obj="recommend")
+
+
+def test_cli_churn_batches_with_a_channel_missing_from_a_part(base, tmp_path, monkeypatch):
+    """The model's channel columns are built for every part, even one where a channel never occurs: the
+    feature rows the model sees (and so the scores) are the same with and without ``--batch``."""
+    from crmml.churn import ChurnModel
+    from crmml.cli import main
+
+    crm = base[0]
+    tx = crm.transactions.copy()
+    tx["channel"] = tx["channel"].astype(str)
+    first = tx["customer_id"].drop_duplicates().iloc[:20]
+    tx.loc[tx["customer_id"].isin(first), "channel"] = "store"         # the first parts have no 'online' row
+    path, model = tmp_path / "tx.parquet", tmp_path / "churn.zip"
+    tx.to_parquet(path, index=False)
+    assert main(["--quiet", "train", "churn", "--input", str(path), "--model", str(model), "--as-of", "2024-10-01"]) == 0
+    seen: list = []
+    real = ChurnModel.predict_risk
+    monkeypatch.setattr(ChurnModel, "predict_risk", lambda self, X: seen.append(X) or real(self, X))
+    outs, feats = {}, {}
+    for batch in (None, 7):
+        seen.clear()
+        out = tmp_path / f"s{batch}.parquet"
+        assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(out),
+                     "--as-of", "2024-10-01"] + ([] if batch is None else ["--batch", str(batch)])) == 0
+        outs[batch] = pd.read_parquet(out).sort_values("customer_id").reset_index(drop=True)
+        feats[batch] = pd.concat(seen).sort_index()
+    assert feats[None].filter(like="channel_online_share").notna().any().all()
+    pd.testing.assert_frame_equal(feats[7], feats[None], check_exact=True)
+    pd.testing.assert_frame_equal(outs[7], outs[None], check_exact=True)
