@@ -248,7 +248,7 @@ def _pairs_level(code, key2, n2, t, n, as_ns, hint):
 
 
 #: Transaction lines (before ``as_of``) per customer block: features are computed block by block of
-#: consecutive customers, which bounds the temporaries (prefix sums, window bounds, gathered columns) whatever
+#: consecutive customers, which bounds the temporaries (piece sums, window bounds, gathered columns) whatever
 #: the size of the log. Every feature depends only on its customer's rows, so blocks give the same values.
 _BLOCK_ROWS = 2_000_000
 

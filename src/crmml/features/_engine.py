@@ -126,16 +126,13 @@ class Level:
             out = self.reduce(np.add, x, s, e)
             out[e <= s] = 0.0
             return out
-        key = ("sum", name, days, until)
-        if key not in self._cums:
-            p = self._pieces(name, x)
-            lo = 0 if until is None else hint.index(int(until)) + 1
-            hi = len(hint) + 1 if days is None else hint.index(int(days)) + 1
-            acc = np.zeros(self.n)
-            for k in range(lo, hi):
-                acc += p[:, k]
-            self._cums[key] = acc
-        return self._cums[key]
+        p = self._pieces(name, x)
+        lo = 0 if until is None else hint.index(int(until)) + 1
+        hi = len(hint) + 1 if days is None else hint.index(int(days)) + 1
+        acc = np.zeros(self.n)
+        for k in range(lo, hi):              # a few vector additions: cheaper in memory than caching results
+            acc += p[:, k]
+        return acc
 
     def reduce(self, ufunc, x, s, e):
         """``ufunc.reduceat`` over segments ``[s, e)``; NaN where empty."""
