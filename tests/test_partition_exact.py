@@ -164,7 +164,8 @@ def test_cli_churn_batches_with_a_channel_missing_from_a_part(base, tmp_path, mo
     tx.loc[tx["customer_id"].isin(first), "channel"] = "store"         # the first parts have no 'online' row
     path, model = tmp_path / "tx.parquet", tmp_path / "churn.zip"
     tx.to_parquet(path, index=False)
-    assert main(["--quiet", "train", "churn", "--input", str(path), "--model", str(model), "--as-of", "2024-10-01"]) == 0
+    assert main(["--quiet", "train", "churn", "--input", str(path), "--model", str(model),
+                 "--as-of", "2024-10-01"]) == 0
     seen: list = []
     real = ChurnModel.predict_risk
     monkeypatch.setattr(ChurnModel, "predict_risk", lambda self, X: seen.append(X) or real(self, X))
