@@ -10,7 +10,9 @@ per-customer table collected with :func:`to_pandas`).
 
 from crmml.spark._compute import build_features, make_churn_labels, rfm_table, summarize
 from crmml.spark._errors import SparkJobError, surface_errors
+from crmml.spark._fit import fit_clv, fit_segmenter
 from crmml.spark._frames import SparkInputError, canonical_order, to_pandas, to_spark
+from crmml.spark._score import score
 from crmml.spark._session import get_session
 
 __all__ = [
@@ -18,9 +20,12 @@ __all__ = [
     "SparkJobError",
     "build_features",
     "canonical_order",
+    "fit_clv",
+    "fit_segmenter",
     "get_session",
     "make_churn_labels",
     "rfm_table",
+    "score",
     "summarize",
     "surface_errors",
     "to_pandas",
