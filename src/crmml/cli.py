@@ -299,6 +299,10 @@ class _Sink:
 
 
 def _cmd_score(args, say):
+    if getattr(args, "engine", "pandas") == "spark":
+        from crmml.spark._cli import score_command
+
+        return score_command(args, say)
     from crmml.persistence import load
 
     t0 = time.perf_counter()
@@ -407,6 +411,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="score N customers (leads) at a time: bounded memory, same result (partitioned by customer)")
     s.add_argument("--reasons", action="store_true",
                    help="churn and leads: add each row's top drivers (SHAP / contributions, log-odds)")
+    s.add_argument("--engine", choices=["pandas", "spark"], default="pandas",
+                   help="spark: --input and --output are parquet datasets (folders or globs), scored on Spark")
+    s.add_argument("--master", default=None, help="Spark master URL (default: spark-submit's, else local[*])")
 
     r = sub.add_parser("report", help="HTML report of a score against outcomes")
     r.add_argument("--input", required=True, help=".csv or .parquet with a 0/1 label and a score column")
