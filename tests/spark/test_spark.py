@@ -162,7 +162,7 @@ def test_more_buckets_than_customers_and_empty_buckets(spark, crm):
     assert len(expected) == 12
     _equal(cs.build_features(stx, AS_OF, sev, scu, n_buckets=64, **kw), expected)
     _equal(cs.rfm_table(stx, AS_OF, n_buckets=64), rfm_table(tx, AS_OF))
-    model = RFMSegmenter(n_bins=2).fit(rfm_table(tx, AS_OF))
+    model = RFMSegmenter(n_scores=2).fit(rfm_table(tx, AS_OF))
     _equal(cs.score(model, stx, AS_OF, n_buckets=64), model.transform(rfm_table(tx, AS_OF)))
 
 
@@ -209,7 +209,7 @@ def test_model_failing_its_checks_on_a_worker_fails_with_the_loaders_message(crm
     from crmml.spark import _score
 
     pdf, sdf = crm
-    model = RFMSegmenter(n_bins=2).fit(rfm_table(pdf["transactions"], AS_OF))
+    model = RFMSegmenter(n_scores=2).fit(rfm_table(pdf["transactions"], AS_OF))
     good = _score._model_bytes(model)
     bad = bytearray(good)
     bad[len(bad) // 2] ^= 0xFF                       # a flipped byte in a member: its SHA-256 no longer matches
@@ -226,7 +226,7 @@ def test_timestamps_round_trip_in_microseconds_and_tz_aware_as_utc(spark):
     from crmml.spark import to_pandas, to_spark
 
     tx = pd.DataFrame({"customer_id": [1, 1], "amount": [1.0, 2.0],
-                       "timestamp": pd.to_datetime(["2024-01-01 10:00:00.123456789", "2024-01-03 23:30"])})
+                       "timestamp": pd.to_datetime(["2024-01-01 10:00:00.123456789", "2024-01-03 23:30:00.000000000"])})
     s = to_spark(spark, tx)
     back = to_pandas(s, index="customer_id")
     assert back["timestamp"].dtype == np.dtype("datetime64[ns]")
