@@ -29,11 +29,12 @@ def _values_present(frame, col):
 class _Snapshots:
     """Features joined to labels at cutoffs, cached per cutoff."""
 
-    def __init__(self, tx, ev, cu, horizon_days, lookback_days, windows):
+    def __init__(self, tx, ev, cu, horizon_days, lookback_days, windows, event_types=None, channels=None):
         self.tx, self.ev, self.cu = tx, ev, cu
         self.h, self.lb, self.windows = horizon_days, lookback_days, windows
         # the set of columns is fixed from the values present anywhere (schema-level, not label information)
-        self.kw = dict(event_types=_values_present(ev, "event_type"), channels=_values_present(tx, "channel"))
+        self.kw = dict(event_types=event_types if event_types is not None else _values_present(ev, "event_type"),
+                       channels=channels if channels is not None else _values_present(tx, "channel"))
         self._cache: dict = {}
 
     def __call__(self, cutoff, warn=True):
@@ -46,12 +47,17 @@ class _Snapshots:
 
 
 def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback_days: int = 365, events=None,
-                        customers=None, windows=DEFAULT_WINDOWS):
+                        customers=None, windows=DEFAULT_WINDOWS, event_types=None, channels=None):
     """Features of the at-risk customers as of ``as_of`` and their churn labels.
 
     Returns ``(X, y)``: ``X`` is :func:`crmml.features.build_features` restricted
     to the population of :func:`make_churn_labels`, ``y`` the ``churned``
     Series (same index).
+
+    The per-type and per-channel columns come from ``event_types`` and ``channels``; by default from the
+    values present in ``events.event_type`` and ``transactions.channel`` (all categories of a categorical
+    column). Pass them explicitly when computing customer partitions separately, so every part has the same
+    columns (each customer's row is then bit-identical to the one of the whole base).
 
     Examples
     --------
@@ -69,7 +75,13 @@ def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback
     tx = validate_transactions(transactions, allow_missing_amount=True)
     ev = validate_events(events) if events is not None else None
     cu = validate_customers(customers) if customers is not None else None
-    X, y = _Snapshots(tx, ev, cu, horizon_days, lookback_days, tuple(windows))(as_of)
+    for name, v in (("event_types", event_types), ("channels", channels)):
+        if v is not None and (isinstance(v, str) or not all(isinstance(x, str) for x in v)):
+            raise ValueError(f"The {name!r} parameter of {owner} must be None or a sequence of str. "
+                             f"Got {v!r} instead.")
+    X, y = _Snapshots(tx, ev, cu, horizon_days, lookback_days, tuple(windows),
+                      None if event_types is None else tuple(event_types),
+                      None if channels is None else tuple(channels))(as_of)
     return X, pd.Series(y, index=X.index, name="churned")
 
 

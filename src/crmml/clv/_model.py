@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_in, check_number, history_before
+from crmml._utils._streams import seed_from
 from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._paretonbd import ParetoNBDModel
@@ -286,7 +287,9 @@ class CLVModel(BaseEstimator):
         customer's latent-state posterior given the history (alive or not, purchase rate,
         dropout, mean spend); see :mod:`crmml.clv._uncertainty`. The interval is the central
         ``level`` quantile range of the draws (Monte Carlo: reruns with another ``random_state``
-        move the bounds slightly; customers are processed in blocks to bound memory). It covers
+        move the bounds slightly; customers are processed in blocks to bound memory). A customer's
+        bounds with a given ``random_state`` are the same whatever other customers are scored with it: its
+        latent-state draws come from its own stream, keyed by ``random_state`` and its id. It covers
         the customer's *expected* value, not the realised count, which adds Poisson noise.
 
         Parameters
@@ -317,6 +320,7 @@ class CLVModel(BaseEstimator):
         t_grid, discount = self._time_grid(horizon_days)
         rule = self._rules(summary)
         rng = np.random.default_rng(random_state)
+        seed = seed_from(rng)                          # keys the per-customer streams (with the customer ids)
         thetas, phis = draw_params(self.purchase_model_, self.spend_model_, n_draws, 50, rng)
         q = [(1 - level) / 2, (1 + level) / 2]
         n = len(summary)
@@ -325,8 +329,8 @@ class CLVModel(BaseEstimator):
         for lo in range(0, n, block):
             sl = slice(lo, lo + block)
             draws = posterior_draws(self.purchase_model_, self.spend_model_, summary.iloc[sl], t_grid, discount,
-                                    thetas, phis, n_draws=n_draws, spend_rule=(rule == "nonpositive_spend")[sl],
-                                    rng=rng)
+                                    thetas, phis, seed=seed, n_draws=n_draws,
+                                    spend_rule=(rule == "nonpositive_spend")[sl])
             pl[sl], pu[sl] = np.quantile(draws["purchases"], q, axis=0)
             if "spend" in draws:
                 cl[sl], cu[sl] = np.quantile(self.margin * draws["spend"] * draws["discounted"], q, axis=0)

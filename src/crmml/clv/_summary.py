@@ -82,7 +82,10 @@ def _occasions(tx: pd.DataFrame, start, end, freq: str, occasion: str):
     is_purchase = keep & ~(amount < 0)  # amount >= 0 or NaN
     is_return = keep & (amount < 0)
     cust = tx["customer_id"].to_numpy()
-    returns = pd.Series(-amount[is_return], index=cust[is_return]).groupby(level=0, sort=False).sum()
+    # sums by np.bincount (sequential in row order within each customer), not pandas groupby: the latter's
+    # rounding depends on the other customers' rows, which breaks partition-exactness
+    rcodes, runiq = pd.factorize(cust[is_return])
+    returns = pd.Series(np.bincount(rcodes, weights=-amount[is_return], minlength=len(runiq)), index=runiq)
     cust, ts, amount = cust[is_purchase], ts[is_purchase], np.nan_to_num(amount[is_purchase])
     codes, uniques = pd.factorize(cust)
     if occasion == "period":
@@ -95,13 +98,16 @@ def _occasions(tx: pd.DataFrame, start, end, freq: str, occasion: str):
         occ_code = ukey // span
         pos = (ukey % span + p0).astype("float64")
     else:
-        tid = pd.factorize(tx["transaction_id"].to_numpy()[is_purchase])[0]
-        g = pd.DataFrame({"c": codes, "t": tid, "ts": ts, "v": amount}).groupby(["c", "t"], sort=False)
-        occ = g.agg(ts=("ts", "min"), v=("v", "sum")).reset_index()
-        occ = occ.sort_values(["c", "ts"], kind="stable")
-        occ_code = occ["c"].to_numpy()
-        pos = occ["ts"].to_numpy() / (_NS_PER_DAY * _UNIT_DAYS[freq])
-        value = occ["v"].to_numpy(dtype="float64")
+        tid, tuniq = pd.factorize(tx["transaction_id"].to_numpy()[is_purchase])
+        inv, ukey = pd.factorize(codes.astype(np.int64) * max(len(tuniq), 1) + tid)   # occasions, first seen first
+        occ_c = ukey // max(len(tuniq), 1)
+        occ_ts = np.full(len(ukey), np.iinfo(np.int64).max)
+        np.minimum.at(occ_ts, inv, ts)
+        occ_v = np.bincount(inv, weights=amount, minlength=len(ukey))
+        order = np.lexsort((occ_ts, occ_c))                # stable: ties keep the order of first appearance
+        occ_code = occ_c[order]
+        pos = occ_ts[order] / (_NS_PER_DAY * _UNIT_DAYS[freq])
+        value = occ_v[order]
     return occ_code, pos, value, uniques, returns
 
 

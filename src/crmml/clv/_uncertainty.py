@@ -15,12 +15,19 @@ Method (documented in :meth:`crmml.clv.CLVModel.predict_interval`): for each dra
 
 Quantiles over draws give intervals for the customer's true expected purchases and CLV
 (parameter and latent-state uncertainty; not the Poisson noise of the actual count).
+
+Partition-exact: the parameter draws are shared (they come from ``random_state`` alone); every latent-state
+draw of a customer comes from that customer's own stream (:class:`crmml._utils._streams.CustomerStreams`,
+keyed by ``random_state`` and the customer id), so a customer's interval does not depend on which other
+customers are computed with it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from crmml._utils._streams import CustomerStreams
 
 
 def _unique_rows(x, tx, T):
@@ -38,15 +45,16 @@ def draw_params(purchase_model, spend_model, n_draws, n_param_draws, rng):
     return thetas, phis
 
 
-def posterior_draws(purchase_model, spend_model, summary, t_grid, discount, thetas, phis, *, n_draws=200,
-                    spend_rule=None, rng=None):
+def posterior_draws(purchase_model, spend_model, summary, t_grid, discount, thetas, phis, *, seed, n_draws=200,
+                    spend_rule=None):
     """Draws (n_draws, n_customers) of expected purchases, discounted purchases and mean spend.
 
     ``thetas`` / ``phis`` are parameter draws (from :func:`draw_params`), reused cyclically;
     ``spend_rule`` is an optional boolean mask of customers whose spend is forced to 0.
+    ``seed`` keys the per-customer streams (with the ids of ``summary.index``).
     Returns a dict with ``purchases``, ``discounted`` and (if a spend model) ``spend``.
     """
-    rng = np.random.default_rng(rng)
+    rng = CustomerStreams(seed, summary.index.to_numpy())
     x = summary["frequency"].to_numpy(float)
     tx = summary["recency"].to_numpy(float)
     T = summary["T"].to_numpy(float)
@@ -62,7 +70,7 @@ def posterior_draws(purchase_model, spend_model, summary, t_grid, discount, thet
         m = summary["monetary_value"].to_numpy(float)
     for d in range(n_draws):
         j = d % n_theta
-        alive = rng.random(n) < p_alive[j]
+        alive = rng.random() < p_alive[j]
         post = purchase_model._posterior_alive(thetas[j], x, T)
         cum = purchase_model._sample_cum_expected(rng, post, t_grid) * alive[:, None]
         out["purchases"][d] = cum[:, -1]

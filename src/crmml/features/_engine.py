@@ -4,9 +4,15 @@ Rows of one "level" (transaction lines, purchase occasions, event rows, ...)
 are sorted once by (integer customer code, time). The rows of one customer in
 a window ``[as_of - w days, as_of)`` are then a contiguous suffix of that
 customer's block; its start is found for all customers and all windows at once
-from one ``bincount`` of (customer, age bucket). Window counts are differences of block bounds, window
-sums differences of prefix sums (computed once per measure, reused by every
-window), maxima and minima ``np.maximum.reduceat`` over the window segments.
+from one ``bincount`` of (customer, age bucket). Window counts are differences of block bounds, maxima and
+minima ``np.maximum.reduceat`` over the window segments.
+
+Sums are *partition-exact*: a customer's value depends only on that customer's rows (in their sorted order),
+never on which other customers share the arrays. The age boundaries of all windows cut each customer's block
+into consecutive *pieces*; one ``np.add.reduceat`` per measure gives every piece's sum (a reduction over that
+piece's rows only), and a window sum adds its pieces one by one, newest first. (Differences of global prefix
+sums would carry the rounding of every earlier customer into each value: 385.0200000000186 or
+385.0199999999022 depending on the partition.)
 """
 
 from __future__ import annotations
@@ -89,19 +95,47 @@ class Level:
         e = self.end if until is None else self.start(until)
         return (e - self.start(days)).astype(np.float64)
 
-    def _cum(self, name, x):
-        if name not in self._cums:
-            cs = np.empty(len(x) + 1, dtype=np.float64)
-            cs[0] = 0.0
-            np.cumsum(x, out=cs[1:])
-            self._cums[name] = cs
-        return self._cums[name]
+    def _pieces(self, name, x):
+        """Sums of ``x`` over each customer's pieces, shape (n, m + 1); column ``k`` covers ages
+        ``[d_k, d_{k+1})`` with ``d_0 = 0``, ``d_1 < ... < d_m`` the ``days_hint`` and ``d_{m+1} = inf``."""
+        key = ("pieces", name)
+        if key not in self._cums:
+            days = self.days_hint
+            for dd in days:
+                self.start(dd)
+            # piece starts per customer, oldest first: begin, start(d_m), ..., start(d_1); each piece ends at the
+            # next start (the next customer's begin for the newest piece), so the flattened starts are ascending
+            flat = np.column_stack([self.begin] + [self._starts[dd] for dd in reversed(days)]).ravel()
+            ends = np.append(flat[1:], len(x))
+            sums = np.zeros(len(flat))
+            nz = ends > flat
+            if nz.any():                           # empty pieces dropped: each kept one ends at the next kept start
+                sums[nz] = np.add.reduceat(x, flat[nz])
+            self._cums[key] = sums.reshape(self.n, len(days) + 1)[:, ::-1]
+        return self._cums[key]
 
     def sum(self, name, x, days=None, until=None):
-        """Sum of ``x`` over each customer's rows in ``[as_of - days, as_of - until)``."""
-        cs = self._cum(name, x)
-        e = self.end if until is None else self.start(until)
-        return cs[e] - cs[self.start(days)]
+        """Sum of ``x`` over each customer's rows in ``[as_of - days, as_of - until)``.
+
+        Partition-exact: pieces (see :meth:`_pieces`) added one by one from ``until`` (newest) to ``days``;
+        windows whose bounds are not in ``days_hint`` are reduced directly over their rows.
+        """
+        hint = self.days_hint
+        if (days is not None and int(days) not in hint) or (until is not None and int(until) not in hint):
+            s, e = self.start(days), (self.end if until is None else self.start(until))
+            out = self.reduce(np.add, x, s, e)
+            out[e <= s] = 0.0
+            return out
+        key = ("sum", name, days, until)
+        if key not in self._cums:
+            p = self._pieces(name, x)
+            lo = 0 if until is None else hint.index(int(until)) + 1
+            hi = len(hint) + 1 if days is None else hint.index(int(days)) + 1
+            acc = np.zeros(self.n)
+            for k in range(lo, hi):
+                acc += p[:, k]
+            self._cums[key] = acc
+        return self._cums[key]
 
     def reduce(self, ufunc, x, s, e):
         """``ufunc.reduceat`` over segments ``[s, e)``; NaN where empty."""
@@ -130,8 +164,7 @@ class Level:
         """Standard deviation of ``x`` over segments ``[s, e)`` (NaN with fewer than ``ddof + 1`` rows)."""
         xc = self.centered(name, x)
         k = (e - s).astype(np.float64)
-        cs = self._cum(("centered_cum", name), xc)   # centred per customer: prefix sums stay small
-        s1 = cs[e] - cs[s]
+        s1 = np.nan_to_num(self.reduce(np.add, xc, s, e))   # centred per customer: sums stay small
         sq = self._cums.get(("sq", name))
         if sq is None:
             sq = self._cums[("sq", name)] = xc * xc

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from crmml.features._engine import safe_div, trend
+from crmml.features._engine import DAY_NS, safe_div, trend
 from crmml.features._registry import REGISTRY, FeatureTemplate as T
 
 
@@ -90,8 +90,11 @@ def _gap_stats(d, w):
     s, e = occ.bounds(w)
     gs = np.minimum(s + 1, e)                      # the first occasion in the window has no gap inside it
     k = (e - gs).astype(np.float64)
-    cs = occ._cum("gap", d.gap0)
-    mean = safe_div(cs[e] - cs[gs], k)
+    # the gaps telescope: their sum is last minus first occasion time in the window (exact, per customer)
+    span = np.zeros(d.n)
+    has = k > 0
+    span[has] = (occ.t_ns[e[has] - 1] - occ.t_ns[s[has]]) / DAY_NS
+    mean = safe_div(span, k)
     std = occ.std("gap", d.gap0, gs, e, ddof=0)
     return mean, np.where(k >= 2, std, np.nan), occ.reduce(np.maximum, d.gap0, gs, e)
 
