@@ -165,7 +165,7 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
     >>> from crmml.spark import score, to_spark, to_pandas
     >>> tx = pd.DataFrame({"customer_id": [1, 2, 3, 3], "amount": [10.0, 20.0, 5.0, 8.0],
     ...                    "timestamp": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-03-05"])})
-    >>> model = RFMSegmenter(n_scores=2).fit(rfm_table(tx, "2024-04-01"))
+    >>> model = RFMSegmenter().fit(rfm_table(tx, "2024-04-01"))
     >>> out = to_pandas(score(model, to_spark(getfixture("spark"), tx), "2024-04-01"), index="customer_id")
     >>> out["segment"].tolist() == model.transform(rfm_table(tx, "2024-04-01"))["segment"].astype(str).tolist()
     True

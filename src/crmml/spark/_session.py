@@ -29,7 +29,8 @@ def get_session(master: str | None = None, *, shuffle_partitions: int | None = N
     b = SparkSession.builder.appName(app_name)
     if master is not None:
         b = b.master(master)
-    settings = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.sql.session.timeZone": "UTC",
+    settings = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                "spark.sql.session.timeZone": "UTC",
                 "spark.sql.execution.arrow.pyspark.enabled": "true",
                 "spark.executorEnv.OMP_NUM_THREADS": "1", "spark.executorEnv.OPENBLAS_NUM_THREADS": "1",
                 "spark.executorEnv.MKL_NUM_THREADS": "1"}
