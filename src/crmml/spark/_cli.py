@@ -32,21 +32,13 @@ def read_parquet(spark, path, mapping=None):
     return sdf
 
 
-def score_command(args, say):
-    """Score ``args.input`` with ``args.model`` on Spark and write ``args.output`` (a parquet folder).
-
-    The folder is written beside the target under a temporary name and renamed once complete, so the
-    output path holds either nothing or every row.
-    """
+def _prepare(args):
     from crmml.cli import UserError, parse_mapping
     from crmml.persistence import load
     from crmml.spark._errors import surface_errors
-    from crmml.spark._score import KINDS, score
+    from crmml.spark._score import KINDS
     from crmml.spark._session import get_session
 
-    out = Path(args.output)
-    if out.exists():
-        raise UserError(f"--output {out}: already exists; crmml --engine spark writes a new parquet folder.")
     if args.batch is not None:
         raise UserError("--batch is for --engine pandas; on Spark, customers are processed in buckets.")
     model = load(args.model)
@@ -62,6 +54,39 @@ def score_command(args, say):
             raise UserError(f"--input {args.input}: Spark cannot read it as parquet "
                             f"({str(exc).splitlines()[0][:200]}).") from None
         raise
+    return model, spark, sdf
+
+
+def _score_to_url(args, say):
+    from crmml.spark._errors import surface_errors
+    from crmml.spark._score import score
+
+    model, spark, sdf = _prepare(args)
+    with surface_errors():
+        score(model, sdf, args.as_of, reasons=args.reasons, k=args.k).write.mode("errorifexists").parquet(
+            str(args.output))
+    say(f"scored with {type(model).__name__} on Spark ({spark.sparkContext.master}) -> {args.output}")
+    return 0
+
+
+def score_command(args, say):
+    """Score ``args.input`` with ``args.model`` on Spark and write ``args.output`` (a parquet folder).
+
+    The folder is written beside the target under a temporary name and renamed once complete, so the
+    output path holds either nothing or every row. A URL (``hdfs://``, ``s3a://``...) is written by
+    Spark's output committer instead (complete when its ``_SUCCESS`` marker is there).
+    """
+    from crmml.cli import UserError
+    from crmml.spark._errors import surface_errors
+    from crmml.spark._score import score
+
+    if "://" in str(args.output):                 # hdfs://, s3a://...: Spark's output committer (a _SUCCESS
+        return _score_to_url(args, say)          # marker once every part is committed)
+    out = Path(args.output)
+    if out.exists():
+        raise UserError(f"--output {out}: already exists; crmml --engine spark writes a new parquet folder.")
+    model, spark, sdf = _prepare(args)
+    name = type(model).__name__
     tmp = out.parent / f".{out.name}.{uuid.uuid4().hex}.tmp"
     out.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -25,10 +25,12 @@ from crmml.spark._frames import check_spark_frame, spark_schema
 __all__ = ["build_features", "rfm_table", "summarize", "make_churn_labels"]
 
 
-def _key_dtype(sdf, key="customer_id"):
+def _key_dtype(*frames, key="customer_id"):
+    """int64 when every frame's key is an integer, else text (as bucket_apply casts it)."""
     from pyspark.sql import types as T
 
-    return np.dtype("int64") if isinstance(sdf.schema[key].dataType, T.IntegralType) else np.dtype(object)
+    ints = all(isinstance(f.schema[key].dataType, T.IntegralType) for f in frames if f is not None)
+    return np.dtype("int64") if ints else np.dtype(object)
 
 
 def _history(tx: pd.DataFrame, as_of) -> bool:
@@ -168,7 +170,7 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
         channels = None
     cat = feature_catalog(windows, event_types=event_types if ev is not None else None,
                           channels=channels or (), attributes=attrs if cu is not None else None)
-    dtypes = {"customer_id": _key_dtype(tx)}
+    dtypes = {"customer_id": _key_dtype(tx, ev, cu)}
     from pyspark.sql import types as T
 
     kinds = {} if cu is None else {f.name: f.dataType for f in cu.schema.fields}

@@ -60,6 +60,22 @@ def check_spark_frame(sdf, frame: str, owner: str, *, key: str = "customer_id"):
     return sdf
 
 
+def before(sdf, as_of: pd.Timestamp, column: str = "timestamp"):
+    """A Spark condition ``column < as_of`` (naive timestamps as they are, tz-aware ones in UTC)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    micros = (as_of.value + 999) // 1000             # ts_us < as_of (ns)  <=>  ts_us < ceil(as_of / 1 us)
+    t = sdf.schema[column].dataType
+    c = F.col(column)
+    if isinstance(t, T.TimestampType):
+        return F.unix_micros(c) < F.lit(micros)
+    if isinstance(t, T.DateType):
+        c = c.cast(T.TimestampNTZType())
+    iso = pd.Timestamp(micros * 1000).isoformat(sep=" ", timespec="microseconds")
+    return c < F.expr(f"TIMESTAMP_NTZ '{iso}'")
+
+
 def spark_type(dtype):
     """The Spark type of a pandas dtype (categoricals and text become strings)."""
     from pyspark.sql import types as T

@@ -23,7 +23,7 @@ from crmml.features import DEFAULT_WINDOWS
 from crmml.spark._buckets import bucket_apply
 from crmml.spark._compute import _discover, _features_part, _history
 from crmml.spark._errors import surface_errors
-from crmml.spark._frames import check_spark_frame, spark_schema
+from crmml.spark._frames import before, check_spark_frame, spark_schema
 
 __all__ = ["score"]
 
@@ -213,7 +213,8 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
             functools.partial(_check_on_worker, bc=bc, sha=sha)).collect()
     kwargs = dict(bc=bc, sha=sha, as_of=as_of, reasons=bool(reasons), k=int(k), features=features)
     # the output schema: the pandas API's own dtypes, on the rows of a few keys
-    few = [r[0] for r in main.select(key).limit(3).collect()]
+    history = main if frame == "leads" else main.where(before(main, as_of))
+    few = [r[0] for r in history.select(key).limit(3).collect()]
     probe = {n: (f.where(F.col(key).isin(few)) if f is not None else None) for n, f in frames.items()}
     dschema = T.StructType([T.StructField("column", T.StringType()), T.StructField("dtype", T.StringType()),
                             T.StructField("position", T.LongType())])
