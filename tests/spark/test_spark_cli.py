@@ -38,12 +38,10 @@ def test_spark_engine_scores_like_the_pandas_engine(files):
     assert len(got) == expected["customer_id"].nunique() > 300
 
 
-def test_spark_engine_errors_are_one_line_exit_2(files, capsys, tmp_path):
+def test_spark_engine_errors_are_one_line_exit_2(files, capsys, tmp_path, tamper):
     d, model = files
     bad = tmp_path / "bad.zip"
-    data = bytearray(model.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    bad.write_bytes(bytes(data))
+    bad.write_bytes(tamper(model.read_bytes()))
     args = ["score", "--engine", "spark", "--input", str(d / "tx")]
     assert main([*args, "--model", str(bad), "--output", str(tmp_path / "o1")]) == 2
     assert main([*args, "--model", str(model), "--output", str(d / "tx")]) == 2          # exists: refused
