@@ -112,3 +112,71 @@ def test_row_order_within_the_base_does_not_matter(base):
     shuffled = _results(*(_interleave(f, rng) for f in (crm.transactions, crm.events, crm.customers)), kw, models)
     for name, w in whole.items():
         pd.testing.assert_frame_equal(shuffled[name], w, check_exact=True, obj=name)
+
+
+LEADS_AS_OF = "2025-01-01"
+
+
+@pytest.fixture(scope="module")
+def lead_and_offer_models(base):
+    from crmml.recommend import NextBestOffer
+    from crmml.scoring import LeadScorer
+
+    crm = base[0]
+    return (LeadScorer(random_state=0).fit(crm.leads, crm.lead_events, as_of=LEADS_AS_OF),
+            NextBestOffer().fit(crm.transactions, as_of=AS_OF))
+
+
+@settings(max_examples=4, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n_parts=st.integers(2, 6), seed=st.integers(0, 2 ** 32 - 1))
+def test_lead_scores_and_offers_of_a_partition_equal_the_whole(base, lead_and_offer_models, n_parts, seed):
+    crm = base[0]
+    scorer, nbo = lead_and_offer_models
+    rng = np.random.default_rng(seed)
+    leads, lev = crm.leads, crm.lead_events
+    whole = scorer.score_leads(leads, lev, as_of=LEADS_AS_OF)
+    part = rng.integers(0, n_parts, len(leads))
+    got = [scorer.score_leads(leads[part == p].sample(frac=1.0, random_state=int(p)),       # one row per lead
+                              lev[lev["lead_id"].isin(leads["lead_id"][part == p])], as_of=LEADS_AS_OF)
+           for p in np.unique(part)]
+    pd.testing.assert_frame_equal(pd.concat(got).sort_index(), whole, check_exact=True, obj="score_leads")
+
+    ids = np.append(crm.customers["customer_id"].to_numpy(), [10 ** 9])       # with a cold-start customer
+    whole = nbo.recommend(ids, k=5)
+    part = rng.integers(0, n_parts, len(ids))
+    got = pd.concat([nbo.recommend(rng.permutation(ids[part == p]), k=5) for p in np.unique(part)])
+    key = ["customer_id", "rank"]
+    pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                  whole.sort_values(key).reset_index(drop=True), check_exact=True, obj="recommend")
+
+
+def test_cli_churn_batches_with_a_channel_missing_from_a_part(base, tmp_path, monkeypatch):
+    """The model's channel columns are built for every part, even one where a channel never occurs: the
+    feature rows the model sees (and so the scores) are the same with and without ``--batch``."""
+    from crmml.churn import ChurnModel
+    from crmml.cli import main
+
+    crm = base[0]
+    tx = crm.transactions.copy()
+    tx["channel"] = tx["channel"].astype(str)
+    first = tx["customer_id"].drop_duplicates().iloc[:20]
+    tx.loc[tx["customer_id"].isin(first), "channel"] = "store"         # the first parts have no 'online' row
+    path, model = tmp_path / "tx.parquet", tmp_path / "churn.zip"
+    tx.to_parquet(path, index=False)
+    assert main(["--quiet", "train", "churn", "--input", str(path), "--model", str(model),
+                 "--as-of", "2024-10-01"]) == 0
+    seen: list = []
+    real = ChurnModel.predict_risk
+    monkeypatch.setattr(ChurnModel, "predict_risk", lambda self, X: seen.append(X) or real(self, X))
+    outs, feats = {}, {}
+    for batch in (None, 7):
+        seen.clear()
+        out = tmp_path / f"s{batch}.parquet"
+        assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(out),
+                     "--as-of", "2024-10-01"] + ([] if batch is None else ["--batch", str(batch)])) == 0
+        outs[batch] = pd.read_parquet(out).sort_values("customer_id").reset_index(drop=True)
+        feats[batch] = pd.concat(seen).sort_index()
+    assert feats[None].filter(like="channel_online_share").notna().any().all()
+    pd.testing.assert_frame_equal(feats[7], feats[None], check_exact=True)
+    pd.testing.assert_frame_equal(outs[7], outs[None], check_exact=True)

@@ -227,12 +227,25 @@ def _train_churn(args):
 def _score_churn(model, tx, as_of, args):
     from crmml.features import build_features
 
-    X = build_features(tx, as_of)
-    # a value seen in training (e.g. a channel) may be absent from this file: its columns are then missing
+    X = build_features(tx, as_of, channels=_model_channels(model, tx))
     X = X.reindex(columns=list(model.feature_names_in_))
     if args.reasons:
         return model.explain(X, top_n=3)
     return model.predict_risk(X).to_frame()
+
+
+def _model_channels(model, tx):
+    """The channels of the model's features (so every ``--batch`` part gets the same columns and the same
+    ``channel_nunique``): their values in ``tx``, or the slug itself when a channel is absent (share 0)."""
+    import re
+
+    from crmml.features._registry import slug
+
+    wanted = sorted({m.group(1) for c in model.feature_names_in_
+                     if (m := re.fullmatch(r"channel_(.+)_share_\d+d", str(c)))})
+    present = {} if "channel" not in tx.columns else {slug(v): str(v) for v in sorted(
+        {str(v) for v in tx["channel"].dropna().unique()}, reverse=True)}
+    return tuple(present.get(w, w) for w in wanted)
 
 
 #: kind -> (class name, train function, score function, what score reads, partition key)

@@ -15,7 +15,7 @@ from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._paretonbd import ParetoNBDModel
 from crmml.clv._summary import _UNIT_DAYS, summarize
-from crmml.clv._uncertainty import draw_params, posterior_draws
+from crmml.clv._uncertainty import discounted_sum, draw_params, posterior_draws
 from crmml.schema import validate_transactions
 
 __all__ = ["CLVModel"]
@@ -257,7 +257,7 @@ class CLVModel(BaseEstimator):
         out = summary.copy()
         out["p_alive"] = pm.conditional_probability_alive(summary).to_numpy()
         out["expected_purchases"] = cum[:, -1]
-        out["discounted_purchases"] = np.diff(cum, axis=1, prepend=0.0) @ discount
+        out["discounted_purchases"] = discounted_sum(cum, discount)
         rule = self._rules(summary)
         if self.spend_model_ is not None:
             spend = self.spend_model_.conditional_expected_spend(summary).to_numpy()

@@ -30,6 +30,19 @@ import pandas as pd
 from crmml._utils._streams import CustomerStreams
 
 
+def discounted_sum(cum, discount):
+    """Discounted purchases from cumulative expected purchases ``cum`` (n, k) at the grid points.
+
+    Summed column by column in a fixed order, not with ``@`` (BLAS picks its blocking from the array's size
+    and alignment, so a customer's value would depend on the other rows: not partition-exact).
+    """
+    inc = np.diff(cum, axis=1, prepend=0.0)
+    out = np.zeros(len(cum))
+    for j in range(inc.shape[1]):
+        out += inc[:, j] * discount[j]
+    return out
+
+
 def _unique_rows(x, tx, T):
     g = pd.DataFrame({"x": x, "tx": tx, "T": T}).groupby(["x", "tx", "T"], sort=False)
     codes = g.ngroup().to_numpy()
@@ -74,7 +87,7 @@ def posterior_draws(purchase_model, spend_model, summary, t_grid, discount, thet
         post = purchase_model._posterior_alive(thetas[j], x, T)
         cum = purchase_model._sample_cum_expected(rng, post, t_grid) * alive[:, None]
         out["purchases"][d] = cum[:, -1]
-        out["discounted"][d] = np.diff(cum, axis=1, prepend=0.0) @ discount
+        out["discounted"][d] = discounted_sum(cum, discount)
         if spend_model is not None:
             spend = spend_model._sample_mean_spend(rng, phis[j], x, m)
             if spend_rule is not None:

@@ -89,11 +89,16 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     ``customers`` whose ``signup_date`` is missing or before ``as_of``. Events
     of other customers are ignored. The index is ``customer_id``, sorted.
 
-    **Partitioning**: each row depends only on that customer's rows, so running
-    on a subset of customers gives exactly those rows, provided the columns are
-    fixed: pass ``event_types`` and ``channels`` explicitly (they are otherwise
-    taken from the rows before ``as_of``), and non-numeric attributes are passed
-    through unchanged (not encoded).
+    **Partitioning** (bit for bit): each row depends only on that customer's
+    rows, so running on any subset of customers, in any customer order, gives
+    exactly those rows (every sum is reduced within one customer; none is a
+    difference of prefix sums over several customers). A customer's rows are
+    taken in the order (timestamp, order given): lines of one customer at the
+    same timestamp are summed in the order they appear, so keep each
+    customer's rows in the same relative order across runs. The columns must be
+    fixed too: pass ``event_types`` and ``channels`` explicitly (they are
+    otherwise taken from the rows before ``as_of`` of the customers given), and
+    non-numeric attributes are passed through unchanged (not encoded).
 
     Parameters
     ----------
@@ -243,7 +248,7 @@ def _pairs_level(code, key2, n2, t, n, as_ns, hint):
 
 
 #: Transaction lines (before ``as_of``) per customer block: features are computed block by block of
-#: consecutive customers, which bounds the temporaries (prefix sums, window bounds, gathered columns) whatever
+#: consecutive customers, which bounds the temporaries (piece sums, window bounds, gathered columns) whatever
 #: the size of the log. Every feature depends only on its customer's rows, so blocks give the same values.
 _BLOCK_ROWS = 2_000_000
 

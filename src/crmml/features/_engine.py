@@ -10,9 +10,9 @@ minima ``np.maximum.reduceat`` over the window segments.
 Sums are *partition-exact*: a customer's value depends only on that customer's rows (in their sorted order),
 never on which other customers share the arrays. The age boundaries of all windows cut each customer's block
 into consecutive *pieces*; one ``np.add.reduceat`` per measure gives every piece's sum (a reduction over that
-piece's rows only), and a window sum adds its pieces one by one, newest first. (Differences of global prefix
-sums would carry the rounding of every earlier customer into each value: 385.0200000000186 or
-385.0199999999022 depending on the partition.)
+piece's rows only), and a running sum over each customer's own pieces, newest first, gives every window.
+(Differences of global prefix sums would carry the rounding of every earlier customer into each value:
+385.0200000000186 or 385.0199999999022 depending on the partition.)
 """
 
 from __future__ import annotations
@@ -95,9 +95,9 @@ class Level:
         e = self.end if until is None else self.start(until)
         return (e - self.start(days)).astype(np.float64)
 
-    def _pieces(self, name, x):
-        """Sums of ``x`` over each customer's pieces, shape (n, m + 1); column ``k`` covers ages
-        ``[d_k, d_{k+1})`` with ``d_0 = 0``, ``d_1 < ... < d_m`` the ``days_hint`` and ``d_{m+1} = inf``."""
+    def _piece_cums(self, name, x):
+        """Per-customer running sums of ``x`` over the pieces, newest first: shape (m + 1, n), row ``k`` the sum
+        over ages ``[0, d_{k+1})`` (``d_1 < ... < d_m`` the ``days_hint``, ``d_{m+1} = inf``)."""
         key = ("pieces", name)
         if key not in self._cums:
             days = self.days_hint
@@ -111,14 +111,15 @@ class Level:
             nz = ends > flat
             if nz.any():                           # empty pieces dropped: each kept one ends at the next kept start
                 sums[nz] = np.add.reduceat(x, flat[nz])
-            self._cums[key] = sums.reshape(self.n, len(days) + 1)[:, ::-1]
+            pieces = sums.reshape(self.n, len(days) + 1)[:, ::-1].T      # (m + 1, n), newest piece first
+            self._cums[key] = np.cumsum(pieces, axis=0)                   # each customer's own running sum
         return self._cums[key]
 
     def sum(self, name, x, days=None, until=None):
         """Sum of ``x`` over each customer's rows in ``[as_of - days, as_of - until)``.
 
-        Partition-exact: pieces (see :meth:`_pieces`) added one by one from ``until`` (newest) to ``days``;
-        windows whose bounds are not in ``days_hint`` are reduced directly over their rows.
+        Partition-exact: built from that customer's piece sums only (see :meth:`_piece_cums`); windows whose
+        bounds are not in ``days_hint`` are reduced directly over their rows.
         """
         hint = self.days_hint
         if (days is not None and int(days) not in hint) or (until is not None and int(until) not in hint):
@@ -126,16 +127,11 @@ class Level:
             out = self.reduce(np.add, x, s, e)
             out[e <= s] = 0.0
             return out
-        key = ("sum", name, days, until)
-        if key not in self._cums:
-            p = self._pieces(name, x)
-            lo = 0 if until is None else hint.index(int(until)) + 1
-            hi = len(hint) + 1 if days is None else hint.index(int(days)) + 1
-            acc = np.zeros(self.n)
-            for k in range(lo, hi):
-                acc += p[:, k]
-            self._cums[key] = acc
-        return self._cums[key]
+        cum = self._piece_cums(name, x)
+        hi = len(hint) if days is None else hint.index(int(days))
+        if until is None:
+            return cum[hi].copy()
+        return cum[hi] - cum[hint.index(int(until))]
 
     def reduce(self, ufunc, x, s, e):
         """``ufunc.reduceat`` over segments ``[s, e)``; NaN where empty."""

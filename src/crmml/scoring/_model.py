@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -83,7 +84,15 @@ class CalibratedModel(BaseEstimator):
         return model
 
     def _raw_predict(self, model, X):
-        return model.predict_proba(self._prep(X))[:, 1]
+        Z = self._prep(X)
+        if self.kind == "logistic":
+            # the linear predictor summed column by column in a fixed order, not with BLAS (whose blocking
+            # depends on the matrix size): a lead's score must not depend on the other leads (partition-exact)
+            z = np.full(len(Z), float(model.intercept_[0]))
+            for j, c in enumerate(model.coef_[0]):
+                z += Z[:, j] * c
+            return expit(z)
+        return model.predict_proba(Z)[:, 1]
 
     # -- public -------------------------------------------------------------------------------
     def oof_predict(self, X, y, numeric, folds):

@@ -36,6 +36,37 @@ _OWNER = "CustomerClusterer"
 _GMM_MAX_FIT = 200_000  # the final mixture is fitted on at most this many customers (seeded sample)
 
 
+def _assign(model, Z: np.ndarray) -> np.ndarray:
+    """Cluster of each row of ``Z`` under a fitted KMeans or full-covariance GaussianMixture.
+
+    The same rule as ``model.predict``, with every per-row sum written out over the few features in a fixed
+    order: BLAS products pick their blocking (and FMA use) from the matrix size, so a customer on a near tie
+    could get another cluster in another partition. Here a row's cluster depends on that row only.
+    """
+    n, d = Z.shape
+    if isinstance(model, KMeans):
+        centres = model.cluster_centers_
+        score = np.empty((n, len(centres)))
+        for k, c in enumerate(centres):
+            acc = np.zeros(n)
+            for j in range(d):
+                diff = Z[:, j] - c[j]
+                acc += diff * diff
+            score[:, k] = -acc
+    else:
+        score = np.empty((n, len(model.means_)))
+        for k, (mu, pc) in enumerate(zip(model.means_, model.precisions_cholesky_)):
+            quad = np.zeros(n)
+            for j in range(d):
+                y = np.zeros(n)
+                for i in range(d):
+                    y += (Z[:, i] - mu[i]) * pc[i, j]
+                quad += y * y
+            log_det = float(np.sum(np.log(np.diag(pc))))
+            score[:, k] = -0.5 * (d * np.log(2 * np.pi) + quad) + log_det + np.log(model.weights_[k])
+    return np.argmax(score, axis=1)
+
+
 def _signed_log1p(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
@@ -252,7 +283,7 @@ Scores are kept in ``k_scores_``.
             self.model_ = self._make_model(self.n_clusters_).fit(Z[rng.choice(n, _GMM_MAX_FIT, replace=False)])
         else:
             self.model_ = self._make_model(self.n_clusters_).fit(Z)
-        raw = self.model_.predict(Z)
+        raw = _assign(self.model_, Z)
         k = self.n_clusters_
         rev = self._revenue(X)
         size = np.bincount(raw, minlength=k)
@@ -352,7 +383,7 @@ Scores are kept in ``k_scores_``.
         """Cluster number of each customer (``Series`` named ``cluster``, indexed like ``X``)."""
         check_is_fitted(self, "model_")
         F = self._check_X(X, "predict", fitting=False)
-        raw = self.model_.predict(self._to_model_space(F))
+        raw = _assign(self.model_, self._to_model_space(F))
         return pd.Series(self.label_map_[raw], index=X.index, name="cluster")
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
