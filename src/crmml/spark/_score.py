@@ -116,6 +116,17 @@ def _dtypes_part(parts, bc, sha, **kwargs):
                          "position": np.arange(len(out.columns))})
 
 
+def _model_channels(model, tx):
+    """The channel columns of the model's features, as ``crmml score`` builds them (values found in ``tx``)."""
+    from crmml.cli import _model_channels as channels_of   # one rule for both engines
+
+    if "channel" not in tx.columns:
+        return channels_of(model, pd.DataFrame())
+    with surface_errors():
+        values = [r[0] for r in tx.select("channel").where(tx["channel"].isNotNull()).distinct().collect()]
+    return channels_of(model, pd.DataFrame({"channel": pd.Series(values, dtype=object)}))
+
+
 def _as_dtype(text: str):
     try:
         return pd.api.types.pandas_dtype(text)
@@ -130,8 +141,8 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
     What runs in each customer bucket is what ``crmml score`` runs on one machine:
     ``RFMSegmenter`` / ``CustomerClusterer``: ``model.transform(rfm_table(tx, as_of))``;
     ``CLVModel``: ``model.predict(tx, as_of=as_of)``; ``ChurnModel``: ``predict_risk`` (or
-    ``explain`` with ``reasons``) on ``build_features(tx, as_of, events, customers)`` reindexed to the
-    model's features; ``NextBestOffer``: ``recommend(customers of tx, k=k)``; ``LeadScorer`` /
+    ``explain`` with ``reasons``) on ``build_features(tx, as_of, events, customers)`` with the
+    model's channel columns (as ``crmml score``), reindexed to the model's features; ``NextBestOffer``: ``recommend(customers of tx, k=k)``; ``LeadScorer`` /
     ``RuleLeadScorer``: ``score_leads(leads)`` (with ``explain`` columns when ``reasons``).
 
     Parameters
@@ -199,10 +210,9 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
         ev = None if events is None else check_spark_frame(events, "events", owner)
         cu = None if customers is None else check_spark_frame(customers, "customers", owner)
         frames.update(events=ev, customers=cu)
-        ch, et = _discover(frames, as_of, "channel" in main.columns, ev is not None, n_buckets)
-        features = {"windows": DEFAULT_WINDOWS, "dtype": "float64",
-                    "event_types": et if ev is not None else None,
-                    "channels": ch if "channel" in main.columns else None}
+        et = _discover(frames, as_of, False, True, n_buckets)[1] if ev is not None else None
+        features = {"windows": DEFAULT_WINDOWS, "dtype": "float64", "event_types": et,
+                    "channels": _model_channels(model, main)}
     spark = main.sparkSession
     blob = _model_bytes(model)
     sha = hashlib.sha256(blob).hexdigest()
