@@ -132,9 +132,6 @@ def test_score_next_best_offer_equals_pandas(crm):
                        _text(expected).sort_values(keys).reset_index(drop=True), check_exact=True)
 
 
-@pytest.mark.xfail(strict=True, reason="pandas-side, not Spark: LeadScorer.score_leads (logistic model) gives a "
-                   "probability that differs in the last bit for 1 of 10,000 leads (lead 9987) depending on which "
-                   "leads share the call (issue 12, partition-exact scores); remove this mark when it is fixed")
 def test_score_leads_equals_pandas(crm):
     from crmml import spark as cs
 
@@ -200,8 +197,7 @@ def test_bad_values_inside_a_bucket_surface_as_schema_error(spark):
     tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"]),
                        "amount": [1.0, np.inf]})
     with pytest.raises(SchemaError, match=r"transactions.amount"):
-        with cs.surface_errors():
-            to_pandas(cs.rfm_table(to_spark(spark, tx), AS_OF))
+        to_pandas(cs.rfm_table(to_spark(spark, tx), AS_OF))
 
 
 def test_model_failing_its_checks_on_a_worker_fails_with_the_loaders_message(crm, monkeypatch, tamper):

@@ -148,12 +148,19 @@ def to_pandas(sdf, *, index=None, sort=True, categories=None) -> pd.DataFrame:
         Sort by the index (or by every column when there is no index).
     categories : dict, optional
         ``{column: categories}``: restore categorical columns (Spark has no categorical type).
+
+    Raises
+    ------
+    crmml.SchemaError, crmml.persistence.ModelLoadError, SparkJobError
+        The crmml error a Spark task raised (bad values in a bucket, a model failing its checks).
     """
     if not _is_spark_frame(sdf):
         raise SparkInputError(f"to_pandas expects a pyspark.sql.DataFrame. Got {type(sdf).__name__} instead.")
     from pyspark.sql import types as T
 
-    with _quiet():
+    from crmml.spark._errors import surface_errors
+
+    with _quiet(), surface_errors():
         pdf = sdf.toPandas()
     for f in sdf.schema.fields:
         if isinstance(f.dataType, (T.TimestampType, T.TimestampNTZType)):
