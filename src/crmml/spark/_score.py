@@ -143,7 +143,8 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
     ``CLVModel``: ``model.predict(tx, as_of=as_of)``; ``ChurnModel``: ``predict_risk`` (or
     ``explain`` with ``reasons``) on ``build_features(tx, as_of, events, customers)`` with the
     model's channel columns (as ``crmml score``), reindexed to the model's features;
-    ``NextBestOffer``: ``recommend(customers of tx, k=k)``; ``LeadScorer`` / ``RuleLeadScorer``: ``score_leads(leads)`` (with ``explain`` columns when ``reasons``).
+    ``NextBestOffer``: ``recommend(customers of tx, k=k)``; ``LeadScorer`` / ``RuleLeadScorer``:
+    ``score_leads(leads)`` (with ``explain`` columns when ``reasons``).
 
     Parameters
     ----------
