@@ -1,7 +1,8 @@
 """crmml: the analytical machine-learning layer of a CRM.
 
 Subpackages: ``schema``, ``datasets``, ``features``, ``segmentation``,
-``scoring``, ``churn``, ``clv``, ``recommend``, ``evaluation``, ``persistence``.
+``scoring``, ``churn``, ``clv``, ``recommend``, ``evaluation``, ``persistence``, ``spark``
+(extra ``crmml[spark]``).
 """
 
 from importlib import import_module as _import_module
@@ -12,7 +13,7 @@ from crmml.schema import SchemaError
 __version__ = "0.1.0"
 
 _SUBMODULES = ("schema", "exceptions", "datasets", "features", "segmentation", "scoring", "churn", "clv",
-               "recommend", "evaluation", "persistence")
+               "recommend", "evaluation", "persistence", "spark")
 
 __all__ = ["RuleError", "SchemaError", "__version__", *_SUBMODULES]
 

@@ -357,6 +357,10 @@ def _has_history(part: pd.DataFrame, as_of: pd.Timestamp) -> bool:
 
 
 def _cmd_score(args, say):
+    if getattr(args, "engine", "pandas") == "spark":
+        from crmml.spark._cli import score_command
+
+        return score_command(args, say)
     from crmml._atomic import atomic_path
 
     t0 = time.perf_counter()
@@ -478,6 +482,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="churn and leads: add each row's top drivers (SHAP / contributions, log-odds)")
     s.add_argument("--key", default=None,
                    help=f"refuse the model unless it is signed with this secret; default: ${KEY_ENV} if set")
+    s.add_argument("--engine", choices=["pandas", "spark"], default="pandas",
+                   help="spark: --input and --output are parquet datasets (folders or globs), scored on Spark")
+    s.add_argument("--master", default=None, help="Spark master URL (default: spark-submit's, else local[*])")
 
     r = sub.add_parser("report", help="HTML report of a score against outcomes")
     r.add_argument("--input", required=True, help=".csv or .parquet with a 0/1 label and a score column")

@@ -109,9 +109,9 @@ class BaseCLVFitter(BaseEstimator):
         frame = pd.DataFrame(data)
         if weights is not None:
             frame["_w"] = weights
-            g = frame.groupby(keys, sort=False)["_w"].sum()
+            g = frame.groupby(keys, sort=True)["_w"].sum()
         else:
-            g = frame.groupby(keys, sort=False).size()
+            g = frame.groupby(keys, sort=True).size()   # sorted: the fit does not depend on the row order
         idx = g.index.to_frame(index=False)
         return {k: idx[k].to_numpy(dtype="float64") for k in keys}, g.to_numpy(dtype="float64")
 

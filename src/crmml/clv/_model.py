@@ -155,19 +155,66 @@ class CLVModel(BaseEstimator):
         -------
         self
         """
-        pm, sm = self._check_params()
         as_of = check_as_of(as_of, "CLVModel.fit")
+        self._check_params()
         tx = validate_transactions(transactions, columns, allow_missing_amount=True)
         summary = self._summarize(tx, as_of)
-        if summary.empty:
-            raise ValueError(f"CLVModel.fit found no purchase before as_of={as_of}.")
-        self.purchase_model_ = pm.fit(summary)
-        if sm is not None and tx["amount"].isna().all():
+        if self.spend_model is not None and len(summary) and tx["amount"].isna().all():
             raise ValueError("CLVModel.fit: transactions.amount is missing on every row; pass spend_model=None "
                              "to model purchases only.")
-        self.spend_model_ = sm.fit(summary) if sm is not None else None
-        self.summary_ = summary
-        self.no_purchase_ids_ = self._no_purchase(tx, as_of, summary)
+        return self.fit_summary(summary, as_of, no_purchase_ids=self._no_purchase(tx, as_of, summary))
+
+    def fit_summary(self, summary: pd.DataFrame, as_of, *, sample_weight=None, no_purchase_ids=None):
+        """Fit the purchase and spend models on a per-customer summary (or on weighted distinct rows).
+
+        ``fit(transactions, as_of)`` is ``fit_summary(summarize(transactions, as_of), as_of)``.
+        With ``sample_weight`` the rows are distinct summary rows, each standing for that many
+        customers (what :func:`crmml.spark.fit_clv` collects): the parameters are the same as on
+        the expanded rows. A model fitted on weighted rows keeps no training customers, so
+        ``predict`` then needs ``transactions``.
+
+        Parameters
+        ----------
+        summary : DataFrame
+            Columns ``frequency``, ``recency``, ``T``, ``monetary_value`` (see :func:`crmml.clv.summarize`).
+        as_of : timestamp or str
+            The cut-off of the summary.
+        sample_weight : array-like, optional
+            Customers per row.
+        no_purchase_ids : array-like, optional
+            Customers with lines before ``as_of`` but no purchase occasion (kept for ``predict()``).
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from crmml.datasets import make_synthetic_crm
+        >>> from crmml.clv import summarize
+        >>> s = summarize(make_synthetic_crm(n_customers=300, seed=1, with_events=False).transactions, "2024-07-01")
+        >>> rows = s.value_counts().rename("n").reset_index()
+        >>> a = CLVModel().fit_summary(s, "2024-07-01").purchase_model_.params_
+        >>> b = CLVModel().fit_summary(rows, "2024-07-01", sample_weight=rows["n"]).purchase_model_.params_
+        >>> bool((a == b).all())
+        True
+        """
+        pm, sm = self._check_params()
+        as_of = check_as_of(as_of, "CLVModel.fit_summary")
+        if not isinstance(summary, pd.DataFrame) or summary.empty:
+            raise ValueError(f"CLVModel.fit found no purchase before as_of={as_of}.")
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype="float64")
+            if w.shape != (len(summary),) or not np.all(np.isfinite(w)) or (w < 0).any():
+                raise ValueError("The 'sample_weight' parameter of CLVModel.fit_summary must hold one finite "
+                                 f"weight >= 0 per summary row ({len(summary)}). Got shape {w.shape}.")
+        self.purchase_model_ = pm.fit(summary, sample_weight=w)
+        self.spend_model_ = sm.fit(summary, sample_weight=w) if sm is not None else None
+        self.summary_ = summary if w is None else None
+        ids = np.asarray([] if no_purchase_ids is None else no_purchase_ids)
+        self.no_purchase_ids_ = ids.astype(str) if ids.dtype == object else ids
         self.as_of_ = as_of.isoformat()
         return self
 
@@ -188,6 +235,9 @@ class CLVModel(BaseEstimator):
             if as_of is not None:
                 raise ValueError("CLVModel.predict: 'as_of' needs 'transactions'; without transactions the "
                                  "training customers are scored as of the training cut-off.")
+            if self.summary_ is None:
+                raise ValueError("CLVModel.predict: this model was fitted on weighted summary rows (fit_summary, "
+                                 "crmml.spark.fit_clv), which keep no training customers; pass transactions.")
             return self.summary_, self.no_purchase_ids_
         as_of = check_as_of(self.as_of_ if as_of is None else as_of, "CLVModel.predict")
         tx = validate_transactions(transactions, columns, allow_missing_amount=True)

@@ -1,0 +1,136 @@
+"""Run a pandas function per customer-hash bucket: ``groupBy(bucket).applyInPandas``.
+
+Every frame of a call (transactions, events, customers, leads) is tagged, its columns prefixed with
+the frame's name, and the frames are unioned, so one ``applyInPandas`` sees, for each bucket
+``pmod(xxhash64(key), n_buckets)``, all rows of its customers from every frame at once (a
+multi-frame cogroup). A group is one bucket: a customer's rows are never split (``mapInPandas``
+would split them across Arrow batches). Inside the function the rows are put back into pandas
+frames with the original dtypes (timestamps ``datetime64[ns]``, integers ``int64``), sorted in a
+canonical order (:func:`crmml.spark._frames.canonical_order`), and BLAS/OpenMP pools are limited to
+one thread: Spark runs one task per core.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmml.spark._frames import _quiet, canonical_order
+
+__all__ = ["bucket_apply", "default_buckets"]
+
+_FRAME, _BUCKET = "_crmml_frame", "_crmml_bucket"
+
+
+def default_buckets(spark) -> int:
+    """Buckets by default: ``spark.sql.shuffle.partitions``."""
+    return max(1, int(spark.conf.get("spark.sql.shuffle.partitions")))
+
+
+def _prepared(sdf, name, key, key_type):
+    """Columns prefixed, key kept, timestamps as UTC micros (tz-aware) or naive; the dtype plan for pandas."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    cols, plan = [], {}
+    for f in sdf.schema.fields:
+        c, t = F.col(f"`{f.name}`"), f.dataType
+        if f.name == key:
+            continue
+        if isinstance(t, T.TimestampType):
+            c, kind = F.unix_micros(c), "micros"
+        elif isinstance(t, T.DateType):
+            c, kind = c.cast(T.TimestampNTZType()), "datetime"
+        elif isinstance(t, T.TimestampNTZType):
+            kind = "datetime"
+        elif isinstance(t, T.IntegralType):
+            c, kind = c.cast(T.LongType()), "int"
+        elif isinstance(t, T.BooleanType):
+            kind = "bool"
+        else:
+            kind = "asis"
+        cols.append(c.alias(f"{name}__{f.name}"))
+        plan[f.name] = kind
+    keycol = F.col(f"`{key}`").cast(key_type).alias(key)
+    return sdf.select(keycol, F.lit(name).alias(_FRAME), *cols), plan
+
+
+def _restore(part: pd.DataFrame, name: str, key: str, plan: dict) -> pd.DataFrame:
+    out = {key: part[key].to_numpy()}
+    for col, kind in plan.items():
+        s = part[f"{name}__{col}"]
+        if kind == "micros":
+            v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            ok = ~np.isnan(v)
+            ns = np.full(len(v), np.datetime64("NaT"), dtype="datetime64[ns]")
+            ns[ok] = v[ok].astype(np.int64).astype("datetime64[us]").astype("datetime64[ns]")
+            out[col] = ns
+        elif kind == "datetime":
+            out[col] = s.astype("datetime64[ns]").to_numpy()
+        elif kind in ("int", "bool") and not s.isna().any():
+            out[col] = s.to_numpy().astype(np.int64 if kind == "int" else bool)
+        else:
+            out[col] = s
+    return canonical_order(pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
+                                         for k, v in out.items()}))
+
+
+def _to_output(result, schema) -> pd.DataFrame:
+    names = [f.name for f in schema.fields]
+    if result is None or len(result) == 0:
+        return pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
+    if any(n is not None for n in result.index.names):
+        result = result.reset_index()
+    out = {}
+    for n in names:
+        s = result[n]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object).where(s.notna(), None)
+        elif pd.api.types.is_datetime64_dtype(s.dtype):
+            s = s.astype("datetime64[us]")
+        out[n] = s.reset_index(drop=True)
+    return pd.DataFrame(out)
+
+
+def bucket_apply(frames: dict, func, schema, *, key: str = "customer_id", n_buckets: int | None = None):
+    """``func({name: pandas frame})`` on every bucket of customers; a Spark DataFrame with ``schema``.
+
+    Parameters
+    ----------
+    frames : dict of {str: pyspark.sql.DataFrame or None}
+        The inputs, each with the ``key`` column (frames given as None are left out).
+    func : callable
+        Gets ``{name: pandas DataFrame}`` (a frame with 0 rows when the bucket holds none of that
+        frame's rows) and returns a pandas frame with the columns of ``schema`` (or the key as index),
+        or None for nothing. Must be picklable (a module-level function or a ``functools.partial``).
+    schema : StructType
+    key : str, default="customer_id"
+    n_buckets : int, optional
+        Default: ``spark.sql.shuffle.partitions``.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    frames = {n: f for n, f in frames.items() if f is not None}
+    spark = next(iter(frames.values())).sparkSession
+    n_buckets = default_buckets(spark) if n_buckets is None else int(n_buckets)
+    types = {type(f.schema[key].dataType) for f in frames.values()}
+    key_type = T.StringType() if any(issubclass(t, T.StringType) for t in types) else T.LongType()
+    prepared, plans = [], {}
+    for name, sdf in frames.items():
+        p, plans[name] = _prepared(sdf, name, key, key_type)
+        prepared.append(p)
+    union = prepared[0]
+    for p in prepared[1:]:
+        union = union.unionByName(p, allowMissingColumns=True)
+    union = union.withColumn(_BUCKET, F.pmod(F.xxhash64(F.col(key)), F.lit(n_buckets)))
+
+    def run(pdf: pd.DataFrame) -> pd.DataFrame:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1), _quiet():
+            tag = pdf[_FRAME].to_numpy()
+            parts = {name: _restore(pdf.loc[tag == name], name, key, plan) for name, plan in plans.items()}
+            return _to_output(func(parts), schema)
+
+    return union.groupBy(_BUCKET).applyInPandas(run, schema)

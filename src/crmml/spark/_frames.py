@@ -1,0 +1,217 @@
+"""Spark <-> pandas frames: input checks, canonical Spark types and timestamps in microseconds.
+
+Spark stores timestamps in microseconds; pandas in nanoseconds. :func:`to_spark` floors pandas
+timestamps to the microsecond and writes them as ``TIMESTAMP_NTZ`` (naive, as the crmml schema
+keeps them); :func:`to_pandas` reads them back as ``datetime64[ns]``. Inside the per-bucket
+functions, tz-aware Spark ``TIMESTAMP`` columns travel as UTC microseconds (``unix_micros``), so
+the result does not depend on the session time zone; naive ones travel as they are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmml.schema import SPECS, SchemaError
+
+__all__ = ["SparkInputError", "check_spark_frame", "to_spark", "to_pandas", "spark_schema", "canonical_order"]
+
+
+class SparkInputError(TypeError, ValueError):
+    """A ``crmml.spark`` function got something other than a Spark DataFrame (e.g. a pandas frame)."""
+
+
+def _is_spark_frame(obj) -> bool:
+    try:
+        from pyspark.sql import DataFrame
+    except ImportError:  # pragma: no cover - pyspark is the extra
+        return False
+    return isinstance(obj, DataFrame)
+
+
+def check_spark_frame(sdf, frame: str, owner: str, *, key: str = "customer_id"):
+    """Check that ``sdf`` is a Spark DataFrame with the canonical columns of ``frame``; return it.
+
+    Raises :class:`SparkInputError` for anything but a Spark DataFrame and
+    :class:`crmml.SchemaError` for missing canonical columns or columns of the wrong type.
+    """
+    from pyspark.sql import types as T
+
+    if not _is_spark_frame(sdf):
+        hint = (" (convert it with crmml.spark.to_spark(spark, df), or use the pandas API)"
+                if isinstance(sdf, pd.DataFrame) else "")
+        raise SparkInputError(f"The {frame!r} argument of crmml.spark.{owner} must be a pyspark.sql.DataFrame. "
+                              f"Got {type(sdf).__name__} instead{hint}.")
+    spec = SPECS[frame]
+    fields = {f.name: f.dataType for f in sdf.schema.fields}
+    for col in spec.required:
+        if col not in fields:
+            raise SchemaError(frame, col, f"required column is missing from the Spark DataFrame; got columns "
+                              f"{list(fields)[:20]} (rename yours with withColumnRenamed)")
+    for col, kind in spec.columns.items():
+        if col not in fields:
+            continue
+        t = fields[col]
+        ok = {"id": (T.IntegralType, T.StringType), "datetime": (T.TimestampType, T.TimestampNTZType, T.DateType),
+              "float": (T.NumericType,), "str": (T.StringType,), "label": (T.NumericType,)}[kind]
+        if not isinstance(t, ok):
+            raise SchemaError(frame, col, f"has Spark type {t.simpleString()}, expected "
+                              f"{' or '.join(c.__name__.replace('Type', '').lower() for c in ok)}")
+    return sdf
+
+
+def before(sdf, as_of: pd.Timestamp, column: str = "timestamp"):
+    """A Spark condition ``column < as_of`` (naive timestamps as they are, tz-aware ones in UTC)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    micros = (as_of.value + 999) // 1000             # ts_us < as_of (ns)  <=>  ts_us < ceil(as_of / 1 us)
+    t = sdf.schema[column].dataType
+    c = F.col(column)
+    if isinstance(t, T.TimestampType):
+        return F.unix_micros(c) < F.lit(micros)
+    if isinstance(t, T.DateType):
+        c = c.cast(T.TimestampNTZType())
+    iso = pd.Timestamp(micros * 1000).isoformat(sep=" ", timespec="microseconds")
+    return c < F.expr(f"TIMESTAMP_NTZ '{iso}'")
+
+
+def spark_type(dtype):
+    """The Spark type of a pandas dtype (categoricals and text become strings)."""
+    from pyspark.sql import types as T
+
+    if pd.api.types.is_bool_dtype(dtype):
+        return T.BooleanType()
+    if pd.api.types.is_integer_dtype(dtype):
+        return T.LongType()
+    if pd.api.types.is_float_dtype(dtype):
+        return T.FloatType() if np.dtype(dtype) == np.float32 else T.DoubleType()
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return T.TimestampNTZType()
+    return T.StringType()
+
+
+def spark_schema(dtypes) -> "StructType":  # noqa: F821
+    """A Spark schema from ``{column: pandas dtype}`` (see :func:`spark_type`)."""
+    from pyspark.sql import types as T
+
+    return T.StructType([T.StructField(str(c), spark_type(d), True) for c, d in dict(dtypes).items()])
+
+
+def for_spark(pdf: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``pdf`` ready for Arrow -> Spark: timestamps floored to microseconds, categories as text."""
+    out = pdf.copy()
+    for c in out.columns:
+        s = out[c]
+        if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
+            out[c] = s.astype(object).where(s.notna(), None)
+        elif isinstance(s.dtype, pd.DatetimeTZDtype):
+            out[c] = s.dt.tz_convert("UTC").dt.tz_localize(None).dt.floor("us").astype("datetime64[us]")
+        elif pd.api.types.is_datetime64_dtype(s.dtype):
+            out[c] = s.dt.floor("us").astype("datetime64[us]")
+    return out
+
+
+def to_spark(spark, pdf: pd.DataFrame):
+    """A Spark DataFrame from a pandas frame (index kept as a column when it is named).
+
+    Timestamps are floored to the microsecond (Spark's resolution) and stored as ``TIMESTAMP_NTZ``;
+    categorical columns become strings.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmml.spark import to_spark, to_pandas
+    >>> spark = getfixture("spark")
+    >>> tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+    ...                    "amount": [5.0, 7.5]})
+    >>> to_pandas(to_spark(spark, tx), index="customer_id")["amount"].tolist()
+    [5.0, 7.5]
+    """
+    if not isinstance(pdf, pd.DataFrame):
+        raise SparkInputError(f"to_spark expects a pandas DataFrame. Got {type(pdf).__name__} instead.")
+    if any(n is not None for n in pdf.index.names):
+        pdf = pdf.reset_index()
+    out = for_spark(pdf)
+    return spark.createDataFrame(out, schema=spark_schema(pdf.dtypes))
+
+
+def to_pandas(sdf, *, index=None, sort=True, categories=None) -> pd.DataFrame:
+    """Collect a Spark DataFrame to pandas: ``datetime64[ns]`` timestamps, optional index and categories.
+
+    Parameters
+    ----------
+    sdf : pyspark.sql.DataFrame
+    index : str or list of str, optional
+        Column(s) to set as index (``"customer_id"`` for crmml results).
+    sort : bool, default=True
+        Sort by the index (or by every column when there is no index).
+    categories : dict, optional
+        ``{column: categories}``: restore categorical columns (Spark has no categorical type).
+
+    Raises
+    ------
+    crmml.SchemaError, crmml.persistence.ModelLoadError, SparkJobError
+        The crmml error a Spark task raised (bad values in a bucket, a model failing its checks).
+    """
+    if not _is_spark_frame(sdf):
+        raise SparkInputError(f"to_pandas expects a pyspark.sql.DataFrame. Got {type(sdf).__name__} instead.")
+    from pyspark.sql import types as T
+
+    from crmml.spark._errors import surface_errors
+
+    with _quiet(), surface_errors():
+        pdf = sdf.toPandas()
+    for f in sdf.schema.fields:
+        if isinstance(f.dataType, (T.TimestampType, T.TimestampNTZType)):
+            pdf[f.name] = pdf[f.name].astype("datetime64[ns]")
+        elif isinstance(f.dataType, T.StringType):
+            pdf[f.name] = pdf[f.name].astype("str").where(pdf[f.name].notna(), np.nan)
+    for c, cats in (categories or {}).items():
+        if c in pdf.columns:
+            pdf[c] = pd.Categorical(pdf[c], categories=list(cats))
+    if index is not None:
+        pdf = pdf.set_index(index)
+        if sort:
+            pdf = pdf.sort_index(kind="mergesort")
+    elif sort and len(pdf.columns):
+        pdf = pdf.sort_values(list(pdf.columns), kind="mergesort").reset_index(drop=True)
+    return pdf
+
+
+def canonical_order(pdf: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by every column (categoricals by their text), a stable order whatever Spark's shuffle did.
+
+    Sums over a customer's lines are rounded in line order; crmml.spark sorts each bucket's rows this
+    way, so results equal the pandas API on a frame sorted the same way.
+    """
+    if len(pdf) < 2:
+        return pdf
+    cols = [c for c in ("customer_id", "lead_id", "timestamp") if c in pdf.columns]
+    cols += [c for c in pdf.columns if c not in cols]
+    order = np.lexsort([_sort_key(pdf[c]) for c in reversed(cols)])
+    return pdf.iloc[order].reset_index(drop=True)
+
+
+def _sort_key(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        return s.to_numpy("datetime64[ns]").view(np.int64)
+    if pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.to_numpy(dtype=np.float64, na_value=np.nan) if pd.api.types.is_float_dtype(s.dtype) \
+            else s.to_numpy()
+    return pd.factorize(s.astype(str).where(s.notna(), None), sort=True)[0]
+
+
+class _quiet:
+    """Silence pyspark's FutureWarning about pandas >= 3 around a conversion."""
+
+    def __enter__(self):
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+        warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas.*")
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
