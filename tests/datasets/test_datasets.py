@@ -9,7 +9,6 @@ import pytest
 from crmml.datasets import (
     DatasetNotFoundError,
     load_bank_marketing,
-    load_cdnow,
     load_cdnow_summary,
     load_online_retail,
     make_synthetic_crm,

@@ -13,7 +13,7 @@ import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
 from crmml.churn import ChurnModel, make_churn_labels, make_churn_snapshot
-from crmml.cli import _model_channels
+from crmml.features._registry import model_channels
 from crmml.clv import CLVModel, summarize
 from crmml.datasets import make_synthetic_crm
 from crmml.features import build_features
@@ -112,7 +112,7 @@ def test_score_churn_equals_pandas(crm):
     cutoff = AS_OF - pd.Timedelta(days=45)
     X, y = make_churn_snapshot(tx, cutoff, 45, events=ev, customers=cu)
     model = ChurnModel(random_state=0, n_estimators=60).fit(X.select_dtypes("number"), y.to_numpy())
-    channels = _model_channels(model, tx)
+    channels = model_channels(model.feature_names_in_, tx)
     Xs = build_features(tx, AS_OF, ev, cu, channels=channels).reindex(columns=list(model.feature_names_in_))
     expected = model.explain(Xs, top_n=3)        # reasons=True: explain's columns include predict_risk's
     assert_series_equal(expected["churn_probability"], model.predict_risk(Xs), check_exact=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy.special import betaincinv, betaln, digamma, gammaln, hyp2f1
 
 from crmml.clv._base import BasePurchaseModel, _factorized

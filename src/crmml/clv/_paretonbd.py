@@ -18,7 +18,6 @@ throughout, and gives analytic derivatives by differentiating under the integral
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from crmml.clv._base import BasePurchaseModel

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmml.evaluation._metrics import _xy, calibration_bins, decile_table, expected_calibration_error, pr_auc, roc_auc
+from crmml.evaluation._metrics import _xy, calibration_bins, expected_calibration_error, pr_auc, roc_auc
 
 __all__ = [
     "plot_roc",

@@ -17,13 +17,30 @@ from typing import Callable
 
 import pandas as pd
 
-__all__ = ["FeatureTemplate", "FeatureFamily", "FeatureRegistry", "FeatureContext", "REGISTRY"]
+__all__ = ["FeatureTemplate", "FeatureFamily", "FeatureRegistry", "FeatureContext", "REGISTRY", "model_channels"]
 
 
 def slug(value) -> str:
     """A column-name-safe lowercase token for a category value (``"Web Visit"`` -> ``"web_visit"``)."""
     s = re.sub(r"[^0-9a-zA-Z]+", "_", str(value)).strip("_").lower()
     return s or "blank"
+
+
+def model_channels(feature_names, tx: pd.DataFrame) -> tuple:
+    """The ``channels=`` that rebuild a fitted model's channel features on any part of the customers.
+
+    The channels named by ``channel_<slug>_share_<n>d`` features, as their values in ``tx`` (or the
+    slug itself when a channel is absent there: share 0), so every ``--batch`` part and every Spark
+    bucket gets the same columns and the same ``channel_nunique``.
+
+    >>> import pandas as pd
+    >>> model_channels(["recency_days", "channel_web_shop_share_30d"], pd.DataFrame({"channel": ["Web Shop"]}))
+    ('Web Shop',)
+    """
+    wanted = sorted({m.group(1) for c in feature_names if (m := re.fullmatch(r"channel_(.+)_share_\d+d", str(c)))})
+    present = {} if "channel" not in tx.columns else {slug(v): str(v) for v in sorted(
+        {str(v) for v in tx["channel"].dropna().unique()}, reverse=True)}
+    return tuple(present.get(w, w) for w in wanted)
 
 
 @dataclass(frozen=True)

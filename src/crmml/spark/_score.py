@@ -118,13 +118,13 @@ def _dtypes_part(parts, bc, sha, **kwargs):
 
 def _model_channels(model, tx):
     """The channel columns of the model's features, as ``crmml score`` builds them (values found in ``tx``)."""
-    from crmml.cli import _model_channels as channels_of   # one rule for both engines
+    from crmml.features._registry import model_channels   # one rule for both engines
 
     if "channel" not in tx.columns:
-        return channels_of(model, pd.DataFrame())
+        return model_channels(model.feature_names_in_, pd.DataFrame())
     with surface_errors():
         values = [r[0] for r in tx.select("channel").where(tx["channel"].isNotNull()).distinct().collect()]
-    return channels_of(model, pd.DataFrame({"channel": pd.Series(values, dtype=object)}))
+    return model_channels(model.feature_names_in_, pd.DataFrame({"channel": pd.Series(values, dtype=object)}))
 
 
 def _as_dtype(text: str):
