@@ -268,3 +268,22 @@ def test_batch_must_be_positive(tmp_path, their_tx, capsys):
     assert main(["score", "--model", str(model), "--input", str(path), "--output", str(tmp_path / "o.csv"),
                  "--map", *MAP, "--batch", "0"]) == 2
     assert _err_line(capsys) == "crmml: error: --batch must be a positive number of customers; got 0."
+
+
+def test_a_warning_repeated_by_every_batch_prints_once(tmp_path, their_tx, capsys):
+    """Three return-only customers, scored one per batch: the counted-drop warning ("1 customers with only
+    returns ... left out") comes from each of their batches, and the CLI prints it once."""
+    path, _ = their_tx
+    tx = pd.read_csv(path)
+    returns = pd.DataFrame({"CustomerID": [900001, 900002, 900003], "InvoiceDate": ["2024-03-01"] * 3,
+                            "Total": [-5.0, -6.0, -7.0], "transaction_id": ["r1", "r2", "r3"]})
+    src = tmp_path / "tx.csv"
+    pd.concat([tx, returns]).to_csv(src, index=False)
+    model = tmp_path / "rfm.zip"
+    assert main(["--quiet", "train", "segments", "--input", str(src), "--model", str(model), "--map", *MAP,
+                 "--as-of", "2024-06-01"]) == 0
+    capsys.readouterr()
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(src), "--output",
+                 str(tmp_path / "s.csv"), "--map", *MAP, "--as-of", "2024-06-01", "--batch", "1"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "only returns" in line]
+    assert len(lines) == 1 and lines[0].startswith("crmml: warning: rfm_table: 1 customers")

@@ -53,8 +53,19 @@ def load_model(path, key=None):
         raise UserError(f"{path}: cannot load this model file ({type(exc).__name__}: {first[:200]}).") from exc
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"crmml: warning: {' '.join(str(message).split())}", file=sys.stderr if file is None else file)
+class _OneLineWarnings:
+    """``warnings.showwarning`` for the CLI: one line per distinct warning text in a run (``--batch`` parts
+    repeat the same warning once per part; the filters' own once-per-location registry is reset whenever
+    library code mutates the filters)."""
+
+    def __init__(self):
+        self.seen: set[str] = set()
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        if text not in self.seen:
+            self.seen.add(text)
+            print(f"crmml: warning: {text}", file=sys.stderr if file is None else file)
 
 
 class _SigtermRaises:
@@ -97,10 +108,10 @@ def run_guarded(command, *, debug: bool) -> int:
     """Run ``command()`` (returns an exit status); failures become one line on stderr and status 2.
 
     With ``debug`` exceptions propagate (tracebacks). Either way SIGTERM raises
-    :class:`Terminated` inside ``command`` and warnings print as one line each.
+    :class:`Terminated` inside ``command`` and each distinct warning prints as one line.
     """
     with warnings.catch_warnings(), _SigtermRaises():
-        warnings.showwarning = _one_line_warning
+        warnings.showwarning = _OneLineWarnings()
         if debug:
             return command()
         try:
