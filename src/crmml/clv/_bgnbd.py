@@ -27,17 +27,22 @@ def _bracket(params, x, T, t):
     True
     """
     r, alpha, a, b = params
+    x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (x, T, t)))
     z = t / (alpha + T + t)
     with np.errstate(all="ignore"):
         hyp = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
         log_pow = (a - 1) * np.log1p(-z)
-        euler = np.where(hyp > 0, -np.expm1(log_pow + np.log(np.where(hyp > 0, hyp, 1.0))),
-                         1.0 - np.exp(log_pow) * hyp)
+        out = np.where(hyp > 0, -np.expm1(log_pow + np.log(np.where(hyp > 0, hyp, 1.0))),
+                       1.0 - np.exp(log_pow) * hyp)
         # where scipy's 2F1 fails in the Euler form, the textbook form (lifetimes') may still be finite;
         # where both fail (degenerate fits), _expected falls back to quadrature
-        textbook = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp2f1(
-            r + x, b + x, a + b + x - 1, z)
-        return np.where(np.isfinite(euler), euler, textbook)
+        bad = ~np.isfinite(out)
+        if bad.any():
+            xb, Tb, tb, zb = x[bad], T[bad], t[bad], z[bad]
+            out = np.array(out, dtype="float64")
+            out[bad] = 1.0 - np.exp((r + xb) * (np.log(alpha + Tb) - np.log(alpha + Tb + tb))) * hyp2f1(
+                r + xb, b + xb, a + b + xb - 1, zb)
+        return out
 
 
 _GL_U, _GL_W = np.polynomial.legendre.leggauss(96)
