@@ -354,3 +354,24 @@ def _reference(folder, model):
     if not ref.exists():
         assert _score(folder, model, ref) == 0
     return ref
+
+
+def test_a_signal_swallowed_by_a_finaliser_still_stops_the_run(small, monkeypatch, capsys):
+    """A signal handler's exception is lost when the signal lands in a ``__del__`` ("Exception ignored in"); the
+    handler also records the signal, and the command checks it between batches and before the rename."""
+    import signal as _signal
+
+    from crmml import _cli_guard, cli
+
+    folder, _, model = small
+    out = folder / "scores.csv"
+    kind, (cls, train, score, reads, key) = "segments", cli.TASKS["segments"]
+
+    def swallowed(*args):
+        _cli_guard._INTERRUPTED.append(_signal.SIGTERM)       # what the handler records; its exception was lost
+        return score(*args)
+
+    monkeypatch.setitem(cli.TASKS, kind, (cls, train, swallowed, reads, key))
+    assert _score(folder, model, out, "--batch", "10") == 2
+    assert _one_error_line(capsys) == "crmml: error: terminated (SIGTERM); no output was written"
+    assert not out.exists() and _temporaries(folder) == []

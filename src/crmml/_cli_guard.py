@@ -68,23 +68,40 @@ class _OneLineWarnings:
             print(f"crmml: warning: {text}", file=sys.stderr if file is None else file)
 
 
+#: set by the SIGTERM / Ctrl-C handler: an exception raised by a signal handler is swallowed when the signal
+#: lands inside a ``__del__`` or a weakref callback ("Exception ignored in ..."), so the command also checks
+#: this flag at safe points (between batches, before an output is renamed into place)
+_INTERRUPTED: list = []
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Terminated` / ``KeyboardInterrupt`` if SIGTERM / Ctrl-C arrived (even if swallowed)."""
+    if _INTERRUPTED:
+        raise Terminated("SIGTERM") if _INTERRUPTED[0] == signal.SIGTERM else KeyboardInterrupt()
+
+
 class _SigtermRaises:
-    """While active (main thread only), SIGTERM raises :class:`Terminated`; later ones are ignored."""
+    """While active (main thread only), SIGTERM raises :class:`Terminated` and Ctrl-C ``KeyboardInterrupt``,
+    and both are remembered for :func:`raise_if_interrupted`; later signals are ignored."""
 
     def __enter__(self):
-        self.old = None
+        self.old = {}
+        _INTERRUPTED.clear()
         if threading.current_thread() is threading.main_thread():
-            self.old = signal.signal(signal.SIGTERM, self._handler)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self.old[sig] = signal.signal(sig, self._handler)
         return self
 
     @staticmethod
     def _handler(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)        # cleanup must not be interrupted again
-        raise Terminated("SIGTERM")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)               # cleanup must not be interrupted again
+        _INTERRUPTED.append(signum)
+        raise_if_interrupted()
 
     def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGTERM, self.old)
+        for sig, old in self.old.items():
+            signal.signal(sig, old)
         return False
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from crmml._cli_guard import KEY_ENV, UserError, load_model, model_key, run_guarded
+from crmml._cli_guard import KEY_ENV, UserError, load_model, model_key, raise_if_interrupted, run_guarded
 from crmml._tables import TableSink, _kind_of, parse_mapping, partitions, read_table, write_table
 
 __all__ = ["main", "read_table", "write_table", "parse_mapping", "UserError", "TASKS"]
@@ -207,6 +207,7 @@ def _cmd_train(args, say):
     model, what = TASKS[args.kind][1](args)
     with atomic_path(target) as tmp:
         save(model, tmp, format=fmt, key=model_key(args.key))
+        raise_if_interrupted()                     # a signal swallowed in a finaliser still stops the rename
     signed = " (signed)" if model_key(args.key) else ""
     say(f"trained {type(model).__name__} on {what} in {time.perf_counter() - t0:.1f} s -> {target}{signed}")
     return 0
@@ -248,10 +249,12 @@ def _cmd_score(args, say):
                 if reads == "transactions" and not _has_history(part, as_of):
                     continue                       # customers with no history before as_of: nothing to score
                 sink.write(score(model, part, as_of, args))
+                raise_if_interrupted()
         finally:
             sink.close()
         if sink.n == 0:
             raise UserError(f"nothing was scored ({name} returned no rows for {args.input}); no output written.")
+        raise_if_interrupted()
     dt = time.perf_counter() - t0
     say(f"scored {sink.n:,} rows with {name} in {dt:.1f} s -> {args.output}")
     return 0
@@ -292,6 +295,7 @@ def _cmd_report(args, say):
                               baseline_prob=df[args.baseline].to_numpy() if args.baseline else None,
                               baseline_name=args.baseline or "baseline", data_summary=summary,
                               extra_tables=tables)
+        raise_if_interrupted()
     say(f"report -> {args.output}")
     return 0
 
