@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml._utils._rowdot import row_dot
 from crmml._utils._streams import CustomerStreams
 
 
@@ -36,11 +37,7 @@ def discounted_sum(cum, discount):
     Summed column by column in a fixed order, not with ``@`` (BLAS picks its blocking from the array's size
     and alignment, so a customer's value would depend on the other rows: not partition-exact).
     """
-    inc = np.diff(cum, axis=1, prepend=0.0)
-    out = np.zeros(len(cum))
-    for j in range(inc.shape[1]):
-        out += inc[:, j] * discount[j]
-    return out
+    return row_dot(np.diff(cum, axis=1, prepend=0.0), discount)
 
 
 def _unique_rows(x, tx, T):

@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import ProbabilityCalibrator
+from crmml._utils._rowdot import row_dot
 from crmml._utils._xgb import xgb_errors
 from crmml.evaluation import pr_auc, roc_auc
 
@@ -89,12 +90,8 @@ class CalibratedModel(BaseEstimator):
     def _raw_predict(self, model, X):
         Z = self._prep(X)
         if self.kind == "logistic":
-            # the linear predictor summed column by column in a fixed order, not with BLAS (whose blocking
-            # depends on the matrix size): a lead's score must not depend on the other leads (partition-exact)
-            z = np.full(len(Z), float(model.intercept_[0]))
-            for j, c in enumerate(model.coef_[0]):
-                z += Z[:, j] * c
-            return expit(z)
+            # a lead's score must not depend on the other leads (partition-exact): no BLAS product
+            return expit(row_dot(Z, model.coef_[0], init=model.intercept_[0]))
         return model.predict_proba(Z)[:, 1]
 
     # -- public -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_in, check_number, progress
+from crmml._utils._rowdot import row_dot
 from crmml._utils._state import check_codes
 from crmml.exceptions import ParameterError
 
@@ -49,20 +50,16 @@ def _assign(model, Z: np.ndarray) -> np.ndarray:
     if isinstance(model, KMeans):
         centres = model.cluster_centers_
         score = np.empty((n, len(centres)))
+        ones = np.ones(d)
         for k, c in enumerate(centres):
-            acc = np.zeros(n)
-            for j in range(d):
-                diff = Z[:, j] - c[j]
-                acc += diff * diff
-            score[:, k] = -acc
+            diff = Z - c
+            score[:, k] = -row_dot(diff * diff, ones)
     else:
         score = np.empty((n, len(model.means_)))
         for k, (mu, pc) in enumerate(zip(model.means_, model.precisions_cholesky_)):
-            quad = np.zeros(n)
+            centred, quad = Z - mu, np.zeros(n)
             for j in range(d):
-                y = np.zeros(n)
-                for i in range(d):
-                    y += (Z[:, i] - mu[i]) * pc[i, j]
+                y = row_dot(centred, pc[:, j])
                 quad += y * y
             log_det = float(np.sum(np.log(np.diag(pc))))
             score[:, k] = -0.5 * (d * np.log(2 * np.pi) + quad) + log_det + np.log(model.weights_[k])
