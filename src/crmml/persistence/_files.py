@@ -174,16 +174,13 @@ def verify(members: dict[str, bytes], key: bytes | None, path: Path, limits: Loa
 def write_members(path: Path, fmt: str, members: dict[str, bytes], manifest: bytes) -> None:
     """Write a zip file (atomically: a temporary file beside it, then a rename) or a model folder."""
     if fmt == "zip":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-                for name, data in members.items():
-                    zf.writestr(name, data)
-                zf.writestr(MANIFEST, manifest)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        from crmml._atomic import atomic_path   # the one temp-file-and-rename writer (per-process name, fsync)
+
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED,
+                                                        compresslevel=6) as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+            zf.writestr(MANIFEST, manifest)
         return
     path.mkdir(parents=True, exist_ok=True)
     existing = [p for p in path.rglob("*") if p.is_file()]
