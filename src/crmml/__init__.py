@@ -5,10 +5,7 @@ Subpackages: ``schema``, ``datasets``, ``features``, ``segmentation``,
 (extra ``crmml[spark]``).
 """
 
-from importlib import import_module as _import_module
-
-from crmml._expression import RuleError
-from crmml.schema import SchemaError
+from crmml._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -17,9 +14,8 @@ _SUBMODULES = ("schema", "exceptions", "datasets", "features", "segmentation", "
 
 __all__ = ["RuleError", "SchemaError", "__version__", *_SUBMODULES]
 
-
-def __getattr__(name):
-    """Import subpackages lazily, so ``import crmml`` stays fast."""
-    if name in _SUBMODULES:
-        return _import_module(f"crmml.{name}")
-    raise AttributeError(f"module 'crmml' has no attribute {name!r}")
+# Subpackages and the two errors are imported on first use, so ``import crmml`` imports neither pandas nor
+# scikit-learn.
+__getattr__, __dir__ = lazy_exports(
+    globals(), {"crmml._expression": ("RuleError",), "crmml.schema": ("SchemaError",),
+                "crmml": _SUBMODULES})

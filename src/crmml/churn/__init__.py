@@ -7,9 +7,13 @@
 - :func:`backtest` - walk-forward evaluation over cutoffs, model beside baseline.
 """
 
-from crmml.churn._backtest import BacktestResult, backtest, make_churn_snapshot
-from crmml.churn._labels import make_churn_labels
-from crmml.churn._model import ChurnModel, RecencyFrequencyBaseline
+from crmml._lazy import lazy_exports
+
+_MODULES = {
+    "crmml.churn._backtest": ("BacktestResult", "backtest", "make_churn_snapshot"),
+    "crmml.churn._labels": ("make_churn_labels",),
+    "crmml.churn._model": ("ChurnModel", "RecencyFrequencyBaseline"),
+}
 
 __all__ = [
     "BacktestResult",
@@ -19,3 +23,5 @@ __all__ = [
     "make_churn_labels",
     "make_churn_snapshot",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

@@ -8,14 +8,18 @@ Typical use::
     clv.predict_interval()         # 90% intervals on expected purchases and CLV
 """
 
-from crmml.clv._base import ConvergenceError
-from crmml.clv._bgnbd import BetaGeoModel
-from crmml.clv._evaluate import calibration_holdout_table, evaluate_holdout
-from crmml.clv._gammagamma import GammaGammaModel
-from crmml.clv._model import CLVModel
-from crmml.clv._paretonbd import ParetoNBDModel
-from crmml.clv._plots import plot_calibration_holdout, plot_clv_distribution, plot_p_alive_matrix
-from crmml.clv._summary import calibration_holdout, summarize
+from crmml._lazy import lazy_exports
+
+_MODULES = {
+    "crmml.clv._base": ("ConvergenceError",),
+    "crmml.clv._bgnbd": ("BetaGeoModel",),
+    "crmml.clv._evaluate": ("calibration_holdout_table", "evaluate_holdout"),
+    "crmml.clv._gammagamma": ("GammaGammaModel",),
+    "crmml.clv._model": ("CLVModel",),
+    "crmml.clv._paretonbd": ("ParetoNBDModel",),
+    "crmml.clv._plots": ("plot_calibration_holdout", "plot_clv_distribution", "plot_p_alive_matrix"),
+    "crmml.clv._summary": ("calibration_holdout", "summarize"),
+}
 
 __all__ = [
     "summarize",
@@ -31,3 +35,5 @@ __all__ = [
     "plot_p_alive_matrix",
     "plot_clv_distribution",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

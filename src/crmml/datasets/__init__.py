@@ -1,15 +1,11 @@
 """Real datasets in the standard schema, and a synthetic CRM with known truth."""
 
-from crmml.datasets._loaders import (
-    DatasetNotFoundError,
-    load_bank_marketing,
-    load_cdnow,
-    load_cdnow_summary,
-    load_grocery,
-    load_online_retail,
-    shared_data_dir,
-)
-from crmml.datasets._synthetic import DEFAULT_SYNTHETIC_PARAMS, SyntheticCRM, make_synthetic_crm
+from crmml._lazy import lazy_exports
+
+_MODULES = {
+    "crmml.datasets._loaders": ("DatasetNotFoundError", "load_bank_marketing", "load_cdnow", "load_cdnow_summary", "load_grocery", "load_online_retail", "shared_data_dir"),
+    "crmml.datasets._synthetic": ("DEFAULT_SYNTHETIC_PARAMS", "SyntheticCRM", "make_synthetic_crm"),
+}
 
 __all__ = [
     "DatasetNotFoundError",
@@ -23,3 +19,5 @@ __all__ = [
     "make_synthetic_crm",
     "shared_data_dir",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

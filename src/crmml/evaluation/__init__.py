@@ -1,38 +1,12 @@
 """Model evaluation: metrics, plots and self-contained HTML reports."""
 
-from crmml.evaluation._metrics import (
-    brier,
-    calibration_bins,
-    capture_rate_at,
-    classification_metrics,
-    clv_decile_table,
-    decile_table,
-    expected_calibration_error,
-    gini,
-    ks_statistic,
-    lift_at,
-    pr_auc,
-    psi,
-    psi_table,
-    roc_auc,
-)
-from crmml.evaluation._plots import (
-    plot_calibration,
-    plot_decile_table,
-    plot_gains_lift,
-    plot_precision_recall,
-    plot_roc,
-    plot_score_distribution,
-    plot_shap_summary,
-)
-from crmml.evaluation._report import (
-    classification_figures,
-    classification_report,
-    figure_to_png,
-    report,
-    summarize_data,
-    top_drivers,
-)
+from crmml._lazy import lazy_exports
+
+_MODULES = {
+    "crmml.evaluation._metrics": ("brier", "calibration_bins", "capture_rate_at", "classification_metrics", "clv_decile_table", "decile_table", "expected_calibration_error", "gini", "ks_statistic", "lift_at", "pr_auc", "psi", "psi_table", "roc_auc"),
+    "crmml.evaluation._plots": ("plot_calibration", "plot_decile_table", "plot_gains_lift", "plot_precision_recall", "plot_roc", "plot_score_distribution", "plot_shap_summary"),
+    "crmml.evaluation._report": ("classification_figures", "classification_report", "figure_to_png", "report", "summarize_data", "top_drivers"),
+}
 
 __all__ = [
     "brier",
@@ -63,3 +37,5 @@ __all__ = [
     "summarize_data",
     "top_drivers",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

@@ -7,8 +7,12 @@ and a one-line description. Families are registered explicitly in
 :data:`REGISTRY` (see ``_registry.py``) beside their computation.
 """
 
-from crmml.features._build import DEFAULT_WINDOWS, build_features, compute_features, feature_catalog
-from crmml.features._registry import REGISTRY, FeatureContext, FeatureFamily, FeatureRegistry, FeatureTemplate
+from crmml._lazy import lazy_exports
+
+_MODULES = {
+    "crmml.features._build": ("DEFAULT_WINDOWS", "build_features", "compute_features", "feature_catalog"),
+    "crmml.features._registry": ("REGISTRY", "FeatureContext", "FeatureFamily", "FeatureRegistry", "FeatureTemplate"),
+}
 
 __all__ = [
     "DEFAULT_WINDOWS",
@@ -21,3 +25,5 @@ __all__ = [
     "compute_features",
     "feature_catalog",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

@@ -25,6 +25,7 @@ Examples
 --------
 >>> import tempfile, pathlib, numpy as np
 >>> from sklearn.linear_model import LogisticRegression
+>>> from crmml.persistence import load, save
 >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
 >>> model = LogisticRegression().fit(X, y)
 >>> path = save(model, pathlib.Path(tempfile.mkdtemp()) / "model.zip")
@@ -32,10 +33,16 @@ Examples
 True
 """
 
-from crmml.persistence._allowlist import ALLOWED_CLASSES
-from crmml.persistence._errors import LoadLimits, ModelLoadError
-from crmml.persistence._reader import load, read_metadata
-from crmml.persistence._versions import FORMAT_VERSION
-from crmml.persistence._writer import save
+from crmml._lazy import lazy_exports
+
+_MODULES = {
+    "crmml.persistence._allowlist": ("ALLOWED_CLASSES",),
+    "crmml.persistence._errors": ("LoadLimits", "ModelLoadError"),
+    "crmml.persistence._reader": ("load", "read_metadata"),
+    "crmml.persistence._versions": ("FORMAT_VERSION",),
+    "crmml.persistence._writer": ("save",),
+}
 
 __all__ = ["save", "load", "read_metadata", "ModelLoadError", "LoadLimits", "ALLOWED_CLASSES", "FORMAT_VERSION"]
+
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

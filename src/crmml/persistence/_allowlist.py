@@ -34,18 +34,23 @@ def qualname(cls) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _allowed_map() -> dict:
-    """Actual ``module.qualname`` -> class, for the allowlisted third-party classes."""
-    out = {}
-    for name in ALLOWED_CLASSES:
-        mod, _, attr = name.rpartition(".")
+def _allowed_class(name: str):
+    """The allowlisted third-party class recorded as ``name`` (public or actual ``module.qualname``), or None.
+
+    Imports only the module of the one matching allowlist entry (loading a model must not pay for every
+    library on the list).
+    """
+    for entry in ALLOWED_CLASSES:
+        mod, _, attr = entry.rpartition(".")
+        if name != entry and not (name.startswith(mod + ".") and name.endswith("." + attr)):
+            continue
         try:
             cls = getattr(importlib.import_module(mod), attr)
         except (ImportError, AttributeError):  # pragma: no cover - optional library missing
             continue
-        out[qualname(cls)] = cls
-        out[name] = cls
-    return out
+        if name in (entry, qualname(cls)):
+            return cls
+    return None
 
 
 def resolve_class(name):
@@ -67,7 +72,7 @@ def resolve_class(name):
         if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
             raise ModelLoadError(f"Refusing to load {name!r}: it is not a crmml estimator class.")
         return cls
-    cls = _allowed_map().get(name)
+    cls = _allowed_class(name)
     if cls is None:
         raise ModelLoadError(f"Refusing to load class {name!r}: it is not in the allowlist "
                              "(crmml.* estimators and crmml.persistence.ALLOWED_CLASSES).")
@@ -83,7 +88,7 @@ def check_class_savable(cls) -> str:
     TypeError: Cannot save an object of class builtins.NoneType: only crmml estimators and ...
     """
     name = qualname(cls)
-    if name.startswith("crmml.") or name in _allowed_map():
+    if name.startswith("crmml.") or _allowed_class(name) is cls:
         return name
     raise TypeError(f"Cannot save an object of class {name}: only crmml estimators and the classes in "
                     "crmml.persistence.ALLOWED_CLASSES can be saved.")

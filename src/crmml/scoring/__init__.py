@@ -6,10 +6,14 @@
 - :func:`evaluate_lead_scores` and :func:`plot_gains` evaluate any lead score.
 """
 
-from crmml.scoring._evaluate import evaluate_lead_scores, plot_gains
-from crmml.scoring._features import lead_event_features
-from crmml.scoring._rules import BANT_RULES, RuleLeadScorer
-from crmml.scoring._scorer import InsufficientDataWarning, LeadScorer
+from crmml._lazy import lazy_exports
+
+_MODULES = {
+    "crmml.scoring._evaluate": ("evaluate_lead_scores", "plot_gains"),
+    "crmml.scoring._features": ("lead_event_features",),
+    "crmml.scoring._rules": ("BANT_RULES", "RuleLeadScorer"),
+    "crmml.scoring._scorer": ("InsufficientDataWarning", "LeadScorer"),
+}
 
 __all__ = [
     "BANT_RULES",
@@ -20,3 +24,5 @@ __all__ = [
     "lead_event_features",
     "plot_gains",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

@@ -6,16 +6,14 @@
 - plots :func:`plot_segment_sizes`, :func:`plot_rf_grid`, :func:`plot_cluster_profiles` (``_plots``).
 """
 
-from crmml.segmentation._clustering import DEFAULT_NAME_VOCABULARY, CustomerClusterer
-from crmml.segmentation._plots import plot_cluster_profiles, plot_rf_grid, plot_segment_sizes
-from crmml.segmentation._rfm import (
-    DEFAULT_RFM_SEGMENTS,
-    RFMSegmenter,
-    default_rfm_segments,
-    rfm_table,
-    segment_summary,
-)
-from crmml.segmentation._rules import RuleSegmenter
+from crmml._lazy import lazy_exports
+
+_MODULES = {
+    "crmml.segmentation._clustering": ("DEFAULT_NAME_VOCABULARY", "CustomerClusterer"),
+    "crmml.segmentation._plots": ("plot_cluster_profiles", "plot_rf_grid", "plot_segment_sizes"),
+    "crmml.segmentation._rfm": ("DEFAULT_RFM_SEGMENTS", "RFMSegmenter", "default_rfm_segments", "rfm_table", "segment_summary"),
+    "crmml.segmentation._rules": ("RuleSegmenter",),
+}
 
 __all__ = [
     "CustomerClusterer",
@@ -30,3 +28,5 @@ __all__ = [
     "rfm_table",
     "segment_summary",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

@@ -8,12 +8,16 @@ driver from compact per-customer rows (:func:`fit_clv`; RFM edges and cluster ce
 per-customer table collected with :func:`to_pandas`).
 """
 
-from crmml.spark._compute import build_features, make_churn_labels, rfm_table, summarize
-from crmml.spark._errors import SparkJobError, surface_errors
-from crmml.spark._fit import fit_clv, fit_segmenter
-from crmml.spark._frames import SparkInputError, canonical_order, to_pandas, to_spark
-from crmml.spark._score import score
-from crmml.spark._session import get_session
+from crmml._lazy import lazy_exports
+
+_MODULES = {
+    "crmml.spark._compute": ("build_features", "make_churn_labels", "rfm_table", "summarize"),
+    "crmml.spark._errors": ("SparkJobError", "surface_errors"),
+    "crmml.spark._fit": ("fit_clv", "fit_segmenter"),
+    "crmml.spark._frames": ("SparkInputError", "canonical_order", "to_pandas", "to_spark"),
+    "crmml.spark._score": ("score",),
+    "crmml.spark._session": ("get_session",),
+}
 
 __all__ = [
     "SparkInputError",
@@ -31,3 +35,5 @@ __all__ = [
     "to_pandas",
     "to_spark",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)
