@@ -205,3 +205,27 @@ def test_ids_keep_the_series_index():
     s = pd.Series([1.0, 2.0], index=[10, 20], name="customer_id")
     out = normalize_ids(s)
     assert out.index.tolist() == [10, 20] and out.name == "customer_id" and out.tolist() == [1, 2]
+
+
+def test_validation_copies_only_what_it_converts_and_never_writes_through():
+    """A canonical float column is shared with the caller's frame (pandas >= 3, copy on write), a converted
+    one is not, and writing into the validated frame leaves the caller's frame unchanged."""
+    import numpy as np
+    import pandas as pd
+
+    from crmml.schema import COPY_ON_WRITE, validate_transactions
+
+    df = pd.DataFrame({"customer_id": np.array([1, 2, 2], dtype=np.int32),
+                       "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+                       "amount": [10.0, -2.5, 3.0]})
+    before = df.copy()
+    out = validate_transactions(df)
+    assert out["customer_id"].dtype == np.int64                  # converted: its own array
+    assert not np.shares_memory(out["customer_id"].to_numpy(), df["customer_id"].to_numpy())
+    assert np.shares_memory(out["amount"].to_numpy(), df["amount"].to_numpy()) == COPY_ON_WRITE
+    out.loc[0, "amount"] = 99.0
+    out["timestamp"] = out["timestamp"] + pd.Timedelta(days=1)
+    pd.testing.assert_frame_equal(df, before)
+    bad = df.assign(amount=[1.0, np.inf, np.nan])                 # the fast path still refuses bad values
+    with pytest.raises(SchemaError, match="amount: infinite values"):
+        validate_transactions(bad)

@@ -57,6 +57,9 @@ import pandas as pd
 from crmml._ids import MixedIdWarning, canonical_ids
 from crmml._time import TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp
 
+#: pandas >= 3 copies on write: a shallow copy shares data until either side writes (never writes through)
+COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+
 __all__ = [
     "SchemaError",
     "AsOfError",
@@ -180,7 +183,9 @@ def map_columns(df: pd.DataFrame, columns: ColumnMap | None = None, frame: str =
         raise SchemaError(frame, None, f"these column names appear more than once: {sorted(map(str, set(dup)))}; "
                           "give every column a distinct name")
     if not columns:
-        return df.copy()
+        # copy-on-write (pandas >= 3): a shallow copy shares the data until either side writes, so
+        # validation copies only the columns it converts; pandas 2 needs the deep copy to keep `df` intact
+        return df.copy(deep=not COPY_ON_WRITE)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise SchemaError(frame, None, f"column mapping names columns that are not in the frame: "
@@ -329,6 +334,8 @@ def _is_tz_aware(vals: pd.Series) -> np.ndarray:
 
 
 def _coerce_float(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Series:
+    if s.dtype == np.float64 and (np.abs(s.to_numpy()) <= MAX_ABS_VALUE).all():
+        return s                        # already canonical: no null, infinity or huge value; nothing copied
     null = s.isna()
     if pd.api.types.is_bool_dtype(s.dtype):
         out = s.astype("float64")

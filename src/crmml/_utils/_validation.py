@@ -9,6 +9,7 @@ import pandas as pd
 
 from crmml._time import as_timestamp, warn_if_after_data
 from crmml.exceptions import ParameterError
+from crmml.schema import COPY_ON_WRITE
 
 
 #: Shared bounds of size-like parameters (checked before any work, so nothing hangs or exhausts memory):
@@ -85,7 +86,10 @@ def history_before(df: pd.DataFrame, as_of: pd.Timestamp, column: str = "timesta
     Warns (:class:`crmml._time.AsOfWarning`) when ``as_of`` lies more than a day after the last row.
     """
     warn_if_after_data(as_of, df[column], stacklevel=4)
-    return df.loc[df[column].to_numpy() < as_of.to_datetime64()]
+    before = df[column].to_numpy() < as_of.to_datetime64()
+    if before.all():                  # nothing to cut: a new frame object, the data copied only on write
+        return df.copy(deep=not COPY_ON_WRITE)
+    return df.loc[before]
 
 
 def progress(iterable, *, verbose: bool = False, desc: str | None = None, total: int | None = None):

@@ -94,7 +94,7 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, int, np.ndarray | None
     if values.dtype.kind in "iu" and len(values):
         lo, hi = int(values.min()), int(values.max())
         if hi - lo < 4 * len(values) + 1024:
-            return (values - lo).astype("int64"), hi - lo + 1, None
+            return np.subtract(values, lo, dtype="int64"), hi - lo + 1, None     # one pass, no astype copy
     codes, uniq = pd.factorize(values, sort=False)
     return codes.astype("int64"), len(uniq), uniq
 
@@ -124,25 +124,28 @@ def _compute_rfm(tx: pd.DataFrame, as_of: pd.Timestamp, returns_only: str) -> pd
     codes, n, uniq = _dense_codes(cust)
     amount = tx["amount"].to_numpy(dtype="float64")
     t = tx["timestamp"].to_numpy().view("int64")
-    buy = amount >= 0
+    ret = amount < 0
+    all_buy = not ret.any()                 # no returns: no row filtered below (no copies)
     rows = np.bincount(codes, minlength=n)
     net = np.bincount(codes, weights=amount, minlength=n)
-    returned = -np.bincount(codes[~buy], weights=amount[~buy], minlength=n)
-    cb = codes[buy]
+    returned = -np.bincount(codes[ret], weights=amount[ret], minlength=n)
+    buy = None if all_buy else ~ret
+    cb, tb = (codes, t) if all_buy else (codes[buy], t[buy])
     # occasions: distinct transaction_id (or calendar day) among each customer's purchase rows
     if "transaction_id" in tx.columns:
-        occ = tx["transaction_id"].to_numpy()[buy]
+        occ = tx["transaction_id"].to_numpy()
+        occ = occ if all_buy else occ[buy]
     else:
-        occ = t[buy] // _NS_PER_DAY
+        occ = tb // _NS_PER_DAY
     freq = _count_distinct_pairs(cb, occ, n)
     big, small = np.iinfo("int64").max, np.iinfo("int64").min
     last = np.full(n, small, dtype="int64")
     first = np.full(n, big, dtype="int64")
-    np.maximum.at(last, cb, t[buy])
-    np.minimum.at(first, cb, t[buy])
+    np.maximum.at(last, cb, tb)
+    np.minimum.at(first, cb, tb)
     no_buy = (freq == 0) & (rows > 0)
     if no_buy.any() and returns_only == "keep":
-        rc, rt = codes[~buy], t[~buy]
+        rc, rt = codes[ret], t[ret]
         only = no_buy[rc]
         np.maximum.at(last, rc[only], rt[only])
         np.minimum.at(first, rc[only], rt[only])
