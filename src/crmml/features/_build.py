@@ -409,12 +409,29 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
     return out if list(out.columns) == names else out[names]
 
 
+def _code_range(code: np.ndarray, c0: int, c1: int) -> tuple[int, int]:
+    """Row range ``[lo, hi)`` of the sorted ``code`` array holding codes ``c0 <= code < c1``.
+
+    The needles take ``code``'s dtype: Python ints would make numpy cast the whole (int32) array to int64
+    once per block.
+
+    >>> _code_range(np.array([0, 0, 1, 3, 3], dtype=np.int32), 1, 3)
+    (2, 3)
+    """
+    if code.dtype.kind in "iu" and c1 <= np.iinfo(code.dtype).max:
+        needles = np.array([c0, c1], dtype=code.dtype)
+    else:
+        needles = np.array([c0, c1], dtype=np.int64)
+    lo, hi = np.searchsorted(code, needles)
+    return int(lo), int(hi)
+
+
 def _block_data(tx, code, t, rows, coded, channels, evd, c0, c1, as_ns, hint):
     """Everything the per-customer families read, for customers with codes in ``[c0, c1)``."""
     n = c1 - c0
-    lo, hi = np.searchsorted(code, [c0, c1])
+    lo, hi = _code_range(code, c0, c1)
     r = rows[lo:hi]
-    code = code[lo:hi].astype(np.int64) - c0
+    code = np.subtract(code[lo:hi], c0, dtype=np.int64)
     t = t[lo:hi]
 
     def col(name):
@@ -471,7 +488,7 @@ def _block_data(tx, code, t, rows, coded, channels, evd, c0, c1, as_ns, hint):
     d.event_slugs, d.event_levels = (), ()
     if evd is not None:
         ecode, et, tcode, d.event_slugs = evd
-        elo, ehi = np.searchsorted(ecode, [c0, c1])
+        elo, ehi = _code_range(ecode, c0, c1)
         ecode, et, tcode = ecode[elo:ehi] - c0, et[elo:ehi], tcode[elo:ehi]
         d.event_levels = tuple(Level(ecode[tcode == j], et[tcode == j], n, as_ns, hint)
                                for j in range(len(d.event_slugs)))
