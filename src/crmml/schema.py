@@ -334,8 +334,10 @@ def _is_tz_aware(vals: pd.Series) -> np.ndarray:
 
 
 def _coerce_float(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Series:
-    if s.dtype == np.float64 and (np.abs(s.to_numpy()) <= MAX_ABS_VALUE).all():
-        return s                        # already canonical: no null, infinity or huge value; nothing copied
+    if s.dtype == np.float64 and len(s):
+        v = s.to_numpy()                # min/max are NaN when a value is: one check, no temporary array
+        if -MAX_ABS_VALUE <= v.min() and v.max() <= MAX_ABS_VALUE:
+            return s                    # already canonical: no null, infinity or huge value; nothing copied
     null = s.isna()
     if pd.api.types.is_bool_dtype(s.dtype):
         out = s.astype("float64")
