@@ -18,6 +18,8 @@ def fitted():
         "orders": rng.poisson(4, n).astype(np.int64),
         "big": rng.integers(2**53, 2**62, n),                  # integers whose float32 rounding matters
         "vip": rng.random(n) < 0.2,
+        "opt_in": pd.array(np.where(rng.random(n) < 0.1, None, rng.random(n) < 0.5), dtype="boolean"),
+        "seats": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(1, 50, n)), dtype="Int64"),
         "spend": pd.array(np.where(rng.random(n) < 0.1, None, rng.gamma(2, 50, n)), dtype="Float64"),
         "plan": rng.choice(["basic", "plus", "pro", "team", "edu", "trial", "free", "legacy", "gold"], n),
         "region": pd.Categorical(rng.choice(["n", "s", "e", "w"], n)),
