@@ -252,3 +252,45 @@ def test_tie_aware_edges_properties():
 
     check()
     del hypothesis
+
+
+@pytest.mark.parametrize("returns_only", ["keep", "drop"])
+@pytest.mark.parametrize("id_kind", ["int", "text"])
+def test_rfm_table_equals_a_groupby_reference(returns_only, id_kind):
+    """The no-copy path (return rows sent to an extra group) against a plain pandas reference: returns that
+    share a transaction id with purchases, customers with only returns, text and integer ids."""
+    import warnings
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    tx = pd.DataFrame({"customer_id": rng.integers(0, 300, n),
+                       "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), "min"),
+                       "amount": rng.normal(20, 30, n).round(2),
+                       "transaction_id": rng.integers(0, 900, n)})
+    tx["transaction_id"] = tx["customer_id"] * 1000 + tx["transaction_id"] % 7
+    tx.loc[tx["customer_id"] < 5, "amount"] = -abs(tx["amount"]) - 1      # customers with only returns
+    if id_kind == "text":
+        tx["customer_id"] = "c" + tx["customer_id"].astype(str)
+    as_of = pd.Timestamp("2024-03-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = rfm_table(tx, as_of, returns_only=returns_only)
+    h = tx[tx["timestamp"] < as_of]
+    buy = h[h["amount"] >= 0]
+    g = h.groupby("customer_id")
+    ref = pd.DataFrame({"frequency": buy.groupby("customer_id")["transaction_id"].nunique(),
+                        "last": buy.groupby("customer_id")["timestamp"].max(),
+                        "first": buy.groupby("customer_id")["timestamp"].min()}).reindex(g.size().index)
+    ref["frequency"] = ref["frequency"].fillna(0).astype("int64")
+    only_ret = ref["frequency"] == 0
+    ref.loc[only_ret, "last"] = g["timestamp"].max()[only_ret]
+    ref.loc[only_ret, "first"] = g["timestamp"].min()[only_ret]
+    if returns_only == "drop":
+        ref = ref[~only_ret]
+    assert got.index.tolist() == ref.index.tolist()
+    np.testing.assert_array_equal(got["frequency"].to_numpy(), ref["frequency"].to_numpy())
+    np.testing.assert_array_equal(got["recency"].to_numpy(), ((as_of - ref["last"]) / pd.Timedelta(days=1)).to_numpy())
+    np.testing.assert_array_equal(got["tenure"].to_numpy(), ((as_of - ref["first"]) / pd.Timedelta(days=1)).to_numpy())
+    np.testing.assert_allclose(got["monetary"].to_numpy(), g["amount"].sum()[ref.index].to_numpy(), rtol=1e-12)
+    rets = h["amount"].where(h["amount"] < 0, 0.0).groupby(h["customer_id"]).sum()
+    np.testing.assert_allclose(got["returns"].to_numpy(), -rets[ref.index].to_numpy(), rtol=1e-12, atol=1e-9)

@@ -99,11 +99,19 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, int, np.ndarray | None
     return codes.astype("int64"), len(uniq), uniq
 
 
-def _count_distinct_pairs(groups: np.ndarray, items: np.ndarray, n_groups: int) -> np.ndarray:
-    """Number of distinct ``items`` per group (``groups``/``items`` are non-negative int codes)."""
+def _count_distinct_pairs(groups: np.ndarray, items: np.ndarray, n_groups: int,
+                          skip: np.ndarray | None = None) -> np.ndarray:
+    """Number of distinct ``items`` per group (``groups`` are non-negative int codes).
+
+    Rows where ``skip`` is true count as one extra item of their group: give them a group of their own (the
+    caller drops its count), so no row has to be filtered out (copied) first.
+    """
     if len(items) == 0:
         return np.zeros(n_groups, dtype="int64")
     codes, n_items, _ = _dense_codes(items)
+    if skip is not None:
+        codes[skip] = n_items
+        n_items += 1
     big = np.iinfo("int64").max
     gmin = np.full(n_items, big, dtype="int64")
     gmax = np.full(n_items, -1, dtype="int64")
@@ -125,27 +133,24 @@ def _compute_rfm(tx: pd.DataFrame, as_of: pd.Timestamp, returns_only: str) -> pd
     amount = tx["amount"].to_numpy(dtype="float64")
     t = tx["timestamp"].to_numpy().view("int64")
     ret = amount < 0
-    all_buy = not ret.any()                 # no returns: no row filtered below (no copies)
     rows = np.bincount(codes, minlength=n)
     net = np.bincount(codes, weights=amount, minlength=n)
-    returned = -np.bincount(codes[ret], weights=amount[ret], minlength=n)
-    buy = None if all_buy else ~ret
-    cb, tb = (codes, t) if all_buy else (codes[buy], t[buy])
+    rc = codes[ret]                          # returns are few: their codes copied, purchase rows never are
+    returned = -np.bincount(rc, weights=amount[ret], minlength=n)
+    # purchase aggregates read every row: return rows go to an extra group n, dropped below
+    codes[ret] = n
     # occasions: distinct transaction_id (or calendar day) among each customer's purchase rows
-    if "transaction_id" in tx.columns:
-        occ = tx["transaction_id"].to_numpy()
-        occ = occ if all_buy else occ[buy]
-    else:
-        occ = tb // _NS_PER_DAY
-    freq = _count_distinct_pairs(cb, occ, n)
+    occ = tx["transaction_id"].to_numpy() if "transaction_id" in tx.columns else t // _NS_PER_DAY
+    freq = _count_distinct_pairs(codes, occ, n + 1, skip=ret)[:n]
     big, small = np.iinfo("int64").max, np.iinfo("int64").min
-    last = np.full(n, small, dtype="int64")
-    first = np.full(n, big, dtype="int64")
-    np.maximum.at(last, cb, tb)
-    np.minimum.at(first, cb, tb)
+    last = np.full(n + 1, small, dtype="int64")
+    first = np.full(n + 1, big, dtype="int64")
+    np.maximum.at(last, codes, t)
+    np.minimum.at(first, codes, t)
+    last, first = last[:n], first[:n]
     no_buy = (freq == 0) & (rows > 0)
     if no_buy.any() and returns_only == "keep":
-        rc, rt = codes[ret], t[ret]
+        rt = t[ret]
         only = no_buy[rc]
         np.maximum.at(last, rc[only], rt[only])
         np.minimum.at(first, rc[only], rt[only])
