@@ -58,3 +58,15 @@ def test_block_path_refuses_infinity_and_missing_columns(fitted):
     text.loc[text.index[2], "orders"] = "n/a"
     with pytest.raises(SchemaError, match="X.orders: text values in a numeric column"):
         model.predict_proba(text)
+
+
+def test_scores_do_not_depend_on_the_number_of_threads(fitted):
+    model, X = fitted
+    one = model.predict_proba(X)
+    try:
+        model.set_params(n_jobs=2)
+        np.testing.assert_array_equal(model.predict_proba(X), one)
+        model.set_params(n_jobs=-1)
+        np.testing.assert_array_equal(model.predict_proba(X), one)
+    finally:
+        model.set_params(n_jobs=1)

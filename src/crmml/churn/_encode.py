@@ -9,6 +9,8 @@ float64 copy of the whole frame, no DMatrix. The values the trees see are exactl
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -85,6 +87,8 @@ def churn_scores(model, X: pd.DataFrame, block_rows: int = BLOCK_ROWS) -> np.nda
     check_columns(X, model.feature_names_in_)
     columns = _columns(X, model)
     booster = model.model_.get_booster()
+    # threads of this call: the model's current n_jobs (a row's score does not depend on the thread count)
+    booster.set_param({"nthread": (os.cpu_count() or 1) if model.n_jobs == -1 else int(model.n_jobs)})
     n = len(X)
     out = np.empty(n, dtype=np.float32)
     block = np.empty((min(n, block_rows), len(columns)), dtype=np.float32)
