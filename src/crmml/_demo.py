@@ -51,7 +51,7 @@ class _Ctx:
         return save(model, self.out / "models" / f"{name}.zip")
 
     def scores(self, df, name):
-        from crmml.cli import write_table
+        from crmml._tables import write_table
 
         return write_table(df, self.out / "scores" / f"{name}.csv")
 
