@@ -2,20 +2,18 @@
 
 Sources (see ``../shared/data/README.md`` and ``datasets/README.md``):
 
-- CDNOW (Fader, Hardie & Lee 2005), from the copy the ``lifetimes`` package installs.
+- CDNOW (Fader, Hardie & Lee 2005), shipped in ``datasets/`` (the file lifetimes distributes).
 - UCI Online Retail (Chen, Sain & Guo 2012), CC BY 4.0.
 - UCI Bank Marketing (Moro, Cortez & Rita 2014), CC BY 4.0.
 - The online grocery event log of Platzer & Reutterer (2016), BTYDplus (GPL-3); not shipped.
 
-Nothing is downloaded: files come from an installed package, from the small
-samples shipped in ``datasets/``, or from ``../shared/data`` (override the
+Nothing is downloaded: files come from the small samples shipped in ``datasets/`` or from ``../shared/data`` (override the
 folder with the ``CRMML_SHARED_DATA`` environment variable).
 """
 
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -73,19 +71,12 @@ def _shipped_file(name: str) -> Path:
     raise DatasetNotFoundError(f"the shipped sample {name} is missing from this installation")
 
 
-def _lifetimes_file(name: str) -> Path:
-    try:
-        path = resources.files("lifetimes.datasets") / name
-    except ModuleNotFoundError as exc:  # pragma: no cover - lifetimes is a dependency
-        raise DatasetNotFoundError("the lifetimes package (which ships CDNOW) is not installed") from exc
-    return Path(str(path))
-
-
 def load_cdnow() -> pd.DataFrame:
     """CDNOW master data: 69,659 transactions of 23,570 customers, 1997-01-01..1998-06-30.
 
-    Read from the copy the ``lifetimes`` package installs. Columns:
-    ``customer_id``, ``timestamp`` (day), ``amount`` (dollars), ``quantity`` (CDs).
+    Read from the copy shipped in ``datasets/cdnow_master.txt.gz`` (the file the
+    ``lifetimes`` package distributes; source and attribution in ``datasets/README.md``).
+    Columns: ``customer_id``, ``timestamp`` (day), ``amount`` (dollars), ``quantity`` (CDs).
 
     Examples
     --------
@@ -94,7 +85,7 @@ def load_cdnow() -> pd.DataFrame:
     >>> tx.shape, tx["customer_id"].nunique()
     ((69659, 4), 23570)
     """
-    raw = pd.read_csv(_lifetimes_file("CDNOW_master.txt"), sep=r"\s+", header=0,
+    raw = pd.read_csv(_shipped_file("cdnow_master.txt.gz"), sep=r"\s+", header=0,
                       names=["customer_id", "date", "quantity", "amount"],
                       dtype={"customer_id": "int64", "date": "str"})
     raw["timestamp"] = pd.to_datetime(raw.pop("date"), format="%Y%m%d")
@@ -104,10 +95,18 @@ def load_cdnow() -> pd.DataFrame:
 def load_cdnow_summary() -> pd.DataFrame:
     """The 2,357-customer CDNOW sample of the BG/NBD paper as a summary table.
 
-    Columns ``frequency``, ``recency``, ``T`` (weeks, calibration to 1997-09-30),
-    indexed by ``customer_id``; used for golden-value tests.
+    Columns ``frequency``, ``recency``, ``T`` (weeks, calibration to 1997-09-30) and
+    ``monetary_value`` (mean value of the repeat purchases, dollars), indexed by
+    ``customer_id``; used for golden-value tests. Shipped in ``datasets/cdnow_sample_summary.csv``.
+
+    Examples
+    --------
+    >>> from crmml.datasets import load_cdnow_summary
+    >>> s = load_cdnow_summary()
+    >>> len(s), list(s.columns), int((s["frequency"] > 0).sum())
+    (2357, ['frequency', 'recency', 'T', 'monetary_value'], 946)
     """
-    df = pd.read_csv(_lifetimes_file("cdnow_customers_summary.csv"))
+    df = pd.read_csv(_shipped_file("cdnow_sample_summary.csv"))
     return df.rename(columns={"ID": "customer_id"}).set_index("customer_id")
 
 
