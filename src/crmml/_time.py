@@ -40,11 +40,27 @@ _GRACE = pd.Timedelta(days=1)
 
 
 class AsOfError(ValueError):
-    """A cut-off date (``as_of``) that crmml refuses: a number, a non-date, or out of range."""
+    """A cut-off date (``as_of``) that crmml refuses: a number, a non-date, or out of range.
+
+    >>> from crmml.schema import as_timestamp
+    >>> as_timestamp(20240701)
+    Traceback (most recent call last):
+    crmml._time.AsOfError: The 'as_of' parameter must be a date, not a number: got 20240701 (int); pass '2024-07-01' (a date string), a datetime or a pd.Timestamp.
+    """
 
 
 class AsOfWarning(UserWarning):
-    """The cut-off lies well after the last row of the data (customers look inactive for the gap)."""
+    """The cut-off lies well after the last row of the data (customers look inactive for the gap).
+
+    >>> import warnings, pandas as pd
+    >>> from crmml.segmentation import rfm_table
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"], "amount": [5.0]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = rfm_table(tx, as_of="2025-01-01")
+    >>> [w.category.__name__ for w in caught]
+    ['AsOfWarning']
+    """
 
 
 def _where(name: str, owner: str | None) -> str:

@@ -92,6 +92,17 @@ class SchemaError(ValueError):
         How many rows show the problem (0 for frame-level problems).
     examples : list
         A few offending values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmml.schema import SchemaError, validate_transactions
+    >>> tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": ["2024-01-02", "2024-01-05"], "amount": ["1", "x"]})
+    >>> try:
+    ...     validate_transactions(tx)
+    ... except SchemaError as e:
+    ...     print(e, "|", e.frame, e.column, e.n_rows)
+    transactions.amount: non-numeric values (1 row; e.g. 'x') | transactions amount 1
     """
 
     def __init__(self, frame, column, problem, n_rows=0, examples=()):
@@ -114,7 +125,12 @@ def _plain(v):
 @dataclass(frozen=True)
 class FrameSpec:
     """Canonical columns of one frame: ``{name: kind}`` with kind in
-    ``id``, ``datetime``, ``float``, ``str``, ``label``."""
+    ``id``, ``datetime``, ``float``, ``str``, ``label``.
+
+    >>> from crmml.schema import SPECS
+    >>> SPECS["transactions"].required
+    {'customer_id': 'id', 'timestamp': 'datetime', 'amount': 'float'}
+    """
 
     name: str
     required: dict
@@ -126,6 +142,7 @@ class FrameSpec:
         return {**self.required, **self.optional}
 
 
+#: The canonical frames: name -> :class:`FrameSpec` (required and optional columns, unique key).
 SPECS: dict[str, FrameSpec] = {
     "transactions": FrameSpec(
         "transactions",
@@ -404,6 +421,14 @@ def validate(df: pd.DataFrame, frame: str, columns: ColumnMap | None = None, *,
     ------
     SchemaError
         Naming the frame, column, problem, number of bad rows and examples.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"Cust": [7, 7], "When": ["2024-01-02", "2024-02-01"], "Value": [9.5, -2.0]})
+    >>> tx = validate(raw, "transactions", {"Cust": "customer_id", "When": "timestamp", "Value": "amount"})
+    >>> list(tx.columns), str(tx["timestamp"].dtype)
+    (['customer_id', 'timestamp', 'amount'], 'datetime64[ns]')
     """
     if frame not in SPECS:
         raise ValueError(f"The 'frame' parameter of validate must be one of {sorted(SPECS)}. Got {frame!r} instead.")
@@ -446,25 +471,53 @@ def validate_transactions(df, columns: ColumnMap | None = None, *, allow_missing
 
     ``allow_missing_amount=True`` accepts purchase logs without values (amount
     NaN), as used by purchase-count models. See :func:`validate`.
+
+    >>> import pandas as pd
+    >>> validate_transactions(pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"], "amount": [5]}))
+       customer_id  timestamp  amount
+    0            1 2024-01-02     5.0
     """
     return validate(df, "transactions", columns, allow_null=("amount",) if allow_missing_amount else ())
 
 
 def validate_customers(df, columns: ColumnMap | None = None):
-    """Validate a customers frame (unique ``customer_id``). See :func:`validate`."""
+    """Validate a customers frame (unique ``customer_id``). See :func:`validate`.
+
+    >>> import pandas as pd
+    >>> validate_customers(pd.DataFrame({"customer_id": [1, 1]}))
+    Traceback (most recent call last):
+    crmml.schema.SchemaError: customers.customer_id: ids must be unique (2 rows; e.g. 1)
+    """
     return validate(df, "customers", columns)
 
 
 def validate_events(df, columns: ColumnMap | None = None):
-    """Validate an events frame (``customer_id``, ``timestamp``, ``event_type``). See :func:`validate`."""
+    """Validate an events frame (``customer_id``, ``timestamp``, ``event_type``). See :func:`validate`.
+
+    >>> import pandas as pd
+    >>> ev = validate_events(pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-01 09:30"],
+    ...                                    "event_type": ["web_visit"]}))
+    >>> ev["timestamp"].iloc[0]
+    Timestamp('2024-01-01 09:30:00')
+    """
     return validate(df, "events", columns)
 
 
 def validate_leads(df, columns: ColumnMap | None = None, *, require_label: bool = False):
-    """Validate a leads frame (unique ``lead_id``); ``require_label`` demands ``converted``."""
+    """Validate a leads frame (unique ``lead_id``); ``require_label`` demands ``converted``.
+
+    >>> import pandas as pd
+    >>> validate_leads(pd.DataFrame({"lead_id": ["a", "b"], "converted": [1, 0]}), require_label=True)["converted"].tolist()
+    [1, 0]
+    """
     return validate(df, "leads", columns, require=("converted",) if require_label else ())
 
 
 def validate_products(df, columns: ColumnMap | None = None):
-    """Validate a products/offers frame (unique ``product_id``). See :func:`validate`."""
+    """Validate a products/offers frame (unique ``product_id``). See :func:`validate`.
+
+    >>> import pandas as pd
+    >>> validate_products(pd.DataFrame({"product_id": ["p1", "p2"], "margin": [2, 3.5]}))["margin"].tolist()
+    [2.0, 3.5]
+    """
     return validate(df, "products", columns)

@@ -152,3 +152,11 @@ def test_shipped_cdnow_is_the_lifetimes_copy():
     theirs = pd.read_csv(reference / "cdnow_customers_summary_with_transactions.csv", index_col="ID")
     theirs = theirs.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
     pd.testing.assert_frame_equal(load_cdnow_summary(), theirs.rename_axis("customer_id"), check_exact=True)
+
+
+@pytest.mark.parametrize("loader", ["load_online_retail", "load_bank_marketing", "load_grocery"])
+def test_a_missing_explicit_path_is_a_named_error(loader, tmp_path):
+    import crmml.datasets
+
+    with pytest.raises(DatasetNotFoundError, match="nope.csv was not found; pass the path of the dataset file"):
+        getattr(crmml.datasets, loader)(path=tmp_path / "nope.csv")

@@ -33,12 +33,26 @@ __all__ = [
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A dataset file is not where crmml looks for it."""
+    """A dataset file is not where crmml looks for it.
+
+    >>> from crmml.datasets import DatasetNotFoundError, load_online_retail
+    >>> try:
+    ...     load_online_retail(path="no/such/online_retail.csv.gz")
+    ... except DatasetNotFoundError as e:
+    ...     print(type(e).__name__, isinstance(e, FileNotFoundError))
+    DatasetNotFoundError True
+    """
 
 
 def shared_data_dir() -> Path | None:
     """The ``shared/data`` folder: ``$CRMML_SHARED_DATA``, else the first
-    ``../shared/data`` found above the working directory or this package."""
+    ``../shared/data`` found above the working directory or this package (None when there is none).
+
+    >>> from crmml.datasets import shared_data_dir
+    >>> folder = shared_data_dir()
+    >>> folder is None or (folder / "README.md").exists()
+    True
+    """
     env = os.environ.get("CRMML_SHARED_DATA")
     if env:
         return Path(env)
@@ -58,6 +72,15 @@ def _shared_file(rel: str) -> Path:
             f"{rel} was not found (looked in {root or '../shared/data above the working directory'}). "
             "Set CRMML_SHARED_DATA to the folder that holds it, or use sample=True for the small "
             "sample shipped with crmml.")
+    return path
+
+
+def _given_file(path) -> Path:
+    """An explicit ``path=`` of a loader, which must exist."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetNotFoundError(f"{path} was not found; pass the path of the dataset file, or leave path unset "
+                                   "to read the copy crmml finds itself.")
     return path
 
 
@@ -128,8 +151,15 @@ def load_online_retail(*, sample: bool = False, path: str | os.PathLike | None =
         histories) instead of the full file in ``../shared/data``.
     path : path-like, optional
         An explicit path to ``online_retail.csv.gz`` (or the sample).
+
+    Examples
+    --------
+    >>> from crmml.datasets import load_online_retail
+    >>> tx = load_online_retail(sample=True)
+    >>> len(tx), tx["customer_id"].nunique(), int((tx["amount"] < 0).sum() > 0)
+    (144651, 1500, 1)
     """
-    src = Path(path) if path else (_shipped_file("online_retail_sample.csv.gz") if sample
+    src = _given_file(path) if path else (_shipped_file("online_retail_sample.csv.gz") if sample
                                    else _shared_file("online_retail/online_retail.csv.gz"))
     raw = pd.read_csv(src, dtype={"InvoiceNo": "str", "StockCode": "str", "Description": "str",
                                   "Country": "str"})
@@ -161,8 +191,15 @@ def load_bank_marketing(*, sample: bool = False, drop_duration: bool = True,
     ----------
     sample : bool, default=False
         Read the copy shipped in ``datasets/`` (the full 41,188 rows, gzipped).
+
+    Examples
+    --------
+    >>> from crmml.datasets import load_bank_marketing
+    >>> leads = load_bank_marketing(sample=True)
+    >>> len(leads), "duration" in leads.columns, round(float(leads["converted"].mean()), 3)
+    (41188, False, 0.113)
     """
-    src = Path(path) if path else (_shipped_file("bank_marketing.csv.gz") if sample
+    src = _given_file(path) if path else (_shipped_file("bank_marketing.csv.gz") if sample
                                    else _shared_file("bank_marketing/bank-additional-full.csv"))
     raw = pd.read_csv(src, sep=";")
     raw.columns = [c.replace(".", "_") for c in raw.columns]
@@ -178,8 +215,18 @@ def load_grocery(*, path: str | os.PathLike | None = None) -> pd.DataFrame:
 
     A purchase log without values: ``amount`` is NaN on every row, so use it for
     purchase-count models (BG/NBD, Pareto/NBD), not for spend. Not shipped (GPL-3).
+
+    Examples
+    --------
+    >>> from crmml.datasets import DatasetNotFoundError, load_grocery
+    >>> try:
+    ...     log = load_grocery()
+    ... except DatasetNotFoundError:      # set CRMML_SHARED_DATA to the folder that holds grocery_elog/
+    ...     log = None
+    >>> log is None or (len(log), log["customer_id"].nunique()) == (10483, 1525)
+    True
     """
-    src = Path(path) if path else _shared_file("grocery_elog/groceryElog.csv")
+    src = _given_file(path) if path else _shared_file("grocery_elog/groceryElog.csv")
     raw = pd.read_csv(src)
     out = pd.DataFrame({"customer_id": raw["cust"].astype("int64"),
                         "timestamp": pd.to_datetime(raw["date"]),
