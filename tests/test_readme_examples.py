@@ -24,8 +24,8 @@ from crmml.datasets import make_synthetic_crm
 from crmml.spark import to_spark
 
 _crm = make_synthetic_crm(n_customers=300, seed=0)
-spark.createDataFrame(_crm.transactions.reset_index(drop=True)).write.parquet("tx.parquet")
-events, customers = to_spark(_crm.events), to_spark(_crm.customers)
+to_spark(spark, _crm.transactions).write.parquet(_tmp + "/tx.parquet")     # Spark resolves paths itself
+events, customers = to_spark(spark, _crm.events), to_spark(spark, _crm.customers)
 churn_model = ChurnModel(n_estimators=20, n_jobs=1, random_state=0).fit(
     *make_churn_snapshot(_crm.transactions, "2024-09-01", windows=(30, 90)))
 '''
@@ -41,7 +41,7 @@ EXAMPLES = {
     "Reports": {"slow": True},
     "Saving models without pickle": {},
     "Scaling out (`crmml.spark`)": {"slow": True, "spark": True, "setup": _SPARK_SETUP,
-                                    "replace": {'"s3a://crm/transactions/"': '"tx.parquet"'}},
+                                    "replace": {'"s3a://crm/transactions/"': '_tmp + "/tx.parquet"'}},
 }
 
 
@@ -77,7 +77,7 @@ def test_every_block_has_an_entry():
 def test_readme_example_runs(heading, code, spec, tmp_path, monkeypatch, request):
     if spec.get("shared"):
         request.getfixturevalue("online_retail")          # skips without ../shared/data, like the other tests
-    namespace = {"__name__": "readme_example"}
+    namespace = {"__name__": "readme_example", "_tmp": str(tmp_path)}
     if spec.get("spark"):
         namespace["spark"] = request.getfixturevalue("spark")   # skips without pyspark or Java
     monkeypatch.chdir(tmp_path)

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._ids import MixedIdWarning, canonical_ids
-from crmml._time import TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp
+from crmml._time import OUT_OF_RANGE, TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp, dates_out_of_range
 
 __all__ = [
     "SchemaError",
@@ -282,7 +282,7 @@ def _numpy_backed(s: pd.Series) -> pd.Series:
     if pa.types.is_boolean(t):
         return s.astype("boolean")
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return s.astype("str")
+        return _text(s)
     if pa.types.is_dictionary(t):
         return s.astype(object).astype("category")
     return s
@@ -296,9 +296,7 @@ def _in_range(parsed: pd.Series, frame: str, col: str) -> pd.Series:
         return parsed.astype("datetime64[ns]")
     bad = ((parsed < TIMESTAMP_MIN) | (parsed > TIMESTAMP_MAX)).to_numpy(dtype=bool)
     if bad.any():
-        raise SchemaError(frame, col, "timestamps outside the range pandas can represent (1677-09-22 .. "
-                          "2262-04-11); fix or drop these rows (placeholder dates such as 9999-12-31?)",
-                          bad.sum(), [str(v) for v in _examples(parsed[bad])])
+        raise SchemaError(frame, col, OUT_OF_RANGE, bad.sum(), [str(v) for v in _examples(parsed[bad])])
     return parsed.astype("datetime64[ns]")
 
 
@@ -325,6 +323,9 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
         raise SchemaError(frame, col, f"timestamps could not be parsed: {exc}", len(s)) from exc
     unparsed = parsed.isna() & ~null
     if unparsed.any():
+        far = dates_out_of_range(s[unparsed]).dropna()
+        if len(far):
+            raise SchemaError(frame, col, OUT_OF_RANGE, len(far), _examples(far))
         raise SchemaError(frame, col, "unparseable timestamps", unparsed.sum(), _examples(s[unparsed]))
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -367,11 +368,18 @@ def _coerce_float(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Se
     return out
 
 
+def _text(s: pd.Series) -> pd.Series:
+    """Text as pandas' default text dtype, missing values kept missing (pandas 2 writes them as '<NA>')."""
+    null = s.isna()
+    out = s.astype("str")
+    return out.where(~null, np.nan) if null.any() else out
+
+
 def _coerce_str(s: pd.Series, frame: str, col: str) -> pd.Series:
     if isinstance(s.dtype, pd.CategoricalDtype):
         return s
     if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
-        return s.astype("str")          # string[pyarrow] / StringDtype(pd.NA) -> pandas' default text dtype
+        return _text(s)                 # string[pyarrow] / StringDtype(pd.NA) -> pandas' default text dtype
     null = s.isna()
     out = s.astype(str)
     return out.where(~null, None) if null.any() else out
