@@ -65,7 +65,8 @@ def test_every_public_class_and_function_has_a_runnable_example():
     """Classes and functions show a ``>>>`` example (run by ``--doctest-modules``, so it is runnable); constants
     show their ``#:`` description instead."""
     missing = sorted({f"{m}.{n}" for m, n, obj in _public_objects()
-                      if (inspect.isclass(obj) or inspect.isfunction(obj)) and ">>>" not in (inspect.getdoc(obj) or "")})
+                      if (inspect.isclass(obj) or inspect.isfunction(obj))
+                      and ">>>" not in (inspect.getdoc(obj) or "")})
     assert not missing, f"public objects without an example in their docstring: {missing}"
 
 

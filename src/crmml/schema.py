@@ -55,7 +55,8 @@ import numpy as np
 import pandas as pd
 
 from crmml._ids import MixedIdWarning, canonical_ids
-from crmml._time import OUT_OF_RANGE, TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp, dates_out_of_range
+from crmml._time import (OUT_OF_RANGE, TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp,
+                         dates_out_of_range)
 
 __all__ = [
     "SchemaError",
@@ -93,16 +94,10 @@ class SchemaError(ValueError):
     examples : list
         A few offending values.
 
-    Examples
-    --------
     >>> import pandas as pd
-    >>> from crmml.schema import SchemaError, validate_transactions
-    >>> tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": ["2024-01-02", "2024-01-05"], "amount": ["1", "x"]})
-    >>> try:
-    ...     validate_transactions(tx)
-    ... except SchemaError as e:
-    ...     print(e, "|", e.frame, e.column, e.n_rows)
-    transactions.amount: non-numeric values (1 row; e.g. 'x') | transactions amount 1
+    >>> validate_transactions(pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"], "amount": ["x"]}))
+    Traceback (most recent call last):
+    crmml.schema.SchemaError: transactions.amount: non-numeric values (1 row; e.g. 'x')
     """
 
     def __init__(self, frame, column, problem, n_rows=0, examples=()):
@@ -370,9 +365,7 @@ def _coerce_float(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Se
 
 def _text(s: pd.Series) -> pd.Series:
     """Text as pandas' default text dtype, missing values kept missing (pandas 2 writes them as '<NA>')."""
-    null = s.isna()
-    out = s.astype("str")
-    return out.where(~null, np.nan) if null.any() else out
+    return s.astype("str").where(s.notna(), np.nan)
 
 
 def _coerce_str(s: pd.Series, frame: str, col: str) -> pd.Series:
@@ -430,8 +423,6 @@ def validate(df: pd.DataFrame, frame: str, columns: ColumnMap | None = None, *,
     SchemaError
         Naming the frame, column, problem, number of bad rows and examples.
 
-    Examples
-    --------
     >>> import pandas as pd
     >>> raw = pd.DataFrame({"Cust": [7, 7], "When": ["2024-01-02", "2024-02-01"], "Value": [9.5, -2.0]})
     >>> tx = validate(raw, "transactions", {"Cust": "customer_id", "When": "timestamp", "Value": "amount"})
@@ -503,9 +494,8 @@ def validate_events(df, columns: ColumnMap | None = None):
     """Validate an events frame (``customer_id``, ``timestamp``, ``event_type``). See :func:`validate`.
 
     >>> import pandas as pd
-    >>> ev = validate_events(pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-01 09:30"],
-    ...                                    "event_type": ["web_visit"]}))
-    >>> ev["timestamp"].iloc[0]
+    >>> ev = pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-01 09:30"], "event_type": ["web"]})
+    >>> validate_events(ev).iloc[0, 1]
     Timestamp('2024-01-01 09:30:00')
     """
     return validate(df, "events", columns)
@@ -515,7 +505,8 @@ def validate_leads(df, columns: ColumnMap | None = None, *, require_label: bool 
     """Validate a leads frame (unique ``lead_id``); ``require_label`` demands ``converted``.
 
     >>> import pandas as pd
-    >>> validate_leads(pd.DataFrame({"lead_id": ["a", "b"], "converted": [1, 0]}), require_label=True)["converted"].tolist()
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"], "converted": ["yes", "no"]})
+    >>> validate_leads(leads, require_label=True)["converted"].tolist()
     [1, 0]
     """
     return validate(df, "leads", columns, require=("converted",) if require_label else ())
