@@ -1,8 +1,8 @@
 """``crmml demo``: the whole pipeline on the real data shipped with crmml.
 
 Data: the UCI Online Retail sample (1,500 customers' complete histories, shipped in
-``datasets/``), UCI Bank Marketing (41,188 calls, shipped) and CDNOW (installed with
-``lifetimes``). Steps, each writing an HTML report, a score file and a saved model:
+``datasets/``), UCI Bank Marketing (41,188 calls, shipped) and CDNOW (shipped too, the copy
+``lifetimes`` distributes). Steps, each writing an HTML report, a score file and a saved model:
 
 1. segments: RFM segments of the online retail customers (and behaviour clusters);
 2. clv: BG/NBD + Gamma-Gamma on CDNOW, calibrated on 39 weeks and checked on the next 39;
@@ -51,7 +51,7 @@ class _Ctx:
         return save(model, self.out / "models" / f"{name}.zip")
 
     def scores(self, df, name):
-        from crmml.cli import write_table
+        from crmml._tables import write_table
 
         return write_table(df, self.out / "scores" / f"{name}.csv")
 

@@ -34,7 +34,16 @@ _LIMIT = 2.0 ** 63
 
 
 class MixedIdWarning(UserWarning):
-    """An id column mixes text and numbers: every id is then treated as text."""
+    """An id column mixes text and numbers: every id is then treated as text.
+
+    >>> import warnings, pandas as pd
+    >>> from crmml.schema import normalize_ids
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     ids = normalize_ids(pd.Series([17850, "A-1"], dtype=object))
+    >>> ids.tolist(), caught[0].category.__name__
+    (['17850', 'A-1'], 'MixedIdWarning')
+    """
 
 
 def _canon_one(v) -> str:

@@ -40,11 +40,56 @@ _GRACE = pd.Timedelta(days=1)
 
 
 class AsOfError(ValueError):
-    """A cut-off date (``as_of``) that crmml refuses: a number, a non-date, or out of range."""
+    """A cut-off date (``as_of``) that crmml refuses: a number, a non-date, or out of range.
+
+    >>> from crmml.schema import as_timestamp
+    >>> as_timestamp(20240701)
+    Traceback (most recent call last):
+    crmml._time.AsOfError: The 'as_of' parameter must be a date, not a number: got 20240701 (int); pass '2024-07-01' (a date string), a datetime or a pd.Timestamp.
+    """
 
 
 class AsOfWarning(UserWarning):
-    """The cut-off lies well after the last row of the data (customers look inactive for the gap)."""
+    """The cut-off lies well after the last row of the data (customers look inactive for the gap).
+
+    >>> import warnings, pandas as pd
+    >>> from crmml.segmentation import rfm_table
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"], "amount": [5.0]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = rfm_table(tx, as_of="2025-01-01")
+    >>> [w.category.__name__ for w in caught]
+    ['AsOfWarning']
+    """
+
+
+#: the SchemaError text for dates pandas cannot hold
+OUT_OF_RANGE = ("timestamps outside the range pandas can represent (1677-09-22 .. 2262-04-11); fix or drop these "
+                "rows (placeholder dates such as 9999-12-31?)")
+
+
+def dates_out_of_range(values: pd.Series) -> pd.Series:
+    """Of values ``pd.to_datetime`` could not parse, the ISO dates (and datetimes) outside pandas' range, as naive UTC
+    text; None for the rest. pandas 2 turns such dates into NaT, pandas 3 parses them at a coarser unit, and both must
+    say "outside the range", not "unparseable". At most 10,000 distinct values are examined.
+
+    >>> dates_out_of_range(pd.Series(["9999-12-31", "oops", "1500-01-01T00:00Z"])).tolist()
+    ['9999-12-31 00:00:00', None, '1500-01-01 00:00:00']
+    """
+    from dateutil.parser import isoparse
+
+    lo, hi = TIMESTAMP_MIN.to_pydatetime(), TIMESTAMP_MAX.to_pydatetime()
+
+    def one(v):
+        try:
+            d = v if isinstance(v, _dt.datetime) else isoparse(v.strip()) if isinstance(v, str) else None
+        except (ValueError, OverflowError):
+            return None
+        if d is not None and d.tzinfo is not None:
+            d = d.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        return str(d) if d is not None and not lo <= d <= hi else None
+
+    return values.map({v: one(v) for v in pd.unique(values)[:10_000]}).astype(object).where(lambda x: x.notna(), None)
 
 
 def _where(name: str, owner: str | None) -> str:

@@ -55,7 +55,8 @@ import numpy as np
 import pandas as pd
 
 from crmml._ids import MixedIdWarning, canonical_ids
-from crmml._time import TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp
+from crmml._time import (OUT_OF_RANGE, TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp,
+                         dates_out_of_range)
 
 #: pandas >= 3 copies on write: a shallow copy shares data until either side writes (never writes through)
 COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
@@ -95,6 +96,11 @@ class SchemaError(ValueError):
         How many rows show the problem (0 for frame-level problems).
     examples : list
         A few offending values.
+
+    >>> import pandas as pd
+    >>> validate_transactions(pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"], "amount": ["x"]}))
+    Traceback (most recent call last):
+    crmml.schema.SchemaError: transactions.amount: non-numeric values (1 row; e.g. 'x')
     """
 
     def __init__(self, frame, column, problem, n_rows=0, examples=()):
@@ -117,7 +123,12 @@ def _plain(v):
 @dataclass(frozen=True)
 class FrameSpec:
     """Canonical columns of one frame: ``{name: kind}`` with kind in
-    ``id``, ``datetime``, ``float``, ``str``, ``label``."""
+    ``id``, ``datetime``, ``float``, ``str``, ``label``.
+
+    >>> from crmml.schema import SPECS
+    >>> SPECS["transactions"].required
+    {'customer_id': 'id', 'timestamp': 'datetime', 'amount': 'float'}
+    """
 
     name: str
     required: dict
@@ -129,6 +140,7 @@ class FrameSpec:
         return {**self.required, **self.optional}
 
 
+#: The canonical frames: name -> :class:`FrameSpec` (required and optional columns, unique key).
 SPECS: dict[str, FrameSpec] = {
     "transactions": FrameSpec(
         "transactions",
@@ -270,7 +282,7 @@ def _numpy_backed(s: pd.Series) -> pd.Series:
     if pa.types.is_boolean(t):
         return s.astype("boolean")
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return s.astype("str")
+        return _text(s)
     if pa.types.is_dictionary(t):
         return s.astype(object).astype("category")
     return s
@@ -284,9 +296,7 @@ def _in_range(parsed: pd.Series, frame: str, col: str) -> pd.Series:
         return parsed.astype("datetime64[ns]")
     bad = ((parsed < TIMESTAMP_MIN) | (parsed > TIMESTAMP_MAX)).to_numpy(dtype=bool)
     if bad.any():
-        raise SchemaError(frame, col, "timestamps outside the range pandas can represent (1677-09-22 .. "
-                          "2262-04-11); fix or drop these rows (placeholder dates such as 9999-12-31?)",
-                          bad.sum(), [str(v) for v in _examples(parsed[bad])])
+        raise SchemaError(frame, col, OUT_OF_RANGE, bad.sum(), [str(v) for v in _examples(parsed[bad])])
     return parsed.astype("datetime64[ns]")
 
 
@@ -313,6 +323,9 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
         raise SchemaError(frame, col, f"timestamps could not be parsed: {exc}", len(s)) from exc
     unparsed = parsed.isna() & ~null
     if unparsed.any():
+        far = dates_out_of_range(s[unparsed]).dropna()
+        if len(far):
+            raise SchemaError(frame, col, OUT_OF_RANGE, len(far), _examples(far))
         raise SchemaError(frame, col, "unparseable timestamps", unparsed.sum(), _examples(s[unparsed]))
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -359,11 +372,16 @@ def _coerce_float(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Se
     return out
 
 
+def _text(s: pd.Series) -> pd.Series:
+    """Text as pandas' default text dtype, missing values kept missing (pandas 2 writes them as '<NA>')."""
+    return s.astype("str").where(s.notna(), np.nan)
+
+
 def _coerce_str(s: pd.Series, frame: str, col: str) -> pd.Series:
     if isinstance(s.dtype, pd.CategoricalDtype):
         return s
     if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
-        return s.astype("str")          # string[pyarrow] / StringDtype(pd.NA) -> pandas' default text dtype
+        return _text(s)                 # string[pyarrow] / StringDtype(pd.NA) -> pandas' default text dtype
     null = s.isna()
     out = s.astype(str)
     return out.where(~null, None) if null.any() else out
@@ -413,6 +431,12 @@ def validate(df: pd.DataFrame, frame: str, columns: ColumnMap | None = None, *,
     ------
     SchemaError
         Naming the frame, column, problem, number of bad rows and examples.
+
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"Cust": [7, 7], "When": ["2024-01-02", "2024-02-01"], "Value": [9.5, -2.0]})
+    >>> tx = validate(raw, "transactions", {"Cust": "customer_id", "When": "timestamp", "Value": "amount"})
+    >>> list(tx.columns), str(tx["timestamp"].dtype)
+    (['customer_id', 'timestamp', 'amount'], 'datetime64[ns]')
     """
     if frame not in SPECS:
         raise ValueError(f"The 'frame' parameter of validate must be one of {sorted(SPECS)}. Got {frame!r} instead.")
@@ -455,25 +479,53 @@ def validate_transactions(df, columns: ColumnMap | None = None, *, allow_missing
 
     ``allow_missing_amount=True`` accepts purchase logs without values (amount
     NaN), as used by purchase-count models. See :func:`validate`.
+
+    >>> import pandas as pd
+    >>> validate_transactions(pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"], "amount": [5]}))
+       customer_id  timestamp  amount
+    0            1 2024-01-02     5.0
     """
     return validate(df, "transactions", columns, allow_null=("amount",) if allow_missing_amount else ())
 
 
 def validate_customers(df, columns: ColumnMap | None = None):
-    """Validate a customers frame (unique ``customer_id``). See :func:`validate`."""
+    """Validate a customers frame (unique ``customer_id``). See :func:`validate`.
+
+    >>> import pandas as pd
+    >>> validate_customers(pd.DataFrame({"customer_id": [1, 1]}))
+    Traceback (most recent call last):
+    crmml.schema.SchemaError: customers.customer_id: ids must be unique (2 rows; e.g. 1)
+    """
     return validate(df, "customers", columns)
 
 
 def validate_events(df, columns: ColumnMap | None = None):
-    """Validate an events frame (``customer_id``, ``timestamp``, ``event_type``). See :func:`validate`."""
+    """Validate an events frame (``customer_id``, ``timestamp``, ``event_type``). See :func:`validate`.
+
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-01 09:30"], "event_type": ["web"]})
+    >>> validate_events(ev).iloc[0, 1]
+    Timestamp('2024-01-01 09:30:00')
+    """
     return validate(df, "events", columns)
 
 
 def validate_leads(df, columns: ColumnMap | None = None, *, require_label: bool = False):
-    """Validate a leads frame (unique ``lead_id``); ``require_label`` demands ``converted``."""
+    """Validate a leads frame (unique ``lead_id``); ``require_label`` demands ``converted``.
+
+    >>> import pandas as pd
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"], "converted": ["yes", "no"]})
+    >>> validate_leads(leads, require_label=True)["converted"].tolist()
+    [1, 0]
+    """
     return validate(df, "leads", columns, require=("converted",) if require_label else ())
 
 
 def validate_products(df, columns: ColumnMap | None = None):
-    """Validate a products/offers frame (unique ``product_id``). See :func:`validate`."""
+    """Validate a products/offers frame (unique ``product_id``). See :func:`validate`.
+
+    >>> import pandas as pd
+    >>> validate_products(pd.DataFrame({"product_id": ["p1", "p2"], "margin": [2, 3.5]}))["margin"].tolist()
+    [2.0, 3.5]
+    """
     return validate(df, "products", columns)

@@ -31,9 +31,13 @@ def test_constant_model_on_few_customers_warns_with_counts():
 def test_too_few_churners_warns():
     X, y = _data(3000, rate=0.004, seed=3)
     assert 2 <= y.sum() < 20
-    with pytest.warns(InsufficientDataWarning, match=rf"3000 rows with {y.sum()} churners.*fewer than 20"):
+    # xgboost >= 3 splits on the 14 churners (then: "fewer than 20"); xgboost 2.1, the lowest supported, finds no
+    # split (then: "no tree found a split"); either way the warning gives the counts
+    with pytest.warns(InsufficientDataWarning, match=rf"3000 rows with {y.sum()} churners.*"
+                                                     r"(fewer than 20|no tree found a split)") as caught:
         m = ChurnModel(n_estimators=20, min_child_weight=0.01).fit(X, y)
-    assert np.ptp(m.predict_proba(X)[:, 1]) > 0     # it did split, but on too few churners
+    split = np.ptp(m.predict_proba(X)[:, 1]) > 0
+    assert ("fewer than 20" in str(caught[-1].message)) == split
 
 
 def test_no_warning_when_the_model_learns():

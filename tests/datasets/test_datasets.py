@@ -136,3 +136,27 @@ def test_synthetic_events_fall_before_dropout():
     assert before > 0.85                 # engagement is mostly while active
     lead_rate = crm.leads.groupby("source")["converted"].mean()
     assert lead_rate["referral"] > lead_rate["cold_call"]
+
+
+def test_shipped_cdnow_is_the_lifetimes_copy():
+    """crmml ships CDNOW itself (lifetimes is only a test-time reference): byte for byte lifetimes' file, and the
+    sample summary equal to lifetimes' (columns renamed)."""
+    import gzip
+    from importlib import resources
+
+    from crmml.datasets._loaders import _shipped_file
+
+    reference = resources.files(pytest.importorskip("lifetimes.datasets"))
+    assert gzip.decompress(_shipped_file("cdnow_master.txt.gz").read_bytes()) == \
+        (reference / "CDNOW_master.txt").read_bytes()
+    theirs = pd.read_csv(reference / "cdnow_customers_summary_with_transactions.csv", index_col="ID")
+    theirs = theirs.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+    pd.testing.assert_frame_equal(load_cdnow_summary(), theirs.rename_axis("customer_id"), check_exact=True)
+
+
+@pytest.mark.parametrize("loader", ["load_online_retail", "load_bank_marketing", "load_grocery"])
+def test_a_missing_explicit_path_is_a_named_error(loader, tmp_path):
+    import crmml.datasets
+
+    with pytest.raises(DatasetNotFoundError, match="nope.csv was not found; pass the path of the dataset file"):
+        getattr(crmml.datasets, loader)(path=tmp_path / "nope.csv")

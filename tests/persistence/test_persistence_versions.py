@@ -113,3 +113,22 @@ def test_newer_crmml_minor_needs_a_readable_format(models):
 def test_older_crmml_files_load(models):
     _edit(models["rfm"], lambda m: (m.pop("min_reader_format_version"), m.update(crmml_version="0.0.9")))
     assert type(load(models["rfm"])).__name__ == "RFMSegmenter"
+
+
+@pytest.mark.parametrize("dist", ["xgboost", "xgboost-cpu"])
+def test_xgboost_version_is_read_from_either_wheel(dist, monkeypatch):
+    """xgboost installed as the CPU-only ``xgboost-cpu`` distribution (crmml's dependency on x86_64 Linux and Windows)
+    records and checks its version like the full ``xgboost`` wheel."""
+    import importlib.metadata as md
+
+    from crmml.persistence._versions import library_versions
+
+    real = md.version
+
+    def version(name):
+        if name in ("xgboost", "xgboost-cpu") and name != dist:
+            raise md.PackageNotFoundError(name)
+        return "9.8.7" if name == dist else real(name)
+
+    monkeypatch.setattr(md, "version", version)
+    assert library_versions()["xgboost"] == "9.8.7"

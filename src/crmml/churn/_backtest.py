@@ -103,6 +103,14 @@ class BacktestResult:
         Test cutoff -> the fitted :class:`ChurnModel` (for ``explain``).
     test_features : dict
         Test cutoff -> the feature frame scored at that cutoff.
+
+    Examples
+    --------
+    A full run is in :func:`backtest`; the fields:
+
+    >>> import dataclasses
+    >>> [f.name for f in dataclasses.fields(BacktestResult)]
+    ['metrics', 'summary', 'predictions', 'models', 'test_features']
     """
 
     metrics: pd.DataFrame

@@ -38,7 +38,15 @@ def _factorized(data: dict, column: str):
 
 
 class ConvergenceError(RuntimeError):
-    """A CLV model fit did not reach a finite maximum of its likelihood."""
+    """A CLV model fit did not reach a finite maximum of its likelihood.
+
+    A ``RuntimeError``: the data were valid, the optimiser failed; try other starting values or a coarser time
+    unit (``freq="W"``). Non-convergence that still gives finite parameters is a ``ConvergenceWarning`` instead.
+
+    >>> from crmml.clv import ConvergenceError
+    >>> issubclass(ConvergenceError, RuntimeError)
+    True
+    """
 
 
 class BaseCLVFitter(BaseEstimator):

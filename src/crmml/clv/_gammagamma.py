@@ -35,8 +35,8 @@ class GammaGammaModel(BaseCLVFitter):
     Examples
     --------
     >>> import pandas as pd
-    >>> from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
-    >>> s = load_cdnow_summary_data_with_monetary_value()
+    >>> from crmml.datasets import load_cdnow_summary
+    >>> s = load_cdnow_summary()
     >>> m = GammaGammaModel().fit(s)
     >>> m.params_.round(2).tolist(), m.n_customers_
     ([6.25, 3.74, 15.45], 946)
@@ -79,8 +79,8 @@ class GammaGammaModel(BaseCLVFitter):
 
         Examples
         --------
-        >>> from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
-        >>> s = load_cdnow_summary_data_with_monetary_value()
+        >>> from crmml.datasets import load_cdnow_summary
+        >>> s = load_cdnow_summary()
         >>> GammaGammaModel().fit(s).conditional_expected_spend(s).round(2).iloc[:3].tolist()
         [24.66, 18.91, 35.17]
         """

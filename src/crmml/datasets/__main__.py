@@ -11,7 +11,7 @@ def _describe(name, df, key="customer_id", time="timestamp"):
 
 
 def main() -> None:
-    _describe("CDNOW (lifetimes)", load_cdnow())
+    _describe("CDNOW (shipped)", load_cdnow())
     _describe("online retail (shipped sample)", load_online_retail(sample=True))
     leads = load_bank_marketing(sample=True)
     _describe("bank marketing leads (shipped)", leads, key="lead_id", time="")

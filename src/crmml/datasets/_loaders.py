@@ -2,20 +2,18 @@
 
 Sources (see ``../shared/data/README.md`` and ``datasets/README.md``):
 
-- CDNOW (Fader, Hardie & Lee 2005), from the copy the ``lifetimes`` package installs.
+- CDNOW (Fader, Hardie & Lee 2005), shipped in ``datasets/`` (the file lifetimes distributes).
 - UCI Online Retail (Chen, Sain & Guo 2012), CC BY 4.0.
 - UCI Bank Marketing (Moro, Cortez & Rita 2014), CC BY 4.0.
 - The online grocery event log of Platzer & Reutterer (2016), BTYDplus (GPL-3); not shipped.
 
-Nothing is downloaded: files come from an installed package, from the small
-samples shipped in ``datasets/``, or from ``../shared/data`` (override the
+Nothing is downloaded: files come from the small samples shipped in ``datasets/`` or from ``../shared/data`` (override the
 folder with the ``CRMML_SHARED_DATA`` environment variable).
 """
 
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +33,26 @@ __all__ = [
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A dataset file is not where crmml looks for it."""
+    """A dataset file is not where crmml looks for it.
+
+    >>> from crmml.datasets import DatasetNotFoundError, load_online_retail
+    >>> try:
+    ...     load_online_retail(path="no/such/online_retail.csv.gz")
+    ... except DatasetNotFoundError as e:
+    ...     print(type(e).__name__, isinstance(e, FileNotFoundError))
+    DatasetNotFoundError True
+    """
 
 
 def shared_data_dir() -> Path | None:
     """The ``shared/data`` folder: ``$CRMML_SHARED_DATA``, else the first
-    ``../shared/data`` found above the working directory or this package."""
+    ``../shared/data`` found above the working directory or this package (None when there is none).
+
+    >>> from crmml.datasets import shared_data_dir
+    >>> folder = shared_data_dir()
+    >>> folder is None or (folder / "README.md").exists()
+    True
+    """
     env = os.environ.get("CRMML_SHARED_DATA")
     if env:
         return Path(env)
@@ -63,6 +75,15 @@ def _shared_file(rel: str) -> Path:
     return path
 
 
+def _given_file(path) -> Path:
+    """An explicit ``path=`` of a loader, which must exist."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetNotFoundError(f"{path} was not found; pass the path of the dataset file, or leave path unset "
+                                   "to read the copy crmml finds itself.")
+    return path
+
+
 def _shipped_file(name: str) -> Path:
     """A file of the top-level ``datasets/`` folder (source checkout or installed wheel)."""
     here = Path(__file__).resolve()
@@ -73,19 +94,12 @@ def _shipped_file(name: str) -> Path:
     raise DatasetNotFoundError(f"the shipped sample {name} is missing from this installation")
 
 
-def _lifetimes_file(name: str) -> Path:
-    try:
-        path = resources.files("lifetimes.datasets") / name
-    except ModuleNotFoundError as exc:  # pragma: no cover - lifetimes is a dependency
-        raise DatasetNotFoundError("the lifetimes package (which ships CDNOW) is not installed") from exc
-    return Path(str(path))
-
-
 def load_cdnow() -> pd.DataFrame:
     """CDNOW master data: 69,659 transactions of 23,570 customers, 1997-01-01..1998-06-30.
 
-    Read from the copy the ``lifetimes`` package installs. Columns:
-    ``customer_id``, ``timestamp`` (day), ``amount`` (dollars), ``quantity`` (CDs).
+    Read from the copy shipped in ``datasets/cdnow_master.txt.gz`` (the file the
+    ``lifetimes`` package distributes; source and attribution in ``datasets/README.md``).
+    Columns: ``customer_id``, ``timestamp`` (day), ``amount`` (dollars), ``quantity`` (CDs).
 
     Examples
     --------
@@ -94,7 +108,7 @@ def load_cdnow() -> pd.DataFrame:
     >>> tx.shape, tx["customer_id"].nunique()
     ((69659, 4), 23570)
     """
-    raw = pd.read_csv(_lifetimes_file("CDNOW_master.txt"), sep=r"\s+", header=0,
+    raw = pd.read_csv(_shipped_file("cdnow_master.txt.gz"), sep=r"\s+", header=0,
                       names=["customer_id", "date", "quantity", "amount"],
                       dtype={"customer_id": "int64", "date": "str"})
     raw["timestamp"] = pd.to_datetime(raw.pop("date"), format="%Y%m%d")
@@ -104,10 +118,18 @@ def load_cdnow() -> pd.DataFrame:
 def load_cdnow_summary() -> pd.DataFrame:
     """The 2,357-customer CDNOW sample of the BG/NBD paper as a summary table.
 
-    Columns ``frequency``, ``recency``, ``T`` (weeks, calibration to 1997-09-30),
-    indexed by ``customer_id``; used for golden-value tests.
+    Columns ``frequency``, ``recency``, ``T`` (weeks, calibration to 1997-09-30) and
+    ``monetary_value`` (mean value of the repeat purchases, dollars), indexed by
+    ``customer_id``; used for golden-value tests. Shipped in ``datasets/cdnow_sample_summary.csv``.
+
+    Examples
+    --------
+    >>> from crmml.datasets import load_cdnow_summary
+    >>> s = load_cdnow_summary()
+    >>> len(s), list(s.columns), int((s["frequency"] > 0).sum())
+    (2357, ['frequency', 'recency', 'T', 'monetary_value'], 946)
     """
-    df = pd.read_csv(_lifetimes_file("cdnow_customers_summary.csv"))
+    df = pd.read_csv(_shipped_file("cdnow_sample_summary.csv"))
     return df.rename(columns={"ID": "customer_id"}).set_index("customer_id")
 
 
@@ -129,8 +151,15 @@ def load_online_retail(*, sample: bool = False, path: str | os.PathLike | None =
         histories) instead of the full file in ``../shared/data``.
     path : path-like, optional
         An explicit path to ``online_retail.csv.gz`` (or the sample).
+
+    Examples
+    --------
+    >>> from crmml.datasets import load_online_retail
+    >>> tx = load_online_retail(sample=True)
+    >>> len(tx), tx["customer_id"].nunique(), int((tx["amount"] < 0).sum() > 0)
+    (144651, 1500, 1)
     """
-    src = Path(path) if path else (_shipped_file("online_retail_sample.csv.gz") if sample
+    src = _given_file(path) if path else (_shipped_file("online_retail_sample.csv.gz") if sample
                                    else _shared_file("online_retail/online_retail.csv.gz"))
     raw = pd.read_csv(src, dtype={"InvoiceNo": "str", "StockCode": "str", "Description": "str",
                                   "Country": "str"})
@@ -162,8 +191,15 @@ def load_bank_marketing(*, sample: bool = False, drop_duration: bool = True,
     ----------
     sample : bool, default=False
         Read the copy shipped in ``datasets/`` (the full 41,188 rows, gzipped).
+
+    Examples
+    --------
+    >>> from crmml.datasets import load_bank_marketing
+    >>> leads = load_bank_marketing(sample=True)
+    >>> len(leads), "duration" in leads.columns, round(float(leads["converted"].mean()), 3)
+    (41188, False, 0.113)
     """
-    src = Path(path) if path else (_shipped_file("bank_marketing.csv.gz") if sample
+    src = _given_file(path) if path else (_shipped_file("bank_marketing.csv.gz") if sample
                                    else _shared_file("bank_marketing/bank-additional-full.csv"))
     raw = pd.read_csv(src, sep=";")
     raw.columns = [c.replace(".", "_") for c in raw.columns]
@@ -179,8 +215,18 @@ def load_grocery(*, path: str | os.PathLike | None = None) -> pd.DataFrame:
 
     A purchase log without values: ``amount`` is NaN on every row, so use it for
     purchase-count models (BG/NBD, Pareto/NBD), not for spend. Not shipped (GPL-3).
+
+    Examples
+    --------
+    >>> from crmml.datasets import DatasetNotFoundError, load_grocery
+    >>> try:
+    ...     log = load_grocery()
+    ... except DatasetNotFoundError:      # set CRMML_SHARED_DATA to the folder that holds grocery_elog/
+    ...     log = None
+    >>> log is None or (len(log), log["customer_id"].nunique()) == (10483, 1525)
+    True
     """
-    src = Path(path) if path else _shared_file("grocery_elog/groceryElog.csv")
+    src = _given_file(path) if path else _shared_file("grocery_elog/groceryElog.csv")
     raw = pd.read_csv(src)
     out = pd.DataFrame({"customer_id": raw["cust"].astype("int64"),
                         "timestamp": pd.to_datetime(raw["date"]),

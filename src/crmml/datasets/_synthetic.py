@@ -58,6 +58,15 @@ class SyntheticCRM:
         The generating parameters (defaults merged with overrides).
     start, end : Timestamp
         The observation window ``[start, end)``.
+
+    Examples
+    --------
+    >>> from crmml.datasets import make_synthetic_crm
+    >>> crm = make_synthetic_crm(n_customers=200, seed=0)
+    >>> len(crm.customers), crm.truth.index.equals(crm.customers.set_index("customer_id").index)
+    (200, True)
+    >>> bool((crm.transactions["timestamp"] < crm.end).all())
+    True
     """
 
     customers: pd.DataFrame

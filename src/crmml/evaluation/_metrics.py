@@ -73,13 +73,21 @@ def roc_auc(y_true, y_score) -> float:
 
 
 def pr_auc(y_true, y_score) -> float:
-    """Area under the precision-recall curve (average precision)."""
+    """Area under the precision-recall curve (average precision).
+
+    >>> round(pr_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 4)
+    0.8333
+    """
     y, s = _xy(y_true, y_score)
     return float("nan") if _one_class(y) else float(average_precision_score(y, s))
 
 
 def gini(y_true, y_score) -> float:
-    """Gini coefficient ``2 * AUC - 1``."""
+    """Gini coefficient ``2 * AUC - 1``.
+
+    >>> gini([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.5
+    """
     return 2.0 * roc_auc(y_true, y_score) - 1.0
 
 
@@ -101,7 +109,11 @@ def ks_statistic(y_true, y_score) -> float:
 
 
 def brier(y_true, y_prob) -> float:
-    """Brier score: the mean squared error of probabilities."""
+    """Brier score: the mean squared error of probabilities.
+
+    >>> round(brier([0, 1, 1], [0.2, 0.6, 0.9]), 4)
+    0.07
+    """
     y, p = _xy(y_true, y_prob)
     return float(brier_score_loss(y, np.clip(p, 0, 1)))
 
@@ -133,7 +145,7 @@ def calibration_bins(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile
 
 
 def expected_calibration_error(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile") -> float:
-    """Expected calibration error: the size-weighted mean |observed rate - mean predicted| over bins.
+    """Expected calibration error: the size-weighted mean absolute gap between observed rate and mean prediction over bins.
 
     ``strategy="quantile"`` uses equal-count bins, ``"uniform"`` equal-width bins on [0, 1].
 
@@ -166,7 +178,11 @@ def lift_at(y_true, y_score, frac: float = 0.1) -> float:
 
 
 def capture_rate_at(y_true, y_score, frac: float = 0.1) -> float:
-    """Share of all events found in the top ``frac`` by score."""
+    """Share of all events found in the top ``frac`` by score.
+
+    >>> capture_rate_at([1, 0, 0, 1, 0, 0, 0, 0, 0, 1], [.9, .1, .2, .1, .3, .2, .1, .2, .1, .05], frac=0.1)
+    0.3333333333333333
+    """
     y, s = _xy(y_true, y_score)
     total = y.sum()
     return float("nan") if total == 0 else float(y[_top_mask(s, frac)].sum() / total)
@@ -237,6 +253,10 @@ def classification_metrics(y_true, y_prob, *, frac: float = 0.1) -> dict:
 
     Keys: ``n``, ``event_rate``, ``roc_auc``, ``pr_auc``, ``gini``, ``ks``,
     ``brier``, ``ece``, ``lift_top10`` and ``capture_top10`` (for ``frac=0.1``).
+
+    >>> m = classification_metrics([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    >>> m["n"], round(m["roc_auc"], 3), round(m["event_rate"], 2)
+    (6, 0.889, 0.5)
     """
     y, p = _xy(y_true, y_prob)
     pct = int(round(frac * 100))

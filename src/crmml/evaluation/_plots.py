@@ -204,7 +204,7 @@ def _shap_inputs(shap_values, X, feature_names):
 
 def plot_shap_summary(shap_values, X=None, *, feature_names=None, kind: str = "bar", max_display: int = 15,
                       units: str | None = "log-odds", ax=None, random_state: int = 0):
-    """SHAP summary: mean |SHAP| per feature (``kind="bar"``) or a beeswarm (``kind="beeswarm"``).
+    """SHAP summary: mean absolute SHAP value per feature (``kind="bar"``) or a beeswarm (``kind="beeswarm"``).
 
     Parameters
     ----------

@@ -288,10 +288,10 @@ def summarize_data(df: pd.DataFrame, *, key: str = "customer_id", time: str | No
 
 
 def top_drivers(shap_values, feature_names=None, n: int = 15) -> pd.DataFrame:
-    """Features ranked by mean |SHAP|, with the mean signed SHAP value (direction).
+    """Features ranked by mean absolute SHAP value, with the mean signed SHAP value (direction).
 
     Returns a DataFrame indexed by ``feature`` with ``mean_abs_shap``,
-    ``mean_shap`` and ``share`` (of the total mean |SHAP|).
+    ``mean_shap`` and ``share`` (of the total mean absolute SHAP value).
 
     >>> import numpy as np
     >>> top_drivers(np.array([[1.0, -0.2], [-0.5, 0.1]]), ["a", "b"]).index.tolist()

@@ -265,7 +265,15 @@ def _block_edges(code, n, n_rows, block_rows):
 
 def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, event_types=None, channels=None,
                      dtype="float64", n_jobs=2) -> pd.DataFrame:
-    """:func:`build_features` on frames that are already validated (no checks)."""
+    """:func:`build_features` on frames that are already validated (no checks; ``as_of`` a Timestamp).
+
+    >>> import pandas as pd
+    >>> from crmml.schema import validate_transactions
+    >>> tx = validate_transactions(pd.DataFrame({"customer_id": [1, 1, 2], "amount": [20.0, 35.0, 12.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-10", "2024-02-20", "2024-02-01"])}))
+    >>> compute_features(tx, pd.Timestamp("2024-03-01"), windows=(30,))["amount_sum_30d"].tolist()
+    [35.0, 12.0]
+    """
     as_ns = int(as_of.value)
     t_all = tx["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
     keep = t_all < as_ns

@@ -45,7 +45,12 @@ def model_channels(feature_names, tx: pd.DataFrame) -> tuple:
 
 @dataclass(frozen=True)
 class FeatureContext:
-    """What the expansion of templates depends on (fixed for one call)."""
+    """What the expansion of templates depends on (fixed for one call).
+
+    >>> from crmml.features import REGISTRY, FeatureContext
+    >>> REGISTRY["gaps"].names(FeatureContext(windows=(30,)))[:3]
+    ['gap_days_mean_30d', 'gap_days_std_30d', 'gap_days_max_30d']
+    """
 
     windows: tuple = (7, 14, 30, 60, 90, 180, 365)
     event_types: tuple = ()
@@ -59,6 +64,11 @@ class FeatureTemplate:
 
     ``measure`` may contain ``{value}`` (an event type, channel or attribute,
     slugged); ``description`` may contain ``{window}`` and ``{value}``.
+
+    >>> from crmml.features import FeatureContext, FeatureTemplate
+    >>> t = FeatureTemplate("event_{value}", "count", "{value} events in {window}", over="event_types")
+    >>> [name for name, *_ in t.expand(FeatureContext(windows=(7, 30), event_types=("email_open",)))]
+    ['event_email_open_count_7d', 'event_email_open_count_30d']
     """
 
     measure: str
@@ -82,6 +92,14 @@ class FeatureTemplate:
 
 @dataclass
 class FeatureFamily:
+    """A named group of feature templates with the function that computes them (see :class:`FeatureRegistry`).
+
+    >>> from crmml.features import REGISTRY
+    >>> fam = REGISTRY["returns"]
+    >>> fam.requires, fam.names(FeatureContext(windows=(30,)))[0]
+    ('transactions', 'return_count_30d')
+    """
+
     name: str
     description: str
     requires: str
@@ -98,7 +116,17 @@ class FeatureFamily:
 
 
 class FeatureRegistry:
-    """An explicit, ordered registry of feature families."""
+    """An explicit, ordered registry of feature families.
+
+    >>> from crmml.features import FeatureContext, FeatureRegistry, FeatureTemplate
+    >>> reg = FeatureRegistry()
+    >>> @reg.family("spend", description="spend", requires="transactions",
+    ...             templates=[FeatureTemplate("amount", "sum", "net amount in {window}")])
+    ... def spend(data, ctx):
+    ...     ...
+    >>> reg.catalog(FeatureContext(windows=(30, 90)))["name"].tolist()
+    ['amount_sum_30d', 'amount_sum_90d']
+    """
 
     def __init__(self):
         self._families: dict = {}

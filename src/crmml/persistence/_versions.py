@@ -22,6 +22,8 @@ FORMAT_VERSION = 1
 MIN_READER_FORMAT_VERSION = 1
 #: libraries whose stored state a newer version may write in a way an older one misreads
 _NOT_FORWARD_COMPATIBLE = {"scikit-learn": "sklearn.", "xgboost": "xgboost."}
+#: distributions that install a library: xgboost's CPU-only build is the distribution ``xgboost-cpu``
+_DISTRIBUTIONS = {"xgboost": ("xgboost", "xgboost-cpu")}
 
 
 def library_versions() -> dict:
@@ -34,10 +36,12 @@ def library_versions() -> dict:
 
     out = {}
     for name in ("numpy", "pandas", "scikit-learn", "scipy", "pyarrow", "xgboost"):
-        try:                                   # the installed distribution's version, without importing it
-            out[name] = version(name)          # (importing xgboost costs ~0.3 s of every CLI call)
-        except PackageNotFoundError:  # pragma: no cover - optional library missing
-            pass
+        for dist in _DISTRIBUTIONS.get(name, (name,)):
+            try:                               # the installed distribution's version, without importing it
+                out[name] = version(dist)      # (importing xgboost costs ~0.3 s of every CLI call)
+                break
+            except PackageNotFoundError:  # optional library missing, or installed under another name
+                pass
     return dict(sorted(out.items()))
 
 

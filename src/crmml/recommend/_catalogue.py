@@ -39,7 +39,7 @@ def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, n
             flag = prod[col]
             if not (pd.api.types.is_bool_dtype(flag) or set(pd.unique(flag.dropna())) <= {0, 1}):
                 raise ValueError(f"The eligibility column {col!r} must be boolean (True = may be offered).")
-            ok &= flag.reindex(items).fillna(False).astype(bool).to_numpy()
+            ok &= flag.reindex(items).eq(True).fillna(False).to_numpy(dtype=bool)   # missing = not eligible
 
     value = np.full(n, np.nan)
     if value_column is not None:

@@ -70,6 +70,13 @@ def time_split(transactions, split_date, horizon_days=30, *, target="all"):
     Returns ``(train, relevant)``: the validated training rows (all of them,
     returns included, as the model sees history) and ``customer_id, product_id``
     pairs.
+
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2], "product_id": ["a", "b", "a", "c"], "amount": 1.0,
+    ...                    "timestamp": ["2024-01-02", "2024-02-03", "2024-01-05", "2024-03-20"]})
+    >>> train, relevant = time_split(tx, "2024-02-01", horizon_days=30)
+    >>> len(train), relevant.to_dict("records")
+    (2, [{'customer_id': 1, 'product_id': 'b'}])
     """
     check_number(horizon_days, "horizon_days", "evaluate_recommendations", low=1, high=MAX_HORIZON_DAYS)
     check_in(target, "target", "evaluate_recommendations", ("all", "new"))

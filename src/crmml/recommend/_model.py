@@ -91,14 +91,26 @@ class NextBestOffer(BaseEstimator):
 
     Attributes
     ----------
-    items_ : Index of product ids (columns of every matrix).
-    customers_ : Index of customer ids (rows of the customer matrices).
-    similarity_ : csr_matrix, items x items.
-    affinity_, n_purchases_, last_age_ : csr_matrix, customers x items
-        Recency-weighted affinity, purchase occasions, days since last purchase plus one.
-    popularity_ : ndarray, distinct buyers per item in the popularity window.
-    eligible_ : ndarray of bool; value_ : ndarray of float; category_codes_ : ndarray of int
-    categories_ : list of str; descriptions_ : ndarray of str; as_of_ : str
+    items_ : Index
+        Product ids (columns of every matrix).
+    customers_ : Index
+        Customer ids (rows of the customer matrices).
+    similarity_ : csr_matrix
+        Items x items.
+    affinity_, n_purchases_, last_age_ : csr_matrix
+        Customers x items: recency-weighted affinity, purchase occasions, days since last purchase plus one.
+    popularity_ : ndarray
+        Distinct buyers per item in the popularity window.
+    eligible_ : ndarray of bool
+        Per item: may be offered.
+    value_ : ndarray of float
+        Per item: the ``value_column`` (NaN without one).
+    category_codes_ : ndarray of int
+        Per item: index into ``categories_`` (-1 when unknown).
+    categories_ : list of str
+    descriptions_ : ndarray of str
+    as_of_ : str
+        The cutoff the model was fitted at (ISO format).
 
     Examples
     --------

@@ -129,6 +129,12 @@ def plot_gains(evaluation, *, ax=None):
     Returns
     -------
     Axes
+
+    Examples
+    --------
+    >>> ev = evaluate_lead_scores([1, 0, 1, 0, 0, 0], [.9, .2, .7, .4, .1, .3], ["A", "D", "A", "B", "D", "C"])
+    >>> plot_gains(ev).get_xlabel()  # doctest: +ELLIPSIS
+    '...leads...'
     """
     import matplotlib.pyplot as plt
 

@@ -31,8 +31,10 @@ class LeadScorer(BaseEstimator):
     last 7 days, days since the last event, read only *before* each lead's
     scoring time).
 
-    How it works
-    ------------
+    Notes
+    -----
+    How it works:
+
     - Attributes: every column except ``lead_id``, ``converted``,
       ``created_at``, ``score_time`` and ``exclude``; numeric columns are
       median-imputed (with a missing indicator when fit saw missing values),

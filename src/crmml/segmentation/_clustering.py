@@ -22,6 +22,8 @@ from crmml.exceptions import ParameterError
 
 __all__ = ["CustomerClusterer", "DEFAULT_NAME_VOCABULARY"]
 
+#: Words for cluster names: feature -> (word when the cluster is low, word when high[, "noun"]); override with
+#: ``vocabulary=``.
 DEFAULT_NAME_VOCABULARY: dict = {
     # feature: (word when the cluster is low, word when high[, "noun"])
     "recency": ("recent", "lapsed"),
@@ -81,8 +83,8 @@ class CustomerClusterer(BaseEstimator):
     Choosing k (``n_clusters="auto"``): on one seeded random sample of ``sample_size`` customers, a model is fitted
     for each k in ``k_range`` and scored by the mean silhouette (KMeans; highest wins) or by BIC (mixture; lowest
     wins); the final model with the chosen k is then fitted on all customers (the mixture on a seeded sample of at
-most 200,000, as EM with full covariances is slow on millions of rows; every customer is then assigned).
-Scores are kept in ``k_scores_``.
+    most 200,000, as EM with full covariances is slow on millions of rows; every customer is then assigned).
+    Scores are kept in ``k_scores_``.
     The default range starts at 3 because silhouette favours k=2, which is rarely actionable.
 
     Profiles: per cluster the size, share, revenue share, mean of each feature (original units) and z-scores

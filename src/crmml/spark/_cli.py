@@ -33,7 +33,8 @@ def read_parquet(spark, path, mapping=None):
 
 
 def _prepare(args):
-    from crmml.cli import UserError, parse_mapping
+    from crmml._cli_guard import UserError
+    from crmml._tables import parse_mapping
     from crmml.persistence import load
     from crmml.spark._errors import surface_errors
     from crmml.spark._score import KINDS
@@ -76,7 +77,7 @@ def score_command(args, say):
     output path holds either nothing or every row. A URL (``hdfs://``, ``s3a://``...) is written by
     Spark's output committer instead (complete when its ``_SUCCESS`` marker is there).
     """
-    from crmml.cli import UserError
+    from crmml._cli_guard import UserError
     from crmml.spark._errors import surface_errors
     from crmml.spark._score import score
 

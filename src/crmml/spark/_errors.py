@@ -11,7 +11,11 @@ __all__ = ["surface_errors", "SparkJobError"]
 
 
 class SparkJobError(ValueError):
-    """A crmml error raised inside a Spark task (the worker's message, without the Java stack trace)."""
+    """A crmml error raised inside a Spark task (the worker's message, without the Java stack trace).
+
+    >>> _crmml_error("Traceback ...\\nValueError: bucket 3 holds an unknown product")
+    SparkJobError('ValueError in a Spark task: bucket 3 holds an unknown product')
+    """
 
 
 _LAST = re.compile(r"^(?:[\w.]+\.)?(SchemaError|ModelLoadError|SparkJobError|ValueError|TypeError): (.+)$")

@@ -18,7 +18,14 @@ __all__ = ["SparkInputError", "check_spark_frame", "to_spark", "to_pandas", "spa
 
 
 class SparkInputError(TypeError, ValueError):
-    """A ``crmml.spark`` function got something other than a Spark DataFrame (e.g. a pandas frame)."""
+    """A ``crmml.spark`` function got something other than a Spark DataFrame (e.g. a pandas frame).
+
+    >>> import pandas as pd
+    >>> from crmml.spark import to_pandas
+    >>> to_pandas(pd.DataFrame({"customer_id": [1]}))
+    Traceback (most recent call last):
+    crmml.spark._frames.SparkInputError: to_pandas expects a pyspark.sql.DataFrame. Got DataFrame instead.
+    """
 
 
 def _is_spark_frame(obj) -> bool:
@@ -153,6 +160,14 @@ def to_pandas(sdf, *, index=None, sort=True, categories=None) -> pd.DataFrame:
     ------
     crmml.SchemaError, crmml.persistence.ModelLoadError, SparkJobError
         The crmml error a Spark task raised (bad values in a bucket, a model failing its checks).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmml.spark import to_spark
+    >>> sdf = to_spark(getfixture("spark"), pd.DataFrame({"customer_id": [2, 1], "score": [0.5, 0.25]}))
+    >>> to_pandas(sdf, index="customer_id")["score"].tolist()
+    [0.25, 0.5]
     """
     if not _is_spark_frame(sdf):
         raise SparkInputError(f"to_pandas expects a pyspark.sql.DataFrame. Got {type(sdf).__name__} instead.")
@@ -184,6 +199,10 @@ def canonical_order(pdf: pd.DataFrame) -> pd.DataFrame:
 
     Sums over a customer's lines are rounded in line order; crmml.spark sorts each bucket's rows this
     way, so results equal the pandas API on a frame sorted the same way.
+
+    >>> import pandas as pd
+    >>> canonical_order(pd.DataFrame({"customer_id": [2, 1, 1], "amount": [5.0, 3.0, 1.0]}))["amount"].tolist()
+    [1.0, 3.0, 5.0]
     """
     if len(pdf) < 2:
         return pdf

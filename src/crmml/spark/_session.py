@@ -22,6 +22,12 @@ def get_session(master: str | None = None, *, shuffle_partitions: int | None = N
         (or ``local[*]``).
     shuffle_partitions : int, optional
         ``spark.sql.shuffle.partitions`` (crmml.spark's default number of customer buckets).
+
+    Examples
+    --------
+    >>> spark = getfixture("spark")          # the tests' local[2] session; get_session() returns it
+    >>> get_session() is spark, spark.conf.get("spark.sql.session.timeZone")
+    (True, 'UTC')
     """
     from pyspark.sql import SparkSession
 
