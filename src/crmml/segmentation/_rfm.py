@@ -23,10 +23,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_in, check_number, history_before, numeric_values
+from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._state import check_codes
 from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
@@ -337,7 +338,7 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
     return out
 
 
-class RFMSegmenter(BaseEstimator):
+class RFMSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
     """Score customers 1..5 on recency, frequency and monetary value and name their RFM segment.
 
     ``fit`` learns the score edges of each measure on an RFM table (quintiles by default); ``transform`` applies
@@ -371,6 +372,16 @@ class RFMSegmenter(BaseEstimator):
         Segment names in table order.
     lookup_ : ndarray of shape (n_scores, n_scores, n_scores)
         Segment code of each (R, F, M) cell.
+    feature_names_in_ : ndarray of str
+        The columns read: ``recency``, ``frequency`` and ``monetary`` (other columns are ignored).
+    n_features_in_ : int
+        3.
+
+    Notes
+    -----
+    scikit-learn conventions: ``set_output(transform="pandas")`` and ``get_feature_names_out`` work; ``score``
+    returns a float (how evenly the fitted edges spread ``X`` over the scores), so ``GridSearchCV`` can use it;
+    the per-customer R, F and M scores are :meth:`score_table`.
 
     Examples
     --------
@@ -390,6 +401,8 @@ class RFMSegmenter(BaseEstimator):
     5                  4        1        2  Potential Loyalist
     6                  2        2        4             At Risk
     """
+
+    _output_names = ("r_score", "f_score", "m_score", "fm_score", "rfm_cell", "segment")
 
     def __init__(self, n_scores: int = 5, segments: pd.DataFrame | None = None, monetary: str = "monetary"):
         self.n_scores = n_scores
@@ -433,7 +446,7 @@ class RFMSegmenter(BaseEstimator):
                 scores = scores[::-1].copy()
             setattr(self, f"{name}_edges_", edges)
             setattr(self, f"{name}_scores_", scores)
-        return self
+        return self._record_input(self._columns())
 
     def _check_loaded_state(self):
         """Scores in ``1..n_scores``, one more score than edges, segment codes in range (called by ``load``)."""
@@ -449,8 +462,31 @@ class RFMSegmenter(BaseEstimator):
             if edges.ndim != 1 or np.any(np.diff(edges) < 0):
                 raise ValueError(f"{name}_edges_ must be a sorted one-dimensional array.")
 
-    def score(self, X: pd.DataFrame) -> pd.DataFrame:
-        """R, F and M scores (1..n_scores) of each customer on the fitted edges."""
+    def score(self, X: pd.DataFrame, y=None) -> float:
+        """Balance of the scores on ``X``: the mean over R, F and M of the normalised entropy of the scores.
+
+        1.0 when each of the ``n_scores`` levels holds an equal share of ``X``'s customers (what quantile edges
+        aim at), lower when ties or a shift since ``fit`` crowd customers into few levels; comparable across
+        ``n_scores``. ``y`` is ignored. The per-customer scores are :meth:`score_table`.
+
+        >>> import pandas as pd
+        >>> rfm = pd.DataFrame({"recency": [1.0, 2, 3, 4, 5], "frequency": [1, 2, 3, 4, 5],
+        ...                     "monetary": [1.0, 2, 3, 4, 5]})
+        >>> RFMSegmenter().fit(rfm).score(rfm)
+        1.0
+        """
+        table = self.score_table(X)
+        k = self.n_scores
+        ent = []
+        for col in ("r_score", "f_score", "m_score"):
+            p = np.bincount(table[col].to_numpy(), minlength=k + 1)[1:] / max(len(table), 1)
+            p = p[p > 0]
+            ent.append(float(-(p * np.log(p)).sum() / np.log(k)))
+        return round(float(np.mean(ent)), 12)
+
+    def score_table(self, X: pd.DataFrame) -> pd.DataFrame:
+        """R, F and M scores (1..n_scores) of each customer on the fitted edges (``r_score``, ``f_score``,
+        ``m_score``, indexed like ``X``)."""
         check_is_fitted(self, "lookup_")
         X = self._check_frame(X, "score")
         out = {}
@@ -468,7 +504,7 @@ class RFMSegmenter(BaseEstimator):
         DataFrame indexed like ``X`` with ``r_score``, ``f_score``, ``m_score``, ``fm_score``
         (``ceil((F + M) / 2)``), ``rfm_cell`` (e.g. ``"545"``) and ``segment`` (categorical, table order).
         """
-        out = self.score(X)
+        out = self.score_table(X)
         r, f, m = (out[c].to_numpy() for c in ("r_score", "f_score", "m_score"))
         out["fm_score"] = (f + m + 1) // 2
         out["rfm_cell"] = pd.Series(r * 100 + f * 10 + m, index=out.index).astype(str) if self.n_scores < 10 \
@@ -476,10 +512,6 @@ class RFMSegmenter(BaseEstimator):
         codes = self.lookup_[r - 1, f - 1, m - 1]
         out["segment"] = pd.Categorical.from_codes(codes, categories=self.segment_names_)
         return out
-
-    def fit_transform(self, X: pd.DataFrame, y=None) -> pd.DataFrame:
-        """``fit(X).transform(X)``."""
-        return self.fit(X).transform(X)
 
     def summary(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per segment: customers, share, mean recency/frequency/monetary (and other numeric columns of
