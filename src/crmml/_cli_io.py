@@ -106,10 +106,6 @@ def read_frame(args, frame: str, *, require=(), allow_null=()) -> tuple[pd.DataF
     if missing:
         inverse = {dst: src for src, dst in mapping.items()}
         theirs = [inverse.get(c, c) for c in df.columns]
-        seps = [ch for ch in ";\t|," if len(theirs) == 1 and ch in str(theirs[0])]
-        if seps:
-            raise UserError(f"{path.name} was read as one column {str(theirs[0])[:60]!r}: it looks "
-                            f"{seps[0]!r}-separated; pass --sep {'tab' if seps[0] == chr(9) else repr(seps[0])}.")
         raise UserError(f"{path.name}: the required column{'s' if len(missing) > 1 else ''} {missing} "
                         f"{'are' if len(missing) > 1 else 'is'} missing (its columns: {theirs[:12]}); map yours "
                         f"with {' '.join(_hint(c, theirs, mapping) for c in missing)}.")

@@ -79,6 +79,11 @@ def read_table(path, mapping: dict | None = None, *, sep: str | None = None, enc
     except Exception as exc:  # parser errors of every kind become one line
         raise UserError(f"{path}: cannot read it as {kind} ({type(exc).__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else ''}).") from exc
+    if kind == "csv" and df.shape[1] == 1 and sep == ",":
+        seps = [ch for ch in ";\t|" if ch in str(df.columns[0])]
+        if seps:
+            raise UserError(f"{path.name} was read as one column {str(df.columns[0])[:60]!r}: it looks "
+                            f"{seps[0]!r}-separated; pass --sep {'tab' if seps[0] == chr(9) else repr(seps[0])}.")
     if mapping:
         missing = [c for c in mapping if c not in df.columns]
         if missing:
