@@ -193,7 +193,7 @@ def test_bad_rows_on_the_raw_online_retail_file(tmp_path, tx_file, capsys):
         pytest.skip(f"{raw} not available")
     n_input = len(pd.read_csv(raw, usecols=["InvoiceNo"]))
     cmap = ["--map", "CustomerID=customer_id,InvoiceDate=timestamp,UnitPrice=amount,Quantity=quantity"]
-    model, out, bad = tx_file[2], tmp_path / "segments.parquet", tmp_path / "rejected.csv.gz"
+    model, out, bad = tx_file[2], tmp_path / "segments.parquet", tmp_path / "rejected.csv"
     assert main(["score", "--model", str(model), "--input", str(raw), "--output", str(out), *cmap,
                  "--bad-rows", str(bad)]) == 0
     summary = _err(capsys)[-1]

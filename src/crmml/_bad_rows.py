@@ -121,8 +121,15 @@ def reasons(problems: pd.DataFrame) -> pd.Series:
     >>> reasons(p).to_dict()
     {4: 'customer_id: missing id; amount: not a number'}
     """
-    text = problems["column"] + ": " + problems["problem"]
-    return text.groupby(problems["position"].to_numpy(), sort=True).agg("; ".join)
+    text = (problems["column"] + ": " + problems["problem"]).to_numpy(dtype=object)
+    pos = problems["position"].to_numpy()
+    order = np.argsort(pos, kind="stable")              # per row, problems keep their column order
+    pos, text = pos[order], text[order]
+    first = np.r_[True, pos[1:] != pos[:-1]] if len(pos) else np.zeros(0, dtype=bool)
+    out, group = text[first].copy(), np.cumsum(first) - 1
+    for i in np.flatnonzero(~first):                    # rows with several problems
+        out[group[i]] = f"{out[group[i]]}; {text[i]}"
+    return pd.Series(out, index=pos[first], dtype=object)
 
 
 def describe(problems: pd.DataFrame, *, first_line: int | None, n_per_problem: int = 5) -> list[str]:

@@ -355,6 +355,9 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
 def _is_tz_aware(vals: pd.Series) -> np.ndarray:
     if len(vals) == 0:
         return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(vals.to_numpy(dtype=object))    # timestamps repeat: judge each text once
+    if len(uniques) < len(vals):
+        return _is_tz_aware(pd.Series(uniques, dtype=vals.dtype if len(uniques) else object))[codes]
     if pd.api.types.is_string_dtype(vals.dtype) and not vals.map(type).eq(pd.Timestamp).any():
         return vals.astype(str).str.contains(_TZ_SUFFIX, regex=True).to_numpy()
     out = np.empty(len(vals), dtype=bool)
