@@ -10,7 +10,14 @@ Examples (shell)::
 User mistakes (a missing file, a bad ``--map``, data that does not fit the
 schema, a model file that fails its checks) and any other failure print one line
 ``crmml: error: ...`` on stderr and exit with status 2; ``--debug`` shows the
-traceback instead. Warnings print as one line ``crmml: warning: ...``.
+traceback instead. Warnings print as one line ``crmml: warning: ...``. ``--debug`` and
+``--quiet`` go before or after the subcommand; ``crmml --version`` prints the version.
+
+Input files (``--sep``, ``--encoding`` for CSV) are checked as a whole: every row that does
+not fit the schema is reported in one run, grouped by column and problem with its file line
+(the header is line 1), after that one error line. ``--bad-rows FILE`` instead uses the valid
+rows and writes the rejected ones to FILE with ``crmml_line`` and ``crmml_reason``; the summary
+line counts input, valid and rejected rows (see ``crmml._cli_io`` and ``crmml._bad_rows``).
 
 Outputs (``score``/``report`` files, ``train`` models) are atomic: written beside the
 target as ``.crmml-<pid>-<name>`` and renamed onto it when complete (see ``crmml._atomic``).

@@ -1,6 +1,7 @@
 """Customer segmentation: RFM with named segments, clustering with readable profiles, rule segments.
 
-- :func:`rfm_table`, :class:`RFMSegmenter`, :data:`DEFAULT_RFM_SEGMENTS`, :func:`segment_summary` (``_rfm``),
+- :func:`rfm_table`, :class:`RFMSegmenter`, :func:`segment_summary` (``_rfm``),
+- :data:`DEFAULT_RFM_SEGMENTS`, :func:`default_rfm_segments` (``_rfm_segments``),
 - :class:`CustomerClusterer`, :data:`DEFAULT_NAME_VOCABULARY` (``_clustering``),
 - :class:`RuleSegmenter` (``_rules``),
 - plots :func:`plot_segment_sizes`, :func:`plot_rf_grid`, :func:`plot_cluster_profiles` (``_plots``).
@@ -8,13 +9,8 @@
 
 from crmml.segmentation._clustering import DEFAULT_NAME_VOCABULARY, CustomerClusterer
 from crmml.segmentation._plots import plot_cluster_profiles, plot_rf_grid, plot_segment_sizes
-from crmml.segmentation._rfm import (
-    DEFAULT_RFM_SEGMENTS,
-    RFMSegmenter,
-    default_rfm_segments,
-    rfm_table,
-    segment_summary,
-)
+from crmml.segmentation._rfm import RFMSegmenter, rfm_table, segment_summary
+from crmml.segmentation._rfm_segments import DEFAULT_RFM_SEGMENTS, default_rfm_segments
 from crmml.segmentation._rules import RuleSegmenter
 
 __all__ = [
