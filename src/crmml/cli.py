@@ -99,12 +99,14 @@ def _train_segments(args):
     tx = _transactions(args)
     as_of = _as_of(args.as_of, tx)
     rfm = rfm_table(tx, as_of)
-    if args.method == "clusters":
-        from crmml.segmentation import CustomerClusterer
+    with step(args.say, f"fitting {'CustomerClusterer' if args.method == 'clusters' else 'RFMSegmenter'} on "
+                        f"{len(rfm):,} customers"):
+        if args.method == "clusters":
+            from crmml.segmentation import CustomerClusterer
 
-        model = CustomerClusterer(random_state=0).fit(rfm)
-    else:
-        model = RFMSegmenter().fit(rfm)
+            model = CustomerClusterer(random_state=0).fit(rfm)
+        else:
+            model = RFMSegmenter().fit(rfm)
     return model, f"{len(rfm):,} customers as of {as_of.date()}"
 
 
@@ -119,7 +121,8 @@ def _train_clv(args):
 
     tx = _transactions(args)
     as_of = _as_of(args.as_of, tx)
-    model = CLVModel(horizon_days=args.horizon_days).fit(tx, as_of)
+    with step(args.say, "fitting CLVModel (purchase and spend models)"):
+        model = CLVModel(horizon_days=args.horizon_days).fit(tx, as_of)
     return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
 
 
@@ -149,7 +152,9 @@ def _train_nbo(args):
 
     tx = _transactions(args)
     as_of = _as_of(args.as_of, tx)
-    return NextBestOffer().fit(tx, as_of=as_of), f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
+    with step(args.say, "fitting NextBestOffer (item similarities, popularity, affinities)"):
+        model = NextBestOffer().fit(tx, as_of=as_of)
+    return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
 
 
 def _customer_ids(args):
@@ -275,6 +280,7 @@ def _cmd_score(args, say):
         frame, as_of = _customer_ids(args), None
     batch = args.batch or (_REASONS_PART if args.reasons else None)   # parts give --reasons its progress
     n_keys = frame[key].nunique()
+    say(f"scoring {n_keys:,} {key}s with {name}{' (with reasons)' if args.reasons else ''} ...")
     with atomic_path(args.output) as tmp:
         sink = TableSink(tmp)
         try:
