@@ -128,7 +128,7 @@ AS_OF = pd.Timestamp("2024-06-01")
 
 
 def _grid(est, grid, scoring, X, y=None, cv=2, **fit_params):
-    gs = GridSearchCV(est, grid, scoring=scoring, cv=cv, error_score="raise", refit=True)
+    gs = GridSearchCV(est, grid, scoring=scoring, cv=cv, error_score="raise", refit=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gs.fit(X, y, **fit_params)

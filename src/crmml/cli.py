@@ -284,13 +284,14 @@ def _cmd_score(args, say):
     with atomic_path(args.output) as tmp:
         sink = TableSink(tmp)
         try:
-            done = 0
+            done = said = 0
             for part in partitions(frame, key, batch):
                 done += part[key].nunique()
                 if reads == "transactions" and not _has_history(part, as_of):
                     continue                       # customers with no history before as_of: nothing to score
                 sink.write(score(model, part, as_of, args))
-                if batch and done < n_keys:
+                if batch and done < n_keys and (10 * done) // n_keys > (10 * said) // n_keys:
+                    said = done                    # at most one line per tenth of the input
                     say(f"scored {done:,} of {n_keys:,} {key}s ({done / n_keys:.0%}) ...")
                 raise_if_interrupted()
         finally:
