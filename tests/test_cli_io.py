@@ -94,7 +94,8 @@ def test_every_schema_problem_of_a_file_at_once_with_file_lines(tmp_path, tx_fil
     details = "\n".join(err[head + 1:])
     # row position + 2 = file line (the header is line 1)
     assert "customer_id: missing id: 3 rows, lines 3, 10, 11" in details
-    assert "timestamp: unparseable timestamp: 2 rows, lines 5, 8; e.g. 'not a date', '9999-12-31'" in details
+    assert ("timestamp: unparseable timestamp (or outside 1677-09-22 .. 2262-04-11): 2 rows, lines 5, 8; "
+            "e.g. 'not a date', '9999-12-31'") in details
     assert "amount: not a number: 2 rows, lines 6, 10; e.g. '12,50'" in details
     assert not (tmp_path / "o.csv").exists()
 

@@ -12,7 +12,7 @@ keys); frame-level problems (a missing column, an empty frame, epoch numbers as 
 >>> raw = pd.DataFrame({"customer_id": [1, None, 3], "timestamp": ["2024-01-02", "2024-01-03", "soon"],
 ...                     "amount": ["5", "x", "7"]})
 >>> row_problems(raw, "transactions")[["position", "column", "problem"]].values.tolist()
-[[1, 'customer_id', 'missing id'], [2, 'timestamp', 'unparseable timestamp'], [1, 'amount', 'not a number']]
+[[1, 'customer_id', 'missing id'], [2, 'timestamp', 'unparseable timestamp (or outside 1677-09-22 .. 2262-04-11)'], [1, 'amount', 'not a number']]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _datetimes(s, allow_null):
             out.append((aware if aware.sum() <= naive.sum() else naive,
                         "timezone-aware and naive timestamps mixed in the column (this row is in the minority)"))
         parsed = pd.to_datetime(s, errors="coerce", utc=bool(aware.any()), format="mixed")
-        out.append((parsed.isna().to_numpy(dtype=bool) & ~null, "unparseable timestamp"))
+        out.append((parsed.isna().to_numpy(dtype=bool) & ~null, "unparseable timestamp (or outside 1677-09-22 .. 2262-04-11)"))
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     if parsed.dtype != "datetime64[ns]":
