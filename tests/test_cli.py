@@ -96,7 +96,8 @@ def test_report_command(tmp_path, seed, capsys):
     (["train", "segments", "--input", "{tx}", "--model", "{tmp}/m.zip", "--map", "CustomerID"],
      r"crmml: error: --map 'CustomerID': expected THEIR_COLUMN=canonical_column"),
     (["train", "segments", "--input", "{tx}", "--model", "{tmp}/m.zip"],
-     r"crmml: error: transactions.*customer_id"),                    # SchemaError: unmapped columns
+     r"crmml: error: tx.csv: the required columns \['customer_id', 'timestamp', 'amount'\] are missing "
+     r".*map yours with --map CustomerID=customer_id"),               # unmapped columns: a --map hint
     (["train", "segments", "--input", "{tmp}/data.xlsx", "--model", "{tmp}/m.zip"],
      r"crmml: error: .*data.xlsx: unsupported file type"),
     (["train", "segments", "--input", "{tx}", "--model", "{tmp}/m.zip", "--map", *MAP, "--as-of", "soon"],

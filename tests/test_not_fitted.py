@@ -31,7 +31,7 @@ CASES = [
     (RecencyFrequencyBaseline, "predict_proba", (_X,)), (RecencyFrequencyBaseline, "predict", (_X,)),
     (RecencyFrequencyBaseline, "predict_risk", (_X,)),
     (CustomerClusterer, "predict", (_RFM,)), (CustomerClusterer, "transform", (_RFM,)), (CustomerClusterer, "rules", ()),
-    (RFMSegmenter, "score", (_RFM,)), (RFMSegmenter, "transform", (_RFM,)), (RFMSegmenter, "summary", (_RFM,)),
+    (RFMSegmenter, "score", (_RFM,)), (RFMSegmenter, "score_table", (_RFM,)), (RFMSegmenter, "transform", (_RFM,)), (RFMSegmenter, "summary", (_RFM,)),
     (functools.partial(RuleSegmenter, {"active": "recency < 5"}), "transform", (_RFM,)),
     (BetaGeoModel, "conditional_probability_alive", (_SUMMARY,)),
     (BetaGeoModel, "conditional_expected_purchases", (_SUMMARY, 10)), (BetaGeoModel, "expected_purchases", (10,)),

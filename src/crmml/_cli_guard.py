@@ -28,7 +28,12 @@ KEY_ENV = "CRMML_MODEL_KEY"
 
 
 class UserError(ValueError):
-    """A mistake in the command line or the input files (reported in one line, no traceback)."""
+    """A mistake in the command line or the input files (reported in one line, no traceback).
+
+    ``details`` (lines) are printed after that line, indented: the list of every problem of a file.
+    """
+
+    details: tuple = ()
 
 
 class Terminated(BaseException):
@@ -134,6 +139,8 @@ def run_guarded(command, *, debug: bool) -> int:
         try:
             return command()
         except (Exception, KeyboardInterrupt, Terminated) as exc:
-            msg = _message(exc)
+            msg, details = _message(exc), getattr(exc, "details", ())
     print(f"crmml: error: {' '.join(msg.split())}", file=sys.stderr)
+    for line in details:
+        print(f"crmml:   {' '.join(str(line).split())}", file=sys.stderr)
     return 2

@@ -48,8 +48,10 @@ def parse_mapping(items) -> dict:
     return out
 
 
-def read_table(path, mapping: dict | None = None) -> pd.DataFrame:
+def read_table(path, mapping: dict | None = None, *, sep: str | None = None, encoding: str | None = None) -> pd.DataFrame:
     """Read a CSV or parquet file and rename columns by ``mapping`` (their name -> canonical name).
+
+    ``sep`` (default ``,``; tab for ``.tsv``) and ``encoding`` (default UTF-8) apply to CSV files only.
 
     >>> import tempfile, pathlib, pandas as pd
     >>> path = write_table(pd.DataFrame({"CustomerID": [7]}), pathlib.Path(tempfile.mkdtemp()) / "c.csv")
@@ -60,16 +62,28 @@ def read_table(path, mapping: dict | None = None) -> pd.DataFrame:
     if not path.exists():
         raise UserError(f"{path}: no such file.")
     kind = _kind_of(path)
+    if kind == "parquet" and (sep is not None or encoding is not None):
+        raise UserError(f"{path}: --sep and --encoding apply to CSV files; this is a parquet file.")
+    if sep is None:
+        sep = "\t" if path.name.lower().endswith(".tsv") else ","
     try:
         if kind == "parquet":
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(path, sep="\t" if path.name.lower().endswith(".tsv") else ",", low_memory=False)
+            df = pd.read_csv(path, sep=sep, encoding=encoding, low_memory=False)
     except UserError:
         raise
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not readable as {encoding or 'UTF-8'} ({exc.reason} at byte {exc.start}); pass "
+                        "its encoding, e.g. --encoding latin-1 (or cp1252).") from exc
     except Exception as exc:  # parser errors of every kind become one line
         raise UserError(f"{path}: cannot read it as {kind} ({type(exc).__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else ''}).") from exc
+    if kind == "csv" and df.shape[1] == 1 and sep == ",":
+        seps = [ch for ch in ";\t|" if ch in str(df.columns[0])]
+        if seps:
+            raise UserError(f"{path.name} was read as one column {str(df.columns[0])[:60]!r}: it looks "
+                            f"{seps[0]!r}-separated; pass --sep {'tab' if seps[0] == chr(9) else repr(seps[0])}.")
     if mapping:
         missing = [c for c in mapping if c not in df.columns]
         if missing:

@@ -10,7 +10,14 @@ Examples (shell)::
 User mistakes (a missing file, a bad ``--map``, data that does not fit the
 schema, a model file that fails its checks) and any other failure print one line
 ``crmml: error: ...`` on stderr and exit with status 2; ``--debug`` shows the
-traceback instead. Warnings print as one line ``crmml: warning: ...``.
+traceback instead. Warnings print as one line ``crmml: warning: ...``. ``--debug`` and
+``--quiet`` go before or after the subcommand; ``crmml --version`` prints the version.
+
+Input files (``--sep``, ``--encoding`` for CSV) are checked as a whole: every row that does
+not fit the schema is reported in one run, grouped by column and problem with its file line
+(the header is line 1), after that one error line. ``--bad-rows FILE`` instead uses the valid
+rows and writes the rejected ones to FILE with ``crmml_line`` and ``crmml_reason``; the summary
+line counts input, valid and rejected rows (see ``crmml._cli_io`` and ``crmml._bad_rows``).
 
 Outputs (``score``/``report`` files, ``train`` models) are atomic: written beside the
 target as ``.crmml-<pid>-<name>`` and renamed onto it when complete (see ``crmml._atomic``).
@@ -28,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmml._cli_guard import KEY_ENV, UserError, load_model, model_key, raise_if_interrupted, run_guarded
+from crmml._cli_io import check_probability, parse_sep, read_frame, step
 from crmml._tables import TableSink, _kind_of, parse_mapping, partitions, read_table, write_table
 
 __all__ = ["main", "read_table", "write_table", "parse_mapping", "UserError", "TASKS"]
@@ -65,16 +73,24 @@ def _as_of(value, df: pd.DataFrame | None) -> pd.Timestamp:
 
 
 # --------------------------------------------------------------------------------------------------- tasks
+def _read(args, frame, validate, **kw):
+    """``--input`` checked as ``frame`` (rows set aside in ``args.rejected`` with --bad-rows), then ``validate``d."""
+    with step(args.say, f"reading {args.input}"):
+        df, args.rejected = read_frame(args, frame, **kw)
+        return validate(df)
+
+
 def _transactions(args):
     from crmml.schema import validate_transactions
 
-    return validate_transactions(read_table(args.input, parse_mapping(args.map)))
+    return _read(args, "transactions", validate_transactions)
 
 
 def _leads(args, require_label=False):
     from crmml.schema import validate_leads
 
-    return validate_leads(read_table(args.input, parse_mapping(args.map)), require_label=require_label)
+    return _read(args, "leads", lambda df: validate_leads(df, require_label=require_label),
+                 require=("converted",) if require_label else ())
 
 
 def _train_segments(args):
@@ -83,12 +99,14 @@ def _train_segments(args):
     tx = _transactions(args)
     as_of = _as_of(args.as_of, tx)
     rfm = rfm_table(tx, as_of)
-    if args.method == "clusters":
-        from crmml.segmentation import CustomerClusterer
+    with step(args.say, f"fitting {'CustomerClusterer' if args.method == 'clusters' else 'RFMSegmenter'} on "
+                        f"{len(rfm):,} customers"):
+        if args.method == "clusters":
+            from crmml.segmentation import CustomerClusterer
 
-        model = CustomerClusterer(random_state=0).fit(rfm)
-    else:
-        model = RFMSegmenter().fit(rfm)
+            model = CustomerClusterer(random_state=0).fit(rfm)
+        else:
+            model = RFMSegmenter().fit(rfm)
     return model, f"{len(rfm):,} customers as of {as_of.date()}"
 
 
@@ -103,7 +121,8 @@ def _train_clv(args):
 
     tx = _transactions(args)
     as_of = _as_of(args.as_of, tx)
-    model = CLVModel(horizon_days=args.horizon_days).fit(tx, as_of)
+    with step(args.say, "fitting CLVModel (purchase and spend models)"):
+        model = CLVModel(horizon_days=args.horizon_days).fit(tx, as_of)
     return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
 
 
@@ -115,7 +134,8 @@ def _train_leads(args):
     from crmml.scoring import LeadScorer
 
     leads = _leads(args, require_label=True)
-    model = LeadScorer(random_state=0).fit(leads)
+    with step(args.say, f"fitting LeadScorer on {len(leads):,} leads (cross-validated, then calibrated)"):
+        model = LeadScorer(random_state=0).fit(leads)
     return model, f"{len(leads):,} leads, model {model.model_kind_}"
 
 
@@ -132,17 +152,18 @@ def _train_nbo(args):
 
     tx = _transactions(args)
     as_of = _as_of(args.as_of, tx)
-    return NextBestOffer().fit(tx, as_of=as_of), f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
+    with step(args.say, "fitting NextBestOffer (item similarities, popularity, affinities)"):
+        model = NextBestOffer().fit(tx, as_of=as_of)
+    return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
 
 
 def _customer_ids(args):
-    df = read_table(args.input, parse_mapping(args.map))
-    if "customer_id" not in df.columns:
-        raise UserError(f"{args.input}: a customer_id column is needed (use --map THEIRS=customer_id).")
     from crmml.schema import normalize_ids
 
-    ids = normalize_ids(df["customer_id"], frame=Path(args.input).name)
-    return pd.DataFrame({"customer_id": ids}).drop_duplicates()
+    def ids(df):
+        return pd.DataFrame({"customer_id": normalize_ids(df["customer_id"], frame=Path(args.input).name)})
+
+    return _read(args, "ids", ids).drop_duplicates()
 
 
 def _score_nbo(model, ids, as_of, args):
@@ -155,11 +176,13 @@ def _train_churn(args):
     tx = _transactions(args)
     as_of = _as_of(args.as_of, tx)
     cutoff = as_of - pd.Timedelta(days=args.churn_horizon_days)   # labels need the horizon after the cutoff
-    X, y = make_churn_snapshot(tx, cutoff, args.churn_horizon_days)
+    with step(args.say, f"building churn features and labels at {cutoff.date()}"):
+        X, y = make_churn_snapshot(tx, cutoff, args.churn_horizon_days)
     if len(y) == 0 or y.nunique() < 2:
         raise UserError(f"no churn labels can be built at {cutoff.date()} (horizon {args.churn_horizon_days} "
                         "days): the data needs customers active before it and both outcomes after it.")
-    model = ChurnModel(random_state=0).fit(X, y.to_numpy())
+    with step(args.say, f"fitting ChurnModel on {len(y):,} customers"):
+        model = ChurnModel(random_state=0).fit(X, y.to_numpy())
     return model, (f"{len(y):,} at-risk customers at {cutoff.date()} (churn rate {y.mean():.1%}, "
                    f"horizon {args.churn_horizon_days} days)")
 
@@ -174,6 +197,10 @@ def _score_churn(model, tx, as_of, args):
         return model.explain(X, top_n=3)
     return model.predict_risk(X).to_frame()
 
+
+#: kinds whose score can add per-row reasons, and the part size (keys) that gives --reasons its progress lines
+_REASONS = ("churn", "leads", "rule_leads")
+_REASONS_PART = 20_000
 
 #: kind -> (class name, train function, score function, what score reads, partition key)
 TASKS = {
@@ -207,9 +234,11 @@ def _cmd_train(args, say):
     model, what = TASKS[args.kind][1](args)
     with atomic_path(target) as tmp:
         save(model, tmp, format=fmt, key=model_key(args.key))
+        args.rejected.write()
         raise_if_interrupted()                     # a signal swallowed in a finaliser still stops the rename
     signed = " (signed)" if model_key(args.key) else ""
-    say(f"trained {type(model).__name__} on {what} in {time.perf_counter() - t0:.1f} s -> {target}{signed}")
+    say(f"trained {type(model).__name__} on {what} in {time.perf_counter() - t0:.1f} s -> {target}{signed}"
+        f"{args.rejected.summary()}")
     return 0
 
 
@@ -220,6 +249,10 @@ def _has_history(part: pd.DataFrame, as_of: pd.Timestamp) -> bool:
 def _cmd_score(args, say):
     if getattr(args, "engine", "pandas") == "spark":
         from crmml.spark._cli import score_command
+
+        if args.bad_rows or args.sep or args.encoding:
+            raise UserError("--bad-rows, --sep and --encoding work with the pandas engine; --engine spark reads "
+                            "parquet datasets and validates them as a whole.")
 
         return score_command(args, say)
     from crmml._atomic import atomic_path
@@ -235,6 +268,9 @@ def _cmd_score(args, say):
         raise UserError(f"{args.model}: a {name} cannot be used by 'crmml score'.")
     if args.batch is not None and args.batch < 1:
         raise UserError(f"--batch must be a positive number of customers; got {args.batch}.")
+    if args.reasons and kind not in _REASONS:
+        raise UserError(f"--reasons: a {name} gives no per-row reasons (they exist for churn and lead models); "
+                        "drop --reasons.")
     if reads == "transactions":
         frame = _transactions(args)
         as_of = _as_of(args.as_of, frame)          # from the whole file, so every part uses the same cut-off
@@ -242,34 +278,42 @@ def _cmd_score(args, say):
         frame, as_of = _leads(args), None
     else:
         frame, as_of = _customer_ids(args), None
+    batch = args.batch or (_REASONS_PART if args.reasons else None)   # parts give --reasons its progress
+    n_keys = frame[key].nunique()
+    say(f"scoring {n_keys:,} {key}s with {name}{' (with reasons)' if args.reasons else ''} ...")
     with atomic_path(args.output) as tmp:
         sink = TableSink(tmp)
         try:
-            for part in partitions(frame, key, args.batch):
+            done = said = 0
+            for part in partitions(frame, key, batch):
+                done += part[key].nunique()
                 if reads == "transactions" and not _has_history(part, as_of):
                     continue                       # customers with no history before as_of: nothing to score
                 sink.write(score(model, part, as_of, args))
+                if batch and done < n_keys and (10 * done) // n_keys > (10 * said) // n_keys:
+                    said = done                    # at most one line per tenth of the input
+                    say(f"scored {done:,} of {n_keys:,} {key}s ({done / n_keys:.0%}) ...")
                 raise_if_interrupted()
         finally:
             sink.close()
         if sink.n == 0:
             raise UserError(f"nothing was scored ({name} returned no rows for {args.input}); no output written.")
+        args.rejected.write()
         raise_if_interrupted()
     dt = time.perf_counter() - t0
-    say(f"scored {sink.n:,} rows with {name} in {dt:.1f} s -> {args.output}")
+    say(f"scored {sink.n:,} rows with {name} in {dt:.1f} s -> {args.output}{args.rejected.summary()}")
     return 0
 
 
 def _cmd_report(args, say):
     from crmml.evaluation import classification_report, summarize_data
 
-    df = read_table(args.input, parse_mapping(args.map))
+    df = read_table(args.input, parse_mapping(args.map), sep=parse_sep(args.sep), encoding=args.encoding)
     for col, flag in ((args.label, "--label"), (args.score, "--score")):
         if col not in df.columns:
             raise UserError(f"{flag} {col!r}: {Path(args.input).name} has no such column "
                             f"(its columns: {list(df.columns)[:12]}).")
-    if args.baseline and args.baseline not in df.columns:
-        raise UserError(f"--baseline {args.baseline!r}: {Path(args.input).name} has no such column.")
+    baseline = check_probability(df, args.baseline, "--baseline", Path(args.input).name) if args.baseline else None
     y = pd.to_numeric(df[args.label], errors="coerce")
     if y.isna().any() or not y.isin([0, 1]).all():
         raise UserError(f"--label {args.label!r} must hold only 0 and 1.")
@@ -282,7 +326,7 @@ def _cmd_report(args, say):
     if args.reference:
         from crmml.evaluation import psi_table
 
-        ref = read_table(args.reference, parse_mapping(args.map))
+        ref = read_table(args.reference, parse_mapping(args.map), sep=parse_sep(args.sep), encoding=args.encoding)
         skip = {args.label, "customer_id", "lead_id"}
         cols = [args.score] + [c for c in df.columns if c in ref.columns and c not in skip and c != args.score]
         if args.score not in ref.columns:
@@ -292,7 +336,7 @@ def _cmd_report(args, say):
 
     with atomic_path(args.output) as tmp:
         classification_report(tmp, y.to_numpy(), p.to_numpy(), title=args.title,
-                              baseline_prob=df[args.baseline].to_numpy() if args.baseline else None,
+                              baseline_prob=baseline,
                               baseline_name=args.baseline or "baseline", data_summary=summary,
                               extra_tables=tables)
         raise_if_interrupted()
@@ -308,18 +352,36 @@ def _cmd_demo(args, say):
 
 
 # --------------------------------------------------------------------------------------------------- parser
+def _option_groups():
+    """Global options (accepted before or after the subcommand) and the options of commands that read files."""
+    glob = argparse.ArgumentParser(add_help=False)
+    glob.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                      help="show tracebacks instead of one-line errors")
+    glob.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output")
+    files = argparse.ArgumentParser(add_help=False)
+    files.add_argument("--sep", default=None, help="CSV field separator, e.g. ';' or tab (default ',')")
+    files.add_argument("--encoding", default=None, help="CSV text encoding, e.g. latin-1 (default UTF-8)")
+    bad = argparse.ArgumentParser(add_help=False)
+    bad.add_argument("--bad-rows", dest="bad_rows", default=None, metavar="FILE",
+                     help="set rows that do not fit the schema aside: use the valid rows and write the rejected "
+                          "ones to FILE (.csv or .parquet) with their line and reason; counted in the summary")
+    return glob, files, bad
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="crmml", description="crmml: the analytical ML layer of a CRM.")
-    p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    from crmml import __version__
+
+    glob, files, bad = _option_groups()
+    p = argparse.ArgumentParser(prog="crmml", description="crmml: the analytical ML layer of a CRM.", parents=[glob])
+    p.add_argument("--version", action="version", version=f"crmml {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="{demo,train,score,report}")
 
-    d = sub.add_parser("demo", help="run the whole pipeline on the real data shipped with crmml")
+    d = sub.add_parser("demo", parents=[glob], help="run the whole pipeline on the real data shipped with crmml")
     d.add_argument("--out", required=True, help="output folder for reports, scores and models")
     d.add_argument("--quick", action="store_true", help="smaller models and fewer backtest cutoffs (for tests)")
 
     mapping_help = "column mapping THEIRS=canonical (repeatable or comma-separated), e.g. CustomerID=customer_id"
-    t = sub.add_parser("train", help="fit a model and save it (no pickle)")
+    t = sub.add_parser("train", parents=[glob, files, bad], help="fit a model and save it (no pickle)")
     t.add_argument("kind", choices=sorted(k for k, v in TASKS.items() if v[1] is not None))
     t.add_argument("--input", required=True, help="transactions (leads for 'leads') as .csv or .parquet")
     t.add_argument("--model", required=True, help="where to save the model (.zip file or folder)")
@@ -333,7 +395,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--key", default=None,
                    help=f"sign the model with this secret (HMAC-SHA256); default: ${KEY_ENV} if set")
 
-    s = sub.add_parser("score", help="score a file with a saved model")
+    s = sub.add_parser("score", parents=[glob, files, bad], help="score a file with a saved model")
     s.add_argument("--model", required=True, help="a model saved by 'crmml train' or crmml.persistence.save")
     s.add_argument("--input", required=True, help=".csv or .parquet")
     s.add_argument("--output", required=True, help=".csv or .parquet")
@@ -350,11 +412,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="spark: --input and --output are parquet datasets (folders or globs), scored on Spark")
     s.add_argument("--master", default=None, help="Spark master URL (default: spark-submit's, else local[*])")
 
-    r = sub.add_parser("report", help="HTML report of a score against outcomes")
+    r = sub.add_parser("report", parents=[glob, files], help="HTML report of a score against outcomes")
     r.add_argument("--input", required=True, help=".csv or .parquet with a 0/1 label and a score column")
     r.add_argument("--label", required=True)
     r.add_argument("--score", required=True)
-    r.add_argument("--baseline", help="column of a baseline score, shown beside the model")
+    r.add_argument("--baseline", help="column of a baseline probability (values in [0, 1]), shown beside the model")
     r.add_argument("--reference", help="an earlier scored file: PSI of the score and shared columns against it")
     r.add_argument("--title", default="Model report")
     r.add_argument("--output", required=True, help="the .html file")
@@ -372,11 +434,13 @@ def main(argv=None) -> int:
     2
     """
     args = _parser().parse_args(argv)
+    args.debug, args.quiet = getattr(args, "debug", False), getattr(args, "quiet", False)
 
     def say(msg):
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
+    args.say = say
     return run_guarded(lambda: _COMMANDS[args.command](args, say), debug=args.debug)
 
 

@@ -69,6 +69,7 @@ __all__ = [
     "MixedIdWarning",
     "MAX_ABS_VALUE",
     "map_columns",
+    "map_frames",
     "normalize_ids",
     "FrameSpec",
     "SPECS",
@@ -214,6 +215,43 @@ def map_columns(df: pd.DataFrame, columns: ColumnMap | None = None, frame: str =
     return df.rename(columns=dict(columns))
 
 
+def map_frames(columns, **frames) -> dict:
+    """Apply one ``columns=`` argument to every frame of a call (``transactions=``, ``events=``, ...).
+
+    ``columns`` is either one mapping (their name -> canonical name) applied to each frame that has the column,
+    each of its names being in at least one frame, or a mapping per frame name (``{"events": {...}}``). Every
+    rename goes through :func:`map_columns`; frames that are None or need no rename are returned as they are.
+
+    >>> import pandas as pd
+    >>> tx, ev = pd.DataFrame({"CustomerID": [1], "Date": ["2024-01-01"]}), pd.DataFrame({"CustomerID": [1]})
+    >>> out = map_frames({"CustomerID": "customer_id", "Date": "timestamp"}, transactions=tx, events=ev)
+    >>> list(out["transactions"].columns), list(out["events"].columns)
+    (['customer_id', 'timestamp'], ['customer_id'])
+    """
+    if not columns:
+        return frames
+    if not isinstance(columns, Mapping):
+        raise SchemaError(", ".join(frames), None, f"columns= must be a dict {{their_name: canonical_name}}; got "
+                          f"{type(columns).__name__}")
+    if all(isinstance(v, Mapping) for v in columns.values()):
+        unknown = sorted(set(columns) - set(frames))
+        if unknown:
+            raise SchemaError(", ".join(frames), None, f"columns= names frames {unknown} that this call does not "
+                              f"take; it takes {sorted(frames)}")
+        return {name: map_columns(df, columns[name], name) if df is not None and columns.get(name) else df
+                for name, df in frames.items()}
+    seen = set().union(*(map(str, df.columns) for df in frames.values() if isinstance(df, pd.DataFrame)))
+    missing = [c for c in columns if str(c) not in seen]
+    if missing:
+        raise SchemaError(", ".join(n for n, df in frames.items() if df is not None), None,
+                          f"column mapping names columns that are in none of the frames: {missing}")
+    out = {}
+    for name, df in frames.items():
+        own = {k: v for k, v in columns.items() if df is not None and k in df.columns}
+        out[name] = map_columns(df, own, name) if own else df
+    return out
+
+
 def normalize_ids(ids, *, name: str = "customer_id", frame: str = "ids"):
     """Apply crmml's one id rule (see the module docstring) to ``ids``.
 
@@ -335,6 +373,9 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
 def _is_tz_aware(vals: pd.Series) -> np.ndarray:
     if len(vals) == 0:
         return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(vals.to_numpy(dtype=object))    # timestamps repeat: judge each text once
+    if len(uniques) < len(vals):
+        return _is_tz_aware(pd.Series(uniques, dtype=vals.dtype if len(uniques) else object))[codes]
     if pd.api.types.is_string_dtype(vals.dtype) and not vals.map(type).eq(pd.Timestamp).any():
         return vals.astype(str).str.contains(_TZ_SUFFIX, regex=True).to_numpy()
     out = np.empty(len(vals), dtype=bool)

@@ -177,7 +177,7 @@ def test_heavy_ties_still_use_all_scores():
     rfm = pd.DataFrame({"recency": np.linspace(1, 300, len(f)), "frequency": f.astype(int),
                         "monetary": np.linspace(1, 500, len(f))})
     seg = RFMSegmenter().fit(rfm)
-    s = seg.score(rfm)
+    s = seg.score_table(rfm)
     assert sorted(s["f_score"].unique()) == [1, 2, 3, 4, 5]
     assert s.groupby(rfm["frequency"])["f_score"].nunique().max() == 1   # ties never split
     assert (s.loc[rfm["frequency"] == 1, "f_score"] == 1).all()
@@ -190,7 +190,7 @@ def test_heavy_ties_still_use_all_scores():
 
 def test_few_distinct_values_are_spread():
     rfm = pd.DataFrame({"recency": [1.0, 2, 3] * 4, "frequency": [1] * 12, "monetary": [1.0, 2, 3] * 4})
-    s = RFMSegmenter().fit(rfm).score(rfm)
+    s = RFMSegmenter().fit(rfm).score_table(rfm)
     assert sorted(s["m_score"].unique()) == [1, 3, 5]
     assert sorted(s["r_score"].unique()) == [1, 3, 5] and s["r_score"].iloc[0] == 5
     assert (s["f_score"] == 1).all()

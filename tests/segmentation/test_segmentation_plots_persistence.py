@@ -39,7 +39,7 @@ def test_plots(rfm):
     assert len(ax.patches) == 2 * len(seg.segment_names_)     # customers and revenue bars
     ax = plot_rf_grid(seg, rfm, ax=axes[1])
     img = ax.images[0].get_array()
-    s = seg.score(rfm)
+    s = seg.score_table(rfm)
     top = rfm.loc[(s["r_score"] == 5) & (s["f_score"] == 5), "monetary"].mean()
     assert img[0, 4] == pytest.approx(top)                    # top-right cell = R5 F5
     cc = CustomerClusterer(n_clusters=3, features=["recency", "frequency", "monetary"]).fit(rfm)

@@ -13,7 +13,7 @@ from crmml.churn._labels import churn_labels
 from crmml.churn._model import ChurnModel, RecencyFrequencyBaseline
 from crmml.evaluation import brier, capture_rate_at, lift_at, pr_auc, roc_auc
 from crmml.features import DEFAULT_WINDOWS, compute_features
-from crmml.schema import validate_customers, validate_events, validate_transactions
+from crmml.schema import map_frames, validate_customers, validate_events, validate_transactions
 
 __all__ = ["BacktestResult", "backtest", "make_churn_snapshot"]
 
@@ -47,7 +47,7 @@ class _Snapshots:
 
 
 def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback_days: int = 365, events=None,
-                        customers=None, windows=DEFAULT_WINDOWS, event_types=None, channels=None):
+                        customers=None, windows=DEFAULT_WINDOWS, event_types=None, channels=None, columns=None):
     """Features of the at-risk customers as of ``as_of`` and their churn labels.
 
     Returns ``(X, y)``: ``X`` is :func:`crmml.features.build_features` restricted
@@ -58,6 +58,9 @@ def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback
     values present in ``events.event_type`` and ``transactions.channel`` (all categories of a categorical
     column). Pass them explicitly when computing customer partitions separately, so every part has the same
     columns (each customer's row is then bit-identical to the one of the whole base).
+
+    ``columns`` maps your column names to canonical ones in every frame given (one dict, or one per frame
+    name such as ``{"events": {...}}``; see :func:`crmml.schema.map_frames`).
 
     Examples
     --------
@@ -72,9 +75,10 @@ def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback
     as_of = check_as_of(as_of, owner)
     check_number(horizon_days, "horizon_days", owner, low=1, high=MAX_HORIZON_DAYS)
     check_number(lookback_days, "lookback_days", owner, low=1, high=MAX_WINDOW_DAYS)
-    tx = validate_transactions(transactions, allow_missing_amount=True)
-    ev = validate_events(events) if events is not None else None
-    cu = validate_customers(customers) if customers is not None else None
+    f = map_frames(columns, transactions=transactions, events=events, customers=customers)
+    tx = validate_transactions(f["transactions"], allow_missing_amount=True)
+    ev = validate_events(f["events"]) if events is not None else None
+    cu = validate_customers(f["customers"]) if customers is not None else None
     for name, v in (("event_types", event_types), ("channels", channels)):
         if v is not None and (isinstance(v, str) or not all(isinstance(x, str) for x in v)):
             raise ValueError(f"The {name!r} parameter of {owner} must be None or a sequence of str. "
@@ -127,7 +131,7 @@ def _metrics(y, p):
 
 def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: int = 365, n_train_snapshots: int = 3,
              snapshot_step_days: int | None = None, events=None, customers=None, windows=DEFAULT_WINDOWS,
-             model=None, baseline=None, verbose: bool = False) -> BacktestResult:
+             model=None, baseline=None, verbose: bool = False, columns=None) -> BacktestResult:
     """Walk-forward backtest of the churn model against the recency-frequency baseline.
 
     For each test cutoff ``c`` the model trains on snapshots at
@@ -156,6 +160,9 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
     baseline : estimator, optional
         Default :class:`RecencyFrequencyBaseline` (needs the default feature names).
     verbose : bool, default=False
+    columns : dict, optional
+        Your column names -> canonical names, applied to every frame given (or one dict per frame name,
+        e.g. ``{"events": {...}}``); see :func:`crmml.schema.map_frames`.
 
     Returns
     -------
@@ -181,9 +188,10 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
         raise ValueError(f"The 'cutoffs' parameter of backtest must be a non-empty sequence of timestamps. "
                          f"Got {cutoffs!r} instead.")
     cutoffs = sorted(check_as_of(c, owner) for c in cutoffs)
-    tx = validate_transactions(transactions, allow_missing_amount=True)
-    ev = validate_events(events) if events is not None else None
-    cu = validate_customers(customers) if customers is not None else None
+    f = map_frames(columns, transactions=transactions, events=events, customers=customers)
+    tx = validate_transactions(f["transactions"], allow_missing_amount=True)
+    ev = validate_events(f["events"]) if events is not None else None
+    cu = validate_customers(f["customers"]) if customers is not None else None
     model = ChurnModel() if model is None else model
     baseline = RecencyFrequencyBaseline() if baseline is None else baseline
     snaps = _Snapshots(tx, ev, cu, horizon_days, lookback_days, tuple(windows))

@@ -13,7 +13,8 @@ from crmml.schema import validate_transactions
 __all__ = ["make_churn_labels"]
 
 
-def make_churn_labels(transactions, as_of, horizon_days: int = 45, *, lookback_days: int = 365) -> pd.DataFrame:
+def make_churn_labels(transactions, as_of, horizon_days: int = 45, *, lookback_days: int = 365,
+                      columns=None) -> pd.DataFrame:
     """Churn labels as of a cutoff.
 
     **At-risk population**: customers with at least one *purchase* in
@@ -33,6 +34,8 @@ def make_churn_labels(transactions, as_of, horizon_days: int = 45, *, lookback_d
     lookback_days : int, default=365
         How far back a purchase makes a customer "active" (at risk). Use a
         value that covers a few typical purchase cycles of your business.
+    columns : dict, optional
+        Your column names -> canonical names (see :func:`crmml.schema.map_columns`).
 
     Returns
     -------
@@ -61,7 +64,7 @@ def make_churn_labels(transactions, as_of, horizon_days: int = 45, *, lookback_d
     as_of = check_as_of(as_of, owner)
     check_number(horizon_days, "horizon_days", owner, low=1, high=MAX_HORIZON_DAYS)
     check_number(lookback_days, "lookback_days", owner, low=1, high=MAX_WINDOW_DAYS)
-    tx = validate_transactions(transactions, allow_missing_amount=True)
+    tx = validate_transactions(transactions, columns, allow_missing_amount=True)
     return churn_labels(tx, as_of, horizon_days, lookback_days)
 
 

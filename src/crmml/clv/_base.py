@@ -124,13 +124,15 @@ class BaseCLVFitter(BaseEstimator):
         return {k: idx[k].to_numpy(dtype="float64") for k in keys}, g.to_numpy(dtype="float64")
 
     # -- fit ---------------------------------------------------------------------------------------
-    def fit(self, summary: pd.DataFrame, sample_weight=None):
+    def fit(self, summary: pd.DataFrame, y=None, sample_weight=None):
         """Fit by maximum likelihood.
 
         Parameters
         ----------
         summary : DataFrame
             Output of :func:`crmml.clv.summarize` (or any frame with the model's columns).
+        y : None
+            Ignored (scikit-learn's ``fit(X, y, sample_weight)`` convention).
         sample_weight : array-like, optional
             Number of customers each row stands for.
 

@@ -1,11 +1,15 @@
 """Plots a model reviewer expects from a binary score, SHAP values and gains tables.
 
-Every function takes ``ax=None`` (a new figure is made when it is None) and
-returns the matplotlib ``Figure`` it drew on. matplotlib is imported inside the
-functions, so ``import crmml.evaluation`` stays light.
+One convention, as in crmml's other plots: every function takes ``ax=None`` (a new figure is made when it is
+None) and returns the matplotlib ``Axes`` it drew on (``ax.figure`` is the figure). The two-panel plots
+(:func:`plot_gains_lift`, :func:`plot_decile_table`) take two Axes and return an array of two Axes; their former
+``fig=`` argument still works with a ``FutureWarning``. matplotlib is imported inside the functions, so
+``import crmml.evaluation`` stays light.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -25,11 +29,28 @@ __all__ = [
 
 def _axes(ax, figsize=(5.0, 4.0)):
     if ax is not None:
-        return ax.figure, ax
+        return ax
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.add_subplot()
+    return Figure(figsize=figsize, layout="constrained").add_subplot()
+
+
+def _panels(ax, fig, owner: str, figsize, **subplots):
+    """Two Axes: ``ax`` (two Axes), the deprecated ``fig`` (two subplots added), or a new figure's."""
+    if fig is not None:
+        warnings.warn(f"{owner}(fig=...) is deprecated and will be removed in crmml 0.3; pass ax=(ax1, ax2) "
+                      "(two matplotlib Axes) or nothing, and use the returned Axes' .figure.", FutureWarning,
+                      stacklevel=3)
+        if ax is None:
+            return np.asarray(fig.subplots(**subplots), dtype=object).ravel()
+    if ax is not None:
+        axes = np.asarray(ax, dtype=object).ravel()
+        if axes.shape != (2,) or not all(hasattr(a, "figure") for a in axes):
+            raise ValueError(f"The 'ax' parameter of {owner} must be two matplotlib Axes. Got {ax!r} instead.")
+        return axes
+    from matplotlib.figure import Figure
+
+    return np.asarray(Figure(figsize=figsize, layout="constrained").subplots(**subplots), dtype=object).ravel()
 
 
 def plot_roc(y_true, y_score, *, ax=None, label: str | None = None):
@@ -37,25 +58,25 @@ def plot_roc(y_true, y_score, *, ax=None, label: str | None = None):
 
     Returns
     -------
-    matplotlib.figure.Figure
+    matplotlib.axes.Axes
 
     Examples
     --------
-    >>> fig = plot_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    >>> fig.axes[0].get_xlabel()
+    >>> ax = plot_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> ax.get_xlabel()
     'False positive rate'
     """
     from sklearn.metrics import roc_curve
 
     y, s = _xy(y_true, y_score)
-    fig, ax = _axes(ax)
+    ax = _axes(ax)
     fpr, tpr, _ = roc_curve(y, s)
     ax.plot(fpr, tpr, lw=2, label=f"{label + ' ' if label else ''}AUC = {roc_auc(y, s):.3f}")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
     ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC curve",
            xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right")
-    return fig
+    return ax
 
 
 def plot_precision_recall(y_true, y_score, *, ax=None, label: str | None = None):
@@ -63,21 +84,21 @@ def plot_precision_recall(y_true, y_score, *, ax=None, label: str | None = None)
 
     Examples
     --------
-    >>> fig = plot_precision_recall([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    >>> fig.axes[0].get_ylabel()
+    >>> ax = plot_precision_recall([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> ax.get_ylabel()
     'Precision'
     """
     from sklearn.metrics import precision_recall_curve
 
     y, s = _xy(y_true, y_score)
-    fig, ax = _axes(ax)
+    ax = _axes(ax)
     prec, rec, _ = precision_recall_curve(y, s)
     ax.step(rec, prec, where="post", lw=2,
             label=f"{label + ' ' if label else ''}PR-AUC = {pr_auc(y, s):.3f}")
     ax.axhline(y.mean(), ls="--", color="grey", lw=1, label=f"event rate = {y.mean():.3f}")
     ax.set(xlabel="Recall", ylabel="Precision", title="Precision-recall curve", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="upper right")
-    return fig
+    return ax
 
 
 def plot_calibration(y_true, y_prob, *, n_bins: int = 10, strategy: str = "quantile", ax=None):
@@ -90,14 +111,14 @@ def plot_calibration(y_true, y_prob, *, n_bins: int = 10, strategy: str = "quant
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0); p = rng.random(500)
-    >>> fig = plot_calibration((rng.random(500) < p).astype(int), p)
-    >>> fig.axes[0].get_xlabel()
+    >>> ax = plot_calibration((rng.random(500) < p).astype(int), p)
+    >>> ax.get_xlabel()
     'Mean predicted probability'
     """
     y, p = _xy(y_true, y_prob)
     bins = calibration_bins(y, p, n_bins, strategy, owner="plot_calibration")
     obs, pred = bins["observed"].to_numpy(), bins["predicted"].to_numpy()
-    fig, ax = _axes(ax)
+    ax = _axes(ax)
     hi = float(max(pred.max(), obs.max(), 1e-3)) * 1.05
     ax.plot([0, hi], [0, hi], ls="--", color="grey", lw=1, label="perfectly calibrated")
     ece = expected_calibration_error(y, p, n_bins=n_bins, strategy=strategy)
@@ -105,29 +126,32 @@ def plot_calibration(y_true, y_prob, *, n_bins: int = 10, strategy: str = "quant
     ax.set(xlabel="Mean predicted probability", ylabel="Observed event rate",
            title="Calibration (reliability) curve", xlim=(0, hi), ylim=(0, hi))
     ax.legend(loc="upper left")
-    return fig
+    return ax
 
 
-def plot_gains_lift(y_true, y_score, *, n_points: int = 100, fig=None):
+def plot_gains_lift(y_true, y_score, *, n_points: int = 100, ax=None, fig=None):
     """Two panels: cumulative gains (share of events captured) and cumulative lift by depth.
+
+    Parameters
+    ----------
+    ax : two matplotlib Axes, optional
+        Gains and lift panels; a new figure when None.
+    fig : matplotlib Figure, optional
+        Deprecated (``FutureWarning``): two axes are added to it. Use ``ax``.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        With two axes: gains (left) and lift (right).
+    ndarray of two Axes
+        Gains (left) and lift (right).
 
     Examples
     --------
-    >>> fig = plot_gains_lift([1, 0, 1, 0, 0, 0], [.9, .8, .7, .3, .2, .1])
-    >>> [a.get_title() for a in fig.axes]
+    >>> axes = plot_gains_lift([1, 0, 1, 0, 0, 0], [.9, .8, .7, .3, .2, .1])
+    >>> [a.get_title() for a in axes]
     ['Cumulative gains', 'Cumulative lift']
     """
     y, s = _xy(y_true, y_score)
-    if fig is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(9.0, 4.0), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
+    ax1, ax2 = _panels(ax, fig, "plot_gains_lift", (9.0, 4.0), nrows=1, ncols=2)
     order = np.argsort(-s, kind="mergesort")
     cum = np.cumsum(y[order])
     n, total = len(y), y.sum()
@@ -149,7 +173,7 @@ def plot_gains_lift(y_true, y_score, *, n_points: int = 100, fig=None):
     ax2.set(xlabel="Share of customers targeted (by score)", ylabel="Cumulative lift",
             title="Cumulative lift", xlim=(0, 1))
     ax2.legend(loc="upper right")
-    return fig
+    return np.array([ax1, ax2], dtype=object)
 
 
 def plot_score_distribution(y_true, y_score, *, bins: int = 40, ax=None,
@@ -158,12 +182,12 @@ def plot_score_distribution(y_true, y_score, *, bins: int = 40, ax=None,
 
     Examples
     --------
-    >>> fig = plot_score_distribution([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    >>> len(fig.axes[0].get_legend().get_texts())
+    >>> ax = plot_score_distribution([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> len(ax.get_legend().get_texts())
     2
     """
     y, s = _xy(y_true, y_score)
-    fig, ax = _axes(ax)
+    ax = _axes(ax)
     edges = np.histogram_bin_edges(s, bins=bins)
     for cls, name in zip((0.0, 1.0), labels):
         part = s[y == cls]
@@ -171,7 +195,7 @@ def plot_score_distribution(y_true, y_score, *, bins: int = 40, ax=None,
             ax.hist(part, bins=edges, density=True, alpha=0.55, label=f"{name} (n={len(part):,})")
     ax.set(xlabel="Score", ylabel="Density", title="Score distribution by class")
     ax.legend(loc="upper center")
-    return fig
+    return ax
 
 
 def _shap_inputs(shap_values, X, feature_names):
@@ -225,8 +249,8 @@ def plot_shap_summary(shap_values, X=None, *, feature_names=None, kind: str = "b
     --------
     >>> import numpy as np
     >>> sv = np.array([[0.5, -0.1], [-0.4, 0.2], [0.3, 0.0]])
-    >>> fig = plot_shap_summary(sv, feature_names=["recency", "frequency"])
-    >>> "log-odds" in fig.axes[0].get_xlabel()
+    >>> ax = plot_shap_summary(sv, feature_names=["recency", "frequency"])
+    >>> "log-odds" in ax.get_xlabel()
     True
     """
     from crmml._utils import check_in
@@ -236,7 +260,7 @@ def plot_shap_summary(shap_values, X=None, *, feature_names=None, kind: str = "b
     imp = np.abs(values).mean(axis=0)
     top = np.argsort(-imp, kind="mergesort")[:max_display][::-1]   # most important at the top
     unit = f" ({units})" if units else ""
-    fig, ax = _axes(ax, figsize=(6.5, 0.35 * len(top) + 1.6))
+    ax = _axes(ax, figsize=(6.5, 0.35 * len(top) + 1.6))
     if kind == "bar":
         ax.barh(np.arange(len(top)), imp[top], color="#1f77b4")
         ax.set(xlabel=f"mean |SHAP value|{unit}")
@@ -260,7 +284,7 @@ def plot_shap_summary(shap_values, X=None, *, feature_names=None, kind: str = "b
                 ax.scatter(v[v_idx], row + jitter, s=6, color="#1f77b4", rasterized=True)
         ax.axvline(0, color="grey", lw=0.8)
         if sc is not None:
-            cb = fig.colorbar(sc, ax=ax, ticks=[0, 1], aspect=40)
+            cb = ax.figure.colorbar(sc, ax=ax, ticks=[0, 1], aspect=40)
             cb.ax.set_yticklabels(["low", "high"])
             cb.set_label("feature value")
         ax.set(xlabel=f"SHAP value{unit}: impact on model output")
@@ -269,7 +293,7 @@ def plot_shap_summary(shap_values, X=None, *, feature_names=None, kind: str = "b
     if units == "log-odds":
         title += "\nvalues in log-odds, not probability"
     ax.set(title=title)
-    return fig
+    return ax
 
 
 _DECILE_FMT = {"count": "{:,.0f}", "events": "{:,.0f}", "event_rate": "{:.3f}", "capture": "{:.1%}",
@@ -277,7 +301,7 @@ _DECILE_FMT = {"count": "{:,.0f}", "events": "{:,.0f}", "event_rate": "{:.3f}", 
                "score_min": "{:.3f}", "score_max": "{:.3f}"}
 
 
-def plot_decile_table(table: pd.DataFrame, *, fig=None):
+def plot_decile_table(table: pd.DataFrame, *, ax=None, fig=None):
     """A decile (gains) table as a figure: bars by bin above, the table itself below.
 
     Parameters
@@ -285,22 +309,25 @@ def plot_decile_table(table: pd.DataFrame, *, fig=None):
     table : DataFrame
         The output of :func:`crmml.evaluation.decile_table` (event rate bars) or of
         :func:`crmml.evaluation.clv_decile_table` (predicted and actual means side by side).
+    ax : two matplotlib Axes, optional
+        The bars and the table; a new figure when None.
     fig : matplotlib Figure, optional
-        Drawn on (two axes are added); a new figure when None.
+        Deprecated (``FutureWarning``): two axes are added to it. Use ``ax``.
+
+    Returns
+    -------
+    ndarray of two Axes
 
     Examples
     --------
     >>> from crmml.evaluation import decile_table
     >>> t = decile_table([1, 1, 0, 0, 1, 0, 0, 0, 0, 0], [.9, .8, .7, .6, .5, .4, .3, .2, .1, 0], n_bins=5)
-    >>> fig = plot_decile_table(t)
-    >>> fig.axes[0].get_xlabel()
+    >>> axes = plot_decile_table(t)
+    >>> axes[0].get_xlabel()
     'Score bin (1 = highest scores)'
     """
-    if fig is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(10.0, 3.6 + 0.25 * (len(table) + 1)), layout="constrained")
-    ax, tax = fig.subplots(2, 1, height_ratios=[3.0, 0.28 * (len(table) + 1)])
+    ax, tax = _panels(ax, fig, "plot_decile_table", (10.0, 3.6 + 0.25 * (len(table) + 1)), nrows=2, ncols=1,
+                      height_ratios=[3.0, 0.28 * (len(table) + 1)])
     bins = np.arange(1, len(table) + 1)
     if {"predicted_mean", "actual_mean"} <= set(table.columns):
         ax.bar(bins - 0.2, table["predicted_mean"], width=0.4, label="predicted")
@@ -320,7 +347,7 @@ def plot_decile_table(table: pd.DataFrame, *, fig=None):
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
     tab.scale(1.0, 1.15)
-    return fig
+    return np.array([ax, tax], dtype=object)
 
 
 def _fmt_cell(col, v):

@@ -72,13 +72,23 @@ def _fmt_diff(d: float) -> str:
     return ("+" if d > 0 else "-") + body
 
 
+def _figure_of(obj):
+    """The matplotlib Figure of a Figure, an Axes (or display object with ``.figure``) or an array of Axes."""
+    if hasattr(obj, "savefig"):
+        return obj
+    if isinstance(obj, (np.ndarray, list, tuple)):
+        return _figure_of(np.asarray(obj, dtype=object).ravel()[0])
+    return obj.figure
+
+
 def figure_to_png(fig, dpi: int = 100) -> bytes:
-    """PNG bytes of a matplotlib figure.
+    """PNG bytes of a matplotlib figure (or of the figure of an Axes or of an array of Axes, as crmml's plots return).
 
     >>> from matplotlib.figure import Figure
     >>> figure_to_png(Figure(figsize=(1, 1)))[:4]
     b'\\x89PNG'
     """
+    fig = _figure_of(fig)
     buf = io.BytesIO()
     # figures made without a layout engine (e.g. plt.subplots()) often clip their labels: save them tight
     tight = getattr(fig, "get_layout_engine", lambda: None)() is None
@@ -196,8 +206,8 @@ def report(path, *, title: str, subtitle: str | None = None, data_summary: dict 
         difference (green when the model is better).
     baseline_name : str, default="baseline"
         Column header of the baseline (e.g. "recency only").
-    figures : dict or list of (caption, Figure or Axes), optional
-        matplotlib figures (or axes, whose figure is used), embedded as PNG.
+    figures : dict or list of (caption, Figure, Axes or array of Axes), optional
+        matplotlib figures (or axes, whose figure is used, as crmml's plots return), embedded as PNG.
     tables : dict or list of (caption, DataFrame), optional
         Tables (decile table, top drivers, backtest per cutoff, ...).
     notes : list of str, optional
@@ -236,8 +246,7 @@ def report(path, *, title: str, subtitle: str | None = None, data_summary: dict 
     if figs:
         parts.append('<h2>Plots</h2><div class="figs">')
         for caption, fig in figs:
-            if not hasattr(fig, "savefig") and hasattr(fig, "figure"):   # an Axes (or a display object)
-                fig = fig.figure
+            fig = _figure_of(fig)
             b64 = base64.b64encode(figure_to_png(fig, dpi=dpi)).decode("ascii")
             wide = ' class="wide"' if fig.get_figwidth() > 7 else ""
             parts.append(f'<figure{wide}><img alt="{html.escape(str(caption))}" '

@@ -14,7 +14,7 @@ from crmml.features import _transaction_families  # noqa: F401  (registers famil
 from crmml.features import _other_families  # noqa: F401
 from crmml.features._engine import DAY_NS, Level, run_starts
 from crmml.features._registry import REGISTRY, FeatureContext, slug
-from crmml.schema import MAX_ABS_VALUE, SchemaError, validate_customers, validate_events, validate_transactions
+from crmml.schema import MAX_ABS_VALUE, SchemaError, map_frames, validate_customers, validate_events, validate_transactions
 
 __all__ = ["build_features", "feature_catalog", "DEFAULT_WINDOWS"]
 
@@ -77,7 +77,7 @@ def feature_catalog(windows=DEFAULT_WINDOWS, *, event_types=None, channels=(), a
 
 
 def build_features(transactions, as_of, events=None, customers=None, windows=DEFAULT_WINDOWS, *,
-                   event_types=None, channels=None, dtype="float64", n_jobs=2) -> pd.DataFrame:
+                   event_types=None, channels=None, dtype="float64", n_jobs=2, columns=None) -> pd.DataFrame:
     """Point-in-time customer features from transactions, events and customer attributes.
 
     Only rows with ``timestamp < as_of`` are read. Windows ``{w}d`` cover
@@ -122,6 +122,9 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
         Threads (results do not depend on it). Customers are processed in blocks of consecutive
         customers (about 2M transaction lines per block, divided by ``n_jobs``), which bounds memory;
         the threads work on different blocks, or on the feature families of a single block.
+    columns : dict, optional
+        Your column names -> canonical names, applied to every frame given (or one dict per frame name,
+        e.g. ``{"events": {...}}``); see :func:`crmml.schema.map_frames`.
 
     Returns
     -------
@@ -150,6 +153,9 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     if dtype not in ("float64", "float32"):
         raise ValueError(f"The 'dtype' parameter of {_OWNER} must be one of ['float64', 'float32']. "
                          f"Got {dtype!r} instead.")
+    if columns:
+        f = map_frames(columns, transactions=transactions, events=events, customers=customers)
+        transactions, events, customers = f["transactions"], f["events"], f["customers"]
     tx = transactions if _is_canonical(transactions, "amount") else validate_transactions(
         transactions, allow_missing_amount=True)
     ev = None if events is None else events if _is_canonical(events, "event_type") else validate_events(events)

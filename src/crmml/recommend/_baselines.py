@@ -11,11 +11,13 @@ from crmml._utils import MAX_K, MAX_WINDOW_DAYS, check_as_of, check_number, hist
 from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame
-from crmml.schema import validate_transactions
+from crmml.schema import map_frames, validate_transactions
 
 
-def _prepare(transactions, as_of, owner):
-    tx = validate_transactions(transactions, allow_missing_amount=True)
+def _prepare(transactions, products, as_of, owner, columns):
+    """Validated transactions (``columns`` mapped; the baselines read no products) and the cut-off."""
+    tx = validate_transactions(map_frames(columns, transactions=transactions, products=products)["transactions"],
+                               allow_missing_amount=True)
     if as_of is None:
         as_of = tx["timestamp"].max() + pd.Timedelta(seconds=1)
     as_of = check_as_of(as_of, owner)
@@ -50,9 +52,11 @@ class PopularityBaseline(BaseEstimator):
         self.window_days = window_days
         self.exclude_bought = exclude_bought
 
-    def fit(self, transactions, products=None, *, as_of=None):
+    def fit(self, transactions, products=None, *, as_of=None, columns=None):
+        """Products by distinct buyers in the ``window_days`` before ``as_of`` (``products`` is ignored;
+        ``columns`` as in :meth:`crmml.recommend.NextBestOffer.fit`)."""
         check_number(self.window_days, "window_days", "PopularityBaseline", low=1, high=MAX_WINDOW_DAYS)
-        tx, as_of = _prepare(transactions, as_of, "PopularityBaseline")
+        tx, as_of = _prepare(transactions, products, as_of, "PopularityBaseline", columns)
         self.popular_ = _popular(tx, as_of, self.window_days)
         self.bought_ = (tx[["customer_id", "product_id"]].drop_duplicates().reset_index(drop=True)
                         if self.exclude_bought else None)
@@ -104,9 +108,11 @@ class PastPurchasesBaseline(BaseEstimator):
         self.fill_popular = fill_popular
         self.window_days = window_days
 
-    def fit(self, transactions, products=None, *, as_of=None):
+    def fit(self, transactions, products=None, *, as_of=None, columns=None):
+        """Each customer's products before ``as_of`` (``products`` is ignored; ``columns`` as in
+        :meth:`crmml.recommend.NextBestOffer.fit`)."""
         check_number(self.window_days, "window_days", "PastPurchasesBaseline", low=1, high=MAX_WINDOW_DAYS)
-        tx, as_of = _prepare(transactions, as_of, "PastPurchasesBaseline")
+        tx, as_of = _prepare(transactions, products, as_of, "PastPurchasesBaseline", columns)
         key = tx["transaction_id"] if "transaction_id" in tx.columns else tx["timestamp"]
         occ = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(), "product_id": tx["product_id"].to_numpy(),
                             "occ": key.to_numpy(), "ts": tx["timestamp"].to_numpy()})

@@ -12,7 +12,7 @@ from crmml._utils import MAX_HORIZON_DAYS, MAX_K, check_as_of, check_in, check_n
 from crmml.exceptions import ColdStartWarning
 from crmml.recommend._baselines import PastPurchasesBaseline, PopularityBaseline
 from crmml.recommend._matrices import purchase_rows
-from crmml.schema import validate_transactions
+from crmml.schema import map_frames, validate_transactions
 
 METRIC_COLUMNS = ["precision", "recall", "map", "ndcg", "coverage", "n_customers"]
 
@@ -62,14 +62,14 @@ def ranking_metrics(recommendations: pd.DataFrame, relevant: pd.DataFrame, k: in
     return out
 
 
-def time_split(transactions, split_date, horizon_days=30, *, target="all"):
+def time_split(transactions, split_date, horizon_days=30, *, target="all", columns=None):
     """Training rows (``timestamp < split``) and the test pairs bought in ``[split, split + horizon)``.
 
     Test customers are those with a purchase in both periods; returns never count.
     ``target="new"`` keeps only test pairs the customer had not bought before the split.
     Returns ``(train, relevant)``: the validated training rows (all of them,
     returns included, as the model sees history) and ``customer_id, product_id``
-    pairs.
+    pairs. ``columns`` maps your column names to canonical ones (:func:`crmml.schema.map_columns`).
 
     >>> import pandas as pd
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2], "product_id": ["a", "b", "a", "c"], "amount": 1.0,
@@ -81,7 +81,7 @@ def time_split(transactions, split_date, horizon_days=30, *, target="all"):
     check_number(horizon_days, "horizon_days", "evaluate_recommendations", low=1, high=MAX_HORIZON_DAYS)
     check_in(target, "target", "evaluate_recommendations", ("all", "new"))
     split = check_as_of(split_date, "evaluate_recommendations")
-    tx = validate_transactions(transactions, allow_missing_amount=True)
+    tx = validate_transactions(transactions, columns, allow_missing_amount=True)
     if "product_id" not in tx.columns:
         raise ValueError("evaluate_recommendations needs a 'product_id' column in transactions.")
     train = history_before(tx, split)
@@ -100,7 +100,7 @@ def time_split(transactions, split_date, horizon_days=30, *, target="all"):
 
 
 def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k=10, *, products=None,
-                             baselines=True, target="all"):
+                             baselines=True, target="all", columns=None):
     """Fit ``model`` on rows before ``split_date`` and score its top-``k`` against the next ``horizon_days``.
 
     The model is cloned and fitted with ``as_of=split_date`` on rows strictly
@@ -128,6 +128,9 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
         so evaluate rules-constrained models on a comparable footing.
     baselines : bool, default=True
     target : {"all", "new"}, default="all"
+    columns : dict, optional
+        Your column names -> canonical names, applied to every frame given (or one dict per frame name,
+        e.g. ``{"products": {...}}``); see :func:`crmml.schema.map_frames`.
 
     Returns
     -------
@@ -148,7 +151,9 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     """
     check_number(k, "k", "evaluate_recommendations", low=1, high=MAX_K)
     split = check_as_of(split_date, "evaluate_recommendations")
-    train, relevant = time_split(transactions, split, horizon_days, target=target)
+    f = map_frames(columns, transactions=transactions, products=products)
+    products = f["products"]
+    train, relevant = time_split(f["transactions"], split, horizon_days, target=target)
     n_catalogue = int(purchase_rows(train)["product_id"].nunique())
     customers = pd.unique(relevant["customer_id"])
     models = {type(model).__name__: clone(model)}

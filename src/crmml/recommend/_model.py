@@ -14,7 +14,7 @@ from crmml.recommend._catalogue import catalogue
 from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import affinity_matrices, basket_matrix, item_similarity, occasions, purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame, top_k
-from crmml.schema import validate_transactions
+from crmml.schema import map_frames, validate_transactions
 
 _OWNER = "NextBestOffer"
 _MAX_BLOCK_CELLS = 2**27
@@ -168,7 +168,7 @@ class NextBestOffer(BaseEstimator):
         check_number(self.batch_size, "batch_size", o, low=1, high=100_000)
         check_number(self.n_neighbors, "n_neighbors", o, low=1)
 
-    def fit(self, transactions, products=None, *, as_of=None):
+    def fit(self, transactions, products=None, *, as_of=None, columns=None):
         """Learn item similarities, popularity and each customer's affinity from history before ``as_of``.
 
         Parameters
@@ -182,9 +182,14 @@ class NextBestOffer(BaseEstimator):
         as_of : timestamp, optional
             Only rows with ``timestamp < as_of`` are read; default: one second
             after the last transaction.
+        columns : dict, optional
+            Your column names -> canonical names, applied to every frame given (or one dict per frame name,
+            e.g. ``{"products": {...}}``); see :func:`crmml.schema.map_frames`.
         """
         self._check_params()
-        tx = validate_transactions(transactions, allow_missing_amount=True)
+        f = map_frames(columns, transactions=transactions, products=products)
+        products = f["products"]
+        tx = validate_transactions(f["transactions"], allow_missing_amount=True)
         if "product_id" not in tx.columns:
             raise ValueError("NextBestOffer needs a 'product_id' column in transactions.")
         if as_of is None:

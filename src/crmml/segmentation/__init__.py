@@ -1,6 +1,7 @@
 """Customer segmentation: RFM with named segments, clustering with readable profiles, rule segments.
 
-- :func:`rfm_table`, :class:`RFMSegmenter`, :data:`DEFAULT_RFM_SEGMENTS`, :func:`segment_summary` (``_rfm``),
+- :func:`rfm_table`, :class:`RFMSegmenter`, :func:`segment_summary` (``_rfm``),
+- :data:`DEFAULT_RFM_SEGMENTS`, :func:`default_rfm_segments` (``_rfm_segments``),
 - :class:`CustomerClusterer`, :data:`DEFAULT_NAME_VOCABULARY` (``_clustering``),
 - :class:`RuleSegmenter` (``_rules``),
 - plots :func:`plot_segment_sizes`, :func:`plot_rf_grid`, :func:`plot_cluster_profiles` (``_plots``).
@@ -11,7 +12,8 @@ from crmml._lazy import lazy_exports
 _MODULES = {
     "crmml.segmentation._clustering": ("DEFAULT_NAME_VOCABULARY", "CustomerClusterer"),
     "crmml.segmentation._plots": ("plot_cluster_profiles", "plot_rf_grid", "plot_segment_sizes"),
-    "crmml.segmentation._rfm": ("DEFAULT_RFM_SEGMENTS", "RFMSegmenter", "default_rfm_segments", "rfm_table", "segment_summary"),
+    "crmml.segmentation._rfm": ("RFMSegmenter", "rfm_table", "segment_summary"),
+    "crmml.segmentation._rfm_segments": ("DEFAULT_RFM_SEGMENTS", "default_rfm_segments"),
     "crmml.segmentation._rules": ("RuleSegmenter",),
 }
 

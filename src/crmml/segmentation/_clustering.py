@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_in, check_number, progress
 from crmml._utils._rowdot import row_dot
+from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._state import check_codes
 from crmml.exceptions import ParameterError
 
@@ -72,7 +73,7 @@ def _signed_log1p(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-class CustomerClusterer(BaseEstimator):
+class CustomerClusterer(FrameOutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Cluster customers on behavioural features, choose k automatically and describe each cluster.
 
     Pipeline: each feature is put on a log scale (``sign(x) * log1p(|x|)``, so skewed spend and counts do not
@@ -126,6 +127,7 @@ class CustomerClusterer(BaseEstimator):
     Attributes
     ----------
     feature_names_in_ : ndarray of str
+    n_features_in_ : int
     center_, scale_ : ndarray
         Robust-scaling parameters on the log scale.
     n_clusters_ : int
@@ -159,6 +161,8 @@ class CustomerClusterer(BaseEstimator):
     >>> cc.profiles_["size"].tolist(), round(cc.fidelity_, 2)
     ([100, 100], 1.0)
     """
+
+    _output_names = ("cluster", "segment")
 
     def __init__(self, features=None, n_clusters="auto", k_range=(3, 8), method="kmeans", log_transform=True,
                  sample_size=3_000, n_init=3, tree_depth=3, name_threshold=0.5, max_name_terms=3,
@@ -246,7 +250,7 @@ class CustomerClusterer(BaseEstimator):
         if n <= k_max:
             raise ValueError(f"{_OWNER}.fit needs more customers than clusters; got {n} customers for up to "
                              f"{k_max} clusters.")
-        self.feature_names_in_ = np.asarray(F.columns, dtype=str)
+        self._record_input(F.columns)
         L = _signed_log1p(F.to_numpy()) if self.log_transform else F.to_numpy()
         q1, med, q3 = np.percentile(L, [25, 50, 75], axis=0)
         scale = q3 - q1

@@ -91,7 +91,7 @@ def plot_rf_grid(segmenter, rfm: pd.DataFrame, *, value: str = "monetary", ax=No
     check_is_fitted(segmenter, "lookup_")
     if value not in rfm.columns:
         raise ValueError(f"plot_rf_grid: column {value!r} is not in the RFM table; got {list(rfm.columns)[:10]}.")
-    s = segmenter.score(rfm)
+    s = segmenter.score_table(rfm)
     k = segmenter.n_scores
     grid = np.full((k, k), np.nan)
     count = np.zeros((k, k), dtype=int)

@@ -23,15 +23,17 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_in, check_number, history_before, numeric_values
+from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._state import check_codes
+from crmml.segmentation._rfm_segments import DEFAULT_RFM_SEGMENTS, _segment_lookup
 from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
 
-__all__ = ["rfm_table", "RFMSegmenter", "DEFAULT_RFM_SEGMENTS", "default_rfm_segments", "segment_summary"]
+__all__ = ["rfm_table", "RFMSegmenter", "segment_summary"]
 
 _NS_PER_DAY = 86_400 * 10**9
 RFM_COLUMNS = ["recency", "frequency", "monetary", "avg_order_value", "tenure", "returns"]
@@ -176,92 +178,6 @@ def _compute_rfm(tx: pd.DataFrame, as_of: pd.Timestamp, returns_only: str) -> pd
     return out if uniq is None else out.sort_index()
 
 
-# --------------------------------------------------------------------------------------------- segment rule table
-_SEGMENT_ROWS = [
-    # segment, r_min, r_max, fm_min, fm_max, description
-    ("Champions", 5, 5, 4, 5, "bought recently, buy often and spend the most"),
-    ("Loyal Customers", 3, 4, 4, 5, "buy often and spend well; not the very latest buyers"),
-    ("Potential Loyalist", 4, 5, 2, 3, "recent customers with average frequency and spend"),
-    ("New Customers", 5, 5, 1, 1, "bought very recently, once or for little"),
-    ("Promising", 4, 4, 1, 1, "recent shoppers who have not spent much yet"),
-    ("Need Attention", 3, 3, 2, 3, "middling recency, frequency and spend"),
-    ("About to Sleep", 3, 3, 1, 1, "below average; will be lost if not reactivated"),
-    ("At Risk", 2, 2, 3, 5, "spent well and bought often, but long ago"),
-    ("At Risk", 1, 1, 3, 3, "spent well and bought often, but long ago"),
-    ("Can't Lose Them", 1, 1, 4, 5, "made big and frequent purchases, but not for a long time"),
-    ("Hibernating", 2, 2, 1, 2, "last purchase long ago, low frequency and spend"),
-    ("Lost", 1, 1, 1, 2, "lowest recency, frequency and spend"),
-]
-
-DEFAULT_RFM_SEGMENTS = pd.DataFrame(_SEGMENT_ROWS, columns=["segment", "r_min", "r_max", "fm_min", "fm_max",
-                                                            "description"])
-"""The default RFM segment map (read-only; copy it with :func:`default_rfm_segments` to edit).
-
-Rows are rules on the recency score ``R`` and ``FM = ceil((F + M) / 2)``, the rounded-up mean of the frequency
-and monetary scores, all in 1..5 (5 = best). The names follow the widely used 11-segment RFM map (Putler; the R
-package ``rfm``), whose published ranges overlap; here they are made into a partition, so each of the 125
-(R, F, M) cells maps to exactly one segment::
-
-         FM=1            FM=2                FM=3                FM=4             FM=5
-    R=5  New Customers   Potential Loyalist  Potential Loyalist  Champions        Champions
-    R=4  Promising       Potential Loyalist  Potential Loyalist  Loyal Customers  Loyal Customers
-    R=3  About to Sleep  Need Attention      Need Attention      Loyal Customers  Loyal Customers
-    R=2  Hibernating     Hibernating         At Risk             At Risk          At Risk
-    R=1  Lost            Lost                At Risk             Can't Lose Them  Can't Lose Them
-
-A custom table may use any of the bound columns ``r_min/r_max``, ``f_min/f_max``, ``m_min/m_max``,
-``fm_min/fm_max`` (a missing bound means no limit) and must also cover every cell exactly once.
-"""
-
-
-def default_rfm_segments() -> pd.DataFrame:
-    """An editable copy of :data:`DEFAULT_RFM_SEGMENTS`.
-
-    >>> t = default_rfm_segments()
-    >>> t["segment"].drop_duplicates().tolist()[:3]
-    ['Champions', 'Loyal Customers', 'Potential Loyalist']
-    """
-    return DEFAULT_RFM_SEGMENTS.copy()
-
-
-_BOUNDS = ("r", "f", "m", "fm")
-
-
-def _segment_lookup(table: pd.DataFrame, n: int) -> tuple[np.ndarray, list[str]]:
-    """Evaluate the rule table on every (R, F, M) cell; a (n, n, n) array of segment codes."""
-    owner = "RFMSegmenter"
-    if not isinstance(table, pd.DataFrame) or "segment" not in table.columns:
-        raise ValueError(f"The 'segments' parameter of {owner} must be a DataFrame with a 'segment' column and "
-                         f"bound columns such as r_min, r_max, fm_min, fm_max. Got {type(table).__name__} instead.")
-    known = {"segment", "description"} | {f"{b}_{s}" for b in _BOUNDS for s in ("min", "max")}
-    extra = sorted(set(table.columns) - known)
-    if extra:
-        raise ValueError(f"The 'segments' table of {owner} has unknown columns {extra}; allowed: {sorted(known)}.")
-    g = np.arange(1, n + 1)
-    r, f, m = np.meshgrid(g, g, g, indexing="ij")
-    cells = {"r": r, "f": f, "m": m, "fm": (f + m + 1) // 2}
-    names = list(dict.fromkeys(table["segment"].astype(str)))
-    lut = np.full((n, n, n), -1, dtype=np.int64)
-    hits = np.zeros((n, n, n), dtype=np.int64)
-    for row in table.itertuples(index=False):
-        row = row._asdict()
-        mask = np.ones((n, n, n), dtype=bool)
-        for b in _BOUNDS:
-            lo, hi = row.get(f"{b}_min"), row.get(f"{b}_max")
-            if lo is not None and not pd.isna(lo):
-                mask &= cells[b] >= lo
-            if hi is not None and not pd.isna(hi):
-                mask &= cells[b] <= hi
-        lut[mask] = names.index(str(row["segment"]))
-        hits += mask
-    for bad, what in ((hits == 0, "no segment"), (hits > 1, "more than one segment")):
-        if bad.any():
-            ex = [f"R{a + 1}F{b + 1}M{c + 1}" for a, b, c in np.argwhere(bad)[:5]]
-            raise ValueError(f"The 'segments' table of {owner} must map every (R, F, M) score cell to exactly "
-                             f"one segment; {int(bad.sum())} cells map to {what}, e.g. {ex}.")
-    return lut, names
-
-
 # ------------------------------------------------------------------------------------------------ tie-aware edges
 def _tie_aware_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
     """Cut points that split ``x`` into at most ``n_bins`` near-equal groups without splitting tied values.
@@ -345,7 +261,7 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
     return out
 
 
-class RFMSegmenter(BaseEstimator):
+class RFMSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
     """Score customers 1..5 on recency, frequency and monetary value and name their RFM segment.
 
     ``fit`` learns the score edges of each measure on an RFM table (quintiles by default); ``transform`` applies
@@ -379,6 +295,16 @@ class RFMSegmenter(BaseEstimator):
         Segment names in table order.
     lookup_ : ndarray of shape (n_scores, n_scores, n_scores)
         Segment code of each (R, F, M) cell.
+    feature_names_in_ : ndarray of str
+        The columns read: ``recency``, ``frequency`` and ``monetary`` (other columns are ignored).
+    n_features_in_ : int
+        3.
+
+    Notes
+    -----
+    scikit-learn conventions: ``set_output(transform="pandas")`` and ``get_feature_names_out`` work; ``score``
+    returns a float (how evenly the fitted edges spread ``X`` over the scores), so ``GridSearchCV`` can use it;
+    the per-customer R, F and M scores are :meth:`score_table`.
 
     Examples
     --------
@@ -398,6 +324,8 @@ class RFMSegmenter(BaseEstimator):
     5                  4        1        2  Potential Loyalist
     6                  2        2        4             At Risk
     """
+
+    _output_names = ("r_score", "f_score", "m_score", "fm_score", "rfm_cell", "segment")
 
     def __init__(self, n_scores: int = 5, segments: pd.DataFrame | None = None, monetary: str = "monetary"):
         self.n_scores = n_scores
@@ -441,7 +369,7 @@ class RFMSegmenter(BaseEstimator):
                 scores = scores[::-1].copy()
             setattr(self, f"{name}_edges_", edges)
             setattr(self, f"{name}_scores_", scores)
-        return self
+        return self._record_input(self._columns())
 
     def _check_loaded_state(self):
         """Scores in ``1..n_scores``, one more score than edges, segment codes in range (called by ``load``)."""
@@ -457,8 +385,31 @@ class RFMSegmenter(BaseEstimator):
             if edges.ndim != 1 or np.any(np.diff(edges) < 0):
                 raise ValueError(f"{name}_edges_ must be a sorted one-dimensional array.")
 
-    def score(self, X: pd.DataFrame) -> pd.DataFrame:
-        """R, F and M scores (1..n_scores) of each customer on the fitted edges."""
+    def score(self, X: pd.DataFrame, y=None) -> float:
+        """Balance of the scores on ``X``: the mean over R, F and M of the normalised entropy of the scores.
+
+        1.0 when each of the ``n_scores`` levels holds an equal share of ``X``'s customers (what quantile edges
+        aim at), lower when ties or a shift since ``fit`` crowd customers into few levels; comparable across
+        ``n_scores``. ``y`` is ignored. The per-customer scores are :meth:`score_table`.
+
+        >>> import pandas as pd
+        >>> rfm = pd.DataFrame({"recency": [1.0, 2, 3, 4, 5], "frequency": [1, 2, 3, 4, 5],
+        ...                     "monetary": [1.0, 2, 3, 4, 5]})
+        >>> RFMSegmenter().fit(rfm).score(rfm)
+        1.0
+        """
+        table = self.score_table(X)
+        k = self.n_scores
+        ent = []
+        for col in ("r_score", "f_score", "m_score"):
+            p = np.bincount(table[col].to_numpy(), minlength=k + 1)[1:] / max(len(table), 1)
+            p = p[p > 0]
+            ent.append(float(-(p * np.log(p)).sum() / np.log(k)))
+        return round(float(np.mean(ent)), 12)
+
+    def score_table(self, X: pd.DataFrame) -> pd.DataFrame:
+        """R, F and M scores (1..n_scores) of each customer on the fitted edges (``r_score``, ``f_score``,
+        ``m_score``, indexed like ``X``)."""
         check_is_fitted(self, "lookup_")
         X = self._check_frame(X, "score")
         out = {}
@@ -476,7 +427,7 @@ class RFMSegmenter(BaseEstimator):
         DataFrame indexed like ``X`` with ``r_score``, ``f_score``, ``m_score``, ``fm_score``
         (``ceil((F + M) / 2)``), ``rfm_cell`` (e.g. ``"545"``) and ``segment`` (categorical, table order).
         """
-        out = self.score(X)
+        out = self.score_table(X)
         r, f, m = (out[c].to_numpy() for c in ("r_score", "f_score", "m_score"))
         out["fm_score"] = (f + m + 1) // 2
         out["rfm_cell"] = pd.Series(r * 100 + f * 10 + m, index=out.index).astype(str) if self.n_scores < 10 \
@@ -484,10 +435,6 @@ class RFMSegmenter(BaseEstimator):
         codes = self.lookup_[r - 1, f - 1, m - 1]
         out["segment"] = pd.Categorical.from_codes(codes, categories=self.segment_names_)
         return out
-
-    def fit_transform(self, X: pd.DataFrame, y=None) -> pd.DataFrame:
-        """``fit(X).transform(X)``."""
-        return self.fit(X).transform(X)
 
     def summary(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per segment: customers, share, mean recency/frequency/monetary (and other numeric columns of

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._expression import Condition, RuleError, parse_condition
+from crmml._utils._sklearn import FrameOutputMixin
 
 __all__ = ["RuleSegmenter"]
 
 _OWNER = "RuleSegmenter"
 
 
-class RuleSegmenter(BaseEstimator):
+class RuleSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
     """Assign customers to user-defined segments with ordered rules; the first rule that matches wins.
 
     Parameters
@@ -31,6 +32,8 @@ class RuleSegmenter(BaseEstimator):
     ----------
     feature_names_in_ : ndarray of str
         Columns of the frame seen in ``fit``.
+    n_features_in_ : int
+        Their number.
     segment_names_ : list of str
         Segment names in rule order, then ``default``.
 
@@ -59,6 +62,8 @@ class RuleSegmenter(BaseEstimator):
     3                           other    -1
     4                growth potential     1
     """
+
+    _output_names = ("segment", "rule")
 
     def __init__(self, rules=None, default: str = "Other"):
         self.rules = rules
@@ -125,7 +130,7 @@ class RuleSegmenter(BaseEstimator):
         """Check every rule on ``X`` (columns exist, boolean result) and record the segment names."""
         masks = self._masks(X, "fit")
         del masks
-        self.feature_names_in_ = np.asarray(X.columns, dtype=str)
+        self._record_input(X.columns)
         names = [n for n, _ in self._rule_list()]
         self.segment_names_ = list(dict.fromkeys([*names, self.default]))
         return self
@@ -146,7 +151,3 @@ class RuleSegmenter(BaseEstimator):
         seg = names[first]  # -1 picks the default (last)
         cat = pd.Categorical(seg, categories=self.segment_names_)
         return pd.DataFrame({"segment": cat, "rule": first.astype(np.int64)}, index=X.index)
-
-    def fit_transform(self, X: pd.DataFrame, y=None) -> pd.DataFrame:
-        """``fit(X).transform(X)``."""
-        return self.fit(X).transform(X)
