@@ -55,7 +55,7 @@ def test_classification_report_is_self_contained_and_complete(tmp_path, churn_li
                    "Top drivers", "Backtest per cutoff", "2011-07-01", "as_of", "recency_days"):
         assert needle in text, needle
     sizes = decode_images(text)
-    assert len(sizes) == 7                                               # 6 standard plots + SHAP
+    assert len(sizes) == 6                        # 5 standard plots + SHAP; the decile table is a table only
     assert all(w > 200 and h > 200 for w, h in sizes)
     # the model's AUC is in the metrics table beside the baseline's
     from crmml.evaluation import roc_auc
@@ -79,13 +79,23 @@ def test_report_generic_api_tables_and_figures(tmp_path):
     assert "silhouette" in text and "difference" not in text              # no baseline column
 
 
-def test_metric_direction_colours(tmp_path):
-    out = report(tmp_path / "m.html", title="t", metrics={"roc_auc": 0.8, "brier": 0.10, "mae_value": 3.0,
-                                                          "predicted_total": 5000.0},
-                 baseline_metrics={"roc_auc": 0.7, "brier": 0.12, "mae_value": 2.0, "predicted_total": 7000.0})
-    text = out.read_text()
-    assert text.count('class="better"') == 2 and text.count('class="worse"') == 1   # totals are not judged
+def test_metric_direction_colours_only_when_the_interval_excludes_zero(tmp_path):
+    metrics = {"roc_auc": 0.8, "brier": 0.10, "mae_value": 3.0, "pr_auc": 0.5, "predicted_total": 5000.0}
+    base = {"roc_auc": 0.7, "brier": 0.12, "mae_value": 2.0, "pr_auc": 0.45, "predicted_total": 7000.0}
+    # without intervals a difference is shown but never judged
+    text = report(tmp_path / "m.html", title="t", metrics=metrics, baseline_metrics=base).read_text()
+    assert 'class="better"' not in text and 'class="worse"' not in text
     assert "<td>-2,000</td>" in text and "+0.1</td>" in text
+    ci = pd.DataFrame({"difference_lower": [0.05, -0.03, 0.4, -0.02, -3000.0],
+                       "difference_upper": [0.15, -0.01, 1.6, 0.12, -1000.0]}, index=list(metrics))
+    text = report(tmp_path / "c.html", title="t", metrics=metrics, baseline_metrics=base,
+                  metric_intervals=ci).read_text()
+    cls = {m: re.search(rf'data-metric="{m}">(?:<td[^>]*>.*?</td>){{3}}<td( class="(\w+)")?', text).group(2)
+           for m in metrics}
+    # roc_auc up (better), brier down (better), mae up (worse); pr_auc's interval straddles 0; totals not judged
+    assert cls == {"roc_auc": "better", "brier": "better", "mae_value": "worse", "pr_auc": None,
+                   "predicted_total": None}
+    assert "[-0.02, 0.12]" in text
 
 
 def test_summarize_data_and_top_drivers(churn_like):
@@ -149,4 +159,4 @@ def test_one_class_report_skips_undefined_curves(tmp_path, label):
         warnings.simplefilter("error")
         text = classification_report(tmp_path / "one.html", y, np.linspace(0, 1, 60), title="t").read_text()
     assert "Only one outcome class is present" in text and "ROC curve" not in text
-    assert len(decode_images(text)) == (3 if label == 0 else 4)
+    assert len(decode_images(text)) == (2 if label == 0 else 3)    # calibration, distribution (+ gains)

@@ -25,16 +25,18 @@ from crmml.evaluation._plots import (
     plot_score_distribution,
     plot_shap_summary,
 )
+from crmml.evaluation._bootstrap import bootstrap_metrics
 from crmml.evaluation._report import (
-    classification_figures,
-    classification_report,
     figure_to_png,
     report,
     summarize_data,
     top_drivers,
 )
+from crmml.evaluation._report_classification import classification_figures, classification_report
+from crmml.evaluation._thresholds import plot_net_value, threshold_table
 
 __all__ = [
+    "bootstrap_metrics",
     "brier",
     "calibration_bins",
     "capture_rate_at",
@@ -50,6 +52,7 @@ __all__ = [
     "lift_at",
     "plot_calibration",
     "plot_decile_table",
+    "plot_net_value",
     "plot_gains_lift",
     "plot_precision_recall",
     "plot_roc",
@@ -61,5 +64,6 @@ __all__ = [
     "report",
     "roc_auc",
     "summarize_data",
+    "threshold_table",
     "top_drivers",
 ]
