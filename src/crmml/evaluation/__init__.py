@@ -33,6 +33,23 @@ from crmml.evaluation._report import (
     top_drivers,
 )
 from crmml.evaluation._report_classification import classification_figures, classification_report
+from crmml.evaluation._report_models import (
+    clv_parameters,
+    clv_report,
+    clv_tracking,
+    lead_table,
+    leads_report,
+    plot_clv_tracking,
+)
+from crmml.evaluation._report_sections import (
+    cluster_profile,
+    drift_report,
+    plot_drift,
+    plot_migration,
+    segment_migration,
+    segment_profile,
+    segments_report,
+)
 from crmml.evaluation._thresholds import plot_net_value, threshold_table
 
 __all__ = [
@@ -43,17 +60,27 @@ __all__ = [
     "classification_figures",
     "classification_metrics",
     "classification_report",
+    "cluster_profile",
     "clv_decile_table",
+    "clv_parameters",
+    "clv_report",
+    "clv_tracking",
     "decile_table",
+    "drift_report",
     "expected_calibration_error",
     "figure_to_png",
     "gini",
     "ks_statistic",
+    "lead_table",
+    "leads_report",
     "lift_at",
     "plot_calibration",
+    "plot_clv_tracking",
     "plot_decile_table",
-    "plot_net_value",
+    "plot_drift",
     "plot_gains_lift",
+    "plot_migration",
+    "plot_net_value",
     "plot_precision_recall",
     "plot_roc",
     "plot_score_distribution",
@@ -63,6 +90,9 @@ __all__ = [
     "psi_table",
     "report",
     "roc_auc",
+    "segment_migration",
+    "segment_profile",
+    "segments_report",
     "summarize_data",
     "threshold_table",
     "top_drivers",
