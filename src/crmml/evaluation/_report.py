@@ -218,7 +218,8 @@ def _figure_html(caption, fig, dpi: int) -> str:
         fig = fig.figure
     b64 = base64.b64encode(figure_to_png(fig, dpi=dpi)).decode("ascii")
     wide = ' class="wide"' if fig.get_figwidth() > 7 else ""
-    data = json.dumps(figure_data(fig), separators=(",", ":")).replace("</", "<\\/")
+    data = json.dumps(figure_data(fig), separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # inert in <script>
     return (f'<figure{wide}><img alt="{html.escape(str(caption))}" src="data:image/png;base64,{b64}">'
             f"<figcaption>{html.escape(str(caption))}</figcaption>"
             f'<script type="application/json" class="plot-data">{data}</script></figure>')
