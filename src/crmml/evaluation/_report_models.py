@@ -62,7 +62,7 @@ def _subscore_figure(scores: pd.DataFrame, y):
             [("not converted", y == 0, "#9aa5b1"), ("converted", y == 1, "#d62728")]
         for name, m, colour in groups:
             ax.scatter(fit[m], eng[m], s=6, alpha=0.5, color=colour, label=f"{name} (n={int(m.sum()):,})",
-                       rasterized=True)
+                       gid=name, rasterized=True)
         ax.set(xlabel="fit score (who the lead is)", ylabel="engagement score (what the lead did)",
                title="Fit and engagement sub-scores", xlim=(0, 100), ylim=(0, 100))
     else:
@@ -160,18 +160,20 @@ def clv_tracking(model, transactions: pd.DataFrame, *, end, n_points: int = 30) 
     unit = pd.Timedelta(days=_UNIT_DAYS[model.freq])
     T = model.summary_["T"].to_numpy(float)
     ages, counts = np.unique(np.round(T, 2), return_counts=True)
-    u = np.linspace(-ages.max(), (end - as_of) / unit, n_points)
+    first = as_of - ages.max() * unit
+    days = np.unique(np.linspace(0, (end - first) / pd.Timedelta(days=1), n_points).round())
+    dates = [first.normalize() + pd.Timedelta(days=d) for d in days]     # whole days, as_of-relative times
+    u = np.array([(d - as_of) / unit for d in dates])
     age = ages[:, None] + u[None, :]
     e = np.zeros_like(age)
     alive = age > 0
     e[alive] = model.purchase_model_.expected_purchases(age[alive])
     expected = counts @ e
     cohort = transactions[transactions["customer_id"].isin(model.summary_.index)]
-    dates = [as_of + x * unit for x in u]
     actual = [summarize(cohort, d, freq=model.freq, occasion=model.occasion)["frequency"].sum()
               if d > cohort["timestamp"].min() else 0 for d in dates]
     return pd.DataFrame({"actual": np.asarray(actual, float), "expected": expected, "holdout": u > 0},
-                        index=pd.DatetimeIndex(dates, name="date").round("s"))
+                        index=pd.DatetimeIndex(dates, name="date"))
 
 
 def plot_clv_tracking(tracking: pd.DataFrame, *, ax=None):

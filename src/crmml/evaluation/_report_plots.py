@@ -173,7 +173,7 @@ def _thin(values) -> list:
 
 
 def figure_data(fig) -> list[dict]:
-    """The series drawn on each Axes of a figure: title, then per line its name, label, x and y.
+    """The series drawn on each Axes of a figure: title, then per line (and scatter) its name, label, x and y.
 
     Lines are thinned to at most 200 points. The name is the line's ``gid`` (set by the
     comparison plots) or else its label; lines without either are left out.
@@ -191,6 +191,13 @@ def figure_data(fig) -> list[dict]:
                 continue
             x, y = line.get_data()
             series.append({"name": str(name), "label": str(line.get_label()), "x": _thin(x), "y": _thin(y)})
+        for points in ax.collections:                                   # scatter plots
+            name = points.get_gid() or points.get_label()
+            if not name or name.startswith("_") or not hasattr(points, "get_offsets"):
+                continue
+            xy = np.asarray(points.get_offsets(), dtype=float).reshape(-1, 2)
+            series.append({"name": str(name), "label": str(points.get_label()), "x": _thin(xy[:, 0]),
+                            "y": _thin(xy[:, 1])})
         if series:
             out.append({"title": ax.get_title(), "series": series})
     return out
