@@ -79,7 +79,7 @@ def test_report_command(tmp_path, seed, capsys):
                  "--baseline", "naive", "--output", str(out), "--title", "Churn check",
                  "--reference", str(tmp_path / "earlier.csv")]) == 0
     text = out.read_text()
-    assert "Churn check" in text and "naive" in text and text.count("data:image/png;base64,") == 6
+    assert "Churn check" in text and "naive" in text and text.count("data:image/png;base64,") == 5
     assert "Population stability (PSI) against earlier.csv" in text and "major shift" in text
     assert main(["report", "--input", str(tmp_path / "scored.csv"), "--label", "nope", "--score", "prob",
                  "--output", str(out)]) == 2
@@ -164,7 +164,7 @@ def test_demo_writes_reports_scores_and_models(demo_out):
         for needle in needles:
             assert needle in text, (name, needle)
         assert _images(text) >= 1, name
-    assert _images((demo_out / "leads.html").read_text()) == 7
+    assert _images((demo_out / "leads.html").read_text()) == 6     # 5 standard plots + SHAP; deciles as a table
     leads = pd.read_csv(demo_out / "scores" / "leads.csv")
     assert leads["probability"].between(0, 1).all() and len(leads) == 41188 - int(41188 * 0.75)
     segments = pd.read_csv(demo_out / "scores" / "segments.csv")

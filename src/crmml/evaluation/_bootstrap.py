@@ -22,6 +22,10 @@ _BASE_COLUMNS = ["baseline", "baseline_lower", "baseline_upper", "difference", "
                  "difference_upper"]
 #: metrics that describe the sample rather than the score: shown without an interval
 _NOT_RESAMPLED = ("n",)
+#: binned calibration error grows under resampling (each resample adds noise to every bin), so its
+#: percentile interval can lie wholly above the estimate: it gets no interval of its own, only the
+#: interval of its difference from the baseline (both sides carry about the same bias)
+_BIASED = ("ece",)
 
 
 def _ranking_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
@@ -102,7 +106,9 @@ def bootstrap_metrics(y_true, y_prob, baseline_prob=None, *, n_boot: int = 200, 
         Indexed by ``metric``: ``value``, ``lower``, ``upper`` and, with a baseline,
         ``baseline``, ``baseline_lower``, ``baseline_upper``, ``difference``,
         ``difference_lower``, ``difference_upper``. The sample size ``n`` has no interval;
-        an interval is NaN when more than half of the resamples leave the metric undefined
+        ``ece`` has only the interval of its difference (the binned calibration error grows
+        under resampling, so its own percentile interval can exclude the estimate); an
+        interval is NaN when more than half of the resamples leave the metric undefined
         (e.g. a single outcome class).
 
     Examples
@@ -148,5 +154,7 @@ def bootstrap_metrics(y_true, y_prob, baseline_prob=None, *, n_boot: int = 200, 
         out["difference_lower"], out["difference_upper"] = _interval(draws - bdraws, level)
     fixed = out.index.isin(_NOT_RESAMPLED)
     out.loc[fixed, [c for c in out.columns if c.endswith(("lower", "upper"))]] = np.nan
+    out.loc[out.index.isin(_BIASED), [c for c in ("lower", "upper", "baseline_lower", "baseline_upper")
+                                      if c in out.columns]] = np.nan
     out.attrs["level"] = level
     return out

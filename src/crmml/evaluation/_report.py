@@ -40,7 +40,7 @@ figure{margin:10px 0 20px}figure img{max-width:100%;border:1px solid #eef0f3}
 figcaption{font-size:13px;color:#5b6475}.note{background:#fff8e1;border-left:4px solid #f2b600;
 padding:8px 12px;font-size:13px}.scroll{overflow-x:auto}
 .figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:8px 18px}
-.figs figure.wide{grid-column:1/-1}
+.figs .wide{grid-column:1/-1}
 """
 
 # metric name prefixes by direction; a metric matching neither (counts, totals, rates) is not coloured
@@ -294,8 +294,10 @@ def report(path, *, title: str, subtitle: str | None = None, data_summary: dict 
     for heading, items in _items(sections):
         parts.append(f'<h2>{html.escape(str(heading))}</h2><div class="figs">')
         for caption, obj in _items(items):
-            if isinstance(obj, (pd.DataFrame, pd.Series)):
-                parts.append(f'<div><h3>{html.escape(str(caption))}</h3>{_table_html(obj, max_table_rows)}</div>')
+            if isinstance(obj, (pd.DataFrame, pd.Series)):     # a wide table gets the whole row
+                wide = ' class="wide"' if obj.ndim == 2 and obj.shape[1] + obj.index.nlevels > 6 else ""
+                parts.append(f'<div{wide}><h3>{html.escape(str(caption))}</h3>'
+                             f"{_table_html(obj, max_table_rows)}</div>")
             else:
                 parts.append(_figure_html(caption, obj, dpi))
         parts.append("</div>")

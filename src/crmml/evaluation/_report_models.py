@@ -172,8 +172,10 @@ def clv_tracking(model, transactions: pd.DataFrame, *, end, n_points: int = 30) 
     cohort = transactions[transactions["customer_id"].isin(model.summary_.index)]
     actual = [summarize(cohort, d, freq=model.freq, occasion=model.occasion)["frequency"].sum()
               if d > cohort["timestamp"].min() else 0 for d in dates]
-    return pd.DataFrame({"actual": np.asarray(actual, float), "expected": expected, "holdout": u > 0},
-                        index=pd.DatetimeIndex(dates, name="date"))
+    out = pd.DataFrame({"actual": np.asarray(actual, float), "expected": expected, "holdout": u > 0},
+                       index=pd.DatetimeIndex(dates, name="date"))
+    out.attrs["as_of"] = as_of
+    return out
 
 
 def plot_clv_tracking(tracking: pd.DataFrame, *, ax=None):
@@ -192,8 +194,8 @@ def plot_clv_tracking(tracking: pd.DataFrame, *, ax=None):
     ax.plot(tracking.index, tracking["expected"], lw=2, ls="--", color="#1f77b4", gid="expected",
             label="expected (model)")
     if tracking["holdout"].any():
-        start = tracking.index[tracking["holdout"].to_numpy().argmax()]
-        ax.axvline(start, color="grey", lw=1, ls=":", gid="reference", label="holdout starts")
+        start = tracking.attrs.get("as_of", tracking.index[tracking["holdout"].to_numpy().argmax()])
+        ax.axvline(start, color="grey", lw=1, ls=":", gid="reference", label="holdout starts (as_of)")
     ax.set(xlabel="date", ylabel="cumulative repeat purchases", title="Tracking: cumulative repeat purchases")
     ax.legend(loc="upper left")
     ax.figure.autofmt_xdate() if hasattr(ax.figure, "autofmt_xdate") else None

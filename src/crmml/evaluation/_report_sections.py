@@ -87,7 +87,7 @@ def plot_migration(matrix: pd.DataFrame, *, ax=None):
     """
     from crmml.evaluation._report_plots import _new_axes
 
-    ax = _new_axes(ax, figsize=(1.0 + 0.75 * matrix.shape[1], 1.0 + 0.5 * matrix.shape[0]))
+    ax = _new_axes(ax, figsize=(max(4.5, 1.5 + 0.8 * matrix.shape[1]), max(3.5, 1.5 + 0.45 * matrix.shape[0])))
     share = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0).fillna(0).to_numpy()
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     for (i, j), v in np.ndenumerate(matrix.to_numpy()):
@@ -96,7 +96,7 @@ def plot_migration(matrix: pd.DataFrame, *, ax=None):
     ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], rotation=45, ha="right")
     ax.set_yticks(range(matrix.shape[0]), [str(r) for r in matrix.index])
     ax.set(xlabel="segment at the second date", ylabel="segment at the first date",
-           title="Segment migration (colour: share of the row)")
+           title="Segment migration\n(colour: share of the row)")
     return ax
 
 
