@@ -31,9 +31,15 @@ def _shoot(html: Path, png: Path, height: int) -> np.ndarray:
 
 
 def _reports(out: Path) -> dict:
-    from crmml.datasets import make_synthetic_crm
     from crmml.clv import CLVModel
-    from crmml.evaluation import classification_report, clv_report, drift_report, leads_report, segments_report
+    from crmml.datasets import make_synthetic_crm
+    from crmml.evaluation import (
+        classification_report,
+        clv_report,
+        drift_report,
+        leads_report,
+        segments_report,
+    )
     from crmml.scoring import LeadScorer
     from crmml.segmentation import CustomerClusterer
 

@@ -13,7 +13,11 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import check_number
-from crmml.evaluation._metrics import _top_mask, _xy, classification_metrics, expected_calibration_error
+from crmml.evaluation._metrics import (
+    _top_mask,
+    _xy,
+    expected_calibration_error,
+)
 
 __all__ = ["bootstrap_metrics", "fast_classification_metrics"]
 

@@ -210,6 +210,13 @@ def _table_html(df, max_rows: int) -> str:
     return _df_html(df.to_frame() if isinstance(df, pd.Series) else df, max_rows)
 
 
+def _text_width(df) -> int:
+    """Characters across a table's widest rows (header or cells), to lay it out beside a plot or alone."""
+    df = df.to_frame() if isinstance(df, pd.Series) else df
+    head = df.head(50).reset_index()
+    return sum(max([len(str(c)), *(len(_fmt(v)) for v in head[c])]) + 2 for c in head.columns)
+
+
 def _figure_html(caption, fig, dpi: int) -> str:
     """An embedded PNG with, beside it, the drawn series as JSON (``<script class="plot-data">``)."""
     from crmml.evaluation._report_plots import figure_data
@@ -295,7 +302,7 @@ def report(path, *, title: str, subtitle: str | None = None, data_summary: dict 
         parts.append(f'<h2>{html.escape(str(heading))}</h2><div class="figs">')
         for caption, obj in _items(items):
             if isinstance(obj, (pd.DataFrame, pd.Series)):     # a wide table gets the whole row
-                wide = ' class="wide"' if obj.ndim == 2 and obj.shape[1] + obj.index.nlevels > 6 else ""
+                wide = ' class="wide"' if _text_width(obj) > 60 else ""
                 parts.append(f'<div{wide}><h3>{html.escape(str(caption))}</h3>'
                              f"{_table_html(obj, max_table_rows)}</div>")
             else:

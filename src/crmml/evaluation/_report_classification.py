@@ -35,8 +35,12 @@ def classification_figures(y_true, y_prob, *, baseline_prob=None, baseline_name:
     ['ROC curve', 'Precision-recall curve', 'Calibration curve', 'Cumulative gains', 'Score distribution by class']
     """
     from crmml.evaluation._plots import plot_score_distribution, plot_shap_summary
-    from crmml.evaluation._report_plots import (compare_calibration, compare_gains, compare_precision_recall,
-                                                compare_roc)
+    from crmml.evaluation._report_plots import (
+        compare_calibration,
+        compare_gains,
+        compare_precision_recall,
+        compare_roc,
+    )
     from crmml.evaluation._thresholds import plot_net_value
 
     y = np.asarray(y_true)

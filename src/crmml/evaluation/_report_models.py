@@ -15,7 +15,7 @@ import pandas as pd
 
 from crmml.evaluation._report import report
 
-__all__ = ["lead_table", "leads_report", "clv_tracking", "plot_clv_tracking", "clv_parameters", "clv_report"]
+__all__ = ["lead_table", "lead_sections", "leads_report", "clv_tracking", "plot_clv_tracking", "clv_parameters", "clv_report"]
 
 
 def lead_table(scorer, leads: pd.DataFrame, events=None, *, n_leads: int = 25, top_n: int = 3,
@@ -95,15 +95,7 @@ def leads_report(path, scorer, leads: pd.DataFrame, events=None, *, label: str =
 
     scores = scorer.score_leads(leads, events, **score_kw)
     y = pd.to_numeric(leads[label]).to_numpy() if label in leads.columns else None
-    by_grade = scores.groupby("grade").agg(leads=("score", "size"), mean_score=("score", "mean"))
-    if y is not None:
-        by_grade["converted"] = pd.Series(y, index=scores.index).groupby(scores["grade"]).sum()
-        by_grade["conversion_rate"] = by_grade["converted"] / by_grade["leads"]
-    sections = [("Leads", [(f"The {min(n_leads, len(scores))} highest-scored leads: sub-scores and reasons "
-                            "(log-odds contributions)",
-                            lead_table(scorer, leads, events, n_leads=n_leads, top_n=top_n, **score_kw)),
-                           ("Fit and engagement sub-scores", _subscore_figure(scores, y)),
-                           ("Leads by grade", by_grade)])]
+    sections = lead_sections(scorer, leads, events, y=y, scores=scores, n_leads=n_leads, top_n=top_n, **score_kw)
     if y is None:
         return report(path, title=title, subtitle=subtitle, notes=notes, sections=sections,
                       data_summary={"leads": len(scores)})
@@ -111,6 +103,36 @@ def leads_report(path, scorer, leads: pd.DataFrame, events=None, *, label: str =
                                  baseline_prob=baseline_prob, baseline_name=baseline_name, n_boot=n_boot,
                                  notes=notes, extra_sections=sections,
                                  data_summary={"leads": len(scores), "conversion rate": float(y.mean())})
+
+
+def lead_sections(scorer, leads: pd.DataFrame, events=None, *, y=None, scores=None, n_leads: int = 25,
+                  top_n: int = 3, **score_kw) -> list:
+    """The "Leads" section of a report: top leads with reasons, the sub-scores plot, leads by grade.
+
+    Returns ``[("Leads", [(caption, table or Axes), ...])]`` for ``sections=`` of :func:`report`
+    (or ``extra_sections=`` of :func:`classification_report`). ``y``: the outcomes (0/1) of
+    ``leads``, for the conversion rate by grade and the plot's colours; ``scores``: the output of
+    ``scorer.score_leads`` when already computed.
+
+    >>> from crmml.datasets import make_synthetic_crm
+    >>> from crmml.scoring import LeadScorer
+    >>> crm = make_synthetic_crm(n_customers=50, n_leads=400, seed=0, with_events=False)
+    >>> s = LeadScorer(model="logistic", cv=3).fit(crm.leads)
+    >>> [caption for caption, _ in lead_sections(s, crm.leads, n_leads=5)[0][1]]
+    ['The 5 highest-scored leads: sub-scores and reasons (log-odds contributions)', \
+'Fit and engagement sub-scores', 'Leads by grade']
+    """
+    scores = scorer.score_leads(leads, events, **score_kw) if scores is None else scores
+    by_grade = scores.groupby("grade", observed=True).agg(leads=("score", "size"), mean_score=("score", "mean"))
+    if y is not None:
+        y = np.asarray(y, dtype=float)
+        by_grade["converted"] = pd.Series(y, index=scores.index).groupby(scores["grade"], observed=True).sum()
+        by_grade["conversion_rate"] = by_grade["converted"] / by_grade["leads"]
+    return [("Leads", [(f"The {min(n_leads, len(scores))} highest-scored leads: sub-scores and reasons "
+                        "(log-odds contributions)",
+                        lead_table(scorer, leads, events, n_leads=n_leads, top_n=top_n, **score_kw)),
+                       ("Fit and engagement sub-scores", _subscore_figure(scores, y)),
+                       ("Leads by grade", by_grade)])]
 
 
 def clv_tracking(model, transactions: pd.DataFrame, *, end, n_points: int = 30) -> pd.DataFrame:
