@@ -86,18 +86,20 @@ def test_metrics_have_intervals_and_a_clear_win_is_coloured(churn_text, scored):
 
 
 def test_no_colour_when_the_difference_interval_includes_zero(scored, tmp_path):
+    from crmml.evaluation import report
+
     y, p, _ = scored
     rng = np.random.default_rng(3)
     twin = np.clip(p + rng.normal(0, 0.02, len(p)), 0, 1)                # about as good as the model
-    text = classification_report(tmp_path / "t.html", y, p, baseline_prob=twin, title="t", n_boot=60).read_text()
+    ci = bootstrap_metrics(y, p, twin, n_boot=60)
+    text = report(tmp_path / "t.html", title="t", metrics=classification_metrics(y, p),
+                  baseline_metrics=classification_metrics(y, twin), metric_intervals=ci).read_text()
     rows = metric_rows(text)
     cls, lo, hi, _ = rows["roc_auc"]
     assert lo < 0 < hi and cls is None
-    judged = [m for m, (c, lo, hi, _) in rows.items() if c is not None]
-    assert all(lo > 0 or hi < 0 for m, (c, lo, hi, _) in rows.items() if m in judged)
-    # without a bootstrap nothing is judged
-    text = classification_report(tmp_path / "n.html", y, p, baseline_prob=twin, title="t", n_boot=0).read_text()
-    assert 'class="better"' not in text and 'class="worse"' not in text
+    assert (lo, hi) == (ci.loc["roc_auc", "difference_lower"], ci.loc["roc_auc", "difference_upper"])
+    for m, (c, lo, hi, _) in rows.items():                                # whatever is coloured excludes 0
+        assert c is None or lo > 0 or hi < 0, m
 
 
 def test_threshold_view_counts_add_up(churn_text, scored):
@@ -131,18 +133,18 @@ def test_fast_metrics_equal_classification_metrics():
 
 def test_bootstrap_intervals_shrink_with_more_data_and_refuse_bad_parameters(scored):
     y, p, b = scored
-    wide = bootstrap_metrics(y[:150], p[:150], n_boot=100)
-    narrow = bootstrap_metrics(y, p, n_boot=100)
+    wide = bootstrap_metrics(y[:150], p[:150], n_boot=50)
+    narrow = bootstrap_metrics(y, p, n_boot=50)
     width = lambda t: t.loc["roc_auc", "upper"] - t.loc["roc_auc", "lower"]   # noqa: E731
     assert width(narrow) < width(wide)
-    t = bootstrap_metrics(y, p, b, n_boot=100)
+    t = bootstrap_metrics(y, p, b, n_boot=50)
     scored_metrics = t.drop(index=["n", "ece"])
     assert (scored_metrics["lower"] <= scored_metrics["value"]).all()
     assert (scored_metrics["value"] <= scored_metrics["upper"]).all()
     # ECE grows under resampling: no interval of its own, only of its difference from the baseline
     assert np.isnan(t.loc["ece", ["lower", "upper"]].astype(float)).all()
     assert t.loc["ece", "difference_lower"] < t.loc["ece", "difference_upper"]
-    assert t.equals(bootstrap_metrics(y, p, b, n_boot=100))               # seeded
+    assert t.equals(bootstrap_metrics(y, p, b, n_boot=50))                # seeded
     with pytest.raises(ParameterError, match="'n_boot' parameter of bootstrap_metrics"):
         bootstrap_metrics(y, p, n_boot=0)
     with pytest.raises(ParameterError, match="'level' parameter of bootstrap_metrics"):
