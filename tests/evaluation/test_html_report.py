@@ -135,3 +135,17 @@ def test_one_class_report_skips_undefined_curves(tmp_path, label):
         text = classification_report(tmp_path / "one.html", y, np.linspace(0, 1, 60), title="t").read_text()
     assert "Only one outcome class is present" in text and "ROC curve" not in text
     assert len(decode_images(text)) == (2 if label == 0 else 3)    # calibration, distribution (+ gains)
+
+
+def test_sections_lay_out_tables_and_plots_and_refuse_anything_else(tmp_path):
+    from matplotlib.figure import Figure
+
+    ax = Figure(figsize=(3, 2)).add_subplot()
+    ax.plot([0, 1], [0, 1], label="model")
+    small = pd.DataFrame({"psi": [0.1]}, index=pd.Index(["x"], name="feature"))
+    text = report(tmp_path / "s.html", title="t", sections=[("Drift", [("PSI", small), ("Plot", ax)])]).read_text()
+    body = text[text.index("<h2>Drift</h2>"):]
+    assert body.index("<h3>PSI</h3>") < body.index('alt="Plot"')          # the table beside (before) its plot
+    assert '<div><h3>PSI</h3>' in body                                     # narrow: shares the row
+    with pytest.raises(TypeError, match="'oops' must be a matplotlib Figure or Axes"):
+        report(tmp_path / "e.html", title="t", sections=[("S", [("oops", "not a plot")])])

@@ -223,6 +223,9 @@ def _figure_html(caption, fig, dpi: int) -> str:
 
     if not hasattr(fig, "savefig") and hasattr(fig, "figure"):   # an Axes (or a display object)
         fig = fig.figure
+    if not hasattr(fig, "savefig"):
+        raise TypeError(f"report: the item {caption!r} must be a matplotlib Figure or Axes (or, in sections, a "
+                        f"DataFrame); got {type(fig).__name__}.")
     b64 = base64.b64encode(figure_to_png(fig, dpi=dpi)).decode("ascii")
     wide = ' class="wide"' if fig.get_figwidth() > 7 else ""
     data = json.dumps(figure_data(fig), separators=(",", ":"))
