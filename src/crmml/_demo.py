@@ -163,6 +163,16 @@ def _step_clv(ctx: _Ctx) -> dict:
 
     metrics = _clv_metrics(value, pred["expected_purchases"])
     baseline = _clv_metrics(naive, naive_n)
+    from crmml.evaluation import bootstrap_metrics
+
+    def _judged(a, v):                  # the per-customer metrics, resampled over customers for intervals
+        t = clv_decile_table(v, a)
+        return {"mae_value": float(np.abs(v - a).mean()),
+                "spearman_value": float(pd.Series(v).rank().corr(pd.Series(a).rank())),
+                "top_decile_actual_share": float(t["actual_share"].iloc[0])}
+
+    intervals = bootstrap_metrics(actual.to_numpy(), value.to_numpy(), naive.to_numpy(), metrics=_judged,
+                                  n_boot=50 if ctx.quick else 200)
     figures = {}                        # the decile table is shown once, as a table
     try:
         from crmml.clv import calibration_holdout, plot_calibration_holdout, plot_p_alive_matrix
@@ -187,6 +197,9 @@ def _step_clv(ctx: _Ctx) -> dict:
                            f"{obs_end.date()} (undiscounted value over the holdout)",
                   data_summary=summarize_data(tx, as_of=cal_end), metrics=metrics, baseline_metrics=baseline,
                   baseline_name="naive: repeat rate so far", figures=figures, sections=sections,
+                  metric_intervals=intervals,
+                  notes=[f"Intervals: 95% bootstrap over customers ({50 if ctx.quick else 200} resamples); a "
+                         "difference is coloured only when its interval excludes zero."],
                   tables={"Predicted vs actual by decile of predicted value": table})
     return {"report": path, "headline": f"holdout value predicted {metrics['predicted_total_value']:,.0f} vs "
                                         f"actual {metrics['actual_total_value']:,.0f}"}

@@ -163,3 +163,20 @@ def test_plot_data_cannot_break_out_of_its_script_tag(tmp_path):
     text = drift_report(tmp_path / "d.html", ref, ref + 10).read_text()
     assert "<script>alert(1)" not in text
     assert plot_data(text)["Distributions: reference and current"][0]["title"].startswith(evil)
+
+
+def test_bootstrap_takes_any_metric_for_continuous_outcomes():
+    rng = np.random.default_rng(5)
+    actual = rng.gamma(2, 50, 600)
+    good, noisy = actual + rng.normal(0, 10, 600), actual + rng.normal(0, 60, 600)
+
+    def mae(a, v):
+        return {"mae_value": float(np.abs(a - v).mean())}
+
+    t = bootstrap_metrics(actual, good, noisy, metrics=mae, n_boot=50)
+    assert t.loc["mae_value", "value"] == pytest.approx(np.abs(actual - good).mean())
+    assert t.loc["mae_value", "difference_upper"] < 0                      # clearly smaller error
+    with pytest.raises(ValueError, match="prediction has 1 NaN or infinite"):
+        bootstrap_metrics(actual, np.r_[good[:-1], np.nan], metrics=mae)
+    with pytest.raises(ValueError, match="y_true must contain only 0 and 1"):
+        bootstrap_metrics(actual, good)                                    # the default metrics need 0/1

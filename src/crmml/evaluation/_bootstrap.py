@@ -13,17 +13,11 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import check_number
-from crmml.evaluation._metrics import (
-    _top_mask,
-    _xy,
-    expected_calibration_error,
-)
+from crmml.evaluation._metrics import _paired, _top_mask, _xy, expected_calibration_error
 
 __all__ = ["bootstrap_metrics", "fast_classification_metrics"]
 
 _COLUMNS = ["value", "lower", "upper"]
-_BASE_COLUMNS = ["baseline", "baseline_lower", "baseline_upper", "difference", "difference_lower",
-                 "difference_upper"]
 #: metrics that describe the sample rather than the score: shown without an interval
 _NOT_RESAMPLED = ("n",)
 #: binned calibration error grows under resampling (each resample adds noise to every bin), so its
@@ -71,6 +65,15 @@ def fast_classification_metrics(y_true, y_prob, *, frac: float = 0.1) -> dict:
             f"capture_top{pct}": float("nan") if total == 0 else float(y[top].sum() / total)}
 
 
+def _finite_pair(y, p):
+    """Outcomes and predictions of any kind (a custom metric): same length, no NaN."""
+    y, p = _paired(y, p, ("y_true", "prediction"))
+    for name, v in (("y_true", y), ("prediction", p)):
+        if not np.isfinite(v).all():
+            raise ValueError(f"bootstrap_metrics: {name} has {int((~np.isfinite(v)).sum())} NaN or infinite values.")
+    return y, p
+
+
 def _interval(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval per column, NaN where more than half the resamples gave no value."""
     tail = (1 - level) / 2
@@ -90,7 +93,8 @@ def bootstrap_metrics(y_true, y_prob, baseline_prob=None, *, n_boot: int = 200, 
     Parameters
     ----------
     y_true, y_prob : array-like
-        Outcomes (0/1) and the model's scores.
+        Outcomes (0/1) and the model's scores; with a custom ``metrics``, any finite
+        outcomes and predictions (e.g. actual and predicted customer value).
     baseline_prob : array-like, optional
         A baseline's scores on the same rows. Adds the baseline's value and interval and the
         paired interval of ``model - baseline``.
@@ -102,7 +106,8 @@ def bootstrap_metrics(y_true, y_prob, baseline_prob=None, *, n_boot: int = 200, 
         Seed of the resampling (the same seed gives the same intervals).
     metrics : callable, default=fast_classification_metrics
         ``metrics(y, p) -> dict`` of metric name to value (the default gives the values of
-        :func:`crmml.evaluation.classification_metrics`).
+        :func:`crmml.evaluation.classification_metrics`). Name metrics as :func:`report`
+        judges them (``mae_*`` lower is better, ``spearman_*`` higher is better, ...).
 
     Returns
     -------
@@ -128,10 +133,11 @@ def bootstrap_metrics(y_true, y_prob, baseline_prob=None, *, n_boot: int = 200, 
     owner = "bootstrap_metrics"
     check_number(n_boot, "n_boot", owner, low=1, high=10_000)
     check_number(level, "level", owner, kind="float", low=0, high=1, low_inclusive=False, high_inclusive=False)
-    y, p = _xy(y_true, y_prob)
+    check = _xy if metrics is fast_classification_metrics else _finite_pair
+    y, p = check(y_true, y_prob)
     b = None
     if baseline_prob is not None:
-        _, b = _xy(y, baseline_prob)
+        _, b = check(y, baseline_prob)
     point = metrics(y, p)
     names = list(point)
     rng = np.random.default_rng(random_state)
