@@ -273,6 +273,7 @@ def _step_churn(ctx: _Ctx) -> dict:
                  f"plots and metrics at the last cutoff {pd.Timestamp(c).date()}",
         baseline_prob=pb, baseline_name="recency-frequency baseline", data_summary=summary,
         shap_values=shap_values, X=Xs, backtest=bt, extra_tables=tables, extra_sections=sections,
+        n_boot=50 if ctx.quick else 200,
         notes=["SHAP values of the gradient-boosted model are in log-odds, not probability."])
     from crmml.evaluation import roc_auc
 
@@ -319,7 +320,7 @@ def _step_leads(ctx: _Ctx) -> dict:
                  "(the call duration, which leaks the outcome, is dropped)",
         baseline_prob=baseline, baseline_name="previous-outcome rate", data_summary=summary,
         shap_values=contrib.to_numpy(), X=X, feature_names=list(contrib.columns), shap_units="log-odds",
-        extra_sections=lead_sections(model, test, y=y, scores=scored, n_leads=25),
+        extra_sections=lead_sections(model, test, y=y, scores=scored, n_leads=25), n_boot=50 if ctx.quick else 200,
         notes=notes)
     from crmml.evaluation import roc_auc
 

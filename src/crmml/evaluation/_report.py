@@ -35,7 +35,8 @@ padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px;color:#394256}
 table{border-collapse:collapse;font-size:13px;margin:6px 0 12px}
 th,td{border:1px solid #dde1e7;padding:4px 9px;text-align:right}th{background:#f0f2f5}
 td:first-child,th:first-child{text-align:left}td.t{text-align:left}
-.kv td:first-child{font-weight:600}.ci{color:#5b6475;font-size:12px}.better{color:#137333;font-weight:600}.worse{color:#b3261e;font-weight:600}
+.kv td:first-child{font-weight:600}.ci{color:#5b6475;font-size:12px}
+.better{color:#137333;font-weight:600}.worse{color:#b3261e;font-weight:600}
 figure{margin:10px 0 20px}figure img{max-width:100%;border:1px solid #eef0f3}
 figcaption{font-size:13px;color:#5b6475}.note{background:#fff8e1;border-left:4px solid #f2b600;
 padding:8px 12px;font-size:13px}.scroll{overflow-x:auto}

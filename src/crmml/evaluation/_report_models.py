@@ -15,7 +15,8 @@ import pandas as pd
 
 from crmml.evaluation._report import report
 
-__all__ = ["lead_table", "lead_sections", "leads_report", "clv_tracking", "plot_clv_tracking", "clv_parameters", "clv_report"]
+__all__ = ["lead_table", "lead_sections", "leads_report", "clv_tracking", "plot_clv_tracking", "clv_parameters",
+           "clv_report"]
 
 
 def lead_table(scorer, leads: pd.DataFrame, events=None, *, n_leads: int = 25, top_n: int = 3,
