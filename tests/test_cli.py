@@ -79,7 +79,7 @@ def test_report_command(tmp_path, seed, capsys):
                  "--baseline", "naive", "--output", str(out), "--title", "Churn check",
                  "--reference", str(tmp_path / "earlier.csv")]) == 0
     text = out.read_text()
-    assert "Churn check" in text and "naive" in text and text.count("data:image/png;base64,") == 6
+    assert "Churn check" in text and "naive" in text and text.count("data:image/png;base64,") == 5
     assert "Population stability (PSI) against earlier.csv" in text and "major shift" in text
     assert main(["report", "--input", str(tmp_path / "scored.csv"), "--label", "nope", "--score", "prob",
                  "--output", str(out)]) == 2
@@ -154,10 +154,12 @@ def test_demo_writes_reports_scores_and_models(demo_out):
     from crmml.persistence import load
 
     index = (demo_out / "index.html").read_text()
-    expected = {"segments.html": ["customers", "Segment summary"],
-                "clv.html": ["predicted_total_value", "actual_total_value", "Predicted vs actual"],
+    expected = {"segments.html": ["customers", "Segment summary", "Segment migration", "monetary median",
+                                  "z (log scale)"],
+                "clv.html": ["predicted_total_value", "actual_total_value", "Predicted vs actual",
+                             "Tracking: cumulative repeat purchases", "lower_95"],
                 "leads.html": ["roc_auc", "pr_auc", "ks", "brier", "ece", "previous-outcome rate", "Top drivers",
-                               "Decile table"],
+                               "Decile table", "top_positive", "fit_score"],
                 "next_best_offer.html": ["precision", "ndcg", "past purchases"]}
     for name, needles in expected.items():
         assert name in index
@@ -165,6 +167,7 @@ def test_demo_writes_reports_scores_and_models(demo_out):
         for needle in needles:
             assert needle in text, (name, needle)
         assert _images(text) >= 1, name
+    # 5 standard plots, SHAP and the fit/engagement sub-scores; the decile table is a table only
     assert _images((demo_out / "leads.html").read_text()) == 7
     leads = pd.read_csv(demo_out / "scores" / "leads.csv")
     assert leads["probability"].between(0, 1).all() and len(leads) == 41188 - int(41188 * 0.75)

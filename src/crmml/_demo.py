@@ -89,6 +89,14 @@ def _step_segments(ctx: _Ctx) -> dict:
     tables = {"Segment summary": summary}
     metrics = {"customers": int(len(out)), "segments": int(out["segment"].nunique())}
     result = out.copy()
+    from crmml.evaluation import plot_migration, segment_migration, segment_profile
+
+    earlier = as_of - pd.Timedelta(days=90)             # the same segmenter, applied 90 days before
+    moved = segment_migration(seg.transform(rfm_table(tx, earlier)), out)
+    sections = [("Segment profile", [("Medians and means per segment (a few large spenders move a mean)",
+                                      segment_profile(out, rfm))]),
+                ("Segment migration", [(f"Customers by segment on {earlier.date()} (rows) and {as_of.date()}",
+                                        moved), ("Migration heat map", plot_migration(moved))])]
     try:
         from crmml.segmentation import CustomerClusterer
 
@@ -96,6 +104,10 @@ def _step_segments(ctx: _Ctx) -> dict:
         named = clus.transform(rfm)
         result["cluster"] = named["segment"]
         tables["Behaviour clusters (k-means on log RFM, named by their profile)"] = segment_summary(named, rfm)
+        from crmml.evaluation import cluster_profile
+
+        sections.append(("Behaviour clusters", [("Cluster profile: z-scores on the log scale the names come from "
+                                                 "beside raw medians", cluster_profile(clus, rfm))]))
         metrics["clusters"] = int(named["cluster"].nunique())
         try:
             from crmml.segmentation import plot_cluster_profiles
@@ -110,13 +122,14 @@ def _step_segments(ctx: _Ctx) -> dict:
     ctx.scores(result, "segments")
     path = report(ctx.out / "segments.html", title="Customer segments (RFM)",
                   subtitle="UCI Online Retail sample: quintile RFM scores mapped to 11 named segments",
-                  data_summary=summarize_data(tx, as_of=as_of), metrics=metrics, figures=figures, tables=tables)
+                  data_summary=summarize_data(tx, as_of=as_of), metrics=metrics, figures=figures, tables=tables,
+                  sections=sections)
     return {"report": path, "headline": f"{metrics['customers']:,} customers in {metrics['segments']} segments"}
 
 
 def _step_clv(ctx: _Ctx) -> dict:
     from crmml.clv import CLVModel, plot_clv_distribution
-    from crmml.evaluation import clv_decile_table, plot_decile_table, report, summarize_data
+    from crmml.evaluation import clv_decile_table, report, summarize_data
 
     tx = ctx.data("cdnow")
     cal_end, obs_end = pd.Timestamp("1997-10-01"), pd.Timestamp("1998-07-01")
@@ -150,7 +163,17 @@ def _step_clv(ctx: _Ctx) -> dict:
 
     metrics = _clv_metrics(value, pred["expected_purchases"])
     baseline = _clv_metrics(naive, naive_n)
-    figures = {"Predicted vs actual value by decile": plot_decile_table(table)}
+    from crmml.evaluation import bootstrap_metrics
+
+    def _judged(a, v):                  # the per-customer metrics, resampled over customers for intervals
+        t = clv_decile_table(v, a)
+        return {"mae_value": float(np.abs(v - a).mean()),
+                "spearman_value": float(pd.Series(v).rank().corr(pd.Series(a).rank())),
+                "top_decile_actual_share": float(t["actual_share"].iloc[0])}
+
+    intervals = bootstrap_metrics(actual.to_numpy(), value.to_numpy(), naive.to_numpy(), metrics=_judged,
+                                  n_boot=50 if ctx.quick else 200)
+    figures = {}                        # the decile table is shown once, as a table
     try:
         from crmml.clv import calibration_holdout, plot_calibration_holdout, plot_p_alive_matrix
 
@@ -161,28 +184,25 @@ def _step_clv(ctx: _Ctx) -> dict:
         figures["Predicted CLV distribution"] = plot_clv_distribution(pred).figure
     except Exception as exc:  # plots of another module: optional
         ctx.say(f"  (some CLV plots skipped: {type(exc).__name__}: {exc})")
+    from crmml.evaluation import clv_parameters, clv_tracking, plot_clv_tracking
+
+    track = clv_tracking(model, tx, end=obs_end, n_points=20 if ctx.quick else 40)
+    sections = [("Tracking", [("Actual and expected cumulative repeat purchases of the calibration customers",
+                               plot_clv_tracking(track)), ("Tracking (last rows)", track.tail(8))]),
+                ("Parameters", [("Fitted parameters with standard errors and 95% intervals", clv_parameters(model))])]
     ctx.save_model(model, "clv")
     ctx.scores(pred, "clv")
     path = report(ctx.out / "clv.html", title="Customer lifetime value (BG/NBD + Gamma-Gamma)",
                   subtitle=f"CDNOW: calibrated before {cal_end.date()}, checked on {cal_end.date()}.."
                            f"{obs_end.date()} (undiscounted value over the holdout)",
                   data_summary=summarize_data(tx, as_of=cal_end), metrics=metrics, baseline_metrics=baseline,
-                  baseline_name="naive: repeat rate so far", figures=figures,
-                  tables={"Predicted vs actual by decile of predicted value": table,
-                          "Fitted parameters": _params_table(model)})
+                  baseline_name="naive: repeat rate so far", figures=figures, sections=sections,
+                  metric_intervals=intervals,
+                  notes=[f"Intervals: 95% bootstrap over customers ({50 if ctx.quick else 200} resamples); a "
+                         "difference is coloured only when its interval excludes zero."],
+                  tables={"Predicted vs actual by decile of predicted value": table})
     return {"report": path, "headline": f"holdout value predicted {metrics['predicted_total_value']:,.0f} vs "
                                         f"actual {metrics['actual_total_value']:,.0f}"}
-
-
-def _params_table(model) -> pd.DataFrame:
-    rows = {}
-    for name in ("purchase_model_", "spend_model_"):
-        sub = getattr(model, name, None)
-        params = getattr(sub, "params_", None)
-        if isinstance(params, pd.Series):
-            for k, v in params.items():
-                rows[f"{name.rstrip('_')}.{k}"] = float(v)
-    return pd.DataFrame({"value": pd.Series(rows, dtype=float)})
 
 
 def _churn_shap(model, X):
@@ -219,7 +239,7 @@ def _step_churn(ctx: _Ctx) -> dict:
     y, p, pb = pred["churned"].to_numpy(), pred["p_model"].to_numpy(), pred["p_baseline"].to_numpy()
     fitted, X = res.models[c], res.test_features[c]
     shap_values = _churn_shap(fitted, X)
-    tables = {}
+    tables, sections = {}, []
     if shap_values is None:
         tables["Global importance"] = fitted.global_importance(X)
     first = min(res.models)
@@ -231,8 +251,12 @@ def _step_churn(ctx: _Ctx) -> dict:
         top = [f for f in imp.sort_values("gain", ascending=False).index[:10] if f in X.columns]
         ref = res.test_features[first][top].assign(churn_score=p_first)
         cur = X[top].assign(churn_score=p)
-        tables[f"Population stability (PSI), {pd.Timestamp(first).date()} -> {pd.Timestamp(c).date()}"] = \
-            psi_table(ref, cur, ["churn_score", *top])
+        from crmml.evaluation import plot_drift
+
+        drift = psi_table(ref, cur, ["churn_score", *top])
+        sections.append((f"Population stability (PSI), {pd.Timestamp(first).date()} -> {pd.Timestamp(c).date()}",
+                         [("PSI by feature", drift),
+                          ("Distributions at both cutoffs", plot_drift(ref, cur, list(drift.index), psi=drift))]))
     bt = res.metrics.copy()
     bt["cutoff"] = bt["cutoff"].dt.date.astype(str)
     tables["Backtest summary (mean, std over cutoffs)"] = res.summary
@@ -248,7 +272,8 @@ def _step_churn(ctx: _Ctx) -> dict:
         subtitle=f"UCI Online Retail sample: no purchase within {horizon} days after the cutoff; "
                  f"plots and metrics at the last cutoff {pd.Timestamp(c).date()}",
         baseline_prob=pb, baseline_name="recency-frequency baseline", data_summary=summary,
-        shap_values=shap_values, X=Xs, backtest=bt, extra_tables=tables,
+        shap_values=shap_values, X=Xs, backtest=bt, extra_tables=tables, extra_sections=sections,
+        n_boot=50 if ctx.quick else 200,
         notes=["SHAP values of the gradient-boosted model are in log-odds, not probability."])
     from crmml.evaluation import roc_auc
 
@@ -257,7 +282,7 @@ def _step_churn(ctx: _Ctx) -> dict:
 
 
 def _step_leads(ctx: _Ctx) -> dict:
-    from crmml.evaluation import classification_report, summarize_data
+    from crmml.evaluation import classification_report, lead_sections, summarize_data
     from crmml.scoring import LeadScorer
 
     leads = ctx.data("bank")
@@ -295,8 +320,7 @@ def _step_leads(ctx: _Ctx) -> dict:
                  "(the call duration, which leaks the outcome, is dropped)",
         baseline_prob=baseline, baseline_name="previous-outcome rate", data_summary=summary,
         shap_values=contrib.to_numpy(), X=X, feature_names=list(contrib.columns), shap_units="log-odds",
-        extra_tables={"Conversion by grade": scored.assign(converted=y).groupby("grade", observed=True)
-                      .agg(leads=("converted", "size"), conversion_rate=("converted", "mean"))},
+        extra_sections=lead_sections(model, test, y=y, scores=scored, n_leads=25), n_boot=50 if ctx.quick else 200,
         notes=notes)
     from crmml.evaluation import roc_auc
 

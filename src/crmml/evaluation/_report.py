@@ -14,6 +14,7 @@ import base64
 import datetime as _dt
 import html
 import io
+import json
 import math
 import numbers
 from pathlib import Path
@@ -22,10 +23,8 @@ import numpy as np
 import pandas as pd
 
 from crmml._time import as_timestamp
-from crmml.evaluation._metrics import classification_metrics, decile_table
 
-__all__ = ["report", "summarize_data", "classification_figures", "top_drivers", "classification_report",
-           "figure_to_png"]
+__all__ = ["report", "summarize_data", "top_drivers", "figure_to_png"]
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
@@ -36,12 +35,13 @@ padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px;color:#394256}
 table{border-collapse:collapse;font-size:13px;margin:6px 0 12px}
 th,td{border:1px solid #dde1e7;padding:4px 9px;text-align:right}th{background:#f0f2f5}
 td:first-child,th:first-child{text-align:left}td.t{text-align:left}
-.kv td:first-child{font-weight:600}.better{color:#137333;font-weight:600}.worse{color:#b3261e;font-weight:600}
+.kv td:first-child{font-weight:600}.ci{color:#5b6475;font-size:12px}
+.better{color:#137333;font-weight:600}.worse{color:#b3261e;font-weight:600}
 figure{margin:10px 0 20px}figure img{max-width:100%;border:1px solid #eef0f3}
 figcaption{font-size:13px;color:#5b6475}.note{background:#fff8e1;border-left:4px solid #f2b600;
 padding:8px 12px;font-size:13px}.scroll{overflow-x:auto}
 .figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:8px 18px}
-.figs figure.wide{grid-column:1/-1}
+.figs .wide{grid-column:1/-1}
 """
 
 # metric name prefixes by direction; a metric matching neither (counts, totals, rates) is not coloured
@@ -124,24 +124,56 @@ def _kv_table(d: dict) -> str:
     return f'<table class="kv">{rows}</table>'
 
 
-def _metrics_table(metrics: dict, baseline: dict | None, baseline_name: str) -> str:
+def _interval_text(lo, hi) -> str:
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    return f' <span class="ci">[{html.escape(_fmt(lo))}, {html.escape(_fmt(hi))}]</span>'
+
+
+def _diff_class(name, lo, hi) -> str:
+    """better / worse only when the interval of the difference excludes zero; no colour without one."""
+    sign = _direction(str(name))
+    if not sign or lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    if lo > 0 or hi < 0:
+        return ' class="better"' if (lo > 0) == (sign > 0) else ' class="worse"'
+    return ""
+
+
+def _num(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _metrics_table(metrics: dict, baseline: dict | None, baseline_name: str,
+                   intervals: pd.DataFrame | None = None) -> str:
+    """Metrics beside the baseline's; with ``intervals`` (:func:`bootstrap_metrics`) each value gets its
+    interval and the difference is coloured when, and only when, its interval excludes zero."""
+    ci = intervals if intervals is not None else pd.DataFrame()
+
+    def get(k, col):
+        return float(ci.at[k, col]) if k in ci.index and col in ci.columns else None
+
     if not baseline:
-        return _kv_table(metrics)
+        rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}"
+                       f"{_interval_text(get(k, 'lower'), get(k, 'upper'))}</td></tr>" for k, v in metrics.items())
+        return f'<table class="kv">{rows}</table>'
+    level = f" ({_fmt(100 * float(ci.attrs['level']))}% interval)" if "level" in ci.attrs else ""
     head = (f"<tr><th>metric</th><th>model</th><th>{html.escape(baseline_name)}</th>"
-            "<th>difference</th></tr>")
+            f"<th>difference{level}</th></tr>")
     rows = []
     for k, v in metrics.items():
         b = baseline.get(k)
-        diff, cls = "", ""
-        if isinstance(v, numbers.Real) and isinstance(b, numbers.Real) and not isinstance(v, bool) \
-                and np.isfinite(v) and np.isfinite(b) and k not in ("n",):
-            d = float(v) - float(b)
-            diff = _fmt_diff(d)
-            sign = _direction(str(k))
-            if d != 0 and sign:
-                cls = ' class="better"' if d * sign > 0 else ' class="worse"'
-        rows.append(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td>"
-                    f"<td>{html.escape(_fmt(b))}</td><td{cls}>{diff}</td></tr>")
+        diff, cls, attrs = "", "", ""
+        if _num(v) and _num(b) and k not in ("n",):
+            lo, hi = get(k, "difference_lower"), get(k, "difference_upper")
+            diff = _fmt_diff(float(v) - float(b)) + _interval_text(lo, hi)
+            cls = _diff_class(k, lo, hi)
+            if lo is not None and np.isfinite(lo) and np.isfinite(hi):
+                attrs = f' data-lower="{lo!r}" data-upper="{hi!r}"'
+        rows.append(f'<tr data-metric="{html.escape(str(k))}"><td>{html.escape(str(k))}</td>'
+                    f"<td>{html.escape(_fmt(v))}{_interval_text(get(k, 'lower'), get(k, 'upper'))}</td>"
+                    f"<td>{html.escape(_fmt(b))}{_interval_text(get(k, 'baseline_lower'), get(k, 'baseline_upper'))}"
+                    f"</td><td{cls}{attrs}>{diff}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -185,9 +217,39 @@ def _items(x):
     return list(x)
 
 
+def _table_html(df, max_rows: int) -> str:
+    return _df_html(df.to_frame() if isinstance(df, pd.Series) else df, max_rows)
+
+
+def _text_width(df) -> int:
+    """Characters across a table's widest rows (header or cells), to lay it out beside a plot or alone."""
+    df = df.to_frame() if isinstance(df, pd.Series) else df
+    head = df.head(50).reset_index()
+    return sum(max([len(str(c)), *(len(_fmt(v)) for v in head[c])]) + 2 for c in head.columns)
+
+
+def _figure_html(caption, fig, dpi: int) -> str:
+    """An embedded PNG with, beside it, the drawn series as JSON (``<script class="plot-data">``)."""
+    from crmml.evaluation._report_plots import figure_data
+
+    if isinstance(fig, (np.ndarray, list, tuple)) or (not hasattr(fig, "savefig") and hasattr(fig, "figure")):
+        fig = _figure_of(fig)   # an Axes, an array of Axes (or a display object)
+    if not hasattr(fig, "savefig"):
+        raise TypeError(f"report: the item {caption!r} must be a matplotlib Figure or Axes (or, in sections, a "
+                        f"DataFrame); got {type(fig).__name__}.")
+    b64 = base64.b64encode(figure_to_png(fig, dpi=dpi)).decode("ascii")
+    wide = ' class="wide"' if fig.get_figwidth() > 7 else ""
+    data = json.dumps(figure_data(fig), separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # inert in <script>
+    return (f'<figure{wide}><img alt="{html.escape(str(caption))}" src="data:image/png;base64,{b64}">'
+            f"<figcaption>{html.escape(str(caption))}</figcaption>"
+            f'<script type="application/json" class="plot-data">{data}</script></figure>')
+
+
 def report(path, *, title: str, subtitle: str | None = None, data_summary: dict | None = None,
            metrics: dict | None = None, baseline_metrics: dict | None = None, baseline_name: str = "baseline",
-           figures=None, tables=None, notes=None, max_table_rows: int = 50, dpi: int = 100) -> Path:
+           figures=None, tables=None, notes=None, max_table_rows: int = 50, dpi: int = 100,
+           metric_intervals: pd.DataFrame | None = None, sections=None) -> Path:
     """Write one self-contained HTML report (PNG images embedded as base64; no external files).
 
     Parameters
@@ -203,7 +265,8 @@ def report(path, *, title: str, subtitle: str | None = None, data_summary: dict 
         Metric name to value.
     baseline_metrics : dict, optional
         The same metrics for a baseline, shown beside ``metrics`` with the
-        difference (green when the model is better).
+        difference. The difference is coloured (green better, red worse) only when
+        ``metric_intervals`` gives it an interval that excludes zero.
     baseline_name : str, default="baseline"
         Column header of the baseline (e.g. "recency only").
     figures : dict or list of (caption, Figure, Axes or array of Axes), optional
@@ -212,6 +275,13 @@ def report(path, *, title: str, subtitle: str | None = None, data_summary: dict 
         Tables (decile table, top drivers, backtest per cutoff, ...).
     notes : list of str, optional
         Caveats shown in a highlighted box.
+    metric_intervals : DataFrame, optional
+        Intervals by metric, as returned by :func:`crmml.evaluation.bootstrap_metrics`
+        (``lower``/``upper``, ``baseline_lower``/``baseline_upper``,
+        ``difference_lower``/``difference_upper``).
+    sections : dict or list of (heading, list of (caption, Figure, Axes or DataFrame)), optional
+        Titled sections after the metrics whose items are laid out side by side (a table
+        beside the plot it summarises).
     max_table_rows : int, default=50
     dpi : int, default=100
 
@@ -241,25 +311,27 @@ def report(path, *, title: str, subtitle: str | None = None, data_summary: dict 
     if data_summary:
         parts.append("<h2>Data</h2>" + _kv_table(data_summary))
     if metrics:
-        parts.append("<h2>Metrics</h2>" + _metrics_table(metrics, baseline_metrics, baseline_name))
+        parts.append("<h2>Metrics</h2>" + _metrics_table(metrics, baseline_metrics, baseline_name, metric_intervals))
+    for heading, items in _items(sections):
+        parts.append(f'<h2>{html.escape(str(heading))}</h2><div class="figs">')
+        for caption, obj in _items(items):
+            if isinstance(obj, (pd.DataFrame, pd.Series)):     # a wide table gets the whole row
+                wide = ' class="wide"' if _text_width(obj) > 60 else ""
+                parts.append(f'<div{wide}><h3>{html.escape(str(caption))}</h3>'
+                             f"{_table_html(obj, max_table_rows)}</div>")
+            else:
+                parts.append(_figure_html(caption, obj, dpi))
+        parts.append("</div>")
     figs = _items(figures)
     if figs:
         parts.append('<h2>Plots</h2><div class="figs">')
-        for caption, fig in figs:
-            fig = _figure_of(fig)
-            b64 = base64.b64encode(figure_to_png(fig, dpi=dpi)).decode("ascii")
-            wide = ' class="wide"' if fig.get_figwidth() > 7 else ""
-            parts.append(f'<figure{wide}><img alt="{html.escape(str(caption))}" '
-                         f'src="data:image/png;base64,{b64}">'
-                         f"<figcaption>{html.escape(str(caption))}</figcaption></figure>")
+        parts.extend(_figure_html(caption, fig, dpi) for caption, fig in figs)
         parts.append("</div>")
     tabs = _items(tables)
     if tabs:
         parts.append("<h2>Tables</h2>")
         for caption, df in tabs:
-            if isinstance(df, pd.Series):
-                df = df.to_frame()
-            parts.append(f"<h3>{html.escape(str(caption))}</h3>{_df_html(df, max_table_rows)}")
+            parts.append(f"<h3>{html.escape(str(caption))}</h3>{_table_html(df, max_table_rows)}")
     doc = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
@@ -314,89 +386,3 @@ def top_drivers(shap_values, feature_names=None, n: int = 15) -> pd.DataFrame:
                         "share": imp / imp.sum() if imp.sum() else np.nan},
                        index=pd.Index(names, name="feature"))
     return out.sort_values("mean_abs_shap", ascending=False, kind="mergesort").head(n)
-
-
-def classification_figures(y_true, y_prob, *, shap_values=None, X=None, feature_names=None,
-                           shap_units: str | None = "log-odds") -> dict:
-    """The standard figures of a binary probability score, keyed by caption.
-
-    ROC, precision-recall, calibration, gains and lift, score distribution by
-    class, the decile table and, when ``shap_values`` is given, the SHAP summary
-    (beeswarm when ``X`` is given, else bar).
-
-    >>> figs = classification_figures([0, 1, 0, 1, 1, 0], [.2, .7, .4, .9, .6, .1])
-    >>> len(figs)
-    6
-    """
-    from crmml.evaluation._plots import (plot_calibration, plot_decile_table, plot_gains_lift,
-                                         plot_precision_recall, plot_roc, plot_score_distribution,
-                                         plot_shap_summary)
-
-    n_bins = 10 if len(np.asarray(y_prob)) >= 10 else max(1, len(np.asarray(y_prob)) // 2)
-    figs = {}
-    if len(np.unique(np.asarray(y_true))) == 2:     # curves that need both classes
-        figs = {"ROC curve": plot_roc(y_true, y_prob),
-                "Precision-recall curve": plot_precision_recall(y_true, y_prob)}
-    figs["Calibration curve"] = plot_calibration(y_true, y_prob, n_bins=n_bins)
-    if np.asarray(y_true).sum() > 0:
-        figs["Cumulative gains and lift"] = plot_gains_lift(y_true, y_prob)
-    figs["Score distribution by class"] = plot_score_distribution(y_true, y_prob)
-    figs["Decile table"] = plot_decile_table(decile_table(y_true, y_prob, n_bins=n_bins))
-    if shap_values is not None:
-        kind = "beeswarm" if X is not None else "bar"
-        figs["SHAP summary (top drivers)"] = plot_shap_summary(shap_values, X, feature_names=feature_names,
-                                                               kind=kind, units=shap_units)
-    return figs
-
-
-def classification_report(path, y_true, y_prob, *, title: str, subtitle: str | None = None,
-                          baseline_prob=None, baseline_name: str = "baseline", data_summary: dict | None = None,
-                          shap_values=None, X=None, feature_names=None, shap_units: str | None = "log-odds",
-                          backtest: pd.DataFrame | None = None, extra_figures=None, extra_tables=None,
-                          notes=None) -> Path:
-    """A complete report for a binary probability score (churn risk, lead conversion).
-
-    Metrics (:func:`classification_metrics`) beside the baseline's, every
-    standard plot, the decile table, the top drivers (from SHAP values) and,
-    for backtests, the per-cutoff table.
-
-    Parameters
-    ----------
-    path : str or Path
-    y_true, y_prob : array-like
-        Outcomes (0/1) and predicted probabilities on held-out data.
-    baseline_prob : array-like, optional
-        A simple baseline's scores on the same rows (e.g. recency only).
-    shap_values, X, feature_names : optional
-        SHAP values of the held-out rows (and their features) for the top drivers.
-    backtest : DataFrame, optional
-        One row per cutoff.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, numpy as np
-    >>> rng = np.random.default_rng(0); p = rng.random(300); y = (rng.random(300) < p).astype(int)
-    >>> out = classification_report(pathlib.Path(tempfile.mkdtemp()) / "c.html", y, p,
-    ...                             title="Churn")  # doctest: +SKIP
-    >>> out.read_text().count("data:image/png;base64,")  # doctest: +SKIP
-    6
-    """
-    metrics = classification_metrics(y_true, y_prob)
-    base = classification_metrics(y_true, baseline_prob) if baseline_prob is not None else None
-    if len(np.unique(np.asarray(y_true))) < 2:
-        notes = [*(notes or []), "Only one outcome class is present: ROC-AUC, PR-AUC, Gini, KS and the "
-                                 "ROC and precision-recall curves are undefined (n/a)."]
-    figs = classification_figures(y_true, y_prob, shap_values=shap_values, X=X, feature_names=feature_names,
-                                  shap_units=shap_units)
-    figs.update(dict(_items(extra_figures)))
-    n = len(np.asarray(y_prob))
-    tables = {"Decile table": decile_table(y_true, y_prob, n_bins=10 if n >= 10 else max(1, n // 2))}
-    if shap_values is not None:
-        caption = "Top drivers (mean |SHAP|" + (f", {shap_units})" if shap_units else ")")
-        tables[caption] = top_drivers(shap_values, feature_names if feature_names is not None else
-                                      (list(X.columns) if isinstance(X, pd.DataFrame) else None))
-    if backtest is not None:
-        tables["Backtest per cutoff"] = backtest
-    tables.update(dict(_items(extra_tables)))
-    return report(path, title=title, subtitle=subtitle, data_summary=data_summary, metrics=metrics,
-                  baseline_metrics=base, baseline_name=baseline_name, figures=figs, tables=tables, notes=notes)
