@@ -1,4 +1,4 @@
-"""Customer lifetime value: summaries, BG/NBD, Pareto/NBD, Gamma-Gamma, discounted CLV.
+"""Customer lifetime value: summaries, BG/NBD, MBG/NBD, BG/BB, NBD, Pareto/NBD, sBG, Gamma-Gamma, discounted CLV.
 
 Typical use::
 
@@ -9,12 +9,20 @@ Typical use::
 """
 
 from crmml.clv._base import ConvergenceError
+from crmml.clv._bgbb import BetaGeoBetaBinomModel
 from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._evaluate import calibration_holdout_table, evaluate_holdout
 from crmml.clv._gammagamma import GammaGammaModel
+from crmml.clv._mbgnbd import ModifiedBetaGeoModel
 from crmml.clv._model import CLVModel
+from crmml.clv._nbd import NBDModel
 from crmml.clv._paretonbd import ParetoNBDModel
-from crmml.clv._plots import plot_calibration_holdout, plot_clv_distribution, plot_p_alive_matrix
+from crmml.clv._plots import (
+    plot_calibration_holdout,
+    plot_clv_distribution,
+    plot_p_alive_matrix,
+)
+from crmml.clv._sbg import ShiftedBetaGeometricModel
 from crmml.clv._summary import calibration_holdout, summarize
 
 __all__ = [
@@ -22,6 +30,10 @@ __all__ = [
     "calibration_holdout",
     "BetaGeoModel",
     "ParetoNBDModel",
+    "ModifiedBetaGeoModel",
+    "BetaGeoBetaBinomModel",
+    "NBDModel",
+    "ShiftedBetaGeometricModel",
     "GammaGammaModel",
     "CLVModel",
     "ConvergenceError",

@@ -10,10 +10,18 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import MAX_HORIZON_DAYS, check_as_of, check_in, check_number, history_before
+from crmml._utils import (
+    MAX_HORIZON_DAYS,
+    check_as_of,
+    check_in,
+    check_number,
+    history_before,
+)
 from crmml._utils._streams import seed_from
 from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._gammagamma import GammaGammaModel
+from crmml.clv._mbgnbd import ModifiedBetaGeoModel
+from crmml.clv._nbd import NBDModel
 from crmml.clv._paretonbd import ParetoNBDModel
 from crmml.clv._summary import _UNIT_DAYS, summarize
 from crmml.clv._uncertainty import discounted_sum, draw_params, posterior_draws
@@ -22,7 +30,7 @@ from crmml.schema import validate_transactions
 
 __all__ = ["CLVModel"]
 
-_PURCHASE = {"bgnbd": BetaGeoModel, "paretonbd": ParetoNBDModel}
+_PURCHASE = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "nbd": NBDModel, "paretonbd": ParetoNBDModel}
 _SPEND = {"gammagamma": GammaGammaModel}
 _DAYS_PER_YEAR = 365.25
 #: Enough Monte Carlo draws for stable 99% intervals without hanging a batch job.
@@ -77,8 +85,9 @@ class CLVModel(BaseEstimator):
 
     Parameters
     ----------
-    purchase_model : {"bgnbd", "paretonbd"} or estimator, default="bgnbd"
-        A :class:`BetaGeoModel` / :class:`ParetoNBDModel` (cloned before fitting) or its name.
+    purchase_model : {"bgnbd", "mbgnbd", "nbd", "paretonbd"} or estimator, default="bgnbd"
+        A :class:`BetaGeoModel` / :class:`ModifiedBetaGeoModel` / :class:`NBDModel` /
+        :class:`ParetoNBDModel` (cloned before fitting) or its name.
     spend_model : "gammagamma", GammaGammaModel or None, default="gammagamma"
         None for purchase logs without amounts: spend and CLV columns are NaN.
     freq : {"D", "W"}, default="D"
@@ -136,9 +145,10 @@ class CLVModel(BaseEstimator):
         if isinstance(pm, str):
             check_in(pm, "purchase_model", owner, tuple(_PURCHASE))
             pm = _PURCHASE[pm]()
-        elif not isinstance(pm, (BetaGeoModel, ParetoNBDModel)):
-            raise ValueError("The 'purchase_model' parameter of CLVModel must be 'bgnbd', 'paretonbd', a "
-                             f"BetaGeoModel or a ParetoNBDModel. Got {pm!r} instead.")
+        elif not isinstance(pm, tuple(_PURCHASE.values())):
+            raise ValueError(f"The 'purchase_model' parameter of CLVModel must be 'bgnbd', one of {list(_PURCHASE)} "
+                             "or an instance of BetaGeoModel, ModifiedBetaGeoModel, NBDModel or ParetoNBDModel. "
+                             f"Got {pm!r} instead.")
         sm = self.spend_model
         if isinstance(sm, str):
             check_in(sm, "spend_model", owner, tuple(_SPEND))
