@@ -11,6 +11,7 @@ Typical use::
 from crmml.clv._base import ConvergenceError
 from crmml.clv._bgbb import BetaGeoBetaBinomModel
 from crmml.clv._bgnbd import BetaGeoModel
+from crmml.clv._cnbdk import BetaGeoCNBDModel, ModifiedBetaGeoCNBDModel
 from crmml.clv._evaluate import calibration_holdout_table, evaluate_holdout
 from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._mbgnbd import ModifiedBetaGeoModel
@@ -33,6 +34,8 @@ __all__ = [
     "ModifiedBetaGeoModel",
     "BetaGeoBetaBinomModel",
     "NBDModel",
+    "BetaGeoCNBDModel",
+    "ModifiedBetaGeoCNBDModel",
     "ShiftedBetaGeometricModel",
     "GammaGammaModel",
     "CLVModel",
