@@ -25,6 +25,13 @@ from crmml.clv._plots import (
 )
 from crmml.clv._sbg import ShiftedBetaGeometricModel
 from crmml.clv._summary import calibration_holdout, summarize
+from crmml.clv._tracking import p_alive_path, tracking_table
+from crmml.clv._tracking_plots import (
+    plot_frequency_recency_matrix,
+    plot_p_alive_path,
+    plot_period_transactions,
+    plot_tracking,
+)
 
 __all__ = [
     "summarize",
@@ -45,4 +52,10 @@ __all__ = [
     "plot_calibration_holdout",
     "plot_p_alive_matrix",
     "plot_clv_distribution",
+    "tracking_table",
+    "p_alive_path",
+    "plot_tracking",
+    "plot_period_transactions",
+    "plot_frequency_recency_matrix",
+    "plot_p_alive_path",
 ]

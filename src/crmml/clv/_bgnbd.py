@@ -6,6 +6,7 @@ import numpy as np
 from scipy.special import betaincinv, betaln, digamma, gammaln, hyp2f1
 
 from crmml.clv._base import BasePurchaseModel, _factorized
+from crmml.clv._pmf import CountDistributionMixin
 
 __all__ = ["BetaGeoModel"]
 
@@ -124,7 +125,7 @@ def _bg_loglik_grad(params, data, m):
     return ll, g
 
 
-class BetaGeoModel(BasePurchaseModel):
+class BetaGeoModel(CountDistributionMixin, BasePurchaseModel):
     """BG/NBD: Poisson purchases at rate ``lambda ~ Gamma(r, alpha)``, dropout after each
     repeat purchase with probability ``p ~ Beta(a, b)``.
 
@@ -175,6 +176,13 @@ class BetaGeoModel(BasePurchaseModel):
         return _bg_loglik_grad(params, data, self._shift)
 
     # -- predictions ---------------------------------------------------------------------------------
+    @staticmethod
+    def _order():
+        return 1
+
+    def _alive_phases(self, params, x, tx, T):
+        return self._p_alive(params, x, tx, T), np.ones((len(x), 1))
+
     @staticmethod
     def _p_alive(params, x, tx, T):
         r, alpha, a, b = params

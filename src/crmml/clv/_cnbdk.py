@@ -31,6 +31,7 @@ from scipy.special import betainc, betaln, digamma, gammaln
 
 from crmml._utils import check_number
 from crmml.clv._base import BasePurchaseModel, ConvergenceError
+from crmml.clv._pmf import CountDistributionMixin
 
 __all__ = ["BetaGeoCNBDModel", "ModifiedBetaGeoCNBDModel"]
 
@@ -90,7 +91,7 @@ def _cnbd_loglik_grad(params, data, k, m):
     return ll, g, w
 
 
-class BetaGeoCNBDModel(BasePurchaseModel):
+class BetaGeoCNBDModel(CountDistributionMixin, BasePurchaseModel):
     """BG/CNBD-k: BG/NBD with Erlang-k inter-purchase times (Platzer & Reutterer 2016).
 
     Fit on ``frequency, recency, T, litt`` (``summarize(..., litt=True)``). With ``k=None`` the
@@ -199,6 +200,12 @@ class BetaGeoCNBDModel(BasePurchaseModel):
 
     def _p_alive(self, params, x, tx, T):
         return self._phase(params, x, tx, T)[0]
+
+    def _order(self):
+        return self.k_
+
+    def _alive_phases(self, params, x, tx, T):
+        return self._phase(params, x, tx, T)
 
     def conditional_expected_purchases(self, summary: pd.DataFrame, t: float, *, params=None) -> pd.Series:
         """Expected purchases in ``(T, T + t]`` per customer (exact series; see the module notes).

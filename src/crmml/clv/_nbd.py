@@ -11,6 +11,7 @@ BG/NBD and Pareto/NBD likelihoods; the count pmf adds ``x log T - log x!``, free
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.special import digamma, gammaln
 
 from crmml.clv._base import BasePurchaseModel
@@ -74,6 +75,30 @@ class NBDModel(BasePurchaseModel):
         """
         r, alpha = self._fitted(params)
         return r / alpha * np.asarray(t, dtype="float64")
+
+    def probability_of_purchases(self, t: float, n, *, params=None) -> np.ndarray:
+        """``P(X(t) = n)``: the negative binomial pmf.
+
+        Examples
+        --------
+        >>> round(float(NBDModel().probability_of_purchases(10.0, 0, params=(1.0, 10.0))), 3)
+        0.5
+        """
+        r, alpha = self._fitted(params)
+        from scipy.stats import nbinom
+
+        return nbinom.pmf(np.asarray(n), r, alpha / (alpha + float(t)))
+
+    def conditional_probability_of_purchases(self, summary, t: float, n, *, params=None) -> pd.DataFrame:
+        """``P(X(T, T+t) = n | x, T)``: negative binomial with ``r + x``, ``alpha + T``."""
+        from scipy.stats import nbinom
+
+        d = self._check_summary(summary, "conditional_probability_of_purchases")
+        r, alpha = self._fitted(params)
+        n = np.atleast_1d(np.asarray(n))
+        q = (alpha + d["T"]) / (alpha + d["T"] + float(t))
+        out = nbinom.pmf(n[None, :], (r + d["frequency"])[:, None], q[:, None])
+        return pd.DataFrame(out, index=summary.index, columns=pd.Index(n.astype(int), name="purchases"))
 
     @staticmethod
     def _posterior_alive(params, x, T):
