@@ -51,7 +51,13 @@ def _best_of(fn, repeat):
 
 
 def _side_by_side(label, summary, models, repeat=1):
-    from lifetimes import BetaGeoBetaBinomFitter, BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+    from lifetimes import (
+        BetaGeoBetaBinomFitter,
+        BetaGeoFitter,
+        GammaGammaFitter,
+        ModifiedBetaGeoFitter,
+        ParetoNBDFitter,
+    )
 
     x, tx, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     rep = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)

@@ -13,6 +13,7 @@ from crmml.clv._bgbb import BetaGeoBetaBinomModel
 from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._cnbdk import BetaGeoCNBDModel, ModifiedBetaGeoCNBDModel
 from crmml.clv._evaluate import calibration_holdout_table, evaluate_holdout
+from crmml.clv._feature_model import FeatureCLVModel
 from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._mbgnbd import ModifiedBetaGeoModel
 from crmml.clv._model import CLVModel
@@ -46,6 +47,7 @@ __all__ = [
     "ShiftedBetaGeometricModel",
     "GammaGammaModel",
     "CLVModel",
+    "FeatureCLVModel",
     "ConvergenceError",
     "evaluate_holdout",
     "calibration_holdout_table",
