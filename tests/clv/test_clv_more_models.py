@@ -238,3 +238,29 @@ def test_hostile_covariance_and_sbg_files_are_refused(tmp_path, donations):
     _edit_frame(path, "cov_log_", lambda f: f.iloc[:2])                  # a cohort without its covariance
     with pytest.raises(ModelLoadError, match="cov_log_ must hold a 2 x 2 block"):
         load(path)
+
+
+def test_new_models_predictions_are_partition_exact(cdnow, donations):
+    """A customer's predictions do not depend on which other customers are scored with it (bit for bit)."""
+    from crmml.clv import BetaGeoCNBDModel
+
+    rng = np.random.default_rng(0)
+    s = cdnow.assign(litt=0.0)
+    cn = BetaGeoCNBDModel(k=3)
+    cn.k_ = 3
+    prm = (2.0, 10.0, 0.7, 3.0)
+    bgbb = BetaGeoBetaBinomModel().fit(donations[0], sample_weight=donations[1])
+    cases = [
+        (s, lambda d: cn.conditional_expected_purchases(d, 39.0, params=prm)),
+        (s, lambda d: cn.conditional_probability_alive(d, params=prm)),
+        (s, lambda d: ModifiedBetaGeoModel().fit(cdnow).conditional_probability_of_purchases(d, 39.0, [0, 1, 5])),
+        (donations[0], bgbb.conditional_probability_alive),
+        (donations[0], lambda d: bgbb.conditional_expected_purchases(d, 5)),
+    ]
+    for data, fn in cases:
+        whole = fn(data)
+        parts = pd.concat([fn(data.iloc[idx]) for idx in np.array_split(rng.permutation(len(data)), 7)])
+        if isinstance(whole, pd.Series):
+            pd.testing.assert_series_equal(parts.sort_index(), whole.sort_index(), check_exact=True)
+        else:
+            pd.testing.assert_frame_equal(parts.sort_index(), whole.sort_index(), check_exact=True)

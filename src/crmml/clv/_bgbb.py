@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
+from crmml._utils._rowdot import row_dot
 from crmml.clv._base import BasePurchaseModel
 
 __all__ = ["BetaGeoBetaBinomModel"]
@@ -51,7 +52,7 @@ def _loglik_grad(params, x, tx, n):
         grads[on, i + 1] = np.column_stack([dp, dq, dg, dd])[on]
     top = logs.max(axis=1)
     w = np.exp(logs - top[:, None])
-    tot = w.sum(axis=1)
+    tot = row_dot(w, np.ones(J + 1))           # column by column: a row's sum does not depend on the batch's J
     ll = base + top + np.log(tot)
     g = np.einsum("ij,ijk->ik", w / tot[:, None], grads)
     g += np.array([da_ab * -1.0, db_ab * -1.0, dg_gd * -1.0, dd_gd * -1.0])

@@ -30,6 +30,7 @@ import pandas as pd
 from scipy.special import betainc, betaln, digamma, gammaln
 
 from crmml._utils import check_number
+from crmml._utils._rowdot import row_dot
 from crmml.clv._base import BasePurchaseModel, ConvergenceError
 from crmml.clv._pmf import CountDistributionMixin
 
@@ -41,13 +42,14 @@ _MAX_TERMS = 5000
 
 
 def _n_terms(shape, rate, t, k):
-    """Purchases to sum so that the negative binomial event count ``N(t)`` (shape, rate) is covered:
-    its mean + 10 sd, plus enough events for its geometric tail (ratio ``z = t/(rate+t)``) to fall below 1e-12."""
+    """Purchases to sum, per row, so that the negative binomial event count ``N(t)`` (shape, rate) is covered:
+    its mean + 10 sd, plus enough events for its geometric tail (ratio ``z = t/(rate+t)``) to fall below 1e-12.
+    Per row, so that a customer's series does not depend on the other rows (partition-exact)."""
     mean = shape * t / rate
     sd = np.sqrt(mean * (1.0 + mean / shape))
     z = t / (rate + t)
-    events = np.max(mean + 10 * sd + 28.0 / -np.log(z))
-    return int(min(_MAX_TERMS, np.ceil(events / k) + 2))
+    events = mean + 10 * sd + 28.0 / -np.log(z)
+    return np.minimum(_MAX_TERMS, np.ceil(events / k) + 2).astype(np.int64)
 
 
 def _cnbd_loglik_grad(params, data, k, m):
@@ -244,12 +246,13 @@ class BetaGeoCNBDModel(CountDistributionMixin, BasePurchaseModel):
             shape = r + k * ux + j
             z = t / (alpha + uT + t)
             bb = b + ux + m
-            n_max = _n_terms(shape, alpha + uT, t, k)
-            n = np.arange(1, n_max + 1, dtype="float64")
+            n_row = _n_terms(shape, alpha + uT, t, k)
+            n = np.arange(1, int(n_row.max()) + 1, dtype="float64")
             coin = np.exp(betaln(a, bb[:, None] + n[None, :] - 1) - betaln(a, bb)[:, None])
             tail = betainc(n[None, :] * k - j, shape[:, None], z[:, None])
+            terms = np.where(n[None, :] <= n_row[:, None], coin * tail, 0.0)   # exact zeros past a row's own end
             val = np.zeros(int(ukey.max()) + 1)
-            val[ukey] = (coin * tail).sum(axis=1)
+            val[ukey] = row_dot(terms, np.ones(len(n)))
             out += wj * val[key]
         return out
 
@@ -273,7 +276,7 @@ class BetaGeoCNBDModel(CountDistributionMixin, BasePurchaseModel):
         for i, ti in enumerate(t_in.ravel()):
             if ti <= 0:
                 continue
-            n_max = _n_terms(np.array([r]), np.array([alpha]), ti, k)
+            n_max = int(_n_terms(np.array([r]), np.array([alpha]), ti, k)[0])
             n = np.arange(1, n_max + 1, dtype="float64")
             coin = np.exp(betaln(a, b + m + n - 1) - betaln(a, b))
             res[i] = (coin * betainc(n * k, r, ti / (alpha + ti))).sum()
