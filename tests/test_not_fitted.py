@@ -12,7 +12,19 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from crmml.churn import ChurnModel, RecencyFrequencyBaseline
-from crmml.clv import BetaGeoModel, CLVModel, GammaGammaModel, ParetoNBDModel
+from crmml.clv import (
+    BetaGeoBetaBinomModel,
+    BetaGeoCNBDModel,
+    BetaGeoModel,
+    CLVModel,
+    FeatureCLVModel,
+    GammaGammaModel,
+    ModifiedBetaGeoCNBDModel,
+    ModifiedBetaGeoModel,
+    NBDModel,
+    ParetoNBDModel,
+    ShiftedBetaGeometricModel,
+)
 from crmml.recommend import NextBestOffer, PastPurchasesBaseline, PopularityBaseline
 from crmml.scoring import LeadScorer, RuleLeadScorer
 from crmml.segmentation import CustomerClusterer, RFMSegmenter, RuleSegmenter
@@ -23,6 +35,8 @@ _RFM = pd.DataFrame({"recency": [1.0, 20.0], "frequency": [3, 1], "monetary": [3
                     index=pd.Index([1, 2], name="customer_id"))
 _SUMMARY = pd.DataFrame({"frequency": [2.0, 0.0], "recency": [5.0, 0.0], "T": [9.0, 9.0],
                          "monetary_value": [12.0, 0.0]}, index=pd.Index([1, 2], name="customer_id"))
+_CNBD = _SUMMARY.assign(litt=[1.5, 0.0])
+_BGBB = pd.DataFrame({"frequency": [2, 0], "recency": [4, 0], "n_periods": [6, 6]})
 _LEADS = pd.DataFrame({"lead_id": [1, 2], "budget": [1.0, 2.0]})
 
 CASES = [
@@ -42,6 +56,25 @@ CASES = [
     (GammaGammaModel, "conditional_expected_spend", (_SUMMARY,)), (GammaGammaModel, "population_mean_spend", ()),
     (GammaGammaModel, "log_likelihood", (_SUMMARY,)),
     (CLVModel, "predict", ()), (CLVModel, "predict_interval", ()),
+    (ModifiedBetaGeoModel, "conditional_probability_alive", (_SUMMARY,)),
+    (ModifiedBetaGeoModel, "conditional_expected_purchases", (_SUMMARY, 10)),
+    (ModifiedBetaGeoModel, "expected_purchases", (10,)), (ModifiedBetaGeoModel, "probability_of_purchases", (10, 1)),
+    (ModifiedBetaGeoModel, "conditional_probability_of_purchases", (_SUMMARY, 10, 1)),
+    (NBDModel, "conditional_expected_purchases", (_SUMMARY, 10)), (NBDModel, "expected_purchases", (10,)),
+    (NBDModel, "conditional_probability_alive", (_SUMMARY,)), (NBDModel, "probability_of_purchases", (10, 1)),
+    (NBDModel, "conditional_probability_of_purchases", (_SUMMARY, 10, 1)),
+    (BetaGeoBetaBinomModel, "conditional_probability_alive", (_BGBB,)),
+    (BetaGeoBetaBinomModel, "conditional_expected_purchases", (_BGBB, 3)),
+    (BetaGeoBetaBinomModel, "expected_purchases", (3,)),
+    (BetaGeoCNBDModel, "conditional_probability_alive", (_CNBD,)),
+    (BetaGeoCNBDModel, "conditional_expected_purchases", (_CNBD, 10)),
+    (BetaGeoCNBDModel, "expected_purchases", (10,)), (BetaGeoCNBDModel, "probability_of_purchases", (10, 1)),
+    (ModifiedBetaGeoCNBDModel, "conditional_probability_of_purchases", (_CNBD, 10, 1)),
+    (ShiftedBetaGeometricModel, "retention_curve", (5,)), (ShiftedBetaGeometricModel, "retention_rates", (5,)),
+    (ShiftedBetaGeometricModel, "expected_residual_lifetime", ()),
+    (ShiftedBetaGeometricModel, "retention_interval", (5,)),
+    (FeatureCLVModel, "predict", (pd.DataFrame({"customer_id": [1], "timestamp": [pd.Timestamp("2024-01-01")],
+                                                "amount": [1.0]}),)),
     (NextBestOffer, "recommend", ([1],)), (PastPurchasesBaseline, "recommend", ([1],)),
     (PopularityBaseline, "recommend", ([1],)),
     (LeadScorer, "score_leads", (_LEADS,)), (LeadScorer, "explain", (_LEADS,)),

@@ -58,3 +58,44 @@ def check_csr(m, name: str, shape: tuple[int, int]) -> None:
                          f"{getattr(m, 'shape', None)}.")
     if m.format in ("csr", "csc"):
         m.check_format(full_check=True)
+
+
+def check_positive_params(params, name: str, columns) -> None:
+    """A float Series (or DataFrame) of finite, strictly positive model parameters named ``columns``.
+
+    >>> import pandas as pd
+    >>> check_positive_params(pd.Series([1.0, -2.0], index=["r", "alpha"]), "params_", ["r", "alpha"])
+    Traceback (most recent call last):
+    ...
+    ValueError: params_ must hold finite parameters > 0; it holds [1.0, -2.0].
+    """
+    import pandas as pd
+
+    labels = params.index if isinstance(params, pd.Series) else getattr(params, "columns", None)
+    if not isinstance(params, (pd.Series, pd.DataFrame)) or labels is None or list(labels) != list(columns):
+        raise ValueError(f"{name} must be labelled {list(columns)}; it is {type(params).__name__} labelled "
+                         f"{None if labels is None else list(labels)[:8]}.")
+    values = params.to_numpy()
+    if values.dtype.kind != "f" or not np.all(np.isfinite(values)) or not np.all(values > 0):
+        raise ValueError(f"{name} must hold finite parameters > 0; it holds {values.ravel()[:8].tolist()}.")
+
+
+def check_covariance(cov, name: str, k: int) -> None:
+    """A ``k x k`` float covariance: symmetric positive semi-definite, or all NaN (no standard errors).
+
+    >>> check_covariance(np.array([[1.0, 2.0], [2.0, 1.0]]), "cov_log_", 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: cov_log_ must be a symmetric positive semi-definite 2 x 2 matrix (or all NaN).
+    """
+    c = np.asarray(cov)
+    if c.shape != (k, k) or c.dtype.kind != "f":
+        raise ValueError(f"{name} must be a {k} x {k} float matrix; it is {c.dtype} of shape {c.shape}.")
+    if np.all(np.isnan(c)):
+        return
+    ok = np.all(np.isfinite(c)) and np.allclose(c, c.T, rtol=1e-9, atol=1e-12)
+    if ok:
+        eig = np.linalg.eigvalsh(c)
+        ok = bool(eig.min() >= -1e-9 * max(1.0, float(np.abs(eig).max())))
+    if not ok:
+        raise ValueError(f"{name} must be a symmetric positive semi-definite {k} x {k} matrix (or all NaN).")

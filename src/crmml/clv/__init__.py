@@ -1,4 +1,4 @@
-"""Customer lifetime value: summaries, BG/NBD, Pareto/NBD, Gamma-Gamma, discounted CLV.
+"""Customer lifetime value: summaries, BG/NBD, MBG/NBD, BG/BB, NBD, Pareto/NBD, sBG, Gamma-Gamma, discounted CLV.
 
 Typical use::
 
@@ -11,14 +11,22 @@ Typical use::
 from crmml._lazy import lazy_exports
 
 _MODULES = {
-    "crmml.clv._base": ("ConvergenceError",),
-    "crmml.clv._bgnbd": ("BetaGeoModel",),
-    "crmml.clv._evaluate": ("calibration_holdout_table", "evaluate_holdout"),
-    "crmml.clv._gammagamma": ("GammaGammaModel",),
-    "crmml.clv._model": ("CLVModel",),
-    "crmml.clv._paretonbd": ("ParetoNBDModel",),
-    "crmml.clv._plots": ("plot_calibration_holdout", "plot_clv_distribution", "plot_p_alive_matrix"),
-    "crmml.clv._summary": ("calibration_holdout", "summarize"),
+    "crmml.clv._base": ('ConvergenceError',),
+    "crmml.clv._bgbb": ('BetaGeoBetaBinomModel',),
+    "crmml.clv._bgnbd": ('BetaGeoModel',),
+    "crmml.clv._cnbdk": ('BetaGeoCNBDModel', 'ModifiedBetaGeoCNBDModel'),
+    "crmml.clv._evaluate": ('calibration_holdout_table', 'evaluate_holdout'),
+    "crmml.clv._feature_model": ('FeatureCLVModel',),
+    "crmml.clv._gammagamma": ('GammaGammaModel',),
+    "crmml.clv._mbgnbd": ('ModifiedBetaGeoModel',),
+    "crmml.clv._model": ('CLVModel',),
+    "crmml.clv._nbd": ('NBDModel',),
+    "crmml.clv._paretonbd": ('ParetoNBDModel',),
+    "crmml.clv._plots": ('plot_calibration_holdout', 'plot_clv_distribution', 'plot_p_alive_matrix'),
+    "crmml.clv._sbg": ('ShiftedBetaGeometricModel',),
+    "crmml.clv._summary": ('calibration_holdout', 'summarize'),
+    "crmml.clv._tracking": ('p_alive_path', 'tracking_table'),
+    "crmml.clv._tracking_plots": ('plot_frequency_recency_matrix', 'plot_p_alive_path', 'plot_period_transactions', 'plot_tracking'),
 }
 
 __all__ = [
@@ -26,14 +34,27 @@ __all__ = [
     "calibration_holdout",
     "BetaGeoModel",
     "ParetoNBDModel",
+    "ModifiedBetaGeoModel",
+    "BetaGeoBetaBinomModel",
+    "NBDModel",
+    "BetaGeoCNBDModel",
+    "ModifiedBetaGeoCNBDModel",
+    "ShiftedBetaGeometricModel",
     "GammaGammaModel",
     "CLVModel",
+    "FeatureCLVModel",
     "ConvergenceError",
     "evaluate_holdout",
     "calibration_holdout_table",
     "plot_calibration_holdout",
     "plot_p_alive_matrix",
     "plot_clv_distribution",
+    "tracking_table",
+    "p_alive_path",
+    "plot_tracking",
+    "plot_period_transactions",
+    "plot_frequency_recency_matrix",
+    "plot_p_alive_path",
 ]
 
 __getattr__, __dir__ = lazy_exports(globals(), _MODULES)

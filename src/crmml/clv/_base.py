@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_number
+from crmml._utils._state import check_covariance, check_positive_params
 
 __all__ = ["ConvergenceError", "BaseCLVFitter", "BasePurchaseModel"]
 
@@ -99,17 +100,27 @@ class BaseCLVFitter(BaseEstimator):
         bad = np.zeros(len(summary), dtype=bool)
         for c in self._columns:
             bad |= ~np.isfinite(data[c])
+        with np.errstate(invalid="ignore"):
+            bad |= self._invalid_rows(data)
+        if bad.any():
+            ex = summary.index[bad][:5].tolist()
+            raise ValueError(f"The summary passed to {name}.{owner} has {int(bad.sum())} invalid rows "
+                             f"(non-finite values, {self._rows_rule}), e.g. customer_id {ex}.")
+        return data
+
+    #: what :meth:`_invalid_rows` refuses, for the error message
+    _rows_rule = "negative or non-integer frequency, recency outside [0, T], or recency != 0 with frequency 0"
+
+    @staticmethod
+    def _invalid_rows(data: dict) -> np.ndarray:
+        """Rows the model cannot describe (the checks of frequency / recency / T summaries)."""
+        bad = np.zeros(len(next(iter(data.values()))), dtype=bool)
         if "frequency" in data:
             x, tx, T = data["frequency"], data.get("recency"), data.get("T")
             bad |= (x < 0) | (x != np.round(x))
             if tx is not None:
                 bad |= (tx < 0) | (tx > T) | ((x == 0) & (tx != 0))
-        if bad.any():
-            ex = summary.index[bad][:5].tolist()
-            raise ValueError(f"The summary passed to {name}.{owner} has {int(bad.sum())} invalid rows "
-                             f"(non-finite values, negative or non-integer frequency, recency outside "
-                             f"[0, T], or recency != 0 with frequency 0), e.g. customer_id {ex}.")
-        return data
+        return bad
 
     @staticmethod
     def _compressed(data: dict, weights):
@@ -245,6 +256,18 @@ class BaseCLVFitter(BaseEstimator):
             "upper_95": params * np.exp(z * se_log),
         }, index=pd.Index(self._param_names, name="param"))
 
+    def _check_loaded_state(self):
+        """Called by :func:`crmml.persistence.load`: the stored parameters and covariance are usable."""
+        names = self._param_names
+        if not hasattr(self, "params_"):     # an unfitted model (e.g. CLVModel's constructor argument)
+            return
+        check_positive_params(self.params_, "params_", names)
+        check_covariance(getattr(self.cov_log_, "to_numpy", lambda: self.cov_log_)(), "cov_log_", len(names))
+        for attr in ("max_T_", "log_likelihood_"):
+            v = getattr(self, attr, None)
+            if v is not None and not (isinstance(v, float) and np.isfinite(v) and (attr != "max_T_" or v > 0)):
+                raise ValueError(f"{attr} must be a finite float{' > 0' if attr == 'max_T_' else ''}; it is {v!r:.40}.")
+
     # -- helpers for subclasses --------------------------------------------------------------------
     def _fitted(self, params=None) -> np.ndarray:
         if params is not None:
@@ -293,7 +316,7 @@ class BasePurchaseModel(BaseCLVFitter):
         [0.727, 0.212]
         """
         d = self._check_summary(summary, "conditional_probability_alive")
-        p = self._p_alive(self._fitted(params), d["frequency"], d["recency"], d["T"])
+        p = self._p_alive(self._fitted(params), d["frequency"], d["recency"], d[self._columns[2]])
         return pd.Series(p, index=summary.index, name="p_alive")
 
     def conditional_expected_purchases(self, summary: pd.DataFrame, t: float, *, params=None) -> pd.Series:
@@ -309,6 +332,6 @@ class BasePurchaseModel(BaseCLVFitter):
         """
         d = self._check_summary(summary, "conditional_expected_purchases")
         prm = self._fitted(params)
-        x, tx, T = d["frequency"], d["recency"], d["T"]
+        x, tx, T = d["frequency"], d["recency"], d[self._columns[2]]
         out = self._p_alive(prm, x, tx, T) * self._expected_alive(prm, x, T, t)
         return pd.Series(out, index=summary.index, name="expected_purchases")

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.special import betaincinv, betaln, digamma, gammaln, hyp2f1
 
 from crmml.clv._base import BasePurchaseModel, _factorized
+from crmml.clv._pmf import CountDistributionMixin
 
 __all__ = ["BetaGeoModel"]
 
@@ -88,7 +89,43 @@ def _expected(params, x, T, t):
     return out
 
 
-class BetaGeoModel(BasePurchaseModel):
+def _bg_loglik_grad(params, data, m):
+    """Per-row log-likelihood and gradient of BG/NBD (``m=0``) and MBG/NBD (``m=1``).
+
+    ``L = B(a, b+m+x)/B(a, b) Gamma(r+x) alpha^r / Gamma(r) [(alpha+T)^-(r+x)
+    + 1{x>0 or m=1} a/(b+m+x-1) (alpha+t_x)^-(r+x)]``: with ``m=1`` the coin is also tossed
+    after the first purchase (Batislam, Denizel & Filiztekin 2007), so the dropout term is
+    present for ``x = 0`` too.
+    """
+    r, alpha, a, b = params
+    x = data["frequency"]
+    xu, xi = _factorized(data, "frequency")
+    tu, ti = _factorized(data, "recency")
+    Tu, Ti = _factorized(data, "T")
+    rep_u = (xu > 0) | (m > 0)
+    bx1 = np.where(rep_u, b + m + xu - 1, 1.0)
+    # terms of x only, on distinct values
+    a12 = (gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + betaln(a, b + m + xu) - betaln(a, b))[xi]
+    la4 = np.where(rep_u, np.log(a) - np.log(bx1), -np.inf)[xi]
+    dab_u = digamma(a + b) - digamma(a + b + m + xu)
+    lT, ltx = np.log(alpha + Tu)[Ti], np.log(alpha + tu)[ti]
+    rx = r + x
+    A3 = -rx * lT
+    d = la4 - rx * ltx - A3                      # log of (dropout term / alive term); -inf if x == 0 (BG)
+    e = np.exp(-np.abs(d))
+    lse = A3 + np.maximum(d, 0.0) + np.log1p(e)
+    w4 = np.where(d > 0, 1.0, e) / (1.0 + e)
+    w3 = 1.0 - w4
+    ll = a12 + lse
+    g = np.empty((len(x), 4))
+    g[:, 0] = (digamma(r + xu) - digamma(r) + np.log(alpha))[xi] - w3 * lT - w4 * ltx
+    g[:, 1] = r / alpha - rx * (w3 * (1.0 / (alpha + Tu))[Ti] + w4 * (1.0 / (alpha + tu))[ti])
+    g[:, 2] = dab_u[xi] + w4 / a
+    g[:, 3] = (dab_u + digamma(b + m + xu) - digamma(b))[xi] - w4 * (1.0 / bx1)[xi]
+    return ll, g
+
+
+class BetaGeoModel(CountDistributionMixin, BasePurchaseModel):
     """BG/NBD: Poisson purchases at rate ``lambda ~ Gamma(r, alpha)``, dropout after each
     repeat purchase with probability ``p ~ Beta(a, b)``.
 
@@ -132,36 +169,20 @@ class BetaGeoModel(BasePurchaseModel):
     def _init_params(self, data, weights):
         return np.array([1.0, max(float(np.mean(data["T"])), 1e-3), 1.0, 1.0])
 
-    @staticmethod
-    def _loglik_grad(params, data):
-        r, alpha, a, b = params
-        x = data["frequency"]
-        xu, xi = _factorized(data, "frequency")
-        tu, ti = _factorized(data, "recency")
-        Tu, Ti = _factorized(data, "T")
-        rep_u = xu > 0
-        bx1 = np.where(rep_u, b + xu - 1, 1.0)
-        # terms of x only, on distinct values
-        a12 = (gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xu) - betaln(a, b))[xi]
-        la4 = np.where(rep_u, np.log(a) - np.log(bx1), -np.inf)[xi]
-        dab_u = digamma(a + b) - digamma(a + b + xu)
-        lT, ltx = np.log(alpha + Tu)[Ti], np.log(alpha + tu)[ti]
-        rx = r + x
-        A3 = -rx * lT
-        d = la4 - rx * ltx - A3                      # log of (dropout term / alive term); -inf if x == 0
-        e = np.exp(-np.abs(d))
-        lse = A3 + np.maximum(d, 0.0) + np.log1p(e)
-        w4 = np.where(d > 0, 1.0, e) / (1.0 + e)
-        w3 = 1.0 - w4
-        ll = a12 + lse
-        g = np.empty((len(x), 4))
-        g[:, 0] = (digamma(r + xu) - digamma(r) + np.log(alpha))[xi] - w3 * lT - w4 * ltx
-        g[:, 1] = r / alpha - rx * (w3 * (1.0 / (alpha + Tu))[Ti] + w4 * (1.0 / (alpha + tu))[ti])
-        g[:, 2] = dab_u[xi] + w4 / a
-        g[:, 3] = (dab_u + digamma(b + xu) - digamma(b))[xi] - w4 * (1.0 / bx1)[xi]
-        return ll, g
+    #: 0 for BG/NBD; 1 for MBG/NBD, where a customer may also drop out right after the first purchase
+    _shift = 0
+
+    def _loglik_grad(self, params, data):
+        return _bg_loglik_grad(params, data, self._shift)
 
     # -- predictions ---------------------------------------------------------------------------------
+    @staticmethod
+    def _order():
+        return 1
+
+    def _alive_phases(self, params, x, tx, T):
+        return self._p_alive(params, x, tx, T), np.ones((len(x), 1))
+
     @staticmethod
     def _p_alive(params, x, tx, T):
         r, alpha, a, b = params

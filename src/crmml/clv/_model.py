@@ -10,11 +10,20 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import MAX_HORIZON_DAYS, check_as_of, check_in, check_number, history_before
+from crmml._utils import (
+    MAX_HORIZON_DAYS,
+    check_as_of,
+    check_in,
+    check_number,
+    history_before,
+)
 from crmml._utils._streams import seed_from
 from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._gammagamma import GammaGammaModel
+from crmml.clv._mbgnbd import ModifiedBetaGeoModel
+from crmml.clv._nbd import NBDModel
 from crmml.clv._paretonbd import ParetoNBDModel
+from crmml.clv._selection import AUTO_CANDIDATES, select_purchase_model
 from crmml.clv._summary import _UNIT_DAYS, summarize
 from crmml.clv._uncertainty import discounted_sum, draw_params, posterior_draws
 from crmml.exceptions import DroppedCustomersWarning, NonFiniteResultError
@@ -22,7 +31,7 @@ from crmml.schema import validate_transactions
 
 __all__ = ["CLVModel"]
 
-_PURCHASE = {"bgnbd": BetaGeoModel, "paretonbd": ParetoNBDModel}
+_PURCHASE = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "nbd": NBDModel, "paretonbd": ParetoNBDModel}
 _SPEND = {"gammagamma": GammaGammaModel}
 _DAYS_PER_YEAR = 365.25
 #: Enough Monte Carlo draws for stable 99% intervals without hanging a batch job.
@@ -77,8 +86,14 @@ class CLVModel(BaseEstimator):
 
     Parameters
     ----------
-    purchase_model : {"bgnbd", "paretonbd"} or estimator, default="bgnbd"
-        A :class:`BetaGeoModel` / :class:`ParetoNBDModel` (cloned before fitting) or its name.
+    purchase_model : {"bgnbd", "mbgnbd", "nbd", "paretonbd", "auto"} or estimator, default="bgnbd"
+        A :class:`BetaGeoModel` / :class:`ModifiedBetaGeoModel` / :class:`NBDModel` /
+        :class:`ParetoNBDModel` (cloned before fitting) or its name. ``"auto"`` chooses among
+        BG/NBD, MBG/NBD and Pareto/NBD on a calibration/holdout split of the history before
+        ``as_of`` (holdout: ``horizon_days``, at most a third of the history) by
+        ``sum |forecast - actual| / sum actual`` of holdout purchases, keeping BG/NBD unless
+        another model is strictly better; the comparison is in ``selection_`` (see
+        :mod:`crmml.clv._selection`).
     spend_model : "gammagamma", GammaGammaModel or None, default="gammagamma"
         None for purchase logs without amounts: spend and CLV columns are NaN.
     freq : {"D", "W"}, default="D"
@@ -97,6 +112,9 @@ class CLVModel(BaseEstimator):
     purchase_model_, spend_model_ : fitted models (``spend_model_`` None without a spend model)
     summary_ : DataFrame
         Calibration summary of the training customers.
+    selection_ : DataFrame
+        With ``purchase_model="auto"``: per candidate ``holdout_error``, ``total_error``,
+        ``log_likelihood``, ``note``, ``chosen``; ``selection_.attrs`` holds the split.
     no_purchase_ids_ : ndarray
         Customers with lines before ``as_of`` but no purchase occasion.
     as_of_ : str
@@ -133,12 +151,15 @@ class CLVModel(BaseEstimator):
         check_number(self.discount_rate, "discount_rate", owner, kind="float", low=0)
         check_number(self.margin, "margin", owner, kind="float", low=0, low_inclusive=False)
         pm = self.purchase_model
-        if isinstance(pm, str):
-            check_in(pm, "purchase_model", owner, tuple(_PURCHASE))
+        if isinstance(pm, str) and pm == "auto":
+            pm = BetaGeoModel()                     # replaced in fit() by the model chosen on the history
+        elif isinstance(pm, str):
+            check_in(pm, "purchase_model", owner, (*_PURCHASE, "auto"))
             pm = _PURCHASE[pm]()
-        elif not isinstance(pm, (BetaGeoModel, ParetoNBDModel)):
-            raise ValueError("The 'purchase_model' parameter of CLVModel must be 'bgnbd', 'paretonbd', a "
-                             f"BetaGeoModel or a ParetoNBDModel. Got {pm!r} instead.")
+        elif not isinstance(pm, tuple(_PURCHASE.values())):
+            raise ValueError(f"The 'purchase_model' parameter of CLVModel must be 'bgnbd', one of {list(_PURCHASE)} "
+                             "or an instance of BetaGeoModel, ModifiedBetaGeoModel, NBDModel or ParetoNBDModel. "
+                             f"Got {pm!r} instead.")
         sm = self.spend_model
         if isinstance(sm, str):
             check_in(sm, "spend_model", owner, tuple(_SPEND))
@@ -162,6 +183,13 @@ class CLVModel(BaseEstimator):
         if self.spend_model is not None and len(summary) and tx["amount"].isna().all():
             raise ValueError("CLVModel.fit: transactions.amount is missing on every row; pass spend_model=None "
                              "to model purchases only.")
+        if isinstance(self.purchase_model, str) and self.purchase_model == "auto":
+            chosen, self.selection_ = select_purchase_model(tx, as_of, self.horizon_days, self.freq, self.occasion)
+            self._chosen = AUTO_CANDIDATES[chosen]()
+            try:
+                return self.fit_summary(summary, as_of, no_purchase_ids=self._no_purchase(tx, as_of, summary))
+            finally:
+                del self._chosen
         return self.fit_summary(summary, as_of, no_purchase_ids=self._no_purchase(tx, as_of, summary))
 
     def fit_summary(self, summary: pd.DataFrame, as_of, *, sample_weight=None, no_purchase_ids=None):
@@ -201,6 +229,12 @@ class CLVModel(BaseEstimator):
         True
         """
         pm, sm = self._check_params()
+        if isinstance(self.purchase_model, str) and self.purchase_model == "auto":
+            if not hasattr(self, "_chosen"):
+                raise ValueError("CLVModel(purchase_model='auto') chooses its model on a calibration/holdout split "
+                                 "of the transactions: use fit(transactions, as_of), or name a purchase model "
+                                 "for fit_summary.")
+            pm = self._chosen                       # set by fit() from the selection on the history
         as_of = check_as_of(as_of, "CLVModel.fit_summary")
         if not isinstance(summary, pd.DataFrame) or summary.empty:
             raise ValueError(f"CLVModel.fit found no purchase before as_of={as_of}.")

@@ -115,12 +115,25 @@ def _occasions(tx: pd.DataFrame, start, end, freq: str, occasion: str):
     return occ_code, pos, value, uniques, returns
 
 
-def _summary_from_occasions(occ_code, pos, value, uniques, returns, end_pos):
+def _log_intervals(occ_code, pos, n_cust):
+    """Per customer, the sum of the logs of the times between consecutive occasions (``litt``).
+
+    Occasions are sorted by customer and time; sums run in row order within each customer (partition-exact).
+    Two occasions at the same instant (``occasion="transaction"``) count as 1e-6 units apart.
+    """
+    same = np.zeros(len(pos), dtype=bool)
+    same[1:] = occ_code[1:] == occ_code[:-1]
+    gaps = np.diff(pos, prepend=np.nan)[same]
+    return np.bincount(occ_code[same], weights=np.log(np.maximum(gaps, 1e-6)), minlength=n_cust)
+
+
+def _summary_from_occasions(occ_code, pos, value, uniques, returns, end_pos, litt=False):
     n_cust = len(uniques)
     if n_cust == 0:
-        return pd.DataFrame({"frequency": pd.Series(dtype="int64"), "recency": pd.Series(dtype="float64"),
-                             "T": pd.Series(dtype="float64"), "monetary_value": pd.Series(dtype="float64")},
-                            index=pd.Index(uniques, name="customer_id"))
+        out = pd.DataFrame({"frequency": pd.Series(dtype="int64"), "recency": pd.Series(dtype="float64"),
+                            "T": pd.Series(dtype="float64"), "monetary_value": pd.Series(dtype="float64")},
+                           index=pd.Index(uniques, name="customer_id"))
+        return out.assign(litt=pd.Series(dtype="float64")) if litt else out
     counts = np.bincount(occ_code, minlength=n_cust)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     ends = starts + counts - 1
@@ -139,6 +152,8 @@ def _summary_from_occasions(occ_code, pos, value, uniques, returns, end_pos):
         "T": end_pos - first,
         "monetary_value": monetary,
     }, index=pd.Index(uniques, name="customer_id"))
+    if litt:
+        out["litt"] = _log_intervals(occ_code, pos, n_cust)
     return out.sort_index()
 
 
@@ -168,7 +183,7 @@ def _no_calibration_history(tx, start, cal, owner):
 
 
 def summarize(transactions: pd.DataFrame, as_of, *, freq: str = "D", occasion: str = "period",
-              start=None, columns=None) -> pd.DataFrame:
+              start=None, columns=None, litt: bool = False) -> pd.DataFrame:
     """Per-customer frequency, recency, T and monetary value from transactions before ``as_of``.
 
     See the module notes for the exact rules (purchase occasions, returns, time origin).
@@ -189,11 +204,15 @@ def summarize(transactions: pd.DataFrame, as_of, *, freq: str = "D", occasion: s
         Ignore rows before ``start`` (customers are then born at their first occasion after it).
     columns : dict, optional
         Mapping from your column names to canonical ones.
+    litt : bool, default=False
+        Add ``litt``, the sum of the logs of the times between consecutive occasions (in units of
+        ``freq``), which the regularity-aware models (:class:`crmml.clv.BetaGeoCNBDModel`) read.
 
     Returns
     -------
     DataFrame
-        Indexed by ``customer_id``: ``frequency`` (int), ``recency``, ``T``, ``monetary_value``.
+        Indexed by ``customer_id``: ``frequency`` (int), ``recency``, ``T``, ``monetary_value``
+        (and ``litt``).
 
     Examples
     --------
@@ -215,11 +234,11 @@ def summarize(transactions: pd.DataFrame, as_of, *, freq: str = "D", occasion: s
     tx = _prepare(transactions, columns, owner, occasion)
     parts = _occasions(tx, start_ts, as_of, freq, occasion)
     _warn_return_only(parts, owner, as_of)
-    return _summary_from_occasions(*parts, _end_position(as_of, freq, occasion))
+    return _summary_from_occasions(*parts, _end_position(as_of, freq, occasion), litt=litt)
 
 
 def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation_end, *, freq: str = "D",
-                        occasion: str = "period", start=None, columns=None) -> pd.DataFrame:
+                        occasion: str = "period", start=None, columns=None, litt: bool = False) -> pd.DataFrame:
     """Calibration summary before ``calibration_end`` plus holdout counts in ``[calibration_end, observation_end)``.
 
     Parameters
@@ -230,7 +249,7 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
         End of the calibration period (exclusive).
     observation_end : timestamp or str
         End of the holdout period (exclusive); must be after ``calibration_end``.
-    freq, occasion, start, columns
+    freq, occasion, start, columns, litt
         As in :func:`summarize`.
 
     Returns
@@ -267,7 +286,7 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
     if len(cal_parts[3]) == 0:
         _no_calibration_history(tx, start_ts, cal, owner)
     _warn_return_only(cal_parts, owner, cal)
-    summary = _summary_from_occasions(*cal_parts, _end_position(cal, freq, occasion))
+    summary = _summary_from_occasions(*cal_parts, _end_position(cal, freq, occasion), litt=litt)
     occ_code, _, value, uniques, _ = _occasions(tx, cal, obs, freq, occasion)
     n_hold = np.bincount(occ_code, minlength=len(uniques))
     v_hold = np.bincount(occ_code, weights=value, minlength=len(uniques))
