@@ -63,3 +63,6 @@ __all__ = [
     "summarize_data",
     "top_drivers",
 ]
+from crmml.evaluation._survival import concordance_index, integrated_brier_score, kaplan_meier  # noqa: E402
+
+__all__ += ["concordance_index", "integrated_brier_score", "kaplan_meier"]
