@@ -185,6 +185,10 @@ class TimeToChurnModel(BaseEstimator):
         self._check_params()
         if not isinstance(self.model_, xgb.XGBClassifier):
             raise ValueError("model_ must be an xgboost.XGBClassifier.")
+        width = self.model_.get_booster().num_features()
+        if width != len(self.feature_names_in_) + 1:
+            raise ValueError(f"model_ reads {width} features; feature_names_in_ (+ the period start) gives "
+                             f"{len(self.feature_names_in_) + 1}.")
         if self.kind_ not in ("transactions", "subscriptions"):
             raise ValueError(f"kind_ must be 'transactions' or 'subscriptions'; it is {self.kind_!r:.40}.")
         names = [str(c) for c in self.feature_names_in_]

@@ -9,12 +9,20 @@
 from crmml.decisions._capture import capture_table, lost_value
 from crmml.decisions._errors import HorizonMismatchError, NotRandomisedWarning, TreatmentError
 from crmml.decisions._retention import RetentionPlanner
+from crmml.decisions._uplift import UpliftModel
+from crmml.decisions._uplift_metrics import auuc, policy_value, qini_coefficient, qini_curve, uplift_by_decile
 
 __all__ = [
     "HorizonMismatchError",
     "NotRandomisedWarning",
     "RetentionPlanner",
     "TreatmentError",
+    "UpliftModel",
+    "auuc",
     "capture_table",
     "lost_value",
+    "policy_value",
+    "qini_coefficient",
+    "qini_curve",
+    "uplift_by_decile",
 ]
