@@ -236,16 +236,22 @@ class TimeToChurnModel(BaseEstimator):
         self._fit_validated(tx, ev, cu, as_of, owner)
         return self
 
-    def _fit_validated(self, tx, ev, cu, as_of, owner):
-        """``fit`` on validated frames; returns the training stack (features, time to event) for baselines."""
+    def _fit_validated(self, tx, ev, cu, as_of, owner, features=None):
+        """``fit`` on validated frames; returns the training stack (features, time to event) for baselines.
+
+        ``features(cutoff)``, when given, returns the feature frame at a cutoff (a cache shared by a backtest).
+        """
         kw = dict(event_types=_values_present(ev, "event_type"), channels=_values_present(tx, "channel"))
-        X, tt, cuts = self._stack(tx, ev, cu, as_of, kw, owner)
+        if features is None:
+            def features(c):
+                return compute_features(tx, c, ev, cu, tuple(self.windows), **kw)
+        X, tt, cuts = self._stack(tx, as_of, features, owner)
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
         self.n_features_in_ = len(self.feature_names_in_)
         self._fit_rows(self._numeric(X, owner), np.zeros(len(X)), tt["duration_days"].to_numpy(),
                        tt["event"].to_numpy(), owner, self.n_periods_)
         active = _time_to_event(tx, as_of, as_of + pd.Timedelta(days=1), self.lookback_days, 1).index
-        self.features_ = compute_features(tx, as_of, ev, cu, tuple(self.windows), **kw).reindex(active)
+        self.features_ = features(as_of).reindex(active)
         self.features_.columns = list(self.feature_names_in_)
         self.start_days_ = np.zeros(len(self.features_))
         self.kind_ = "transactions"
@@ -254,7 +260,7 @@ class TimeToChurnModel(BaseEstimator):
         self.event_types_, self.channels_ = kw["event_types"], kw["channels"]
         return X, tt
 
-    def _stack(self, tx, ev, cu, as_of, kw, owner):
+    def _stack(self, tx, as_of, features, owner):
         """Training snapshots before ``as_of``: features, time to the next purchase (censored at as_of), cutoffs."""
         first = tx["timestamp"].min()
         cuts = [as_of - pd.Timedelta(days=(k + 1) * self.snapshot_step_days) for k in range(self.n_snapshots)]
@@ -267,7 +273,7 @@ class TimeToChurnModel(BaseEstimator):
             target = _time_to_event(tx, c, as_of, self.lookback_days, self.max_days)
             if len(target) == 0:
                 continue
-            parts.append(compute_features(tx, c, ev, cu, tuple(self.windows), **kw).reindex(target.index))
+            parts.append(features(c).reindex(target.index))
             tte.append(target)
         if not parts:
             raise ValueError(f"{owner}: no customer is active in the lookback before any training snapshot.")
@@ -388,19 +394,23 @@ class TimeToChurnModel(BaseEstimator):
         return lo * ratio ** frac
 
     def predict_survival(self, days=(45, 90, 180), *, transactions=None, as_of=None, events=None, customers=None,
-                         table=None) -> pd.DataFrame:
+                         table=None, with_median=False) -> pd.DataFrame:
         """S(t) at each of ``days``: columns ``survival_<t>d``, indexed by ``customer_id``.
 
         Default: the customers kept by ``fit`` (active at ``as_of`` / still subscribed). ``transactions``
         (and ``as_of``) score a log's active customers; ``table`` a subscription table (``tenure_days`` is
-        the time origin).
+        the time origin). ``with_median`` adds ``median_days`` (:meth:`predict_median`).
         """
         owner = "TimeToChurnModel.predict_survival"
         X, start = self._inputs(transactions, as_of, events, customers, table, owner)
         d = self._days(days, owner)
-        S = self._interp(self._survival_table(X, start), d)
+        table_s = self._survival_table(X, start)
+        S = self._interp(table_s, d)
         cols = [f"survival_{int(x)}d" if float(x).is_integer() else f"survival_{x:g}d" for x in d]
-        return pd.DataFrame(S, index=X.index, columns=cols)
+        out = pd.DataFrame(S, index=X.index, columns=cols)
+        if with_median:
+            out["median_days"] = self._median(table_s)
+        return out
 
     def predict_churn_probability(self, horizon_days=45, **data) -> pd.Series:
         """Churn probability at ``horizon_days``: S(h) for a transaction log (no purchase within h days),
@@ -413,16 +423,18 @@ class TimeToChurnModel(BaseEstimator):
         """Median time to the event in days (``inf`` when S stays above 0.5 up to ``max_days``)."""
         X, start = self._inputs(data.get("transactions"), data.get("as_of"), data.get("events"),
                                 data.get("customers"), data.get("table"), "TimeToChurnModel.predict_median")
-        S = self._survival_table(X, start)
+        return pd.Series(self._median(self._survival_table(X, start)), index=X.index, name="median_days")
+
+    def _median(self, S):
         grid = np.arange(S.shape[1]) * self.period_days
         below = S <= 0.5
         k = np.where(below.any(axis=1), below.argmax(axis=1), -1)
-        out = np.full(len(X), np.inf)
+        out = np.full(len(S), np.inf)
         ok = k > 0
         lo, hi = S[ok, k[ok] - 1], S[ok, k[ok]]
         frac = np.where(hi < lo, np.log(0.5 / lo) / np.log(np.where(hi > 0, hi, 1e-300) / lo), 1.0)
         out[ok] = grid[k[ok] - 1] + frac * self.period_days
-        return pd.Series(out, index=X.index, name="median_days")
+        return out
 
     def predict_expected_days(self, **data) -> pd.Series:
         """Restricted mean time to the event within ``max_days`` (area under S; trapezoidal)."""

@@ -7,11 +7,13 @@ import pandas as pd
 from sklearn.base import clone
 
 from crmml._utils import check_as_of, check_number
-from crmml.churn._backtest import make_churn_snapshot
+from crmml.churn._backtest import _values_present
+from crmml.churn._labels import churn_labels
 from crmml.churn._cox import CoxBaseline
 from crmml.churn._model import ChurnModel
 from crmml.churn._survival import TimeToChurnModel, _time_to_event
 from crmml.evaluation import concordance_index, integrated_brier_score, kaplan_meier, roc_auc
+from crmml.features import compute_features
 from crmml.schema import validate_customers, validate_events, validate_transactions
 
 __all__ = ["survival_backtest"]
@@ -61,12 +63,20 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
     end = tx["timestamp"].max().normalize() + pd.Timedelta(days=1)
     h = int(horizon_days)
     auc_col = f"roc_auc_{h}d"
+    kw = dict(event_types=_values_present(ev, "event_type"), channels=_values_present(tx, "channel"))
+    cache = {}
+
+    def features(c):                     # snapshots shared by the survival and churn models and across cutoffs
+        if c not in cache:
+            cache[c] = compute_features(tx, c, ev, cu, tuple(model.windows), **kw)
+        return cache[c]
+
     rows = []
     for c in sorted(check_as_of(x, owner) for x in cutoffs):
         if c + pd.Timedelta(days=h) > end:
             raise ValueError(f"{owner}: cutoff {c.date()} leaves less than {h} days of data (data end {end.date()}).")
         m = clone(model)
-        Xtr, tt = m._fit_validated(tx, ev, cu, c, owner)
+        Xtr, tt = m._fit_validated(tx, ev, cu, c, owner, features=features)
         cox = CoxBaseline().fit(Xtr, tt["duration_days"], tt["event"])
         target = _time_to_event(tx, c, end, m.lookback_days, m.max_days).reindex(m.features_.index)
         t, e = target["duration_days"].to_numpy(), target["event"].to_numpy()
@@ -80,7 +90,7 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
         s_km = np.tile(np.where(i >= 0, km_s[np.clip(i, 0, None)], 1.0), (len(t), 1))
         p_model = m.predict_survival(days=[h]).iloc[:, 0].to_numpy()
         p_cox = cox.predict_survival(m.features_, [h]).iloc[:, 0].to_numpy()
-        cm = _churn_model_auc(tx, ev, cu, c, h, m, churn_model, n_churn_snapshots, churned)
+        cm = _churn_model_auc(tx, c, h, m, churn_model, n_churn_snapshots, churned, features)
         base = {"cutoff": c, "n_customers": len(t), "event_rate": float(e.mean())}
         rows += [
             {**base, "model": "time_to_churn", "concordance": concordance_index(t, m.predict_expected_days(), e),
@@ -94,16 +104,14 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
     return pd.DataFrame(rows)
 
 
-def _churn_model_auc(tx, ev, cu, c, h, m, churn_model, n_snap, churned):
+def _churn_model_auc(tx, c, h, m, churn_model, n_snap, churned, features):
     """ROC-AUC of a ChurnModel trained as crmml.churn.backtest does, on the survival model's test customers."""
     first = tx["timestamp"].min()
     cuts = [c - pd.Timedelta(days=h * (k + 1)) for k in range(n_snap)]
     cuts = [x for x in cuts if x > first]
-    kw = dict(horizon_days=h, lookback_days=m.lookback_days, windows=tuple(m.windows), events=ev, customers=cu,
-              event_types=m.event_types_, channels=m.channels_)
-    parts = [make_churn_snapshot(tx, x, **kw) for x in cuts]
-    X = pd.concat([p[0] for p in parts])
-    y = np.concatenate([p[1].to_numpy() for p in parts])
-    time = np.concatenate([np.full(len(p[1]), np.datetime64(x.to_datetime64())) for p, x in zip(parts, cuts)])
+    labels = [churn_labels(tx, x, h, m.lookback_days, warn=False)["churned"] for x in cuts]
+    X = pd.concat([features(x).reindex(lab.index) for x, lab in zip(cuts, labels)])
+    y = np.concatenate([lab.to_numpy() for lab in labels])
+    time = np.concatenate([np.full(len(lab), np.datetime64(x.to_datetime64())) for lab, x in zip(labels, cuts)])
     fitted = clone(churn_model).fit(X, y, time=time)
     return roc_auc(churned, fitted.predict_proba(m.features_[list(X.columns)])[:, 1])
