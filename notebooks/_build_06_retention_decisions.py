@@ -32,7 +32,8 @@ pd.set_option("display.max_colwidth", 90)
 tx = load_online_retail(sample=True)
 cutoff = "2011-09-01"
 print(f"{len(tx):,} lines, {tx['customer_id'].nunique():,} customers; cutoff {cutoff}")"""),
-    ("md", "## The retention plan\nA EUR 5 voucher assumed to remove 20% of a customer's churn risk; budget EUR 500."),
+    ("md", "## The retention plan\nA voucher costing 5 (GBP, the currency of the log) assumed to remove 20% of a customer's churn risk;
+budget 500."),
     ("code", """planner = RetentionPlanner(churn_model=ChurnModel(n_estimators=150, learning_rate=0.1),
                            windows=(30, 90, 365)).fit(tx, cutoff)
 plan = planner.plan(cost=5.0, effect=0.2, budget=500)
@@ -67,7 +68,11 @@ plt.show()"""),
     ("code", """tte = make_time_to_event(tx, cutoff).reindex(ttc.features_.index)
 c = concordance_index(tte["duration_days"], ttc.predict_expected_days(), tte["event"])
 print(f"concordance of the predicted time to the next purchase, observed after the cutoff: {c:.3f}")
-pd.DataFrame({"median_days": ttc.predict_median(), "churn_45d": ttc.predict_churn_probability(45)}).describe().round(2)"""),
+med = ttc.predict_median()
+back = np.isfinite(med)
+print(f"{back.mean():.0%} of the active customers are expected back within 180 days (S falls below 0.5); "
+      f"their median time to the next purchase: {med[back].median():.0f} days")
+ttc.predict_churn_probability(45).describe().round(3)"""),
     ("md", """**Caveats.** The effect of the action is an assumption here; measure it with a randomised test and an
 uplift model (notebook 07) before trusting the net gains. `value_if_retained` divides the CLV by
 `max(p_alive, 0.1)`: customers the CLV model already considers gone get a bounded value."""),
