@@ -1,5 +1,6 @@
 """Value-at-risk capture on the real logs: share of the value actually lost found in the top 10% / 20%.
 
+Settings of tests/decisions/test_decisions_real.py (CDNOW: a seeded 4,000-customer subsample).
 Rankings of the customers active at each cutoff: value at risk (RetentionPlanner), churn probability only,
 CLV only. Lost value = prior-365-day spend of the customers with no purchase in the next 45 days.
 Run: PYTHONPATH=src python benchmarks/bench_decisions_capture.py
@@ -7,6 +8,7 @@ Run: PYTHONPATH=src python benchmarks/bench_decisions_capture.py
 
 import time
 
+import numpy as np
 import pandas as pd
 
 from crmml.churn import ChurnModel
@@ -30,6 +32,9 @@ if __name__ == "__main__":
     fast = dict(churn_model=ChurnModel(n_estimators=150, learning_rate=0.1), windows=(30, 90, 365))
     for name, load in (("online_retail", load_online_retail), ("cdnow", load_cdnow)):
         tx = load()
+        if name == "cdnow":           # the 4,000-customer seeded subsample of tests/decisions/test_decisions_real.py
+            ids = np.random.default_rng(0).choice(np.sort(tx["customer_id"].unique()), 4000, replace=False)
+            tx = tx[tx["customer_id"].isin(ids)]
         tabs = []
         for c in CUTOFFS[name]:
             t0 = time.perf_counter()

@@ -13,7 +13,7 @@ from crmml.cli import main
 def tx_csv(tmp_path_factory):
     from crmml.datasets import make_synthetic_crm
 
-    crm = make_synthetic_crm(n_customers=600, seed=5, with_events=False)
+    crm = make_synthetic_crm(n_customers=400, seed=5, with_events=False)
     path = tmp_path_factory.mktemp("cli_dec") / "tx.csv"
     crm.transactions[["customer_id", "timestamp", "amount"]].to_csv(path, index=False)
     return path, crm
@@ -31,7 +31,7 @@ def test_survival_train_and_score(tmp_path, tx_csv, capsys):
     assert main(["train", "survival", "--input", str(path), "--model", str(model), "--as-of", "2024-07-01"]) == 0
     out = tmp_path / "surv.csv"
     assert main(["score", "--model", str(model), "--input", str(path), "--output", str(out),
-                 "--as-of", "2024-07-01", "--days", "45,90", "--batch", "200"]) == 0
+                 "--as-of", "2024-07-01", "--days", "45,90", "--batch", "250"]) == 0
     got = pd.read_csv(out).set_index("customer_id").sort_index()
     from crmml.persistence import load
 

@@ -160,3 +160,14 @@ def test_save_load_round_trip_and_hostile_state(fitted, tmp_path):
     for name, (edited, match) in cases.items():
         with pytest.raises(ModelLoadError, match=match):
             load(hf.write(tmp_path / f"{name}.zip", edited))
+
+
+def test_scoring_is_partition_exact(crm, fitted):
+    """Any split of the customers gives each customer the row it gets on the whole base, bit for bit."""
+    tx = crm.transactions
+    ids = np.sort(tx["customer_id"].unique())
+    part = np.random.default_rng(0).integers(0, 3, len(ids))
+    pieces = [fitted.predict_survival(days=[30, 45, 100], transactions=tx[tx["customer_id"].isin(ids[part == k])],
+                                      as_of=AS_OF, with_median=True) for k in range(3)]
+    whole = fitted.predict_survival(days=[30, 45, 100], transactions=tx, as_of=AS_OF, with_median=True)
+    pd.testing.assert_frame_equal(pd.concat(pieces).sort_index(), whole.sort_index(), check_exact=True)

@@ -70,7 +70,7 @@ def test_policy_picks_the_best_arm_net_of_cost(data):
 
 def test_bootstrap_intervals_cover_the_truth_mostly(data):
     X, arm, y, tau = data
-    m = UpliftModel(n_bootstrap=10, n_estimators=30, learning_rate=0.3, min_child_weight=5.0).fit(
+    m = UpliftModel(n_bootstrap=8, n_estimators=25, learning_rate=0.3, min_child_weight=5.0).fit(
         X.iloc[:3000], arm[:3000], y[:3000], control="control")
     iv = m.predict_interval(X.iloc[:2000])
     assert (iv["a_lower"] <= iv["a_upper"]).all()
