@@ -32,8 +32,8 @@ pd.set_option("display.max_colwidth", 90)
 tx = load_online_retail(sample=True)
 cutoff = "2011-09-01"
 print(f"{len(tx):,} lines, {tx['customer_id'].nunique():,} customers; cutoff {cutoff}")"""),
-    ("md", "## The retention plan\nA voucher costing 5 (GBP, the currency of the log) assumed to remove 20% of a customer's churn risk;
-budget 500."),
+    ("md", """## The retention plan
+A voucher costing 5 (GBP, the currency of the log) assumed to remove 20% of a customer's churn risk; budget 500."""),
     ("code", """planner = RetentionPlanner(churn_model=ChurnModel(n_estimators=150, learning_rate=0.1),
                            windows=(30, 90, 365)).fit(tx, cutoff)
 plan = planner.plan(cost=5.0, effect=0.2, budget=500)

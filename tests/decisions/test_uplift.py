@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmml.decisions import (NotRandomisedWarning, TreatmentError, UpliftModel, auuc, policy_value,
-                             qini_coefficient, qini_curve, uplift_by_decile)
+from crmml.decisions import (NotRandomisedWarning, TreatmentError, UpliftModel, auuc, policy_value, qini_coefficient,
+                             qini_curve, uplift_by_decile)
 from crmml.persistence import ModelLoadError, load, save
 from crmml.schema import SchemaError
 

@@ -8,8 +8,8 @@ from sklearn.base import clone
 
 from crmml._utils import check_as_of, check_number
 from crmml.churn._backtest import _values_present
-from crmml.churn._labels import churn_labels
 from crmml.churn._cox import CoxBaseline
+from crmml.churn._labels import churn_labels
 from crmml.churn._model import ChurnModel
 from crmml.churn._survival import TimeToChurnModel, _time_to_event
 from crmml.evaluation import concordance_index, integrated_brier_score, kaplan_meier, roc_auc

@@ -9,7 +9,7 @@ from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_n
 from crmml.churn._labels import churn_labels
 from crmml.schema import validate_transactions
 
-__all__ = ["lost_value", "capture_table"]
+__all__ = ["capture_table", "lost_value"]
 
 
 def lost_value(transactions, as_of, *, horizon_days: int = 45, lookback_days: int = 365) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from crmml._utils import check_number
 
-__all__ = ["qini_curve", "qini_coefficient", "auuc", "uplift_by_decile", "policy_value"]
+__all__ = ["auuc", "policy_value", "qini_coefficient", "qini_curve", "uplift_by_decile"]
 
 
 def _inputs(y, treated, score, owner):
@@ -76,7 +76,17 @@ def qini_coefficient(y, treated, score) -> float:
 
 
 def auuc(y, treated, score) -> float:
-    """Area under the uplift curve above the random-targeting diagonal (per customer)."""
+    """Area under the uplift curve above the random-targeting diagonal (per customer; 0 = random).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> tau = rng.random(20000); w = rng.integers(0, 2, 20000)
+    >>> y = (rng.random(20000) < 0.1 + 0.3 * tau * w).astype(int)
+    >>> bool(auuc(y, w, tau) > auuc(y, w, -tau))
+    True
+    """
     return _area_over_random(qini_curve(y, treated, score), "uplift")
 
 

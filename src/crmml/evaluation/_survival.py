@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["kaplan_meier", "concordance_index", "integrated_brier_score"]
+__all__ = ["concordance_index", "integrated_brier_score", "kaplan_meier"]
 
 
 def _check(time, event, owner, *others):
