@@ -38,3 +38,16 @@ def edit_meta(mem: dict, edit) -> dict:
     meta = json.loads(mem["metadata.json"])
     edit(meta)
     return {**mem, "metadata.json": json.dumps(meta).encode()}
+
+
+def edit_state_frame(mem: dict, attr: str, edit) -> dict:
+    """Replace the parquet DataFrame stored as the root estimator's attribute ``attr`` by ``edit(flat frame)``
+    (columns are stored as ``c0, c1, ...`` in the saved order)."""
+    import pandas as pd
+
+    meta = json.loads(mem["metadata.json"])
+    member = meta["root"]["state"][attr]["file"]
+    flat = pd.read_parquet(io.BytesIO(mem[member]))
+    buf = io.BytesIO()
+    edit(flat).to_parquet(buf, index=False)
+    return {**mem, member: buf.getvalue()}

@@ -113,3 +113,8 @@ def test_report_page_and_save_load(planner, tmp_path):
 
     with pytest.raises(ModelLoadError, match="shorter than the churn horizon"):
         load(hf.write(tmp_path / "bad.zip", hf.edit_meta(mem, bad_params)))
+    # churn probabilities outside [0, 1] and non-finite values at risk in the stored scores
+    with pytest.raises(ModelLoadError, match=r"churn_probability must lie in \[0, 1\]"):
+        load(hf.write(tmp_path / "p.zip", hf.edit_state_frame(mem, "scores_", lambda f: f.assign(c0=f["c0"] + 2))))
+    with pytest.raises(ModelLoadError, match="value_at_risk must be finite"):
+        load(hf.write(tmp_path / "v.zip", hf.edit_state_frame(mem, "scores_", lambda f: f.assign(c2=np.inf))))
