@@ -11,7 +11,7 @@ import pytest
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from crmml.churn import ChurnModel, RecencyFrequencyBaseline
+from crmml.churn import ChurnModel, CoxBaseline, RecencyFrequencyBaseline, TimeToChurnModel
 from crmml.clv import (
     BetaGeoBetaBinomModel,
     BetaGeoCNBDModel,
@@ -25,6 +25,7 @@ from crmml.clv import (
     ParetoNBDModel,
     ShiftedBetaGeometricModel,
 )
+from crmml.decisions import RetentionPlanner, UpliftModel
 from crmml.recommend import NextBestOffer, PastPurchasesBaseline, PopularityBaseline
 from crmml.scoring import LeadScorer, RuleLeadScorer
 from crmml.segmentation import CustomerClusterer, RFMSegmenter, RuleSegmenter
@@ -81,6 +82,12 @@ CASES = [
     (LeadScorer, "contributions", (_LEADS,)), (LeadScorer, "evaluate", ()),
     (RuleLeadScorer, "score_leads", (_LEADS,)), (RuleLeadScorer, "explain", (_LEADS,)),
     (RuleLeadScorer, "matches", (_LEADS,)),
+    (TimeToChurnModel, "predict_survival", ()), (TimeToChurnModel, "predict_churn_probability", ()),
+    (TimeToChurnModel, "predict_median", ()), (TimeToChurnModel, "predict_expected_days", ()),
+    (CoxBaseline, "predict_risk", (_X,)), (CoxBaseline, "predict_survival", (_X, [10])),
+    (RetentionPlanner, "plan", ()), (RetentionPlanner, "report", ("unused.html",)),
+    (UpliftModel, "predict_uplift", (_X,)), (UpliftModel, "predict_interval", (_X,)),
+    (UpliftModel, "recommend", (_X,)),
 ]
 
 
@@ -99,7 +106,7 @@ def test_unfitted_estimator_raises_not_fitted(factory, method, args):
 def test_every_public_estimator_is_covered():
     covered = {_name(f) for f, _, _ in CASES}
     public = set()
-    for pkg in ("churn", "clv", "recommend", "scoring", "segmentation"):
+    for pkg in ("churn", "clv", "decisions", "recommend", "scoring", "segmentation"):
         mod = importlib.import_module(f"crmml.{pkg}")
         for name in mod.__all__:
             obj = getattr(mod, name)

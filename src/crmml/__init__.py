@@ -1,7 +1,7 @@
 """crmml: the analytical machine-learning layer of a CRM.
 
 Subpackages: ``schema``, ``datasets``, ``features``, ``segmentation``,
-``scoring``, ``churn``, ``clv``, ``recommend``, ``evaluation``, ``persistence``, ``spark``
+``scoring``, ``churn``, ``clv``, ``recommend``, ``decisions``, ``evaluation``, ``persistence``, ``spark``
 (extra ``crmml[spark]``).
 """
 
@@ -10,7 +10,7 @@ from crmml._lazy import lazy_exports
 __version__ = "0.1.0"
 
 _SUBMODULES = ("schema", "exceptions", "datasets", "features", "segmentation", "scoring", "churn", "clv",
-               "recommend", "evaluation", "persistence", "spark")
+               "recommend", "decisions", "evaluation", "persistence", "spark")
 
 __all__ = ["RuleError", "SchemaError", "__version__", *_SUBMODULES]
 

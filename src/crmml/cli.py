@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from crmml._cli_decisions import DECISION_TASKS, add_decision_parsers, add_score_options, cmd_prioritise, read_features
 from crmml._cli_guard import KEY_ENV, UserError, load_model, model_key, raise_if_interrupted, run_guarded
 from crmml._cli_io import check_probability, parse_sep, read_frame, step
 from crmml._tables import TableSink, _kind_of, parse_mapping, partitions, read_table, write_table
@@ -211,6 +212,7 @@ TASKS = {
     "rule_leads": ("RuleLeadScorer", None, _score_leads, "leads", "lead_id"),
     "nbo": ("NextBestOffer", _train_nbo, _score_nbo, "ids", "customer_id"),
     "churn": ("ChurnModel", _train_churn, _score_churn, "transactions", "customer_id"),
+    **DECISION_TASKS,                              # survival, uplift, retention (crmml._cli_decisions)
 }
 
 
@@ -276,6 +278,8 @@ def _cmd_score(args, say):
         as_of = _as_of(args.as_of, frame)          # from the whole file, so every part uses the same cut-off
     elif reads == "leads":
         frame, as_of = _leads(args), None
+    elif reads == "features":
+        frame, as_of = read_features(args), None
     else:
         frame, as_of = _customer_ids(args), None
     batch = args.batch or (_REASONS_PART if args.reasons else None)   # parts give --reasons its progress
@@ -374,7 +378,7 @@ def _parser() -> argparse.ArgumentParser:
     glob, files, bad = _option_groups()
     p = argparse.ArgumentParser(prog="crmml", description="crmml: the analytical ML layer of a CRM.", parents=[glob])
     p.add_argument("--version", action="version", version=f"crmml {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,train,score,report}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,train,score,report,prioritise}")
 
     d = sub.add_parser("demo", parents=[glob], help="run the whole pipeline on the real data shipped with crmml")
     d.add_argument("--out", required=True, help="output folder for reports, scores and models")
@@ -411,6 +415,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--engine", choices=["pandas", "spark"], default="pandas",
                    help="spark: --input and --output are parquet datasets (folders or globs), scored on Spark")
     s.add_argument("--master", default=None, help="Spark master URL (default: spark-submit's, else local[*])")
+    add_score_options(s)
 
     r = sub.add_parser("report", parents=[glob, files], help="HTML report of a score against outcomes")
     r.add_argument("--input", required=True, help=".csv or .parquet with a 0/1 label and a score column")
@@ -421,10 +426,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--title", default="Model report")
     r.add_argument("--output", required=True, help="the .html file")
     r.add_argument("--map", action="append", default=[], help=mapping_help)
+    add_decision_parsers(sub, mapping_help)
     return p
 
 
-_COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "score": _cmd_score, "report": _cmd_report}
+_COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "score": _cmd_score, "report": _cmd_report,
+             "prioritise": cmd_prioritise}
 
 
 def main(argv=None) -> int:

@@ -59,5 +59,7 @@ __all__ = [
     "threshold_table",
     "top_drivers",
 ]
+__all__ += ["concordance_index", "integrated_brier_score", "kaplan_meier"]
+_MODULES["crmml.evaluation._survival"] = ("concordance_index", "integrated_brier_score", "kaplan_meier")
 
 __getattr__, __dir__ = lazy_exports(globals(), _MODULES)

@@ -1,0 +1,392 @@
+"""UpliftModel: T-, X- and DR-learners on xgboost for randomised tests with one or several treatment arms."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from crmml._utils import check_in, check_number, numeric_values
+from crmml._utils._xgb import check_xgb_params, xgb_errors
+from crmml.decisions._errors import NotRandomisedWarning, TreatmentError
+from crmml.schema import SchemaError
+
+__all__ = ["UpliftModel"]
+
+#: p-value (after Bonferroni over the features) below which arm shares are taken to vary with a feature
+_RANDOMISATION_ALPHA = 1e-3
+
+
+def _check_arms(treatment, n, control, owner):
+    t = pd.Series(np.asarray(treatment, dtype=object).ravel())
+    if len(t) != n:
+        raise ValueError(f"{owner}: treatment has {len(t)} values but X has {n} rows.")
+    if t.isna().any():
+        raise TreatmentError(f"{owner}: treatment is missing on {int(t.isna().sum())} rows; every row needs its arm.")
+    t = t.map(str)
+    arms = sorted(t.unique())
+    if len(arms) < 2:
+        raise TreatmentError(f"{owner}: the treatment column holds a single arm ({arms[0]!r}); an uplift model "
+                             "needs a control arm and at least one treatment arm.")
+    control = str(control)
+    if control not in arms:
+        raise TreatmentError(f"{owner}: the control arm {control!r} does not occur in treatment (arms: {arms}). "
+                             "Pass control= with the label of the untreated group.")
+    return t.to_numpy(), control, [a for a in arms if a != control]
+
+
+def _check_outcome(y, n, owner):
+    s = pd.Series(np.asarray(y, dtype=object).ravel() if not isinstance(y, pd.Series) else y.to_numpy())
+    if len(s) != n:
+        raise ValueError(f"{owner}: y has {len(s)} values but X has {n} rows.")
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype(np.float64)
+    num = pd.to_numeric(s, errors="coerce")
+    bad = num.isna().to_numpy()
+    if bad.any():
+        raise SchemaError("outcome", "y", "the outcome must be numeric (0/1 for a response, an amount for "
+                          "spend) and present on every row", n_rows=int(bad.sum()),
+                          examples=pd.unique(s[bad].astype(str))[:3].tolist())
+    v = num.to_numpy(np.float64)
+    if not np.isfinite(v).all():
+        raise SchemaError("outcome", "y", "infinite outcome values", n_rows=int((~np.isfinite(v)).sum()))
+    return v
+
+
+def _randomisation_check(X, t, owner):
+    """Warn when arm shares depend on a feature (chi-square test per column, Bonferroni-corrected)."""
+    from scipy.stats import chi2_contingency
+
+    worst = (1.0, None)
+    for c in X.columns:
+        col = X[c]
+        if col.nunique(dropna=True) > 10:
+            key = pd.qcut(col.rank(method="first"), 5, labels=False)
+        else:
+            key = col.astype(str)
+        tab = pd.crosstab(key, t)
+        if tab.shape[0] < 2:
+            continue
+        p = chi2_contingency(tab.to_numpy())[1]
+        if p < worst[0]:
+            worst = (p, c)
+    p_adj = min(1.0, worst[0] * max(1, X.shape[1]))
+    if p_adj < _RANDOMISATION_ALPHA:
+        warnings.warn(f"{owner}: the arm shares vary with {worst[1]!r} (chi-square p = {p_adj:.2g} after "
+                      f"Bonferroni over {X.shape[1]} columns): the assignment does not look randomised, so the "
+                      "propensities are not constant and the estimated effects may be biased. Check the test "
+                      "design, or restrict to a randomised subset.", NotRandomisedWarning, stacklevel=3)
+
+
+class UpliftModel(BaseEstimator):
+    """Per-customer incremental effect of each treatment arm over control, and the policy that maximises value.
+
+    For **randomised** tests (the propensity of each arm is its share; ``fit`` warns with
+    :class:`NotRandomisedWarning` when arm shares vary with a feature). Meta-learners on xgboost
+    (Kunzel et al. 2019; Kennedy 2023):
+
+    - ``"t"``: one outcome model per arm; uplift = mu_arm(x) - mu_control(x);
+    - ``"x"``: T-learner outcome models, then imputed effects regressed per group and blended by the
+      arm's share;
+    - ``"dr"``: doubly robust pseudo-outcomes (outcome models cross-fitted on two folds) regressed on x.
+
+    A 0/1 outcome is modelled with a logistic loss, any other numeric outcome with squared error.
+    Features: numeric and boolean columns as numbers, other columns one-hot encoded with the categories
+    seen in ``fit`` (unseen ones encode as all zeros).
+
+    Parameters
+    ----------
+    learner : {"t", "x", "dr"}, default="t"
+    n_bootstrap : int, default=0
+        Bootstrap refits (resampling rows within each arm) behind :meth:`predict_interval`; 0 disables it.
+    level : float, default=0.9
+        Central level of the intervals.
+    n_estimators, learning_rate, max_depth, min_child_weight, subsample, reg_lambda
+        xgboost settings of every model. The defaults (100 depth-2 trees, a leaf needs a hessian mass of 50)
+        are strongly regularised because an uplift is a small difference of two noisy outcome models: what
+        one model overfits is not cancelled by the other. ``min_child_weight`` is in hessian units, so the rows
+        per leaf grow as the outcome gets rarer (about 400 rows at a 15% response, 5,000 at 1%).
+    random_state : int, default=0
+    n_jobs : int, default=1
+
+    Attributes
+    ----------
+    arms_ : list of str
+        Treatment arms (sorted; the control excluded).
+    control_ : str
+    shares_ : dict
+        Arm label -> share of the training rows (the propensity).
+    models_ : dict
+        Fitted xgboost models by name; ``boot_models_`` the bootstrap copies.
+    feature_names_in_ : ndarray of str
+    encoded_names_ : list of str
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"x": rng.normal(size=4000)})
+    >>> arm = rng.choice(["none", "mail"], 4000)
+    >>> y = rng.normal(size=4000) + (arm == "mail") * (1 + X["x"])
+    >>> m = UpliftModel(n_estimators=100).fit(X, arm, y, control="none")
+    >>> u = m.predict_uplift(X)
+    >>> list(u.columns), bool(np.corrcoef(u["mail"], 1 + X["x"])[0, 1] > 0.9)
+    (['mail'], True)
+    >>> rec = m.recommend(X, value=1.0, cost=1.0)            # mail pays when its uplift 1 + x exceeds 1
+    >>> bool(np.mean((rec["arm"] == "mail") == (X["x"] > 0)) > 0.9)
+    True
+    """
+
+    def __init__(self, learner="t", n_bootstrap=0, level=0.9, n_estimators=100, learning_rate=0.05, max_depth=2,
+                 min_child_weight=50.0, subsample=0.8, reg_lambda=5.0, random_state=0, n_jobs=1):
+        self.learner = learner
+        self.n_bootstrap = n_bootstrap
+        self.level = level
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.reg_lambda = reg_lambda
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _check_params(self):
+        own = "UpliftModel"
+        check_in(self.learner, "learner", own, ("t", "x", "dr"))
+        check_number(self.n_bootstrap, "n_bootstrap", own, low=0, high=1000)
+        check_number(self.level, "level", own, kind="float", low=0, high=1, low_inclusive=False,
+                     high_inclusive=False)
+        check_xgb_params({k: getattr(self, k) for k in ("n_estimators", "learning_rate", "max_depth",
+                                                         "min_child_weight", "subsample", "reg_lambda",
+                                                         "n_jobs")}, own)
+        check_number(self.random_state, "random_state", own, low=0, high=2**32 - 1)
+
+    # -- encoding ---------------------------------------------------------------------------------
+    def _encode(self, X, owner):
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"{owner} expects X as a pandas DataFrame (one row per customer).")
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise ValueError(f"{owner}: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
+        X = X.set_axis([str(c) for c in X.columns], axis=1)
+        cols = []
+        for c in self.feature_names_in_:
+            if c in self.categories_:
+                v = X[c].astype(object).map(lambda x: None if pd.isna(x) else str(x)).to_numpy()
+                cols.append(np.column_stack([(v == k).astype(np.float64) for k in self.categories_[c]]))
+            else:
+                cols.append(numeric_values(X[c], "X", c)[:, None])
+        return np.hstack(cols) if cols else np.empty((len(X), 0))
+
+    def _learn_encoding(self, X):
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
+        self.n_features_in_ = len(self.feature_names_in_)
+        X = X.set_axis(list(self.feature_names_in_), axis=1)
+        self.categories_ = {c: sorted({str(v) for v in X[c].dropna().unique()}) for c in X.columns
+                            if not (pd.api.types.is_numeric_dtype(X[c].dtype) or pd.api.types.is_bool_dtype(X[c].dtype))}
+        self.encoded_names_ = [n for c in self.feature_names_in_
+                               for n in ([f"{c}={k}" for k in self.categories_[c]] if c in self.categories_ else [c])]
+
+    # -- fitting ----------------------------------------------------------------------------------
+    def _model(self, binary, seed):
+        import xgboost as xgb
+
+        kw = dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
+                  min_child_weight=self.min_child_weight, subsample=self.subsample, reg_lambda=self.reg_lambda,
+                  tree_method="hist", max_bin=128, random_state=seed, n_jobs=self.n_jobs)
+        return xgb.XGBClassifier(**kw) if binary else xgb.XGBRegressor(**kw)
+
+    def _mu(self, model, Z):
+        return model.predict_proba(Z)[:, 1] if hasattr(model, "predict_proba") else model.predict(Z)
+
+    def _fit_once(self, Z, t, y, seed):
+        """One set of models (dict name -> model) for the chosen learner."""
+        binary = self.binary_
+        models = {}
+        owner = "UpliftModel.fit"
+        with xgb_errors(owner):
+            for arm in [self.control_] + self.arms_:
+                m = t == arm
+                if binary and len(np.unique(y[m])) < 2:
+                    raise ValueError(f"{owner}: the outcome is constant in arm {arm!r}; nothing to learn.")
+                models[f"mu:{arm}"] = self._model(binary, seed).fit(Z[m], y[m])
+            if self.learner == "t":
+                return models
+            c = t == self.control_
+            for arm in self.arms_:
+                a = t == arm
+                if self.learner == "x":
+                    mu0, mu1 = models[f"mu:{self.control_}"], models[f"mu:{arm}"]
+                    models[f"tau1:{arm}"] = self._model(False, seed).fit(Z[a], y[a] - self._mu(mu0, Z[a]))
+                    models[f"tau0:{arm}"] = self._model(False, seed).fit(Z[c], self._mu(mu1, Z[c]) - y[c])
+                else:
+                    models[f"dr:{arm}"] = self._model(False, seed).fit(*self._dr_pseudo(Z, t, y, arm, seed))
+        return models
+
+    def _dr_pseudo(self, Z, t, y, arm, seed):
+        """Doubly robust pseudo-outcomes on the rows of ``arm`` and control, outcome models cross-fitted."""
+        rows = np.flatnonzero((t == arm) | (t == self.control_))
+        rng = np.random.default_rng(seed)
+        fold = rng.integers(0, 2, len(rows))
+        mu1, mu0 = np.empty(len(rows)), np.empty(len(rows))
+        for f in (0, 1):
+            tr, te = rows[fold != f], rows[fold == f]
+            for g, out in ((arm, mu1), (self.control_, mu0)):
+                m = tr[t[tr] == g]
+                out[fold == f] = self._mu(self._model(self.binary_, seed).fit(Z[m], y[m]), Z[te])
+        e1 = self.shares_[arm] / (self.shares_[arm] + self.shares_[self.control_])
+        is1 = (t[rows] == arm).astype(np.float64)
+        yy = y[rows]
+        pseudo = mu1 - mu0 + is1 * (yy - mu1) / e1 - (1 - is1) * (yy - mu0) / (1 - e1)
+        return Z[rows], pseudo
+
+    def fit(self, X, treatment, y, control=None):
+        """Fit on features ``X``, the arm of each row (``treatment``) and the outcome ``y``.
+
+        Parameters
+        ----------
+        X : DataFrame
+        treatment : array-like
+            Arm label per row; ``control`` names the untreated arm (required unless the labels are 0/1,
+            where 0 is the control).
+        y : array-like of numbers
+        control : label, optional
+
+        Returns
+        -------
+        self
+        """
+        owner = "UpliftModel.fit"
+        self._check_params()
+        if not isinstance(X, pd.DataFrame) or X.shape[0] == 0:
+            raise TypeError(f"{owner} expects X as a non-empty pandas DataFrame.")
+        if control is None:
+            labels = set(pd.Series(np.asarray(treatment, dtype=object).ravel()).dropna().map(str))
+            if not labels <= {"0", "1", "False", "True"}:
+                raise TreatmentError(f"{owner}: pass control= with the label of the untreated arm "
+                                     f"(arms: {sorted(labels)[:10]}).")
+            control = "False" if labels & {"False", "True"} else "0"
+        t, self.control_, self.arms_ = _check_arms(treatment, len(X), control, owner)
+        yv = _check_outcome(y, len(X), owner)
+        self.binary_ = bool(np.isin(yv, (0.0, 1.0)).all())
+        self._learn_encoding(X)
+        Z = self._encode(X, owner)
+        _randomisation_check(X.set_axis(list(self.feature_names_in_), axis=1), t, owner)
+        self.shares_ = {a: float(np.mean(t == a)) for a in [self.control_] + self.arms_}
+        self.models_ = self._fit_once(Z, t, yv, self.random_state)
+        rng = np.random.default_rng(self.random_state)
+        boot = []
+        for b in range(self.n_bootstrap):
+            idx = np.concatenate([rng.choice(np.flatnonzero(t == a), int(np.sum(t == a)))
+                                  for a in [self.control_] + self.arms_])
+            boot.append(self._fit_once(Z[idx], t[idx], yv[idx], self.random_state + b + 1))
+        self.boot_models_ = boot
+        return self
+
+    # -- prediction -------------------------------------------------------------------------------
+    def _uplift(self, models, Z):
+        out = {}
+        mu0 = self._mu(models[f"mu:{self.control_}"], Z)
+        for arm in self.arms_:
+            if self.learner == "t":
+                out[arm] = self._mu(models[f"mu:{arm}"], Z) - mu0
+            elif self.learner == "x":
+                g = self.shares_[arm] / (self.shares_[arm] + self.shares_[self.control_])
+                out[arm] = g * models[f"tau0:{arm}"].predict(Z) + (1 - g) * models[f"tau1:{arm}"].predict(Z)
+            else:
+                out[arm] = models[f"dr:{arm}"].predict(Z)
+        return out
+
+    def predict_uplift(self, X) -> pd.DataFrame:
+        """Estimated incremental outcome of each treatment arm over control: one column per arm, indexed like ``X``."""
+        check_is_fitted(self, "models_")
+        Z = self._encode(X, "UpliftModel.predict_uplift")
+        return pd.DataFrame(self._uplift(self.models_, Z), index=X.index)[self.arms_]
+
+    def predict_interval(self, X) -> pd.DataFrame:
+        """Bootstrap interval of each arm's uplift: columns ``<arm>_lower``, ``<arm>_upper`` (needs ``n_bootstrap``)."""
+        check_is_fitted(self, "models_")
+        if not self.boot_models_:
+            raise ValueError("UpliftModel.predict_interval needs bootstrap refits: fit with n_bootstrap >= 20.")
+        Z = self._encode(X, "UpliftModel.predict_interval")
+        draws = [self._uplift(m, Z) for m in self.boot_models_]
+        q = [(1 - self.level) / 2, (1 + self.level) / 2]
+        out = {}
+        for arm in self.arms_:
+            lo, hi = np.quantile(np.column_stack([d[arm] for d in draws]), q, axis=1)
+            out[f"{arm}_lower"], out[f"{arm}_upper"] = lo, hi
+        return pd.DataFrame(out, index=X.index)
+
+    def recommend(self, X, value=1.0, cost=0.0) -> pd.DataFrame:
+        """The arm (or the control) with the highest expected incremental value net of cost, per row.
+
+        Parameters
+        ----------
+        value : float or dict, default=1.0
+            Value of one unit of outcome (e.g. margin per conversion); a dict gives it per arm.
+        cost : float or dict, default=0.0
+            Cost of treating one customer with an arm; a dict gives it per arm (the control costs 0).
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``X``: ``arm`` (the control when no arm has a positive net gain),
+            ``expected_gain`` (0 for the control) and ``gain_<arm>`` for every arm.
+        """
+        u = self.predict_uplift(X)
+        gains = {}
+        for arm in self.arms_:
+            v = self._per_arm(value, arm, "value")
+            c = self._per_arm(cost, arm, "cost")
+            gains[f"gain_{arm}"] = u[arm].to_numpy() * v - c
+        G = np.column_stack(list(gains.values()))
+        best = G.argmax(axis=1)
+        top = G[np.arange(len(G)), best]
+        arm = np.where(top > 0, np.asarray(self.arms_, dtype=object)[best], self.control_)
+        out = pd.DataFrame({"arm": arm, "expected_gain": np.where(top > 0, top, 0.0)}, index=X.index)
+        return pd.concat([out, pd.DataFrame(gains, index=X.index)], axis=1)
+
+    def _per_arm(self, x, arm, name):
+        if isinstance(x, dict):
+            if arm not in x:
+                raise ValueError(f"UpliftModel.recommend: {name} has no entry for arm {arm!r} (arms: {self.arms_}).")
+            x = x[arm]
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not np.isfinite(x):
+            raise ValueError(f"UpliftModel.recommend: {name} must be a finite number or a dict of them per arm.")
+        return float(x)
+
+    def _check_loaded_state(self):
+        import xgboost as xgb
+
+        self._check_params()
+        if not isinstance(self.arms_, list) or not self.arms_ or not all(isinstance(a, str) for a in self.arms_):
+            raise ValueError("arms_ must be a non-empty list of str.")
+        if not isinstance(self.control_, str) or self.control_ in self.arms_:
+            raise ValueError("control_ must be a str that is not a treatment arm.")
+        need = {f"mu:{a}" for a in [self.control_] + self.arms_}
+        if self.learner == "x":
+            need |= {f"tau{g}:{a}" for a in self.arms_ for g in (0, 1)}
+        elif self.learner == "dr":
+            need |= {f"dr:{a}" for a in self.arms_}
+        for models in [self.models_] + list(self.boot_models_):
+            if not isinstance(models, dict) or not need <= set(models):
+                raise ValueError(f"models_ must hold the models {sorted(need)}.")
+            if not all(isinstance(m, (xgb.XGBClassifier, xgb.XGBRegressor)) for m in models.values()):
+                raise ValueError("models_ must hold xgboost models only.")
+            widths = {m.get_booster().num_features() for m in models.values()}
+            if widths != {len(self.encoded_names_)}:
+                raise ValueError(f"the models read {sorted(widths)} features; the encoding gives "
+                                 f"{len(self.encoded_names_)}.")
+        shares = self.shares_
+        if not isinstance(shares, dict) or set(shares) != {self.control_, *self.arms_} or not all(
+                isinstance(v, float) and 0 < v < 1 for v in shares.values()):
+            raise ValueError("shares_ must give every arm a share in (0, 1).")
+        if not isinstance(self.categories_, dict) or not set(self.categories_) <= set(self.feature_names_in_):
+            raise ValueError("categories_ must map feature names to their categories.")
+        n = sum(len(self.categories_.get(c, [None])) for c in self.feature_names_in_)
+        if n != len(self.encoded_names_):
+            raise ValueError(f"encoded_names_ must have {n} entries (one per encoded column).")

@@ -1,0 +1,120 @@
+"""RetentionPlanner on synthetic data: value at risk, net gain, budget, reasons, errors, report, files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmml.churn import ChurnModel, TimeToChurnModel
+from crmml.clv import CLVModel
+from crmml.decisions import HorizonMismatchError, RetentionPlanner, capture_table, lost_value
+from crmml.persistence import ModelLoadError, load, save
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+import _hostile as hf  # noqa: E402
+
+AS_OF = "2024-07-01"
+FAST = dict(churn_model=ChurnModel(n_estimators=60, learning_rate=0.1, min_child_weight=1), windows=(30, 90, 365))
+
+
+@pytest.fixture(scope="module")
+def crm():
+    from crmml.datasets import make_synthetic_crm
+
+    return make_synthetic_crm(n_customers=1500, seed=4, with_events=False)
+
+
+@pytest.fixture(scope="module")
+def planner(crm):
+    return RetentionPlanner(**FAST).fit(crm.transactions, AS_OF)
+
+
+def test_scores_combine_the_two_models_at_the_same_cutoff(crm, planner):
+    s = planner.scores_
+    clv = CLVModel(horizon_days=365).fit(crm.transactions, AS_OF).predict().reindex(s.index)
+    assert np.allclose(s["clv"], clv["clv"])
+    expected = clv["clv"] / np.maximum(clv["p_alive"].fillna(1.0), 0.1)
+    assert np.allclose(s["value_if_retained"], expected)
+    assert np.allclose(s["value_at_risk"], s["churn_probability"] * s["value_if_retained"])
+    assert s["churn_probability"].between(0, 1).all()
+    assert (s["churn_reasons"].str.count("risk") >= 1).all() and s["value_reasons"].str.contains("purchases").all()
+    assert planner.churn_model_.validation_.startswith("latest cutoff 2024-05-17")   # label windows end by as_of
+
+
+def test_plan_ranks_by_net_gain_and_respects_the_budget(planner):
+    p = planner.plan(cost=3.0, effect=0.25)
+    assert p["expected_net_gain"].is_monotonic_decreasing
+    assert np.allclose(p["expected_net_gain"], 0.25 * p["value_at_risk"] - 3.0)
+    assert (p["selected"] == (p["expected_net_gain"] > 0)).all()
+    assert list(p["rank"]) == list(range(1, len(p) + 1))
+    b = planner.plan(cost=3.0, effect=0.25, budget=30)
+    assert b["selected"].sum() == min(10, (b["expected_net_gain"] > 0).sum())
+    assert b.index[b["selected"]].tolist() == b.index[:b["selected"].sum()].tolist()
+    # per-customer costs: a customer made expensive drops out of the selection
+    costs = pd.Series(1.0, index=planner.scores_.index)
+    top = b.index[0]
+    costs[top] = 1e9
+    c = planner.plan(cost=costs, effect=0.25, budget=20)
+    assert not c.loc[top, "selected"] and c["cost"][c["selected"]].sum() <= 20
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(effect=1.5), r"effect .* must lie in \[0, 1\]"),
+    (dict(cost=-1), "cost must be finite and >= 0"),
+    (dict(cost="cheap"), "cost must be a number or a Series"),
+    (dict(cost=pd.Series({"nobody": 1.0})), "cost has no value for"),
+    (dict(budget=-5), "budget"),
+])
+def test_bad_plan_arguments_get_named_errors(planner, kw, match):
+    with pytest.raises(ValueError, match=match):
+        planner.plan(**kw)
+
+
+def test_horizons_that_do_not_match_are_refused(crm):
+    with pytest.raises(HorizonMismatchError, match=r"CLV model's horizon_days \(180\) differs"):
+        RetentionPlanner(clv_model=CLVModel(horizon_days=180)).fit(crm.transactions, AS_OF)
+    with pytest.raises(HorizonMismatchError, match="shorter than the churn horizon_days"):
+        RetentionPlanner(horizon_days=90, value_horizon_days=60).fit(crm.transactions, AS_OF)
+    with pytest.raises(HorizonMismatchError, match="TimeToChurnModel models 30 days"):
+        RetentionPlanner(churn_model=TimeToChurnModel(max_days=30)).fit(crm.transactions, AS_OF)
+
+
+def test_time_to_churn_model_can_supply_the_risk(crm):
+    rp = RetentionPlanner(churn_model=TimeToChurnModel(n_estimators=40, windows=(30, 90, 365)),
+                          windows=(30, 90, 365)).fit(crm.transactions, AS_OF)
+    p = rp.churn_model_.predict_churn_probability(45)
+    assert np.allclose(rp.scores_["churn_probability"], p.reindex(rp.scores_.index))
+
+
+def test_value_at_risk_captures_more_lost_value_than_either_signal_alone_synthetic(crm, planner):
+    s = planner.scores_
+    lost = lost_value(crm.transactions, AS_OF)["lost_value"]
+    tab = capture_table(pd.DataFrame({"var": s["value_at_risk"], "churn": s["churn_probability"],
+                                      "clv": s["clv"]}), lost)
+    assert tab.loc["var", "top_20pct"] > 0.2                       # better than random
+    assert tab.loc["var", "top_20pct"] >= tab.loc["clv", "top_20pct"]
+
+
+def test_report_page_and_save_load(planner, tmp_path):
+    out = planner.report(tmp_path / "plan.html", planner.plan(cost=1.0, effect=0.2, budget=100))
+    text = out.read_text()
+    assert "Retention plan" in text and "value_at_risk_total" in text and "data:image/png;base64" in text
+    path = save(planner, tmp_path / "planner.zip")
+    back = load(path)
+    pd.testing.assert_frame_equal(back.plan(cost=1.0, effect=0.2), planner.plan(cost=1.0, effect=0.2))
+    mem = hf.members(path)
+
+    def bad_params(m):
+        m["root"]["params"]["value_horizon_days"] = 10
+
+    with pytest.raises(ModelLoadError, match="shorter than the churn horizon"):
+        load(hf.write(tmp_path / "bad.zip", hf.edit_meta(mem, bad_params)))
+    # churn probabilities outside [0, 1] and non-finite values at risk in the stored scores
+    with pytest.raises(ModelLoadError, match=r"churn_probability must lie in \[0, 1\]"):
+        load(hf.write(tmp_path / "p.zip", hf.edit_state_frame(mem, "scores_", lambda f: f.assign(c0=f["c0"] + 2))))
+    with pytest.raises(ModelLoadError, match="value_at_risk must be finite"):
+        load(hf.write(tmp_path / "v.zip", hf.edit_state_frame(mem, "scores_", lambda f: f.assign(c2=np.inf))))

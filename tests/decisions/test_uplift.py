@@ -1,0 +1,141 @@
+"""UpliftModel on synthetic data with known effects: recovery, policy, intervals, metrics, errors, files."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmml.decisions import (NotRandomisedWarning, TreatmentError, UpliftModel, auuc, policy_value, qini_coefficient,
+                             qini_curve, uplift_by_decile)
+from crmml.persistence import ModelLoadError, load, save
+from crmml.schema import SchemaError
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+import _hostile as hf  # noqa: E402
+
+
+def synthetic(n=8000, seed=0):
+    """Two arms with known, opposite heterogeneous effects on a continuous outcome, randomised 1/3 each."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n),
+                      "region": rng.choice(["north", "south"], n)})
+    arm = rng.choice(["control", "a", "b"], n)
+    tau = {"a": 1.0 + X["x1"].to_numpy(), "b": 0.5 - X["x1"].to_numpy() + (X["region"] == "north") * 0.5}
+    y = X["x2"].to_numpy() + rng.normal(0, 1, n)
+    for k, t in tau.items():
+        y = y + (arm == k) * t
+    return X, arm, y, tau
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic()
+
+
+@pytest.mark.parametrize("learner", ["t", "x", "dr"])
+def test_known_effects_are_recovered(data, learner):
+    X, arm, y, tau = data
+    m = UpliftModel(learner=learner, n_estimators=80, learning_rate=0.2, min_child_weight=5.0).fit(
+        X, arm, y, control="control")
+    Xt, _, _, tau_t = synthetic(seed=1)                            # held-out customers
+    u = m.predict_uplift(Xt)
+    assert list(u.columns) == ["a", "b"] and u.index.equals(Xt.index)
+    for k in ("a", "b"):
+        r = np.corrcoef(u[k], tau_t[k])[0, 1]
+        assert r > 0.9, (learner, k, r)                            # correlation with the true effect
+        assert abs(u[k].mean() - tau_t[k].mean()) < 0.1
+
+
+def test_policy_picks_the_best_arm_net_of_cost(data):
+    X, arm, y, tau = data
+    m = UpliftModel(n_estimators=80, learning_rate=0.2, min_child_weight=5.0).fit(X, arm, y, control="control")
+    rec = m.recommend(X, value=1.0, cost={"a": 0.2, "b": 0.2})
+    best_gain = np.maximum(tau["a"], tau["b"]) - 0.2
+    truth = np.where(best_gain <= 0, "control", np.where(tau["a"] >= tau["b"], "a", "b"))
+    assert np.mean(rec["arm"].to_numpy() == truth) > 0.85
+    assert (rec.loc[rec["arm"] == "control", "expected_gain"] == 0).all()
+    # on held-out randomised data the policy's IPW value beats every single-arm policy
+    Xt, armt, yt, _ = synthetic(seed=1)
+    pol = m.recommend(Xt)["arm"].to_numpy()
+    pv = policy_value(yt, armt, {"policy": pol, "all_a": np.full(len(yt), "a"), "all_b": np.full(len(yt), "b")},
+                      reference="all_a", n_bootstrap=200)
+    assert pv.loc["policy", "diff_lower"] > 0 and pv.loc["policy", "value"] > pv.loc["all_b", "value"]
+    with pytest.raises(ValueError, match="no entry for arm 'b'"):
+        m.recommend(X, cost={"a": 1.0})
+
+
+def test_bootstrap_intervals_cover_the_truth_mostly(data):
+    X, arm, y, tau = data
+    m = UpliftModel(n_bootstrap=8, n_estimators=25, learning_rate=0.3, min_child_weight=5.0).fit(
+        X.iloc[:3000], arm[:3000], y[:3000], control="control")
+    iv = m.predict_interval(X.iloc[:2000])
+    assert (iv["a_lower"] <= iv["a_upper"]).all()
+    cover = np.mean((iv["a_lower"] <= tau["a"][:2000]) & (tau["a"][:2000] <= iv["a_upper"]))
+    assert cover > 0.5
+    with pytest.raises(ValueError, match="needs bootstrap refits"):
+        UpliftModel(n_estimators=5).fit(X.iloc[:500], arm[:500], y[:500], control="control").predict_interval(X)
+
+
+def test_metrics_tell_a_good_ranking_from_a_random_one(data):
+    X, arm, y, tau = data
+    w = (arm == "a").astype(int)
+    keep = arm != "b"
+    good, rnd = tau["a"][keep], np.random.default_rng(0).random(keep.sum())
+    assert qini_coefficient(y[keep], w[keep], good) > 0.05 > abs(qini_coefficient(y[keep], w[keep], rnd))
+    assert auuc(y[keep], w[keep], good) > auuc(y[keep], w[keep], rnd)
+    dec = uplift_by_decile(y[keep], w[keep], good)
+    assert dec["uplift"].iloc[0] > dec["uplift"].iloc[-1] and dec[["n_treated", "n_control"]].sum().sum() == keep.sum()
+    curve = qini_curve(y[keep], w[keep], good)
+    assert curve["fraction"].iloc[0] == 0 and curve["fraction"].iloc[-1] == 1
+
+
+def test_bad_inputs_get_named_errors(data):
+    X, arm, y, _ = data
+    with pytest.raises(TreatmentError, match="single arm"):
+        UpliftModel().fit(X, np.full(len(X), "a"), y, control="a")
+    with pytest.raises(TreatmentError, match="control arm 'none' does not occur"):
+        UpliftModel().fit(X, arm, y, control="none")
+    with pytest.raises(TreatmentError, match="pass control="):
+        UpliftModel().fit(X, arm, y)
+    with pytest.raises(SchemaError, match="outcome.y: the outcome must be numeric"):
+        UpliftModel().fit(X, arm, np.where(arm == "a", "yes", "no"), control="control")
+    with pytest.raises(SchemaError, match="outcome must be numeric"):
+        UpliftModel().fit(X, arm, np.r_[np.nan, y[1:]], control="control")
+    with pytest.raises(ValueError, match="learner"):
+        UpliftModel(learner="s").fit(X, arm, y, control="control")
+
+
+def test_non_randomised_assignment_warns(data):
+    X, arm, y, _ = data
+    confounded = np.where(X["x1"] > 0.5, "a", np.where(X["x1"] < -0.5, "control", arm))
+    with pytest.warns(NotRandomisedWarning, match="vary with 'x1'"):
+        UpliftModel(n_estimators=5).fit(X, confounded, y, control="control")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NotRandomisedWarning)
+        UpliftModel(n_estimators=5).fit(X, arm, y, control="control")     # randomised: no warning
+
+
+def test_binary_labels_default_control_and_save_load(data, tmp_path):
+    X, arm, y, _ = data
+    w = (arm == "a").astype(int)
+    yb = (y > 0.5).astype(int)
+    m = UpliftModel(n_estimators=20, n_bootstrap=2).fit(X.iloc[:3000], w[:3000], yb[:3000])
+    assert m.control_ == "0" and m.arms_ == ["1"] and m.binary_
+    path = save(m, tmp_path / "uplift.zip")
+    back = load(path)
+    pd.testing.assert_frame_equal(back.predict_uplift(X), m.predict_uplift(X), check_exact=True)
+    pd.testing.assert_frame_equal(back.predict_interval(X.head(5)), m.predict_interval(X.head(5)))
+    mem = hf.members(path)
+    cases = {
+        "arms": (lambda meta: meta["root"]["state"].__setitem__("arms_", ["0"]), "control_ must be a str that is not"),
+        "shares": (lambda meta: meta["root"]["state"]["shares_"]["items"][0].__setitem__(1, 1.5), "shares_ must give"),
+        "encoding": (lambda meta: meta["root"]["state"]["encoded_names_"].pop(), "the encoding gives"),
+    }
+    for name, (edit, match) in cases.items():
+        with pytest.raises(ModelLoadError, match=match):
+            load(hf.write(tmp_path / f"{name}.zip", hf.edit_meta(mem, edit)))
