@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PUBLIC_MODULES = ("crmml", "crmml.schema", "crmml.exceptions", "crmml.datasets", "crmml.features",
-                  "crmml.segmentation", "crmml.clv", "crmml.churn", "crmml.scoring", "crmml.recommend",
+                  "crmml.segmentation", "crmml.clv", "crmml.churn", "crmml.decisions", "crmml.scoring", "crmml.recommend",
                   "crmml.evaluation", "crmml.persistence", "crmml.spark")
 #: public names documented under another public name (one page per object)
 ALIASES = {"crmml.SchemaError": "crmml.schema.SchemaError"}
