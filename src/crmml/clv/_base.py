@@ -240,7 +240,7 @@ class BaseCLVFitter(BaseEstimator):
             cov = np.linalg.inv(-H)
         except np.linalg.LinAlgError:
             cov = np.full((k, k), np.nan)
-        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0) or not _is_covariance(cov, k):
             warnings.warn(f"{type(self).__name__}: the observed information is not positive definite; "
                           "standard errors are NaN.", ConvergenceWarning, stacklevel=3)
             cov = np.full((k, k), np.nan)
@@ -335,3 +335,14 @@ class BasePurchaseModel(BaseCLVFitter):
         x, tx, T = d["frequency"], d["recency"], d[self._columns[2]]
         out = self._p_alive(prm, x, tx, T) * self._expected_alive(prm, x, T, t)
         return pd.Series(out, index=summary.index, name="expected_purchases")
+
+
+def _is_covariance(cov, k: int) -> bool:
+    """Whether ``cov`` passes the check a saved model's ``cov_log_`` must pass at load (one rule for both)."""
+    from crmml._utils._state import check_covariance
+
+    try:
+        check_covariance(cov, "cov_log_", k)
+    except ValueError:
+        return False
+    return True
