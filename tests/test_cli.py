@@ -79,8 +79,9 @@ def test_report_command(tmp_path, seed, capsys):
                  "--baseline", "naive", "--output", str(out), "--title", "Churn check",
                  "--reference", str(tmp_path / "earlier.csv")]) == 0
     text = out.read_text()
-    assert "Churn check" in text and "naive" in text and text.count("data:image/png;base64,") == 5
-    assert "Population stability (PSI) against earlier.csv" in text and "major shift" in text
+    assert "Churn check" in text and "naive" in text and text.count("data:image/png;base64,") == 6
+    assert "Population stability against earlier.csv" in text and "major shift" in text
+    assert "Distributions: reference and current" in text   # the drift plots beside the PSI table
     assert main(["report", "--input", str(tmp_path / "scored.csv"), "--label", "nope", "--score", "prob",
                  "--output", str(out)]) == 2
     assert _err_line(capsys).startswith("crmml: error: --label 'nope': scored.csv has no such column")

@@ -326,23 +326,26 @@ def _cmd_report(args, say):
         raise UserError(f"--score {args.score!r} has {int(p.isna().sum())} missing or non-numeric values.")
     key = "customer_id" if "customer_id" in df.columns else ("lead_id" if "lead_id" in df.columns else None)
     summary = summarize_data(df, key=key or "customer_id", time=None, label=args.label)
-    tables = {}
+    sections = []
     if args.reference:
-        from crmml.evaluation import psi_table
+        from crmml.evaluation import plot_drift, psi_table
 
         ref = read_table(args.reference, parse_mapping(args.map), sep=parse_sep(args.sep), encoding=args.encoding)
         skip = {args.label, "customer_id", "lead_id"}
         cols = [args.score] + [c for c in df.columns if c in ref.columns and c not in skip and c != args.score]
         if args.score not in ref.columns:
             raise UserError(f"--reference: {Path(args.reference).name} has no {args.score!r} column to compare.")
-        tables[f"Population stability (PSI) against {Path(args.reference).name}"] = psi_table(ref, df, cols)
+        psi = psi_table(ref, df, cols)
+        sections.append((f"Population stability against {Path(args.reference).name}",
+                         [("PSI by column", psi), ("Distributions: reference and current",
+                                                   plot_drift(ref, df, list(psi.index), psi=psi))]))
     from crmml._atomic import atomic_path
 
     with atomic_path(args.output) as tmp:
         classification_report(tmp, y.to_numpy(), p.to_numpy(), title=args.title,
                               baseline_prob=baseline,
                               baseline_name=args.baseline or "baseline", data_summary=summary,
-                              extra_tables=tables)
+                              extra_sections=sections)
         raise_if_interrupted()
     say(f"report -> {args.output}")
     return 0
