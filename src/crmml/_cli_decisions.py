@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from crmml._cli_guard import UserError, load_model, model_key, raise_if_interrupted
-from crmml._tables import _kind_of, parse_mapping, read_table, write_table
+from crmml._cli_io import as_of_arg, read_input, read_transactions
+from crmml._tables import _kind_of, write_table
 
 __all__ = ["DECISION_TASKS", "add_decision_parsers", "add_score_options", "cmd_prioritise", "read_features"]
 
@@ -31,10 +32,9 @@ def _days(text):
 
 def _train_survival(args):
     from crmml.churn import TimeToChurnModel
-    from crmml.cli import _as_of, _transactions
 
-    tx = _transactions(args)
-    as_of = _as_of(args.as_of, tx)
+    tx = read_transactions(args)
+    as_of = as_of_arg(args.as_of, tx)
     model = TimeToChurnModel().fit(tx, as_of)
     return model, f"{len(model.features_):,} active customers as of {as_of.date()} (snapshots {model.training_cutoffs_})"
 
@@ -52,24 +52,27 @@ def _score_survival(model, tx, as_of, args):
 
 
 def _train_retention(args):
-    from crmml.cli import _as_of, _transactions
     from crmml.decisions import RetentionPlanner
 
-    tx = _transactions(args)
-    as_of = _as_of(args.as_of, tx)
+    tx = read_transactions(args)
+    as_of = as_of_arg(args.as_of, tx)
     model = RetentionPlanner(horizon_days=args.churn_horizon_days, value_horizon_days=args.horizon_days).fit(tx, as_of)
     return model, f"{len(model.scores_):,} active customers as of {as_of.date()}"
 
 
 def read_features(args):
-    """A customer feature table (``customer_id`` + the model's columns) for the uplift model."""
-    df = read_table(args.input, parse_mapping(args.map))
-    if "customer_id" not in df.columns:
-        raise UserError(f"{args.input}: a customer_id column is needed (use --map THEIRS=customer_id).")
-    if df["customer_id"].duplicated().any():
-        raise UserError(f"{args.input}: customer_id must be unique ({int(df['customer_id'].duplicated().sum())} "
-                        "duplicates).")
-    return df
+    """A customer feature table (``customer_id`` + the model's columns) for the uplift model.
+
+    Read like every other input (``--sep``, ``--encoding``, ``--map``; rows with a missing id refused or, with
+    ``--bad-rows``, set aside); an id given twice is refused, since each customer gets one recommendation.
+    """
+    def unique(df):
+        if df["customer_id"].duplicated().any():
+            raise UserError(f"{args.input}: customer_id must be unique ({int(df['customer_id'].duplicated().sum())} "
+                            "duplicates).")
+        return df
+
+    return read_input(args, "ids", unique)
 
 
 def _score_uplift(model, df, as_of, args):

@@ -7,6 +7,8 @@
   beside its output, through the atomic writer, and counted in its summary line).
 - :func:`step`: a progress line before and after a long step.
 - :func:`check_probability`: a column that must hold probabilities (``report --baseline``).
+- :func:`read_transactions`, :func:`read_leads`, :func:`as_of_arg`: the inputs of the train and score tasks
+  (shared by :mod:`crmml.cli` and :mod:`crmml._cli_decisions`, so neither imports the other).
 
 >>> parse_sep("tab"), parse_sep(";")
 ('\\t', ';')
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,7 @@ import pandas as pd
 from crmml._cli_guard import UserError
 from crmml._tables import _kind_of, parse_mapping, read_table, write_table
 
-__all__ = ["Rejected", "read_frame", "required_columns", "step", "check_probability", "parse_sep"]
+__all__ = ["Rejected", "read_frame", "read_input", "read_transactions", "read_leads", "as_of_arg", "required_columns", "step", "check_probability", "parse_sep"]
 
 #: lines before the first data row of a CSV file (the header is line 1)
 _CSV_FIRST_LINE = 2
@@ -162,3 +165,55 @@ def check_probability(df: pd.DataFrame, column: str, flag: str, file: str) -> np
                         f"{'s' if out.sum() != 1 else ''} outside [0, 1] (e.g. {p[out].iloc[0]:g}); pass a "
                         "column of predicted probabilities.")
     return p.to_numpy(dtype=float)
+
+
+# ------------------------------------------------------------------ the inputs of the train/score tasks
+def as_of_arg(value, df: pd.DataFrame | None) -> pd.Timestamp:
+    """``--as-of`` or, by default, the day after the last timestamp (so every row is history).
+
+    Refused: a value that is not a date or out of range, and a cut-off with no row of ``df``
+    before it (that would score nothing). A cut-off well after the last row warns once.
+    """
+    from crmml._time import AsOfError, AsOfWarning, as_timestamp, warn_if_after_data
+
+    warnings.filterwarnings("ignore", category=AsOfWarning)      # judged here once, for the whole file
+    if value is None:
+        if df is None or "timestamp" not in df.columns:
+            raise UserError("--as-of is required for this input.")
+        return pd.Timestamp(df["timestamp"].max()).normalize() + pd.Timedelta(days=1)
+    try:
+        as_of = as_timestamp(value, "--as-of")
+    except AsOfError as exc:
+        if "outside the dates" in str(exc):
+            raise UserError(f"--as-of {value!r} is outside the dates pandas can represent (1677-09-22 .. "
+                            "2262-04-11); use a real cut-off date (YYYY-MM-DD), not a sentinel.") from exc
+        raise UserError(f"--as-of {value!r} is not a date (use YYYY-MM-DD).") from exc
+    if df is not None and "timestamp" in df.columns:
+        first = df["timestamp"].min()
+        if not first < as_of:
+            raise UserError(f"--as-of {as_of.date()}: no transaction is before it (the first is on "
+                            f"{first.date()}), so there is nothing to score; use a later cut-off.")
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", AsOfWarning)
+            warn_if_after_data(as_of, df["timestamp"], "the input")
+    return as_of
+
+
+def read_input(args, frame, validate, **kw):
+    """``--input`` checked as ``frame`` (rows set aside in ``args.rejected`` with --bad-rows), then ``validate``d."""
+    with step(args.say, f"reading {args.input}"):
+        df, args.rejected = read_frame(args, frame, **kw)
+        return validate(df)
+
+
+def read_transactions(args):
+    from crmml.schema import validate_transactions
+
+    return read_input(args, "transactions", validate_transactions)
+
+
+def read_leads(args, require_label=False):
+    from crmml.schema import validate_leads
+
+    return read_input(args, "leads", lambda df: validate_leads(df, require_label=require_label),
+                 require=("converted",) if require_label else ())

@@ -29,76 +29,24 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from crmml._cli_decisions import DECISION_TASKS, add_decision_parsers, add_score_options, cmd_prioritise, read_features
 from crmml._cli_guard import KEY_ENV, UserError, load_model, model_key, raise_if_interrupted, run_guarded
-from crmml._cli_io import check_probability, parse_sep, read_frame, step
+from crmml._cli_io import as_of_arg, check_probability, parse_sep, read_input, read_leads, read_transactions, step
 from crmml._tables import TableSink, _kind_of, parse_mapping, partitions, read_table, write_table
 
 __all__ = ["main", "read_table", "write_table", "parse_mapping", "UserError", "TASKS"]
 
 
-def _as_of(value, df: pd.DataFrame | None) -> pd.Timestamp:
-    """``--as-of`` or, by default, the day after the last timestamp (so every row is history).
-
-    Refused: a value that is not a date or out of range, and a cut-off with no row of ``df``
-    before it (that would score nothing). A cut-off well after the last row warns once.
-    """
-    from crmml._time import AsOfError, AsOfWarning, as_timestamp, warn_if_after_data
-
-    warnings.filterwarnings("ignore", category=AsOfWarning)      # judged here once, for the whole file
-    if value is None:
-        if df is None or "timestamp" not in df.columns:
-            raise UserError("--as-of is required for this input.")
-        return pd.Timestamp(df["timestamp"].max()).normalize() + pd.Timedelta(days=1)
-    try:
-        as_of = as_timestamp(value, "--as-of")
-    except AsOfError as exc:
-        if "outside the dates" in str(exc):
-            raise UserError(f"--as-of {value!r} is outside the dates pandas can represent (1677-09-22 .. "
-                            "2262-04-11); use a real cut-off date (YYYY-MM-DD), not a sentinel.") from exc
-        raise UserError(f"--as-of {value!r} is not a date (use YYYY-MM-DD).") from exc
-    if df is not None and "timestamp" in df.columns:
-        first = df["timestamp"].min()
-        if not first < as_of:
-            raise UserError(f"--as-of {as_of.date()}: no transaction is before it (the first is on "
-                            f"{first.date()}), so there is nothing to score; use a later cut-off.")
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", AsOfWarning)
-            warn_if_after_data(as_of, df["timestamp"], "the input")
-    return as_of
-
-
 # --------------------------------------------------------------------------------------------------- tasks
-def _read(args, frame, validate, **kw):
-    """``--input`` checked as ``frame`` (rows set aside in ``args.rejected`` with --bad-rows), then ``validate``d."""
-    with step(args.say, f"reading {args.input}"):
-        df, args.rejected = read_frame(args, frame, **kw)
-        return validate(df)
-
-
-def _transactions(args):
-    from crmml.schema import validate_transactions
-
-    return _read(args, "transactions", validate_transactions)
-
-
-def _leads(args, require_label=False):
-    from crmml.schema import validate_leads
-
-    return _read(args, "leads", lambda df: validate_leads(df, require_label=require_label),
-                 require=("converted",) if require_label else ())
-
-
 def _train_segments(args):
     from crmml.segmentation import RFMSegmenter, rfm_table
 
-    tx = _transactions(args)
-    as_of = _as_of(args.as_of, tx)
+    tx = read_transactions(args)
+    as_of = as_of_arg(args.as_of, tx)
     rfm = rfm_table(tx, as_of)
     with step(args.say, f"fitting {'CustomerClusterer' if args.method == 'clusters' else 'RFMSegmenter'} on "
                         f"{len(rfm):,} customers"):
@@ -120,8 +68,8 @@ def _score_segments(model, tx, as_of, args):
 def _train_clv(args):
     from crmml.clv import CLVModel
 
-    tx = _transactions(args)
-    as_of = _as_of(args.as_of, tx)
+    tx = read_transactions(args)
+    as_of = as_of_arg(args.as_of, tx)
     with step(args.say, "fitting CLVModel (purchase and spend models)"):
         model = CLVModel(horizon_days=args.horizon_days).fit(tx, as_of)
     return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
@@ -134,7 +82,7 @@ def _score_clv(model, tx, as_of, args):
 def _train_leads(args):
     from crmml.scoring import LeadScorer
 
-    leads = _leads(args, require_label=True)
+    leads = read_leads(args, require_label=True)
     with step(args.say, f"fitting LeadScorer on {len(leads):,} leads (cross-validated, then calibrated)"):
         model = LeadScorer(random_state=0).fit(leads)
     return model, f"{len(leads):,} leads, model {model.model_kind_}"
@@ -151,8 +99,8 @@ def _score_leads(model, leads, as_of, args):
 def _train_nbo(args):
     from crmml.recommend import NextBestOffer
 
-    tx = _transactions(args)
-    as_of = _as_of(args.as_of, tx)
+    tx = read_transactions(args)
+    as_of = as_of_arg(args.as_of, tx)
     with step(args.say, "fitting NextBestOffer (item similarities, popularity, affinities)"):
         model = NextBestOffer().fit(tx, as_of=as_of)
     return model, f"{tx['customer_id'].nunique():,} customers as of {as_of.date()}"
@@ -164,7 +112,7 @@ def _customer_ids(args):
     def ids(df):
         return pd.DataFrame({"customer_id": normalize_ids(df["customer_id"], frame=Path(args.input).name)})
 
-    return _read(args, "ids", ids).drop_duplicates()
+    return read_input(args, "ids", ids).drop_duplicates()
 
 
 def _score_nbo(model, ids, as_of, args):
@@ -174,8 +122,8 @@ def _score_nbo(model, ids, as_of, args):
 def _train_churn(args):
     from crmml.churn import ChurnModel, make_churn_snapshot
 
-    tx = _transactions(args)
-    as_of = _as_of(args.as_of, tx)
+    tx = read_transactions(args)
+    as_of = as_of_arg(args.as_of, tx)
     cutoff = as_of - pd.Timedelta(days=args.churn_horizon_days)   # labels need the horizon after the cutoff
     with step(args.say, f"building churn features and labels at {cutoff.date()}"):
         X, y = make_churn_snapshot(tx, cutoff, args.churn_horizon_days)
@@ -274,10 +222,10 @@ def _cmd_score(args, say):
         raise UserError(f"--reasons: a {name} gives no per-row reasons (they exist for churn and lead models); "
                         "drop --reasons.")
     if reads == "transactions":
-        frame = _transactions(args)
-        as_of = _as_of(args.as_of, frame)          # from the whole file, so every part uses the same cut-off
+        frame = read_transactions(args)
+        as_of = as_of_arg(args.as_of, frame)          # from the whole file, so every part uses the same cut-off
     elif reads == "leads":
-        frame, as_of = _leads(args), None
+        frame, as_of = read_leads(args), None
     elif reads == "features":
         frame, as_of = read_features(args), None
     else:
