@@ -248,6 +248,29 @@ def test_train_and_score_leads_with_reasons(tmp_path, their_tx):
     assert len(scored) == len(crm.leads)
 
 
+def test_train_leads_excludes_a_leaking_column_and_names_the_leak(tmp_path, their_tx, capsys):
+    from crmml.persistence import load
+
+    crm = their_tx[1]
+    leads = tmp_path / "leads.csv"
+    crm.leads.assign(call_seconds=np.where(crm.leads["converted"] == 1, 300.0, 60.0)).to_csv(leads, index=False)
+    model = tmp_path / "leads.zip"
+    capsys.readouterr()
+    assert main(["--quiet", "train", "leads", "--input", str(leads), "--model", str(model)]) == 0
+    assert "crmml: warning: LeadScorer.fit: the column 'call_seconds' alone separates" in capsys.readouterr().err
+    assert "call_seconds" in load(model).attributes_
+    assert main(["--quiet", "train", "leads", "--input", str(leads), "--model", str(model),
+                 "--exclude", "call_seconds"]) == 0
+    assert "call_seconds" not in load(model).attributes_
+    capsys.readouterr()
+    assert main(["--quiet", "train", "leads", "--input", str(leads), "--model", str(model),
+                 "--exclude", "call_secs,source"]) == 2
+    assert "--exclude call_secs: no such column" in capsys.readouterr().err
+    assert main(["--quiet", "train", "clv", "--input", str(their_tx[0]), "--model", str(model), "--map", *MAP,
+                 "--exclude", "x"]) == 2
+    assert "--exclude works with 'train leads' only" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("kind, fmt", [("segments", "parquet"), ("clv", "csv")])
 def test_batched_scoring_equals_one_pass(tmp_path, their_tx, kind, fmt):
     """Partitioned by customer: scoring 37 customers at a time gives exactly the one-pass result."""

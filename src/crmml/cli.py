@@ -83,9 +83,13 @@ def _train_leads(args):
     from crmml.scoring import LeadScorer
 
     leads = read_leads(args, require_label=True)
-    with step(args.say, f"fitting LeadScorer on {len(leads):,} leads (cross-validated, then calibrated)"):
-        model = LeadScorer(random_state=0).fit(leads)
-    return model, f"{len(leads):,} leads, model {model.model_kind_}"
+    unknown = [c for c in args.exclude if c not in leads.columns]
+    if unknown:
+        raise UserError(f"--exclude {','.join(unknown)}: no such column in {args.input} (after --map); its "
+                        f"columns are {', '.join(map(str, leads.columns))}")
+    with step(args.say, f"fitting LeadScorer on {len(leads):,} leads (validated, then calibrated)"):
+        model = LeadScorer(exclude=args.exclude or None, random_state=0).fit(leads)
+    return model, f"{len(leads):,} leads, model {model.model_kind_}, validation {model.validation_.split(':')[0]}"
 
 
 def _score_leads(model, leads, as_of, args):
@@ -181,6 +185,9 @@ def _cmd_train(args, say):
     t0 = time.perf_counter()
     target = Path(args.model)
     fmt = _model_format(target)
+    args.exclude = [c.strip() for spec in args.exclude for c in spec.split(",") if c.strip()]
+    if args.exclude and args.kind != "leads":
+        raise UserError(f"--exclude works with 'train leads' only (got 'train {args.kind}')")
     model, what = TASKS[args.kind][1](args)
     with atomic_path(target) as tmp:
         save(model, tmp, format=fmt, key=model_key(args.key))
@@ -349,6 +356,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="churn: no purchase within this many days after the cutoff = churned")
     t.add_argument("--key", default=None,
                    help=f"sign the model with this secret (HMAC-SHA256); default: ${KEY_ENV} if set")
+    t.add_argument("--exclude", action="append", default=[], metavar="COL,...",
+                   help="leads: columns never used as features, e.g. ones recorded after the outcome "
+                        "(repeatable or comma-separated)")
 
     s = sub.add_parser("score", parents=[glob, files, bad], help="score a file with a saved model")
     s.add_argument("--model", required=True, help="a model saved by 'crmml train' or crmml.persistence.save")

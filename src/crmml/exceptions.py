@@ -16,6 +16,7 @@ __all__ = [
     "DroppedCustomersWarning",
     "IdTypeError",
     "InsufficientDataWarning",
+    "LeakageWarning",
     "NoHistoryError",
     "NonFiniteResultError",
     "ParameterError",
@@ -49,6 +50,18 @@ class InsufficientDataWarning(UserWarning):
     ...     warnings.simplefilter("always")
     ...     _ = LeadScorer().fit(leads)
     >>> InsufficientDataWarning in [w.category for w in caught]
+    True
+    """
+
+
+class LeakageWarning(UserWarning):
+    """A feature looks recorded after the outcome it should predict (it would leak the label).
+
+    Issued by ``LeadScorer.fit`` per column: when one column alone separates converted from other leads
+    almost perfectly, or when a date column of the leads frame lies after ``created_at``. Exclude the
+    column (``exclude=[...]``, ``crmml train leads --exclude``) when it is not known at scoring time.
+
+    >>> issubclass(LeakageWarning, UserWarning)
     True
     """
 

@@ -33,8 +33,12 @@ def test_scores_track_the_true_conversion_probability(syn, fitted):
     assert out.index.name == "lead_id" and out.index.equals(pd.Index(leads["lead_id"]))
     assert out["score"].between(0, 100).all() and set(out["grade"]) <= set("ABCD")
     assert np.corrcoef(out["probability"], truth.loc[out.index, "p_convert"])[0, 1] > 0.9
-    # calibrated: the mean probability matches the conversion rate
-    assert abs(out["probability"].mean() - leads["converted"].mean()) < 0.02
+    # calibrated on the pooled forward (out-of-time) predictions: their mean matches their conversion rate;
+    # on the training leads the level also carries the drift the forward folds saw (here the last quarter
+    # of the leads converts 27% against 30% before), so it may sit a little lower
+    assert fitted.validation_.startswith("time-ordered")
+    assert abs(fitted.oof_["probability"].mean() - fitted.oof_["converted"].mean()) < 0.01
+    assert abs(out["probability"].mean() - leads["converted"].mean()) < 0.03
     # sub-scores: the engagement score follows the latent engagement, the fit score does not need events
     assert spearmanr(out["engagement_score"], truth.loc[out.index, "engagement"])[0] > 0.4
     assert spearmanr(out["fit_score"], truth.loc[out.index, "p_convert"])[0] > 0.6
@@ -122,7 +126,9 @@ def test_scoring_is_partitionable_by_lead(syn, fitted):
 def test_quantile_and_score_grades(syn):
     leads, _, _ = syn
     s = LeadScorer(model="logistic", cv=2, grade_by="quantile", random_state=0).fit(leads)
-    shares = s.evaluate()["grades"]["count"] / len(leads)
+    counts = s.evaluate()["grades"]["count"]           # the out-of-fold leads (forward folds: not the 1st block)
+    assert counts.sum() == len(s.oof_) < len(leads)
+    shares = counts / counts.sum()
     assert shares.to_numpy() == pytest.approx([0.1, 0.2, 0.3, 0.4], abs=0.02)
     s2 = LeadScorer(model="logistic", cv=2, grade_by="score", grade_thresholds=(60, 40, 20), random_state=0)
     out = s2.fit(leads).score_leads(leads)
@@ -160,7 +166,12 @@ def test_parameter_errors(syn):
     with pytest.raises(ValueError, match="'fallback' parameter of LeadScorer must be 'prior' or a RuleLeadScorer"):
         LeadScorer(fallback="rules").fit(leads)
     with pytest.raises(SchemaError, match="leads: no attribute columns to learn from"):
-        LeadScorer().fit(leads[["lead_id", "created_at", "converted"]])
+        LeadScorer(date_features=False).fit(leads[["lead_id", "created_at", "converted"]])
+    with pytest.raises(ValueError, match="'validation' parameter of LeadScorer must be one of"):
+        LeadScorer(validation="forward").fit(leads)
+    with pytest.raises(ValueError, match="validation='time' needs forward folds on created_at, but the leads "
+                                         "have no created_at"):
+        LeadScorer(validation="time").fit(leads.drop(columns=["created_at"]))
     with pytest.raises(SchemaError, match="leads.converted: required column is missing"):
         LeadScorer().fit(leads.drop(columns="converted"))
     with pytest.raises(ValueError, match="'as_of' parameter of lead_event_features is required"):

@@ -1,6 +1,7 @@
 """Real-data acceptance on UCI bank marketing (bank-additional-full, 41,188 calls, without `duration`)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from crmml.scoring import LeadScorer
@@ -12,7 +13,8 @@ CV_ROC_AUC_FLOOR = 0.78
 
 @pytest.fixture(scope="module")
 def bank_scorer(bank_leads):
-    return LeadScorer(cv=3, exclude=["duration"], random_state=0).fit(bank_leads)
+    # the published protocol: random folds over all calls (forward validation is tested below)
+    return LeadScorer(cv=3, validation="random", exclude=["duration"], random_state=0).fit(bank_leads)
 
 
 @pytest.mark.slow
@@ -47,3 +49,25 @@ def test_bank_scoring_is_robust_and_explained(bank_leads, bank_scorer):
     ex = bank_scorer.explain(bank_leads.head(30), top_n=3)
     assert ex["top_negative"].str.contains(r"^\w+ = .+ \([+-]\d\.\d\d\)").all()
     assert "duration" not in bank_scorer.attributes_
+
+
+@pytest.mark.slow
+def test_bank_forward_validation_picks_the_family_that_is_better_on_later_calls(bank_leads):
+    """Walk-forward on the calls ordered by date (2008-05 .. 2010-11): at every split, the family chosen on
+    forward folds does at least as well on the later calls as the one random folds choose, and better on the
+    mean. (The conversion rate rises from 3% to about 50% over the period, so forward ROC-AUC is far below
+    the 0.78 of random folds, and ``evaluate()`` cannot predict it within 0.02 here: both printed.)"""
+    rows = []
+    for frac in (0.6, 0.7, 0.8, 0.9):
+        n = int(frac * len(bank_leads))
+        train, test = bank_leads.iloc[:n], bank_leads.iloc[n:]
+        row = {"split": frac}
+        for validation in ("auto", "random"):
+            s = LeadScorer(validation=validation, random_state=0).fit(train)
+            row[validation] = (s.model_kind_, round(s.evaluate()["roc_auc"], 3), round(s.evaluate(test)["roc_auc"], 3))
+        rows.append(row)
+    print("\n(chosen family, evaluate() ROC-AUC, forward ROC-AUC):\n" + pd.DataFrame(rows).to_string())
+    fwd_time = np.array([r["auto"][2] for r in rows])
+    fwd_random = np.array([r["random"][2] for r in rows])
+    assert np.all(fwd_time >= fwd_random - 1e-9), rows
+    assert fwd_time.mean() > fwd_random.mean(), rows

@@ -20,6 +20,10 @@ class ProbabilityCalibrator(BaseEstimator):
         ``"isotonic"`` fits a monotone step function (needs a few hundred
         events to be stable); ``"sigmoid"`` fits Platt scaling
         ``1 / (1 + exp(-(a * logit(s) + b)))`` and suits small samples.
+        Both are increasing, so they never reverse the order of the scores: when the
+        scores rank the outcomes backwards (Platt slope ``a <= 0``, e.g. a model
+        validated out of time after a drift), ``a`` is set to a vanishing positive
+        value and every probability is the base rate of ``y``.
 
     Attributes
     ----------
@@ -54,8 +58,16 @@ class ProbabilityCalibrator(BaseEstimator):
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(s, y)
             self.x_, self.y_ = np.asarray(iso.X_thresholds_, float), np.asarray(iso.y_thresholds_, float)
         else:
-            lr = LogisticRegression(C=1e6).fit(self._logit(s)[:, None], y)
+            z = self._logit(s)
+            lr = LogisticRegression(C=1e6).fit(z[:, None], y)
             self.coef_, self.intercept_ = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+            if not self.coef_ > 0:
+                # the scores do not rank these outcomes (e.g. out of time after a drift): a negative slope
+                # would reverse the model's order. Monotone Platt scaling (slope >= 0) puts the slope on its
+                # bound: every probability is the base rate, a vanishing slope keeps the order for ties.
+                rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+                self.coef_ = 1e-6
+                self.intercept_ = float(np.log(rate / (1 - rate)) - self.coef_ * z.mean())
         return self
 
     def transform(self, scores):

@@ -96,8 +96,8 @@ class CalibratedModel(BaseEstimator):
 
     # -- public -------------------------------------------------------------------------------
     def oof_predict(self, X, y, numeric, folds):
-        """Out-of-fold raw probabilities and per-fold ROC-AUC / PR-AUC."""
-        oof = np.zeros(len(y))
+        """Out-of-fold raw probabilities (NaN for rows in no test fold) and per-fold ROC-AUC / PR-AUC."""
+        oof = np.full(len(y), np.nan)
         aucs, aps = [], []
         for tr, te in folds:
             m = self._raw_fit(X[tr], y[tr], numeric)
@@ -107,9 +107,10 @@ class CalibratedModel(BaseEstimator):
         return oof, np.array(aucs), np.array(aps)
 
     def fit(self, X, y, numeric, oof_raw):
-        """Fit on all rows; calibrate on the given out-of-fold raw probabilities."""
+        """Fit on all rows; calibrate on the given out-of-fold raw probabilities (rows with one)."""
         self.model_ = self._raw_fit(X, y, numeric)
-        self.calibrator_ = ProbabilityCalibrator(method=self.calibration).fit(oof_raw, y)
+        held = np.isfinite(oof_raw)
+        self.calibrator_ = ProbabilityCalibrator(method=self.calibration).fit(oof_raw[held], y[held])
         return self
 
     def predict_proba(self, X) -> np.ndarray:

@@ -17,6 +17,7 @@ from crmml.scoring._evaluate import (OUTPUT_COLUMNS, assign_grades, check_thresh
                                      reasons, to_score)
 from crmml.scoring._features import RESERVED, LeadEncoder, lead_event_features, prepare_events
 from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
+from crmml.scoring._validation import date_feature_names, date_features, lead_times, leakage_screen, time_folds
 
 __all__ = ["LeadScorer", "InsufficientDataWarning"]
 
@@ -41,18 +42,39 @@ class LeadScorer(BaseEstimator):
       categorical ones one-hot encoded with levels rarer than
       ``max(5, min_category_frequency * n)`` pooled into ``__other__``, which
       also receives categories unseen at fit (no error at scoring time).
-    - Model selection (``model="auto"``): a stratified ``cv``-fold
-      cross-validation of an L2-regularised logistic regression (standardised
-      features, skewed counts log1p-transformed, strength ``C``) and of
-      xgboost (moderate trees, see ``xgb_params``); the family with the higher
-      mean out-of-fold ROC-AUC is refitted on all leads (``cv_results_``).
+    - Date features: with ``created_at``, its month (``created_at_month``) and,
+      when the dates are not all on one day of the month, its weekday
+      (``created_at_weekday``) are categorical attributes (``date_features``).
+    - Validation (``validation="auto"``): leads arrive over time and are
+      scored after the ones the scorer learned from, so with ``created_at``
+      the folds are *forward-chaining*: the leads sorted by ``created_at`` are
+      cut into ``cv + 1`` consecutive blocks and fold ``k`` trains on blocks
+      ``0..k-1`` and tests on block ``k`` (the first block only trains; leads
+      of one date never straddle an edge). Without ``created_at`` (or when it
+      leaves fewer than 2 folds with both classes), stratified random
+      ``cv``-fold cross-validation. ``validation_`` says which was used, and so
+      does ``evaluate()``.
+    - Model selection (``model="auto"``): an L2-regularised logistic
+      regression (standardised features, skewed counts log1p-transformed,
+      strength ``C``) and xgboost (moderate trees, see ``xgb_params``) are
+      validated on those folds; the family with the higher mean out-of-fold
+      ROC-AUC is refitted on all leads (``cv_results_``).
     - Calibration: a :class:`crmml._utils.ProbabilityCalibrator` fitted on the
-      out-of-fold predictions of the chosen family, so ``probability`` is an
-      honest conversion probability; ``score = round(100 * probability)``.
+      pooled out-of-fold (out-of-time, with ``created_at``) predictions of the
+      chosen family, so ``probability`` is an honest conversion probability
+      for leads that come later; ``score = round(100 * probability)``.
+    - Leakage screen: ``fit`` issues a :class:`crmml.exceptions.LeakageWarning`
+      per column that alone separates the classes almost perfectly
+      (single-column ROC-AUC >= 0.95, ``leakage_``) and per date column with
+      values after ``created_at``; exclude such columns with ``exclude=``.
     - Grades: A/B/C/D by three cutoffs (``grade_by``): ``"odds"`` (default)
       compares each lead's conversion odds ``p / (1 - p)`` with the average
       lead's (the base rate learned in fit): A >= 2x, B >= 1x, C >= 0.5x, D
-      below. For rare conversions this is about 2x / 1x / 0.5x the base rate;
+      below. The cutoffs are fixed calibrated-probability bands, so a grade
+      means the same conversion probability at any time: when the mix of
+      leads (and so the conversion rate) moves, the *share* of leads per grade
+      moves with it, and the conversion rate still falls from A to D. No
+      cutoff depends on the other leads being scored (partition-exact). For rare conversions this is about 2x / 1x / 0.5x the base rate;
       unlike a plain multiple of the base rate it stays reachable when
       conversions are common (base 60%: A from p = 0.75), so the grades mean
       the same for any base rate. ``"quantile"`` gives the top 10% / next 20% / next 30% / rest of
@@ -79,6 +101,11 @@ class LeadScorer(BaseEstimator):
     model : {"auto", "logistic", "xgboost"}, default="auto"
     cv : int, default=5
         Folds of the cross-validation (model selection, calibration, ``evaluate()``).
+    validation : {"auto", "time", "random"}, default="auto"
+        ``"auto"``: forward-chaining folds on ``created_at`` when the leads have it, else stratified random
+        folds; ``"time"`` requires ``created_at`` (error otherwise); ``"random"`` ignores it.
+    date_features : bool, default=True
+        Add the month (and weekday) of ``created_at`` as attributes.
     C : float, default=1.0
         Inverse L2 strength of the logistic regression.
     xgb_params : dict, optional
@@ -110,6 +137,11 @@ class LeadScorer(BaseEstimator):
         ``"logistic"``, ``"xgboost"``, ``"prior"`` or ``"rules"`` (fallbacks).
     cv_results_ : DataFrame
         Per candidate family: mean and std of out-of-fold ``roc_auc`` and ``pr_auc``.
+    validation_ : str
+        The validation used (time-ordered forward folds, or stratified random folds and why).
+    leakage_ : DataFrame
+        Per feature: ``single_column_roc_auc`` and ``suspect`` (the leakage screen).
+    date_features_ : list of str
     model_, fit_model_, engagement_model_ : CalibratedModel or None
     encoder_ : LeadEncoder
     attributes_, required_, event_types_ : list of str
@@ -117,7 +149,8 @@ class LeadScorer(BaseEstimator):
     grade_cutoffs_ : ndarray
         Probability cutoffs of grades A, B, C.
     oof_ : DataFrame
-        Cross-validated (out-of-fold, calibrated) ``probability`` and ``converted`` per training lead.
+        Cross-validated (out-of-fold, calibrated) ``probability`` and ``converted`` per training lead that
+        was in a test fold (with forward folds, every lead but those of the first block).
 
     Examples
     --------
@@ -130,11 +163,13 @@ class LeadScorer(BaseEstimator):
     True
     """
 
-    def __init__(self, model="auto", cv=5, C=1.0, xgb_params=None, calibration="sigmoid", grade_by="odds",
+    def __init__(self, model="auto", cv=5, validation="auto", date_features=True, C=1.0, xgb_params=None, calibration="sigmoid", grade_by="odds",
                  grade_thresholds=None, exclude=None, optional=None, min_category_frequency=0.005,
                  max_categories=30, min_leads=100, min_conversions=20, fallback="prior", random_state=None):
         self.model = model
         self.cv = cv
+        self.validation = validation
+        self.date_features = date_features
         self.C = C
         self.xgb_params = xgb_params
         self.calibration = calibration
@@ -154,6 +189,8 @@ class LeadScorer(BaseEstimator):
         own = "LeadScorer"
         check_in(self.model, "model", own, ("auto", "logistic", "xgboost"))
         check_number(self.cv, "cv", own, low=2, high=100)
+        check_in(self.validation, "validation", own, ("auto", "time", "random"))
+        check_in(self.date_features, "date_features", own, (True, False))
         check_number(self.C, "C", own, kind="float", low=0, low_inclusive=False)
         check_xgb_params(self.xgb_params if self.xgb_params is not None else {}, own, "xgb_params")
         check_number(self.min_category_frequency, "min_category_frequency", own, kind="float", low=0, high=1)
@@ -182,7 +219,11 @@ class LeadScorer(BaseEstimator):
         return thr
 
     def _attribute_frame(self, leads):
-        return leads[[c for c in self.attributes_ if c in leads.columns]]
+        X = leads[[c for c in self.attributes_ if c in leads.columns]]
+        names = getattr(self, "date_features_", [])   # absent from files saved before date features
+        if names:
+            X = pd.concat([X.reset_index(drop=True), date_features(leads, names)], axis=1)
+        return X
 
     def fit(self, leads, events=None, *, as_of=None, columns=None, event_columns=None):
         """Fit on labelled leads (and optionally their events before each lead's scoring time).
@@ -212,6 +253,8 @@ class LeadScorer(BaseEstimator):
         self.event_types_ = []
         n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
         self.fit_model_ = self.engagement_model_ = self.model_ = self.fallback_ = None
+        t = lead_times(leads)
+        self.date_features_ = date_feature_names(t) if self.date_features else []
         if len(y) < self.min_leads or min(n_pos, n_neg) < self.min_conversions:
             return self._fit_fallback(leads, events, y, thr, as_of, event_columns, n_pos, n_neg)
 
@@ -229,7 +272,8 @@ class LeadScorer(BaseEstimator):
                               "created_at, score_time and exclude=) and no events; add attributes or use "
                               "RuleLeadScorer")
         numeric = self.encoder_.is_numeric_
-        folds = cv_folds(y, self.cv, self.random_state)
+        self.leakage_ = leakage_screen(leads, X_df, y, min_category_frequency=self.min_category_frequency)
+        folds = self._folds(t, y)
         kinds = ["logistic", "xgboost"] if self.model == "auto" else [self.model]
         rows, oofs = {}, {}
         for kind in kinds:
@@ -240,17 +284,39 @@ class LeadScorer(BaseEstimator):
         self.cv_results_ = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
         self.model_kind_ = str(self.cv_results_["roc_auc"].idxmax())
         self.model_ = self._new_model(self.model_kind_).fit(X, y, numeric, oofs[self.model_kind_])
-        oof_p = self.model_.calibrator_.transform(oofs[self.model_kind_])
-        self.oof_ = pd.DataFrame({"probability": oof_p, "converted": y}, index=leads["lead_id"].to_numpy())
+        held = np.isfinite(oofs[self.model_kind_])
+        oof_p = self.model_.calibrator_.transform(oofs[self.model_kind_][held])
+        self.oof_ = pd.DataFrame({"probability": oof_p, "converted": y[held]},
+                                 index=leads["lead_id"].to_numpy()[held])
         self.oof_.index.name = "lead_id"
         if events is not None:
             src = np.asarray(self.encoder_.feature_source_, dtype=object)
-            self.attribute_mask_ = np.isin(src, self.attributes_)
+            self.attribute_mask_ = np.isin(src, self.attributes_ + self.date_features_)
             self.fit_model_ = self._sub_model(X[:, self.attribute_mask_], y, numeric[self.attribute_mask_], folds)
             self.engagement_model_ = self._sub_model(X[:, ~self.attribute_mask_], y,
                                                      numeric[~self.attribute_mask_], folds)
         self._set_cutoffs(thr, oof_p)
         return self
+
+    def _folds(self, t, y):
+        """Forward-chaining folds on created_at when possible (``validation``), else stratified random folds."""
+        why = "the leads have no created_at"
+        if self.validation != "random" and t is not None:
+            folds, why = time_folds(t, y, self.cv)
+            if folds:
+                self.validation_ = (f"time-ordered: {len(folds)} forward-chaining folds on created_at (each "
+                                    "trains on earlier leads and tests on the next block)")
+                return folds
+            if self.validation == "auto":
+                warnings.warn(f"LeadScorer.fit: {why}; validating with stratified random folds instead, which "
+                              "overstates the ROC-AUC on future leads when conversion rates drift.",
+                              InsufficientDataWarning, stacklevel=4)
+        if self.validation == "time":
+            raise ValueError(f"LeadScorer.fit: validation='time' needs forward folds on created_at, but {why}. "
+                             "Add created_at to every lead or use validation='auto'.")
+        self.validation_ = (f"random: stratified {self.cv}-fold" +
+                            ("" if self.validation == "random" else f" ({why})"))
+        return cv_folds(y, self.cv, self.random_state)
 
     def _new_model(self, kind):
         return CalibratedModel(kind=kind, C=self.C, xgb_params=self.xgb_params, calibration=self.calibration,
@@ -281,6 +347,9 @@ class LeadScorer(BaseEstimator):
                       InsufficientDataWarning, stacklevel=3)
         self.cv_results_ = pd.DataFrame(columns=["roc_auc", "roc_auc_std", "pr_auc", "pr_auc_std"],
                                         dtype=float).rename_axis("model")
+        self.validation_ = "none: too few leads for a model (in-sample scores of the fallback)"
+        self.leakage_ = pd.DataFrame({"single_column_roc_auc": pd.Series(dtype=float),
+                                      "suspect": pd.Series(dtype=bool)}).rename_axis("feature")
         if self.fallback == "prior":
             self.model_kind_ = "prior"
             p = np.full(len(y), self.base_rate_)
@@ -393,15 +462,22 @@ class LeadScorer(BaseEstimator):
                  n_bins=10) -> dict:
         """Cross-validated evaluation (``leads=None``: the out-of-fold scores of fit) or on labelled leads.
 
+        With ``created_at`` the out-of-fold scores are out of time (forward-chaining folds), so the figures
+        are those to expect on leads that come later; ``validation`` in the result says which folds.
+
         Returns the dict of :func:`evaluate_lead_scores`: ``roc_auc``, ``pr_auc``, ``brier``, ``base_rate``,
-        ``gains`` (by score decile) and ``grades`` (conversion rate per grade).
+        ``gains`` (by score decile) and ``grades`` (conversion rate per grade), plus ``validation``.
         """
         check_is_fitted(self, "grade_cutoffs_")
         if leads is None:
             y, p = self.oof_["converted"].to_numpy(), self.oof_["probability"].to_numpy()
-        else:
-            lab = validate_leads(leads, columns, require_label=True)
-            y = lab["converted"].to_numpy()
-            p = self.score_leads(leads, events, as_of=as_of, columns=columns,
-                                 event_columns=event_columns)["probability"].to_numpy()
-        return evaluate_lead_scores(y, p, assign_grades(p, self.grade_cutoffs_), n_bins=n_bins)
+            out = evaluate_lead_scores(y, p, assign_grades(p, self.grade_cutoffs_), n_bins=n_bins)
+            out["validation"] = getattr(self, "validation_", "random: stratified folds")
+            return out
+        lab = validate_leads(leads, columns, require_label=True)
+        y = lab["converted"].to_numpy()
+        p = self.score_leads(leads, events, as_of=as_of, columns=columns,
+                             event_columns=event_columns)["probability"].to_numpy()
+        out = evaluate_lead_scores(y, p, assign_grades(p, self.grade_cutoffs_), n_bins=n_bins)
+        out["validation"] = f"the {len(y)} labelled leads given"
+        return out
