@@ -141,3 +141,22 @@ def test_calibration_never_reverses_the_order_of_the_scores():
     out = cal.transform(np.sort(s))
     assert np.all(np.diff(out) >= 0) and roc_auc(y, cal.transform(s)) == pytest.approx(roc_auc(y, s))
     assert out.min() == pytest.approx(y.mean(), abs=1e-3) and out.max() == pytest.approx(y.mean(), abs=1e-3)
+
+
+def test_forward_calibration_takes_its_slope_within_periods():
+    """Two periods: the later converts far more, but its scores (from a model of the earlier period) are lower.
+    Pooled Platt scaling sees a negative slope; with the periods the slope is the within-period one, and the
+    level makes the mean probability equal the conversion rate over both."""
+    rng = np.random.default_rng(2)
+    z = rng.normal(0, 1, 8000)
+    period = np.repeat([0, 1], 4000)
+    y = (rng.random(8000) < 1 / (1 + np.exp(-(1.0 * z + np.where(period == 0, -3.0, 1.0))))).astype(int)
+    s = 1 / (1 + np.exp(-(z - 3.0 * period)))                 # the later period is scored lower
+    pooled = ProbabilityCalibrator(method="sigmoid").fit(s, y)
+    assert pooled.coef_ == 1e-6                                 # would have been negative: flattened, not reversed
+    cal = ProbabilityCalibrator(method="sigmoid").fit(s, y, periods=period)
+    assert cal.coef_ == pytest.approx(1.0, abs=0.1)
+    assert cal.transform(s).mean() == pytest.approx(y.mean(), abs=1e-6)
+    by_period = cal.transform(s, periods=period)
+    for k in (0, 1):
+        assert by_period[period == k].mean() == pytest.approx(y[period == k].mean(), abs=0.01)

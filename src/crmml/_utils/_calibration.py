@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import brentq
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -23,7 +25,8 @@ class ProbabilityCalibrator(BaseEstimator):
         Both are increasing, so they never reverse the order of the scores: when the
         scores rank the outcomes backwards (Platt slope ``a <= 0``, e.g. a model
         validated out of time after a drift), ``a`` is set to a vanishing positive
-        value and every probability is the base rate of ``y``.
+        value and every probability is the base rate of ``y``. With ``periods``
+        (forward folds), the slope is fitted within periods and the level over all.
 
     Attributes
     ----------
@@ -50,30 +53,62 @@ class ProbabilityCalibrator(BaseEstimator):
         s = np.clip(np.asarray(s, dtype=float), 1e-6, 1 - 1e-6)
         return np.log(s / (1 - s))
 
-    def fit(self, scores, y):
+    def fit(self, scores, y, periods=None):
+        """Fit on raw ``scores`` and 0/1 outcomes ``y``.
+
+        ``periods`` (optional, sigmoid only; integers, later periods larger): the period of each score, e.g.
+        the forward fold its out-of-time prediction came from. One slope is fitted with one intercept per
+        period (``period_intercepts_``): the slope then measures how well the scores rank the outcomes *within*
+        a period, not how well they guessed each period's level, which drifts (a pooled fit after a strong
+        drift can find a negative slope for a model that ranks well in every period). ``intercept_`` is then
+        set so that the mean probability over all periods equals their conversion rate. Without ``periods``,
+        plain Platt scaling. Isotonic calibration pools the periods.
+        """
         check_in(self.method, "method", "ProbabilityCalibrator", ("isotonic", "sigmoid"))
         s = np.asarray(scores, dtype=float).ravel()
         y = np.asarray(y, dtype=float).ravel()
         if self.method == "isotonic":
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(s, y)
             self.x_, self.y_ = np.asarray(iso.X_thresholds_, float), np.asarray(iso.y_thresholds_, float)
-        else:
-            z = self._logit(s)
+            return self
+        z = self._logit(s)
+        g = np.zeros(len(z), dtype=np.int64) if periods is None else np.asarray(periods, dtype=np.int64).ravel()
+        self.periods_ = np.unique(g)
+        if len(self.periods_) == 1:
             lr = LogisticRegression(C=1e6).fit(z[:, None], y)
-            self.coef_, self.intercept_ = float(lr.coef_[0, 0]), float(lr.intercept_[0])
-            if not self.coef_ > 0:
-                # the scores do not rank these outcomes (e.g. out of time after a drift): a negative slope
-                # would reverse the model's order. Monotone Platt scaling (slope >= 0) puts the slope on its
-                # bound: every probability is the base rate, a vanishing slope keeps the order for ties.
-                rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
-                self.coef_ = 1e-6
-                self.intercept_ = float(np.log(rate / (1 - rate)) - self.coef_ * z.mean())
+            self.coef_, self.period_intercepts_ = float(lr.coef_[0, 0]), np.asarray(lr.intercept_, dtype=float)
+        else:
+            D = np.column_stack([z] + [(g == k).astype(float) for k in self.periods_])
+            lr = LogisticRegression(C=1e6, fit_intercept=False, max_iter=1000).fit(D, y)
+            self.coef_ = float(lr.coef_[0, 0])
+            self.period_intercepts_ = np.asarray(lr.coef_[0, 1:], dtype=float)
+        if not self.coef_ > 0:
+            # the scores do not rank these outcomes (e.g. out of time after a drift): a negative slope
+            # would reverse the model's order. Monotone Platt scaling (slope >= 0) puts the slope on its
+            # bound: every probability is its period's base rate; a vanishing slope keeps the order for ties.
+            self.coef_ = 1e-6
+            rates = np.array([np.clip(y[g == k].mean(), 1e-6, 1 - 1e-6) for k in self.periods_])
+            self.period_intercepts_ = np.log(rates / (1 - rates)) - self.coef_ * np.array(
+                [z[g == k].mean() for k in self.periods_])
+        if len(self.periods_) == 1:
+            self.intercept_ = float(self.period_intercepts_[0])
+        else:   # the level of all periods together, given the shared slope: mean probability = mean outcome
+            self.intercept_ = float(brentq(lambda b: expit(self.coef_ * z + b).mean() - y.mean(), -50.0, 50.0))
         return self
 
-    def transform(self, scores):
-        """Calibrated probabilities for raw ``scores`` (same shape, 1-D)."""
+    def transform(self, scores, periods=None):
+        """Calibrated probabilities for raw ``scores`` (same shape, 1-D).
+
+        ``periods``: use each period's own intercept (for the out-of-fold scores ``fit`` saw); otherwise
+        ``intercept_``.
+        """
         check_is_fitted(self, "x_" if self.method == "isotonic" else "coef_")
         s = np.asarray(scores, dtype=float).ravel()
         if self.method == "isotonic":
             return np.interp(s, self.x_, self.y_)
-        return 1.0 / (1.0 + np.exp(-(self.coef_ * self._logit(s) + self.intercept_)))
+        b = self.intercept_
+        if periods is not None and hasattr(self, "periods_"):
+            pos = np.searchsorted(self.periods_, np.asarray(periods, dtype=np.int64).ravel())
+            pos = np.clip(pos, 0, len(self.periods_) - 1)
+            b = self.period_intercepts_[pos]
+        return 1.0 / (1.0 + np.exp(-(self.coef_ * self._logit(s) + b)))

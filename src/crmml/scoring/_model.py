@@ -106,11 +106,15 @@ class CalibratedModel(BaseEstimator):
             aps.append(pr_auc(y[te], oof[te]))
         return oof, np.array(aucs), np.array(aps)
 
-    def fit(self, X, y, numeric, oof_raw):
-        """Fit on all rows; calibrate on the given out-of-fold raw probabilities (rows with one)."""
+    def fit(self, X, y, numeric, oof_raw, periods=None):
+        """Fit on all rows; calibrate on the given out-of-fold raw probabilities (rows with one).
+
+        ``periods``: the forward fold of each row (see :meth:`ProbabilityCalibrator.fit`), or None.
+        """
         self.model_ = self._raw_fit(X, y, numeric)
         held = np.isfinite(oof_raw)
-        self.calibrator_ = ProbabilityCalibrator(method=self.calibration).fit(oof_raw[held], y[held])
+        self.calibrator_ = ProbabilityCalibrator(method=self.calibration).fit(
+            oof_raw[held], y[held], None if periods is None else periods[held])
         return self
 
     def predict_proba(self, X) -> np.ndarray:

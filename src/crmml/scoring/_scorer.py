@@ -274,6 +274,11 @@ class LeadScorer(BaseEstimator):
         numeric = self.encoder_.is_numeric_
         self.leakage_ = leakage_screen(leads, X_df, y, min_category_frequency=self.min_category_frequency)
         folds = self._folds(t, y)
+        periods = None
+        if self.validation_.startswith("time"):        # the forward fold of each tested lead: one level each
+            periods = np.full(len(y), -1)
+            for k, (_, te) in enumerate(folds):
+                periods[te] = k
         kinds = ["logistic", "xgboost"] if self.model == "auto" else [self.model]
         rows, oofs = {}, {}
         for kind in kinds:
@@ -283,8 +288,9 @@ class LeadScorer(BaseEstimator):
                           "pr_auc_std": aps.std()}
         self.cv_results_ = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
         self.model_kind_ = str(self.cv_results_["roc_auc"].idxmax())
-        self.model_ = self._new_model(self.model_kind_).fit(X, y, numeric, oofs[self.model_kind_])
+        self.model_ = self._new_model(self.model_kind_).fit(X, y, numeric, oofs[self.model_kind_], periods)
         held = np.isfinite(oofs[self.model_kind_])
+        # one level for all folds, as for new leads: the periods' own levels would flatter evaluate()
         oof_p = self.model_.calibrator_.transform(oofs[self.model_kind_][held])
         self.oof_ = pd.DataFrame({"probability": oof_p, "converted": y[held]},
                                  index=leads["lead_id"].to_numpy()[held])
@@ -292,9 +298,10 @@ class LeadScorer(BaseEstimator):
         if events is not None:
             src = np.asarray(self.encoder_.feature_source_, dtype=object)
             self.attribute_mask_ = np.isin(src, self.attributes_ + self.date_features_)
-            self.fit_model_ = self._sub_model(X[:, self.attribute_mask_], y, numeric[self.attribute_mask_], folds)
+            self.fit_model_ = self._sub_model(X[:, self.attribute_mask_], y, numeric[self.attribute_mask_], folds,
+                                              periods)
             self.engagement_model_ = self._sub_model(X[:, ~self.attribute_mask_], y,
-                                                     numeric[~self.attribute_mask_], folds)
+                                                     numeric[~self.attribute_mask_], folds, periods)
         self._set_cutoffs(thr, oof_p)
         return self
 
@@ -322,12 +329,12 @@ class LeadScorer(BaseEstimator):
         return CalibratedModel(kind=kind, C=self.C, xgb_params=self.xgb_params, calibration=self.calibration,
                                random_state=self.random_state)
 
-    def _sub_model(self, X, y, numeric, folds):
+    def _sub_model(self, X, y, numeric, folds, periods):
         if X.shape[1] == 0:
             return None
         cm = self._new_model(self.model_kind_)
         oof, _, _ = cm.oof_predict(X, y, numeric, folds)
-        return cm.fit(X, y, numeric, oof)
+        return cm.fit(X, y, numeric, oof, periods)
 
     def _set_cutoffs(self, thr, oof_p):
         if self.grade_by == "odds":
