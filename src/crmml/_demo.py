@@ -274,11 +274,16 @@ def _step_churn(ctx: _Ctx) -> dict:
         baseline_prob=pb, baseline_name="recency-frequency baseline", data_summary=summary,
         shap_values=shap_values, X=Xs, backtest=bt, extra_tables=tables, extra_sections=sections,
         n_boot=50 if ctx.quick else 200,
-        notes=["SHAP values of the gradient-boosted model are in log-odds, not probability."])
-    from crmml.evaluation import roc_auc
-
-    return {"report": path, "headline": f"ROC-AUC {roc_auc(y, p):.3f} vs baseline {roc_auc(y, pb):.3f} "
-                                        f"at {pd.Timestamp(c).date()}"}
+        notes=["SHAP values of the gradient-boosted model are in log-odds, not probability."]
+        + ([f"At {pd.Timestamp(c).date()} the recency-frequency baseline validated better than the boosted model, "
+            "so the churn model predicts with the baseline (ChurnModel.selection_); the SHAP plots describe the "
+            "boosted model."] if getattr(fitted, "chosen_", "") == "recency_frequency_baseline" else []))
+    # the headline quotes every cutoff: mean and spread, beside the baseline (never the best cutoff alone)
+    auc = res.summary["roc_auc"]
+    return {"report": path, "headline": f"mean ROC-AUC over {len(cutoffs)} cutoffs "
+                                        f"{auc.loc['churn_model', 'mean']:.3f} ± {auc.loc['churn_model', 'std']:.3f} "
+                                        f"vs baseline {auc.loc['baseline', 'mean']:.3f} ± "
+                                        f"{auc.loc['baseline', 'std']:.3f}"}
 
 
 def _step_leads(ctx: _Ctx) -> dict:

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -15,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmml._utils import ProbabilityCalibrator, check_in, check_number, numeric_values
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._encode import category_codes, check_columns, churn_scores
+from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline, pool_level
 from crmml.exceptions import InsufficientDataWarning
 
 __all__ = ["ChurnModel", "RecencyFrequencyBaseline"]
@@ -59,6 +61,21 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     otherwise a stratified random holdout of ``validation_fraction`` of the
     rows is used, which suits one prepared snapshot (one row per customer at
     a single date), never a stack of snapshots over time.
+
+    **What it ships** (details in ``crmml.churn._selection``): early stopping
+    on the validation split picks the number of trees, and when it has not
+    stopped by ``n_estimators`` the learning rate is doubled (at most twice,
+    ``learning_rate_``) so the round cap is never the limit. When ``X`` has
+    ``purchase_recency_all`` and ``purchase_count_all``,
+    :class:`RecencyFrequencyBaseline` is fitted on the same training rows and
+    compared on the validation rows; if it ranks them better, the fitted
+    model predicts and explains with the baseline and warns
+    (``selection_``, ``chosen_``): it never ships something its own
+    validation found worse than the baseline. With snapshot cutoffs, the
+    chosen model is then refitted on every row (the latest snapshot is the
+    freshest data) with the validated number of trees, and the calibrator
+    keeps its out-of-time slope and takes its level from all snapshots
+    (mean probability = their churn rate).
 
     **Defaults** are chosen for what churn data usually is: a few thousand
     customers, noisy labels, and hundreds of strongly correlated features
@@ -118,8 +135,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     categories_ : dict
         Categories learned per categorical column.
     best_iteration_ : int
+    learning_rate_ : float
+        The learning rate used (``learning_rate``, doubled when the round cap stopped the boosting).
     validation_ : str
         Which split was used ("latest cutoff ..." or "stratified holdout ...").
+    selection_ : DataFrame
+        Per candidate (``churn_model``, ``recency_frequency_baseline`` when its columns exist):
+        ``validation_roc_auc``, ``validation_log_loss``, ``chosen``.
+    chosen_ : str
+        The candidate that predicts.
+    baseline_ : RecencyFrequencyBaseline or None
+        The fitted baseline when it was chosen.
 
     Examples
     --------
@@ -201,7 +227,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         t = None if time is None else pd.to_datetime(np.asarray(time))
         if t is not None and len(t) != len(X):
             raise ValueError(f"{owner}: time has {len(t)} values but X has {len(X)} rows.")
-        if t is not None and len(np.unique(t)) >= 2:
+        by_time = t is not None and len(np.unique(t)) >= 2
+        if by_time:
             va_mask = np.asarray(t == t.max())
             tr, va = idx[~va_mask], idx[va_mask]
             self.validation_ = f"latest cutoff {pd.Timestamp(t.max()).date()} ({len(va)} rows)"
@@ -211,18 +238,35 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             self.validation_ = f"stratified holdout of {len(va)} rows"
         if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
             raise ValueError(f"{owner}: the training or validation split has a single class.")
-        self.model_ = xgb.XGBClassifier(
-            n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
-            min_child_weight=self.min_child_weight, subsample=self.subsample,
-            colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, tree_method="hist",
-            enable_categorical=True, max_cat_to_onehot=8, max_bin=128, early_stopping_rounds=self.early_stopping_rounds,
-            eval_metric="logloss", random_state=self.random_state, n_jobs=self.n_jobs)
-        with xgb_errors(owner):  # backstop: parameters and data are checked above
-            self.model_.fit(Xe.iloc[tr], y[tr], eval_set=[(Xe.iloc[va], y[va])], verbose=False)
+        def make(rate, rounds=self.n_estimators, stop=self.early_stopping_rounds):
+            return xgb.XGBClassifier(
+                n_estimators=rounds, learning_rate=rate, max_depth=self.max_depth,
+                min_child_weight=self.min_child_weight, subsample=self.subsample,
+                colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, tree_method="hist",
+                enable_categorical=True, max_cat_to_onehot=8, max_bin=128, early_stopping_rounds=stop,
+                eval_metric="logloss", random_state=self.random_state, n_jobs=self.n_jobs)
+
+        def fit_validated(m):
+            with xgb_errors(owner):  # backstop: parameters and data are checked above
+                return m.fit(Xe.iloc[tr], y[tr], eval_set=[(Xe.iloc[va], y[va])], verbose=False)
+
+        self.model_, self.learning_rate_ = boost_until_stopped(make, fit_validated, self.n_estimators,
+                                                               self.learning_rate)
         self.best_iteration_ = int(self.model_.best_iteration)
         raw = self.model_.predict_proba(Xe.iloc[va])[:, 1]
-        self._warn_if_cannot_learn(Xe, y)
         self.calibrator_ = ProbabilityCalibrator(method=self.calibration).fit(raw, y[va])
+        self.selection_, self.baseline_ = compare_with_baseline(
+            RecencyFrequencyBaseline(), X, y, tr, va, raw, self.calibrator_.transform(raw), owner)
+        self.chosen_ = str(self.selection_.index[self.selection_["chosen"]][0])
+        if by_time:
+            # the latest snapshot is the freshest data: refit on every row with the validated number of rounds,
+            # the calibrator keeping its out-of-time slope and taking the level of all snapshots together
+            with xgb_errors(owner):
+                self.model_ = make(self.learning_rate_, self.best_iteration_ + 1, None).fit(Xe, y, verbose=False)
+            pool_level(self.calibrator_, self.model_.predict_proba(Xe)[:, 1], y)
+            if self.baseline_ is not None:
+                self.baseline_ = RecencyFrequencyBaseline().fit(X, y)
+        self._warn_if_cannot_learn(Xe, y)
         self.classes_ = np.array([0, 1])
         return self
 
@@ -264,10 +308,22 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """Calibrated probabilities, shape ``(n, 2)``: column 1 is the churn probability."""
         check_is_fitted(self, "model_")
         _check_frame(X, "ChurnModel.predict_proba")
-        # straight into xgboost's float32 block, a batch of rows at a time (see _encode.py): no frame rebuilt
-        raw = churn_scores(self, X.set_axis([str(c) for c in X.columns], axis=1))
-        p = self.calibrator_.transform(raw)
+        X = X.set_axis([str(c) for c in X.columns], axis=1)
+        if self._uses_baseline():
+            check_columns(X, self.feature_names_in_)
+            p = self.baseline_.predict_proba(X)[:, 1]
+        else:
+            # straight into xgboost's float32 block, a batch of rows at a time (see _encode.py): no frame rebuilt
+            p = self.calibrator_.transform(churn_scores(self, X))
         return np.column_stack([1.0 - p, p])
+
+    def _uses_baseline(self) -> bool:
+        if getattr(self, "chosen_", None) != BASELINE:      # files saved before selection: the boosted model
+            return False
+        if not isinstance(getattr(self, "baseline_", None), RecencyFrequencyBaseline):
+            raise ValueError("ChurnModel: the model says it predicts with the baseline but holds none; the file "
+                             "is damaged or was edited. Refit and save it again.")
+        return True
 
     def predict(self, X):
         """1 where the calibrated churn probability is at least 0.5."""
@@ -314,10 +370,16 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """
         check_number(top_n, "top_n", "ChurnModel.explain", low=1)
         Xe = self._prepare(X, "ChurnModel.explain")
-        c = self._contribs(Xe)[:, :-1]
+        if self._uses_baseline():        # the baseline's own log-odds terms, relative to the average customer
+            cols = list(self.feature_names_in_)
+            pos = np.array([cols.index(self.baseline_.recency), cols.index(self.baseline_.frequency)])
+            c = self.baseline_.contributions(Xe)
+        else:
+            pos = np.arange(len(self.feature_names_in_))
+            c = self._contribs(Xe)[:, :-1]
         k = min(top_n, c.shape[1])
         order = np.argsort(-c, axis=1, kind="stable")[:, :k]
-        names = self.feature_names_in_
+        names = self.feature_names_in_[pos]
         out = {"churn_probability": self.predict_proba(X)[:, 1]}
         rows = np.arange(len(Xe))
         for j in range(k):
@@ -325,7 +387,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             contrib = c[rows, fi]
             texts = []
             for r, f, v in zip(rows, fi, contrib):
-                val = Xe.iat[r, f]
+                val = Xe.iat[r, pos[f]]
                 sval = "missing" if pd.isna(val) else (f"{val:.4g}" if isinstance(val, (float, np.floating))
                                                        else str(val))
                 texts.append(f"{names[f]} = {sval} ({'raises' if v > 0 else 'lowers'} risk, {v:+.2f})")
@@ -384,10 +446,18 @@ class RecencyFrequencyBaseline(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
+    def contributions(self, X) -> np.ndarray:
+        """Log-odds terms of recency and frequency per row (``n x 2``), relative to the average training row."""
+        check_is_fitted(self, "model_")
+        r, f = self._xy(X, "RecencyFrequencyBaseline.contributions")
+        return self.scaler_.transform(self._design(r, f)) * self.model_.coef_[0]
+
     def predict_proba(self, X):
         check_is_fitted(self, "model_")
-        r, f = self._xy(X, "RecencyFrequencyBaseline.predict_proba")
-        return self.model_.predict_proba(self.scaler_.transform(self._design(r, f)))
+        # element-wise (no matrix product): a row's probability does not depend on the other rows
+        t = self.contributions(X)
+        p = expit(t[:, 0] + t[:, 1] + self.model_.intercept_[0])
+        return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
         """1 where the churn probability is at least 0.5."""

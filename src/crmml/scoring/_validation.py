@@ -53,7 +53,7 @@ def time_folds(t, y, n_folds: int):
     >>> t = np.array(["2024-01-01", "2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"],
     ...              dtype="datetime64[ns]")
     >>> folds, _ = time_folds(t, np.array([0, 1, 1, 0, 0, 1]), 2)
-    >>> [(list(tr), list(te)) for tr, te in folds]
+    >>> [(tr.tolist(), te.tolist()) for tr, te in folds]
     [([0, 1], [2, 3]), ([0, 1, 2, 3], [4, 5])]
     """
     if np.isnat(t).any():
