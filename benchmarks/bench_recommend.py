@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--products", type=int, default=5_000)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--accuracy", action="store_true", help="time-split figures on the full online retail")
+    ap.add_argument("--blend", choices=["auto", "fixed"], default="auto",
+                    help="NextBestOffer(blend=...): 'fixed' skips learning the weights in fit")
     args = ap.parse_args()
     if args.accuracy:
         accuracy(args.k)
@@ -56,7 +58,7 @@ def main():
     print(f"data: {len(tx):,} lines, {tx['customer_id'].nunique():,} customers, "
           f"{tx['product_id'].nunique():,} products ({t_data:.1f} s to generate, not timed below)")
 
-    model = NextBestOffer(max_per_category=3, exclude_recent_days=14, value_column="margin")
+    model = NextBestOffer(max_per_category=3, exclude_recent_days=14, value_column="margin", blend=args.blend)
     t0, c0 = time.perf_counter(), time.process_time()
     model.fit(tx, products)
     t_fit, c_fit = time.perf_counter() - t0, time.process_time() - c0
