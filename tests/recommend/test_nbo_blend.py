@@ -52,11 +52,12 @@ def test_the_chosen_weights_are_the_best_validated_and_are_what_recommend_uses(s
     hist = staples[staples["timestamp"] < "2024-09-01"]
     m = NextBestOffer().fit(hist, as_of="2024-09-01")
     sel = m.blend_selection_
-    assert len(sel) == 12 and sel["chosen"].sum() == 1
+    assert len(sel) == 13 and sel["chosen"].sum() == 1
     assert sel.loc[sel["chosen"], "precision"].iloc[0] == sel["precision"].max()
-    assert {"configured", "repurchase only", "item similarity only", "popularity only"} <= set(sel.index)
+    assert {"configured", "repurchase only", "item similarity only", "popularity only", "past purchases"} <= set(sel.index)
     assert m.blend_validation_.startswith("time split: fitted before 2024-08-02")
     w = m.weights_
+    assert w[3] == 0                              # a blend of the three components at this split
     same = NextBestOffer(blend="fixed", cooccurrence_weight=w[0], repurchase_weight=w[1],
                          popularity_weight=w[2]).fit(hist, as_of="2024-09-01")
     ids = m.customers_[:50]
@@ -66,7 +67,7 @@ def test_the_chosen_weights_are_the_best_validated_and_are_what_recommend_uses(s
 def test_too_little_held_out_history_keeps_the_configured_weights(staples):
     few = staples[staples["customer_id"] < 10]
     m = NextBestOffer(popularity_weight=0.3).fit(few)
-    assert list(m.weights_) == [1.0, 1.0, 0.3] and len(m.blend_selection_) == 0
+    assert list(m.weights_) == [1.0, 1.0, 0.3, 0.0] and len(m.blend_selection_) == 0
     assert "20 needed to learn the blend" in m.blend_validation_
     assert NextBestOffer(blend="fixed").fit(few).blend_validation_ == "fixed: the configured weights"
 
@@ -78,5 +79,5 @@ def test_blend_parameters_and_a_tampered_file_are_refused(staples):
         NextBestOffer(blend_validation_days=0).fit(staples)
     m = NextBestOffer(blend="fixed").fit(staples[staples["customer_id"] < 50])
     m.weights_ = np.array([np.nan, 1.0, 1.0])
-    with pytest.raises(ValueError, match="weights_ must be 3 finite non-negative numbers"):
+    with pytest.raises(ValueError, match="weights_ must be 3 or 4 finite non-negative numbers"):
         m._check_loaded_state()

@@ -8,8 +8,9 @@ held-out days; the best one (ties: the configured weights first) is what ``recom
 is a candidate, so when no blend beats the better single component, that component is used.
 
 The candidates are a documented grid of ratios, not weights tuned to any dataset: the configured weights; each
-component alone (the other two at 0, popularity at 0.001 to fill short lists); and repurchase-to-similarity
-ratios 0.5, 1, 2, 4 with popularity at 0.1 or 0.5 of similarity.
+component alone (the other two at 0, popularity at 0.001 to fill short lists); the past-purchases baseline's own
+order (most bought, then most recent, filled with popular products), so the baseline is always a candidate; and
+repurchase-to-similarity ratios 0.5, 1, 2, 4 with popularity at 0.1 or 0.5 of similarity.
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ _FILL = 0.001
 
 
 def candidate_weights(given) -> dict:
-    """Name -> (cooccurrence, repurchase, popularity) weights, the configured ones first."""
-    out = {"configured": tuple(float(w) for w in given),
-           "item similarity only": (1.0, 0.0, _FILL), "repurchase only": (0.0, 1.0, _FILL),
-           "popularity only": (0.0, 0.0, 1.0)}
+    """Name -> (cooccurrence, repurchase, popularity, frequency) weights, the configured ones first.
+
+    ``past purchases`` is the baseline's order: the count of past purchase occasions (``frequency``), ties
+    broken by the recency-weighted repurchase affinity, unowned products filled by popularity.
+    """
+    out = {"configured": (*(float(w) for w in given), 0.0),
+           "item similarity only": (1.0, 0.0, _FILL, 0.0), "repurchase only": (0.0, 1.0, _FILL, 0.0),
+           "popularity only": (0.0, 0.0, 1.0, 0.0), "past purchases": (0.0, _FILL, _FILL, 1.0)}
     for r in (0.5, 1.0, 2.0, 4.0):
         for p in (0.1, 0.5):
-            out.setdefault(f"blend r={r:g} p={p:g}", (1.0, r, p))
+            out.setdefault(f"blend r={r:g} p={p:g}", (1.0, r, p, 0.0))
     return out
 
 
@@ -44,7 +49,7 @@ def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validati
     """Choose the weights on ``tx`` (purchase rows before ``as_of``): fit before ``as_of - validation_days``,
     score each candidate on the purchases of the held-out days.
 
-    Returns ``(weights, table, note)``: the chosen ``(cooccurrence, repurchase, popularity)``, a frame indexed
+    Returns ``(weights, table, note)``: the chosen ``(cooccurrence, repurchase, popularity, frequency)``, a frame indexed
     by candidate with ``precision``, ``map`` and ``chosen`` (empty when the split is impossible), and a note on
     the validation used.
     """
@@ -61,7 +66,7 @@ def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validati
     if len(train) == 0 or len(customers) < 20:
         note = (f"configured weights: the last {validation_days} days hold {len(customers)} customers who also "
                 "bought before them (20 needed to learn the blend)")
-        return tuple(float(w) for w in given), empty_selection(), note
+        return (*(float(w) for w in given), 0.0), empty_selection(), note
     if len(customers) > MAX_VALIDATION_CUSTOMERS:
         customers = np.sort(np.random.default_rng(0).choice(customers, MAX_VALIDATION_CUSTOMERS, replace=False))
         relevant = relevant[relevant["customer_id"].isin(customers)]
@@ -73,16 +78,18 @@ def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validati
             warnings.simplefilter("ignore", ColdStartWarning)
             recs = inner.recommend(customers, k=k, reasons=False)
         m = ranking_metrics(recs, relevant, k=k)
-        rows[name] = {"cooccurrence": w[0], "repurchase": w[1], "popularity": w[2],
+        rows[name] = {"cooccurrence": w[0], "repurchase": w[1], "popularity": w[2], "frequency": w[3],
                       "precision": m["precision"], "map": m["map"]}
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate")
     best = str(table["precision"].idxmax())          # first maximum: the configured weights win ties
     table["chosen"] = table.index == best
     note = (f"time split: fitted before {split.date()}, precision@{k} on the purchases of the last "
             f"{validation_days} days by {len(customers)} customers")
-    return tuple(float(v) for v in table.loc[best, ["cooccurrence", "repurchase", "popularity"]]), table, note
+    weights = tuple(float(v) for v in table.loc[best, ["cooccurrence", "repurchase", "popularity", "frequency"]])
+    return weights, table, note
 
 
 def empty_selection() -> pd.DataFrame:
-    cols = {c: pd.Series(dtype=float) for c in ("cooccurrence", "repurchase", "popularity", "precision", "map")}
+    cols = {c: pd.Series(dtype=float)
+            for c in ("cooccurrence", "repurchase", "popularity", "frequency", "precision", "map")}
     return pd.DataFrame({**cols, "chosen": pd.Series(dtype=bool)}).rename_axis("candidate")

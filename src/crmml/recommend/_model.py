@@ -107,7 +107,9 @@ class NextBestOffer(BaseEstimator):
     similarity_ : csr_matrix
         Items x items.
     weights_ : ndarray
-        (cooccurrence, repurchase, popularity) weights used to score (learned when ``blend="auto"``).
+        (cooccurrence, repurchase, popularity, frequency) weights used to score (learned when
+        ``blend="auto"``; frequency, the raw count of past purchases, is used only by the past-purchases
+        candidate).
     blend_selection_ : DataFrame
         Per candidate weighting: the weights, validation ``precision`` and ``map`` at 10, ``chosen``.
     blend_validation_ : str
@@ -241,17 +243,21 @@ class NextBestOffer(BaseEstimator):
                 self, tx, products, as_of, self.blend_validation_days)
         else:
             w, self.blend_selection_ = (self.cooccurrence_weight, self.repurchase_weight,
-                                        self.popularity_weight), empty_selection()
+                                        self.popularity_weight, 0.0), empty_selection()
             self.blend_validation_ = "fixed: the configured weights"
         self.weights_ = np.asarray(w, dtype=np.float64)
         return self
 
     def _weights(self):
-        """(cooccurrence, repurchase, popularity) used to score: learned in fit, or the parameters."""
+        """(cooccurrence, repurchase, popularity, frequency) used to score: learned in fit, or the parameters.
+
+        ``frequency`` weighs the raw count of the customer's purchase occasions of the item (the past-purchases
+        order); it is 0 unless ``blend="auto"`` chose that candidate.
+        """
         w = getattr(self, "weights_", None)       # absent from files saved before the blend was learned
         if w is None:
-            return self.cooccurrence_weight, self.repurchase_weight, self.popularity_weight
-        return float(w[0]), float(w[1]), float(w[2])
+            return self.cooccurrence_weight, self.repurchase_weight, self.popularity_weight, 0.0
+        return float(w[0]), float(w[1]), float(w[2]), (float(w[3]) if len(w) > 3 else 0.0)
 
     def _check_loaded_state(self):
         """Shapes and index ranges of the fitted arrays agree (called by ``crmml.persistence.load``)."""
@@ -267,8 +273,9 @@ class NextBestOffer(BaseEstimator):
         if np.asarray(self.eligible_).dtype != bool:
             raise ValueError("eligible_ must be a boolean array.")
         w = getattr(self, "weights_", None)
-        if w is not None and not (np.shape(w) == (3,) and np.isfinite(w).all() and (np.asarray(w) >= 0).all()):
-            raise ValueError("weights_ must be 3 finite non-negative numbers.")
+        if w is not None and not (np.shape(w) in ((3,), (4,)) and np.isfinite(w).all()
+                                  and (np.asarray(w) >= 0).all()):
+            raise ValueError("weights_ must be 3 or 4 finite non-negative numbers.")
 
     # ------------------------------------------------------------------ scoring
     def _normalised_affinity(self, rows: np.ndarray) -> sp.csr_matrix:
@@ -283,10 +290,14 @@ class NextBestOffer(BaseEstimator):
         """Dense float32 scores of a block of customers; -inf where a business rule forbids the offer."""
         score = (a @ sim).toarray()
         tot = score.sum(axis=1, keepdims=True)
-        w_cooc, w_rep, _ = self._weights()
+        w_cooc, w_rep, _, w_freq = self._weights()
         score *= np.float32(w_cooc) / np.where(tot > 0, tot, 1.0).astype(np.float32)
         coo = a.tocoo()
         score[coo.row, coo.col] += np.float32(w_rep) * coo.data
+        if w_freq > 0:
+            seen = rows >= 0
+            cnt = _place(self.n_purchases_[rows[seen]].tocsr(), seen).tocoo()
+            score[cnt.row, cnt.col] += np.float32(w_freq) * cnt.data.astype(np.float32)
         score += pop
         if value is not None:
             score *= value
@@ -362,7 +373,11 @@ class NextBestOffer(BaseEstimator):
     def _reasons(self, a, sim, rows, r, c, score, pop, value) -> np.ndarray:
         """Readable reason per chosen (row, item): the score component contributing most."""
         desc = self.descriptions_.astype(object)
-        rep = self._weights()[1] * _lookup(a, r, c)
+        _, w_rep, _, w_freq = self._weights()
+        rep = w_rep * _lookup(a, r, c)
+        if w_freq > 0:      # the count of past purchases is a repurchase reason too (unknown rows have none)
+            seen = rows[r] >= 0
+            rep = rep + w_freq * _lookup(self.n_purchases_[np.maximum(rows, 0)], r, c) * seen
         base = score / value[c] if value is not None else score
         popc = pop[c].astype(np.float64)
         parts = np.stack([base - rep - popc, rep, popc], axis=1)
