@@ -67,9 +67,9 @@ def read_features(args):
     ``--bad-rows``, set aside); an id given twice is refused, since each customer gets one recommendation.
     """
     def unique(df):
-        if df["customer_id"].duplicated().any():
-            raise UserError(f"{args.input}: customer_id must be unique ({int(df['customer_id'].duplicated().sum())} "
-                            "duplicates).")
+        n_dup = int(df["customer_id"].duplicated().sum())
+        if n_dup:
+            raise UserError(f"{args.input}: customer_id must be unique ({n_dup} duplicates).")
         return df
 
     return read_input(args, "ids", unique)

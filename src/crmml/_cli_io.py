@@ -29,7 +29,8 @@ import pandas as pd
 from crmml._cli_guard import UserError
 from crmml._tables import _kind_of, parse_mapping, read_table, write_table
 
-__all__ = ["Rejected", "read_frame", "read_input", "read_transactions", "read_leads", "as_of_arg", "required_columns", "step", "check_probability", "parse_sep"]
+__all__ = ["Rejected", "read_frame", "read_input", "read_transactions", "read_leads", "as_of_arg", "required_columns",
+           "step", "check_probability", "parse_sep"]
 
 #: lines before the first data row of a CSV file (the header is line 1)
 _CSV_FIRST_LINE = 2
@@ -216,4 +217,4 @@ def read_leads(args, require_label=False):
     from crmml.schema import validate_leads
 
     return read_input(args, "leads", lambda df: validate_leads(df, require_label=require_label),
-                 require=("converted",) if require_label else ())
+                      require=("converted",) if require_label else ())

@@ -54,7 +54,8 @@ def test_the_chosen_weights_are_the_best_validated_and_are_what_recommend_uses(s
     sel = m.blend_selection_
     assert len(sel) == 13 and sel["chosen"].sum() == 1
     assert sel.loc[sel["chosen"], "precision"].iloc[0] == sel["precision"].max()
-    assert {"configured", "repurchase only", "item similarity only", "popularity only", "past purchases"} <= set(sel.index)
+    assert {"configured", "repurchase only", "item similarity only", "popularity only",
+            "past purchases"} <= set(sel.index)
     assert m.blend_validation_.startswith("time split: fitted before 2024-08-02")
     w = m.weights_
     assert w[3] == 0                              # a blend of the three components at this split

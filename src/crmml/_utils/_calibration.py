@@ -92,8 +92,22 @@ class ProbabilityCalibrator(BaseEstimator):
                 [z[g == k].mean() for k in self.periods_])
         if len(self.periods_) == 1:
             self.intercept_ = float(self.period_intercepts_[0])
-        else:   # the level of all periods together, given the shared slope: mean probability = mean outcome
-            self.intercept_ = float(brentq(lambda b: expit(self.coef_ * z + b).mean() - y.mean(), -50.0, 50.0))
+        else:   # the level of all periods together, given the shared slope
+            self.match_rate(s, y)
+        return self
+
+    def match_rate(self, scores, y):
+        """Set the Platt level so the mean calibrated probability of ``scores`` equals the rate of ``y``.
+
+        The slope is kept (how the scores rank); only ``intercept_`` moves. Isotonic calibrators are left as
+        they are.
+        """
+        if self.method != "sigmoid":
+            return self
+        check_is_fitted(self, "coef_")
+        z = self._logit(scores)
+        rate = float(np.mean(y))
+        self.intercept_ = float(brentq(lambda b: expit(self.coef_ * z + b).mean() - rate, -50.0, 50.0))
         return self
 
     def transform(self, scores, periods=None):

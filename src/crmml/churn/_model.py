@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmml._utils import ProbabilityCalibrator, check_in, check_number, numeric_values
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._encode import category_codes, check_columns, churn_scores
-from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline, pool_level
+from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline
 from crmml.exceptions import InsufficientDataWarning
 
 __all__ = ["ChurnModel", "RecencyFrequencyBaseline"]
@@ -263,7 +263,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             # the calibrator keeping its out-of-time slope and taking the level of all snapshots together
             with xgb_errors(owner):
                 self.model_ = make(self.learning_rate_, self.best_iteration_ + 1, None).fit(Xe, y, verbose=False)
-            pool_level(self.calibrator_, self.model_.predict_proba(Xe)[:, 1], y)
+            self.calibrator_.match_rate(self.model_.predict_proba(Xe)[:, 1], y)
             if self.baseline_ is not None:
                 self.baseline_ = RecencyFrequencyBaseline().fit(X, y)
         self._warn_if_cannot_learn(Xe, y)

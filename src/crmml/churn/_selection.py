@@ -9,9 +9,10 @@ validation split that ``ChurnModel.fit`` holds out (the latest snapshot cutoff w
   :func:`crmml.features.build_features`, :class:`RecencyFrequencyBaseline` is fitted on the same training rows;
   if it ranks the validation customers better (higher ROC-AUC), the baseline is what ``predict_proba`` and
   ``explain`` use, with a warning. ``selection_`` records both.
-- **Level**: with snapshot cutoffs, the calibrator's slope comes from the out-of-time validation snapshot and its
-  level from all snapshots together (the mean probability over the training rows equals their churn rate), which
-  is steadier than one snapshot's churn rate (measured in ``benchmarks/churn_vs_baseline.py``).
+- **Level** (``ProbabilityCalibrator.match_rate``): with snapshot cutoffs, the calibrator's slope comes from the
+  out-of-time validation snapshot and its level from all snapshots together (the mean probability over the
+  training rows equals their churn rate), which is steadier than one snapshot's churn rate (measured in
+  ``benchmarks/churn_vs_baseline.py``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
-from scipy.special import expit
 
 from crmml.evaluation import roc_auc
 
-__all__ = ["MAX_RATE_DOUBLINGS", "boost_until_stopped", "compare_with_baseline", "pool_level"]
+__all__ = ["MAX_RATE_DOUBLINGS", "boost_until_stopped", "compare_with_baseline"]
 
 #: how often the learning rate is doubled when early stopping never stopped before the round cap
 MAX_RATE_DOUBLINGS = 2
@@ -77,12 +76,3 @@ def compare_with_baseline(baseline, X: pd.DataFrame, y: np.ndarray, tr, va, raw_
                       "give the model something the baseline does not have.", UserWarning, stacklevel=4)
     table["chosen"] = table.index == chosen
     return table, (fitted if chosen == BASELINE else None)
-
-
-def pool_level(calibrator, raw_all: np.ndarray, y_all: np.ndarray) -> None:
-    """Set the Platt level so the mean calibrated probability over ``raw_all`` equals the rate of ``y_all``."""
-    if getattr(calibrator, "method", None) != "sigmoid":
-        return
-    z = calibrator._logit(raw_all)
-    target = float(np.mean(y_all))
-    calibrator.intercept_ = float(brentq(lambda b: expit(calibrator.coef_ * z + b).mean() - target, -50.0, 50.0))

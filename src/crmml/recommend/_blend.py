@@ -49,9 +49,9 @@ def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validati
     """Choose the weights on ``tx`` (purchase rows before ``as_of``): fit before ``as_of - validation_days``,
     score each candidate on the purchases of the held-out days.
 
-    Returns ``(weights, table, note)``: the chosen ``(cooccurrence, repurchase, popularity, frequency)``, a frame indexed
-    by candidate with ``precision``, ``map`` and ``chosen`` (empty when the split is impossible), and a note on
-    the validation used.
+    Returns ``(weights, table, note)``: the chosen ``(cooccurrence, repurchase, popularity, frequency)``, a frame
+    indexed by candidate with ``precision``, ``map`` and ``chosen`` (empty when the split is impossible), and a
+    note on the validation used.
     """
     from crmml.recommend._evaluate import ranking_metrics
 

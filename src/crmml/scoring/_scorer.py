@@ -74,7 +74,8 @@ class LeadScorer(BaseEstimator):
       means the same conversion probability at any time: when the mix of
       leads (and so the conversion rate) moves, the *share* of leads per grade
       moves with it, and the conversion rate still falls from A to D. No
-      cutoff depends on the other leads being scored (partition-exact). For rare conversions this is about 2x / 1x / 0.5x the base rate;
+      cutoff depends on the other leads being scored (partition-exact).
+      For rare conversions this is about 2x / 1x / 0.5x the base rate;
       unlike a plain multiple of the base rate it stays reachable when
       conversions are common (base 60%: A from p = 0.75), so the grades mean
       the same for any base rate. ``"quantile"`` gives the top 10% / next 20% / next 30% / rest of
@@ -163,7 +164,8 @@ class LeadScorer(BaseEstimator):
     True
     """
 
-    def __init__(self, model="auto", cv=5, validation="auto", date_features=True, C=1.0, xgb_params=None, calibration="sigmoid", grade_by="odds",
+    def __init__(self, model="auto", cv=5, validation="auto", date_features=True, C=1.0, xgb_params=None,
+                 calibration="sigmoid", grade_by="odds",
                  grade_thresholds=None, exclude=None, optional=None, min_category_frequency=0.005,
                  max_categories=30, min_leads=100, min_conversions=20, fallback="prior", random_state=None):
         self.model = model
@@ -273,9 +275,9 @@ class LeadScorer(BaseEstimator):
                               "RuleLeadScorer")
         numeric = self.encoder_.is_numeric_
         self.leakage_ = leakage_screen(leads, X_df, y, min_category_frequency=self.min_category_frequency)
-        folds = self._folds(t, y)
+        folds, by_time = self._folds(t, y)
         periods = None
-        if self.validation_.startswith("time"):        # the forward fold of each tested lead: one level each
+        if by_time:                                     # the forward fold of each tested lead: one level each
             periods = np.full(len(y), -1)
             for k, (_, te) in enumerate(folds):
                 periods[te] = k
@@ -306,14 +308,15 @@ class LeadScorer(BaseEstimator):
         return self
 
     def _folds(self, t, y):
-        """Forward-chaining folds on created_at when possible (``validation``), else stratified random folds."""
+        """``(folds, by_time)``: forward-chaining folds on created_at when possible (``validation``), else
+        stratified random folds."""
         why = "the leads have no created_at"
         if self.validation != "random" and t is not None:
             folds, why = time_folds(t, y, self.cv)
             if folds:
                 self.validation_ = (f"time-ordered: {len(folds)} forward-chaining folds on created_at (each "
                                     "trains on earlier leads and tests on the next block)")
-                return folds
+                return folds, True
             if self.validation == "auto":
                 warnings.warn(f"LeadScorer.fit: {why}; validating with stratified random folds instead, which "
                               "overstates the ROC-AUC on future leads when conversion rates drift.",
@@ -323,7 +326,7 @@ class LeadScorer(BaseEstimator):
                              "Add created_at to every lead or use validation='auto'.")
         self.validation_ = (f"random: stratified {self.cv}-fold" +
                             ("" if self.validation == "random" else f" ({why})"))
-        return cv_folds(y, self.cv, self.random_state)
+        return cv_folds(y, self.cv, self.random_state), False
 
     def _new_model(self, kind):
         return CalibratedModel(kind=kind, C=self.C, xgb_params=self.xgb_params, calibration=self.calibration,
@@ -478,13 +481,11 @@ class LeadScorer(BaseEstimator):
         check_is_fitted(self, "grade_cutoffs_")
         if leads is None:
             y, p = self.oof_["converted"].to_numpy(), self.oof_["probability"].to_numpy()
-            out = evaluate_lead_scores(y, p, assign_grades(p, self.grade_cutoffs_), n_bins=n_bins)
-            out["validation"] = getattr(self, "validation_", "random: stratified folds")
-            return out
-        lab = validate_leads(leads, columns, require_label=True)
-        y = lab["converted"].to_numpy()
-        p = self.score_leads(leads, events, as_of=as_of, columns=columns,
-                             event_columns=event_columns)["probability"].to_numpy()
-        out = evaluate_lead_scores(y, p, assign_grades(p, self.grade_cutoffs_), n_bins=n_bins)
-        out["validation"] = f"the {len(y)} labelled leads given"
-        return out
+            how = getattr(self, "validation_", "random: stratified folds")
+        else:
+            y = validate_leads(leads, columns, require_label=True)["converted"].to_numpy()
+            p = self.score_leads(leads, events, as_of=as_of, columns=columns,
+                                 event_columns=event_columns)["probability"].to_numpy()
+            how = f"the {len(y)} labelled leads given"
+        return {**evaluate_lead_scores(y, p, assign_grades(p, self.grade_cutoffs_), n_bins=n_bins),
+                "validation": how}

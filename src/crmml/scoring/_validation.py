@@ -26,16 +26,17 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def lead_times(leads: pd.DataFrame):
-    """``created_at`` as naive UTC ``datetime64[ns]``, or None when the column is absent or entirely missing."""
-    if "created_at" not in leads.columns:
-        return None
-    t = pd.to_datetime(leads["created_at"])
+def _naive_times(s: pd.Series):
+    """A date column as naive UTC ``datetime64[ns]``, or None when it is entirely missing."""
+    t = pd.to_datetime(s)
     if isinstance(t.dtype, pd.DatetimeTZDtype):
         t = t.dt.tz_convert("UTC").dt.tz_localize(None)
-    if t.isna().all():
-        return None
-    return t.to_numpy(dtype="datetime64[ns]")
+    return None if t.isna().all() else t.to_numpy(dtype="datetime64[ns]")
+
+
+def lead_times(leads: pd.DataFrame):
+    """``created_at`` as naive UTC ``datetime64[ns]``, or None when the column is absent or entirely missing."""
+    return _naive_times(leads["created_at"]) if "created_at" in leads.columns else None
 
 
 def time_folds(t, y, n_folds: int):
@@ -156,7 +157,7 @@ def leakage_screen(leads: pd.DataFrame, X_df: pd.DataFrame, y: np.ndarray, *, mi
         for c in leads.columns:
             if c in ("created_at", "score_time") or not pd.api.types.is_datetime64_any_dtype(leads[c].dtype):
                 continue
-            d = lead_times(leads[[c]].rename(columns={c: "created_at"}))
+            d = _naive_times(leads[c])
             if d is None:
                 continue
             after = int((d > t).sum())
