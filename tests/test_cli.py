@@ -219,6 +219,12 @@ def test_train_and_score_churn(tmp_path, their_tx):
                  "--map", *MAP, "--as-of", "2024-06-01", "--batch", "64"]) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(batched).set_index("customer_id").sort_index(),
                                   scored.set_index("customer_id").sort_index())
+    one = tmp_path / "churn_one_thread.parquet"       # the default uses every core: the same scores as one thread
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(one),
+                 "--map", *MAP, "--as-of", "2024-06-01", "--n-jobs", "1"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(one), scored)
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output", str(one),
+                 "--map", *MAP, "--as-of", "2024-06-01", "--n-jobs", "0"]) == 2
 
 
 def test_train_and_score_clusters(tmp_path, their_tx):

@@ -206,3 +206,18 @@ def test_bad_rows_on_the_raw_online_retail_file(tmp_path, tx_file, capsys):
     assert (rejected["crmml_line"].diff().dropna() > 0).all()
     scored = pd.read_parquet(out)
     assert len(scored) == pd.read_csv(raw, usecols=["CustomerID"])["CustomerID"].nunique()
+
+
+@pytest.mark.parametrize("bad, problem", [(np.nan, "missing value"), (np.inf, "infinite value"),
+                                          (-2e15, "larger than 1e+15 in magnitude")])
+def test_row_problems_finds_bad_floats_in_a_float_column(bad, problem):
+    """A float64 column (as parquet gives it) takes the no-copy path when clean, and still names each bad row."""
+    from crmml._bad_rows import row_problems
+
+    n = 1000
+    tx = pd.DataFrame({"customer_id": np.arange(n) % 50, "timestamp": pd.Timestamp("2024-01-01")
+                       + pd.to_timedelta(np.arange(n), unit="h"), "amount": np.linspace(-1e15, 1e15, n)})
+    assert len(row_problems(tx, "transactions")) == 0          # +-1e15 itself is allowed
+    tx.loc[[3, 777], "amount"] = bad
+    found = row_problems(tx, "transactions")
+    assert sorted(set(found["position"])) == [3, 777] and problem in set(found["problem"])

@@ -59,6 +59,10 @@ def _datetimes(s, allow_null):
 
 
 def _floats(s, allow_null):
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind == "f" and len(s):
+        values = s.to_numpy()                        # no copy: a clean float column costs two reductions
+        if -MAX_ABS_VALUE <= values.min() and values.max() <= MAX_ABS_VALUE:   # False when any NaN / inf
+            return []
     null = s.isna().to_numpy(dtype=bool)
     num = (s.astype("float64") if pd.api.types.is_bool_dtype(s.dtype)
            else pd.to_numeric(s, errors="coerce").astype("float64")).to_numpy()

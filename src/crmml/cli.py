@@ -27,6 +27,7 @@ target as ``.crmml-<pid>-<name>`` and renamed onto it when complete (see ``crmml
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -144,7 +145,7 @@ def _score_churn(model, tx, as_of, args):
     from crmml.features import build_features
     from crmml.features._registry import model_channels
 
-    X = build_features(tx, as_of, channels=model_channels(model.feature_names_in_, tx))
+    X = build_features(tx, as_of, channels=model_channels(model.feature_names_in_, tx), n_jobs=args.n_jobs)
     X = X.reindex(columns=list(model.feature_names_in_))
     if args.reasons:
         return model.explain(X, top_n=3)
@@ -199,6 +200,15 @@ def _cmd_train(args, say):
     return 0
 
 
+def _threads(n_jobs) -> int:
+    """``--n-jobs``: None means every core; anything below 1 is a :class:`UserError`."""
+    if n_jobs is None:
+        return os.cpu_count() or 1
+    if n_jobs < 1:
+        raise UserError(f"--n-jobs must be a positive number of threads; got {n_jobs}.")
+    return n_jobs
+
+
 def _has_history(part: pd.DataFrame, as_of: pd.Timestamp) -> bool:
     return bool((part["timestamp"].to_numpy() < as_of.to_datetime64()).any())
 
@@ -225,6 +235,9 @@ def _cmd_score(args, say):
         raise UserError(f"{args.model}: a {name} cannot be used by 'crmml score'.")
     if args.batch is not None and args.batch < 1:
         raise UserError(f"--batch must be a positive number of customers; got {args.batch}.")
+    args.n_jobs = _threads(args.n_jobs)
+    if "n_jobs" in model.get_params():
+        model.set_params(n_jobs=args.n_jobs)       # a batch job uses the machine; scores are the same
     if args.reasons and kind not in _REASONS:
         raise UserError(f"--reasons: a {name} gives no per-row reasons (they exist for churn and lead models); "
                         "drop --reasons.")
@@ -369,6 +382,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=5, help="offers per customer (nbo)")
     s.add_argument("--batch", type=int, default=None, metavar="N",
                    help="score N customers (leads) at a time: bounded memory, same result (partitioned by customer)")
+    s.add_argument("--n-jobs", dest="n_jobs", type=int, default=None, metavar="N",
+                   help="threads for features and the model (default: every core; scores do not depend on it)")
     s.add_argument("--reasons", action="store_true",
                    help="churn and leads: add each row's top drivers (SHAP / contributions, log-odds)")
     s.add_argument("--key", default=None,
