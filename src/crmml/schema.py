@@ -49,17 +49,20 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
 
-import numpy as np
 import pandas as pd
 
-from crmml._ids import MixedIdWarning, canonical_ids
-from crmml._time import (OUT_OF_RANGE, TIMESTAMP_MAX, TIMESTAMP_MIN, AsOfError, AsOfWarning, as_timestamp,
-                         dates_out_of_range)
-
-#: pandas >= 3 copies on write: a shallow copy shares data until either side writes (never writes through)
-COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+# The rules live in private modules, one concept each: crmml._schema_errors (SchemaError), crmml._schema_columns
+# (column mapping) and crmml._schema_coerce (the dtype of each column kind). Their names stay importable from here,
+# the private helpers too (crmml._bad_rows and crmml._utils use some); `validate` looks its helpers up here.
+from crmml import _schema_coerce
+from crmml._ids import MixedIdWarning
+from crmml._schema_coerce import (_LABEL_MAP, _TZ_SUFFIX, _coerce_datetime, _coerce_float, _coerce_id,  # noqa: F401
+                                  _coerce_label, _coerce_str, _in_range, _is_tz_aware, _numpy_backed, _text,
+                                  normalize_ids)
+from crmml._schema_columns import COPY_ON_WRITE, ColumnMap, map_columns, map_frames  # noqa: F401
+from crmml._schema_errors import _N_EXAMPLES, SchemaError, _examples, _plain  # noqa: F401
+from crmml._time import AsOfError, AsOfWarning, as_timestamp
 
 __all__ = [
     "SchemaError",
@@ -80,45 +83,6 @@ __all__ = [
     "validate_leads",
     "validate_products",
 ]
-
-ColumnMap = Mapping[str, str]
-
-
-class SchemaError(ValueError):
-    """Input data does not fit the crmml standard schema.
-
-    Attributes
-    ----------
-    frame : str
-        Which frame ("transactions", "customers", ...).
-    column : str or None
-        The offending canonical column.
-    n_rows : int
-        How many rows show the problem (0 for frame-level problems).
-    examples : list
-        A few offending values.
-
-    >>> import pandas as pd
-    >>> validate_transactions(pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"], "amount": ["x"]}))
-    Traceback (most recent call last):
-    crmml.schema.SchemaError: transactions.amount: non-numeric values (1 row; e.g. 'x')
-    """
-
-    def __init__(self, frame, column, problem, n_rows=0, examples=()):
-        self.frame, self.column, self.problem = frame, column, problem
-        self.n_rows, self.examples = int(n_rows), list(examples)
-        where = f"{frame}.{column}" if column else frame
-        msg = f"{where}: {problem}"
-        if n_rows:
-            msg += f" ({n_rows} row{'s' if n_rows != 1 else ''}"
-            if self.examples:
-                msg += f"; e.g. {', '.join(repr(_plain(v)) for v in self.examples)}"
-            msg += ")"
-        super().__init__(msg)
-
-
-def _plain(v):
-    return v.item() if isinstance(v, np.generic) else v
 
 
 @dataclass(frozen=True)
@@ -166,288 +130,8 @@ SPECS: dict[str, FrameSpec] = {
     ),
 }
 
-_N_EXAMPLES = 3
 #: Largest magnitude accepted in a numeric column (sums of 1e6 such values stay far from float overflow).
-MAX_ABS_VALUE = 1e15
-_TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})\s*$"
-
-
-def _examples(values: pd.Series) -> list:
-    return values.drop_duplicates().head(_N_EXAMPLES).tolist()
-
-
-def map_columns(df: pd.DataFrame, columns: ColumnMap | None = None, frame: str = "frame") -> pd.DataFrame:
-    """Rename ``df``'s columns by ``columns`` (their name -> canonical name), refusing ambiguity.
-
-    Refused with :class:`SchemaError`: a column name that appears twice, a mapping from a
-    column the frame does not have, two columns mapped onto one name, and a mapping onto a
-    name the frame already has (for example ``{"Total": "amount"}`` on a frame with ``amount``).
-
-    >>> import pandas as pd
-    >>> map_columns(pd.DataFrame({"Total": [1.0], "amount": [2.0]}), {"Total": "amount"}, "transactions")
-    Traceback (most recent call last):
-    ...
-    crmml.schema.SchemaError: transactions: the column mapping renames 'Total' to 'amount', but the frame already has a column 'amount'; drop one of the two or map it to another name
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise SchemaError(frame, None, f"expected a pandas DataFrame, got {type(df).__name__}")
-    dup = df.columns[df.columns.duplicated()]
-    if len(dup):
-        raise SchemaError(frame, None, f"these column names appear more than once: {sorted(map(str, set(dup)))}; "
-                          "give every column a distinct name")
-    if not columns:
-        # copy-on-write (pandas >= 3): a shallow copy shares the data until either side writes, so
-        # validation copies only the columns it converts; pandas 2 needs the deep copy to keep `df` intact
-        return df.copy(deep=not COPY_ON_WRITE)
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SchemaError(frame, None, f"column mapping names columns that are not in the frame: "
-                          f"{missing}; available: {list(df.columns)[:20]}")
-    targets = list(columns.values())
-    dup = sorted({t for t in targets if targets.count(t) > 1})
-    if dup:
-        sources = [src for src, dst in columns.items() if dst == dup[0]]
-        raise SchemaError(frame, None, f"column mapping maps several columns onto {dup} (from {sources})")
-    for src, dst in columns.items():
-        if dst != src and dst in df.columns and columns.get(dst, dst) == dst:
-            raise SchemaError(frame, None, f"the column mapping renames {src!r} to {dst!r}, but the frame already "
-                              f"has a column {dst!r}; drop one of the two or map it to another name")
-    return df.rename(columns=dict(columns))
-
-
-def map_frames(columns, **frames) -> dict:
-    """Apply one ``columns=`` argument to every frame of a call (``transactions=``, ``events=``, ...).
-
-    ``columns`` is either one mapping (their name -> canonical name) applied to each frame that has the column,
-    each of its names being in at least one frame, or a mapping per frame name (``{"events": {...}}``). Every
-    rename goes through :func:`map_columns`; frames that are None or need no rename are returned as they are.
-
-    >>> import pandas as pd
-    >>> tx, ev = pd.DataFrame({"CustomerID": [1], "Date": ["2024-01-01"]}), pd.DataFrame({"CustomerID": [1]})
-    >>> out = map_frames({"CustomerID": "customer_id", "Date": "timestamp"}, transactions=tx, events=ev)
-    >>> list(out["transactions"].columns), list(out["events"].columns)
-    (['customer_id', 'timestamp'], ['customer_id'])
-    """
-    if not columns:
-        return frames
-    if not isinstance(columns, Mapping):
-        raise SchemaError(", ".join(frames), None, f"columns= must be a dict {{their_name: canonical_name}}; got "
-                          f"{type(columns).__name__}")
-    if all(isinstance(v, Mapping) for v in columns.values()):
-        unknown = sorted(set(columns) - set(frames))
-        if unknown:
-            raise SchemaError(", ".join(frames), None, f"columns= names frames {unknown} that this call does not "
-                              f"take; it takes {sorted(frames)}")
-        return {name: map_columns(df, columns[name], name) if df is not None and columns.get(name) else df
-                for name, df in frames.items()}
-    seen = set().union(*(map(str, df.columns) for df in frames.values() if isinstance(df, pd.DataFrame)))
-    missing = [c for c in columns if str(c) not in seen]
-    if missing:
-        raise SchemaError(", ".join(n for n, df in frames.items() if df is not None), None,
-                          f"column mapping names columns that are in none of the frames: {missing}")
-    out = {}
-    for name, df in frames.items():
-        own = {k: v for k, v in columns.items() if df is not None and k in df.columns}
-        out[name] = map_columns(df, own, name) if own else df
-    return out
-
-
-def normalize_ids(ids, *, name: str = "customer_id", frame: str = "ids"):
-    """Apply crmml's one id rule (see the module docstring) to ``ids``.
-
-    Parameters
-    ----------
-    ids : Series, Index, ndarray or list
-        Ids, without nulls.
-    name, frame : str
-        Column and frame named in errors and warnings.
-
-    Returns
-    -------
-    Series or ndarray
-        ``int64`` when every id is an integer-valued number that fits, else text. A Series
-        (index kept) when ``ids`` is a Series, else a NumPy array.
-
-    Raises
-    ------
-    SchemaError
-        When an id is null.
-
-    Warns
-    -----
-    MixedIdWarning
-        When text and numbers are mixed (every id is then text), with the counts.
-
-    Examples
-    --------
-    >>> normalize_ids([1, 1.0, 2]).tolist()
-    [1, 1, 2]
-    >>> normalize_ids(["007", "8"]).tolist()
-    ['007', '8']
-    """
-    s = ids if isinstance(ids, pd.Series) else pd.Series(ids)
-    null = s.isna().to_numpy(dtype=bool)
-    if null.any():
-        rows = s.index[null][:_N_EXAMPLES].tolist()
-        raise SchemaError(frame, name, f"null ids are not allowed (at index {rows})", null.sum(), [None])
-    out, n_text, n_numbers = canonical_ids(s)
-    if n_text and n_numbers:
-        import warnings
-
-        warnings.warn(f"{frame}.{name} mixes {n_text:,} text and {n_numbers:,} numeric ids: all ids are treated as "
-                      "text (1 and 1.0 -> '1'); store the column as one type to silence this.",
-                      MixedIdWarning, stacklevel=3)
-    return out if isinstance(ids, pd.Series) else out.to_numpy()
-
-
-def _coerce_id(s: pd.Series, frame: str, col: str) -> pd.Series:
-    return normalize_ids(s, name=col, frame=frame)
-
-
-def _numpy_backed(s: pd.Series) -> pd.Series:
-    """pyarrow-backed columns as their NumPy/pandas equivalents (timestamps, dates, numbers, text)."""
-    if not isinstance(s.dtype, pd.ArrowDtype):
-        return s
-    import pyarrow as pa
-
-    t = s.dtype.pyarrow_dtype
-    if pa.types.is_timestamp(t):
-        return s.astype(pd.DatetimeTZDtype(unit=t.unit, tz=t.tz) if t.tz else f"datetime64[{t.unit}]")
-    if pa.types.is_date(t):
-        return s.astype("datetime64[s]")
-    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return s.astype("float64") if s.isna().any() or not pa.types.is_integer(t) else s.astype("int64")
-    if pa.types.is_boolean(t):
-        return s.astype("boolean")
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return _text(s)
-    if pa.types.is_dictionary(t):
-        return s.astype(object).astype("category")
-    return s
-
-
-def _in_range(parsed: pd.Series, frame: str, col: str) -> pd.Series:
-    """``datetime64[ns]``, or SchemaError for timestamps outside what nanoseconds can hold."""
-    if parsed.dtype == "datetime64[ns]" or len(parsed) == 0:
-        return parsed                                   # nanoseconds cannot be out of range
-    if TIMESTAMP_MIN <= parsed.min() and parsed.max() <= TIMESTAMP_MAX:
-        return parsed.astype("datetime64[ns]")
-    bad = ((parsed < TIMESTAMP_MIN) | (parsed > TIMESTAMP_MAX)).to_numpy(dtype=bool)
-    if bad.any():
-        raise SchemaError(frame, col, OUT_OF_RANGE, bad.sum(), [str(v) for v in _examples(parsed[bad])])
-    return parsed.astype("datetime64[ns]")
-
-
-def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Series:
-    null = s.isna()
-    if null.any() and not allow_null:
-        raise SchemaError(frame, col, "missing timestamps (null/NaT) are not allowed", null.sum(), [None])
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return _in_range(s.dt.tz_convert("UTC").dt.tz_localize(None), frame, col)
-    if pd.api.types.is_datetime64_dtype(s.dtype):
-        return _in_range(s, frame, col)
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        raise SchemaError(frame, col, f"expected datetimes or date strings, got numeric dtype {s.dtype}; "
-                          "convert epoch numbers with pd.to_datetime(..., unit=...) first",
-                          len(s), _examples(s))
-    vals = s[~null]
-    aware = _is_tz_aware(vals)
-    if aware.any() and not aware.all():
-        raise SchemaError(frame, col, "mixes timezone-aware and naive timestamps; make them all aware "
-                          "or all naive", int((~aware).sum()), _examples(vals[~aware]))
-    try:
-        parsed = pd.to_datetime(s, errors="coerce", utc=bool(aware.any()), format="mixed")
-    except (ValueError, TypeError) as exc:  # pragma: no cover - pandas-version specific
-        raise SchemaError(frame, col, f"timestamps could not be parsed: {exc}", len(s)) from exc
-    unparsed = parsed.isna() & ~null
-    if unparsed.any():
-        far = dates_out_of_range(s[unparsed]).dropna()
-        if len(far):
-            raise SchemaError(frame, col, OUT_OF_RANGE, len(far), _examples(far))
-        raise SchemaError(frame, col, "unparseable timestamps", unparsed.sum(), _examples(s[unparsed]))
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return _in_range(parsed, frame, col)
-
-
-def _is_tz_aware(vals: pd.Series) -> np.ndarray:
-    if len(vals) == 0:
-        return np.zeros(0, dtype=bool)
-    codes, uniques = pd.factorize(vals.to_numpy(dtype=object))    # timestamps repeat: judge each text once
-    if len(uniques) < len(vals):
-        return _is_tz_aware(pd.Series(uniques, dtype=vals.dtype if len(uniques) else object))[codes]
-    if pd.api.types.is_string_dtype(vals.dtype) and not vals.map(type).eq(pd.Timestamp).any():
-        return vals.astype(str).str.contains(_TZ_SUFFIX, regex=True).to_numpy()
-    out = np.empty(len(vals), dtype=bool)
-    for i, v in enumerate(vals.to_numpy()):
-        if isinstance(v, str):
-            out[i] = bool(pd.Series([v]).str.contains(_TZ_SUFFIX, regex=True).iloc[0])
-        else:
-            out[i] = getattr(v, "tzinfo", None) is not None
-    return out
-
-
-def _coerce_float(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Series:
-    if s.dtype == np.float64 and len(s):
-        v = s.to_numpy()                # min/max are NaN when a value is: one check, no temporary array
-        if -MAX_ABS_VALUE <= v.min() and v.max() <= MAX_ABS_VALUE:
-            return s                    # already canonical: no null, infinity or huge value; nothing copied
-    null = s.isna()
-    if pd.api.types.is_bool_dtype(s.dtype):
-        out = s.astype("float64")
-    else:
-        out = pd.to_numeric(s, errors="coerce").astype("float64")
-    bad = out.isna() & ~null
-    if bad.any():
-        raise SchemaError(frame, col, "non-numeric values", bad.sum(), _examples(s[bad]))
-    inf = np.isinf(out.to_numpy())
-    if inf.any():
-        raise SchemaError(frame, col, "infinite values", inf.sum(), _examples(s[inf]))
-    huge = (np.abs(out.to_numpy()) > MAX_ABS_VALUE)
-    if huge.any():
-        raise SchemaError(frame, col, f"values larger than {MAX_ABS_VALUE:.0e} in magnitude (sums of them would "
-                          "lose precision or overflow); check the units or fix these rows", huge.sum(),
-                          _examples(s[huge]))
-    if null.any() and not allow_null:
-        raise SchemaError(frame, col, "missing values are not allowed", null.sum(), [None])
-    return out
-
-
-def _text(s: pd.Series) -> pd.Series:
-    """Text as pandas' default text dtype, missing values kept missing (pandas 2 writes them as '<NA>')."""
-    return s.astype("str").where(s.notna(), np.nan)
-
-
-def _coerce_str(s: pd.Series, frame: str, col: str) -> pd.Series:
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return s
-    if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
-        return _text(s)                 # string[pyarrow] / StringDtype(pd.NA) -> pandas' default text dtype
-    null = s.isna()
-    out = s.astype(str)
-    return out.where(~null, None) if null.any() else out
-
-
-_LABEL_MAP = {"1": 1, "0": 0, "yes": 1, "no": 0, "true": 1, "false": 0, "y": 1, "n": 0}
-
-
-def _coerce_label(s: pd.Series, frame: str, col: str) -> pd.Series:
-    null = s.isna()
-    if null.any():
-        raise SchemaError(frame, col, "missing labels; drop unlabelled rows before training",
-                          null.sum(), [None])
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("int64")
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        ok = s.isin([0, 1])
-        mapped = s.where(ok)
-    else:
-        mapped = s.astype(str).str.strip().str.lower().map(_LABEL_MAP)
-        ok = mapped.notna()
-    if not ok.all():
-        raise SchemaError(frame, col, "labels must be 0/1 (or yes/no, true/false)",
-                          (~ok).sum(), _examples(s[~ok]))
-    return mapped.astype("int64")
+MAX_ABS_VALUE = _schema_coerce.MAX_ABS_VALUE
 
 
 def validate(df: pd.DataFrame, frame: str, columns: ColumnMap | None = None, *,

@@ -1,4 +1,8 @@
-"""build_features and feature_catalog: the point-in-time customer feature factory."""
+"""build_features and feature_catalog: the point-in-time customer feature factory.
+
+The integer coding of ids and categories is in ``_codes.py``, the data of one block of customers in ``_blocks.py``
+(their names stay importable from here).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ import pandas as pd
 from crmml._utils import check_as_of
 from crmml.features import _transaction_families  # noqa: F401  (registers families, in this order)
 from crmml.features import _other_families  # noqa: F401
-from crmml.features._engine import DAY_NS, Level, run_starts
+from crmml.features._blocks import _block_data, _pairs_level  # noqa: F401
+from crmml.features._codes import (_code_range, _codes_in, _codes_labels, _present, _remap,  # noqa: F401
+                                   _sorted_order, _union_ids)
+from crmml.features._engine import DAY_NS, run_starts
 from crmml.features._registry import REGISTRY, FeatureContext, slug
 from crmml.schema import MAX_ABS_VALUE, SchemaError, map_frames, validate_customers, validate_events, validate_transactions
 
@@ -180,77 +187,6 @@ def _is_canonical(df, third) -> bool:
         return (a.dtype == np.float64 and not (np.abs(a.to_numpy()) > MAX_ABS_VALUE).any()
                 and (q is None or q.dtype == np.float64))
     return not df[third].isna().any()
-
-
-def _sorted_order(codes, t_ns):
-    """Order sorting rows by (code, t_ns); no copy when already sorted."""
-    if len(codes) < 2:
-        return None
-    dc = np.diff(codes)
-    if (dc >= 0).all() and ((dc > 0) | (np.diff(t_ns) >= 0)).all():
-        return None
-    return np.lexsort((t_ns, codes))
-
-
-def _union_ids(tx_ids, cu_ids):
-    if cu_ids is None or len(cu_ids) == 0:
-        return np.sort(tx_ids)
-    if tx_ids.dtype.kind != cu_ids.dtype.kind:
-        tx_ids, cu_ids = tx_ids.astype(str), cu_ids.astype(str)
-    u = np.concatenate([tx_ids, cu_ids])
-    u.sort()                                       # sort + adjacent dedupe: several times faster than np.unique
-    keep = np.ones(len(u), bool)
-    keep[1:] = u[1:] != u[:-1]
-    return u[keep]
-
-
-def _codes_in(universe, ids):
-    """Positions of ``ids`` in the sorted ``universe`` and a mask of those found."""
-    if len(ids) and universe.dtype.kind != np.asarray(ids).dtype.kind:
-        ids = np.asarray(ids).astype(universe.dtype)
-    pos = np.searchsorted(universe, ids)
-    pos = np.clip(pos, 0, max(len(universe) - 1, 0))
-    found = universe[pos] == ids if len(universe) else np.zeros(len(ids), bool)
-    return pos.astype(np.int64), found
-
-
-def _codes_labels(s: pd.Series):
-    """Integer codes (-1 for missing) and their labels, without object arrays for categoricals."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int64), [str(c) for c in s.cat.categories]
-    codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    return codes.astype(np.int64), [str(u) for u in uniq]
-
-
-def _remap(codes, labels, wanted):
-    """Codes into ``wanted`` (a tuple of labels); -1 for labels not wanted or missing."""
-    pos = {lab: i for i, lab in enumerate(wanted)}
-    table = np.array([pos.get(lab, -1) for lab in labels] + [-1], dtype=np.int64)
-    return table[codes]                                # code -1 picks the trailing -1
-
-
-def _present(codes, labels):
-    """Sorted labels that occur in ``codes``."""
-    if len(labels) == 0:
-        return ()
-    hit = np.bincount(codes[codes >= 0], minlength=len(labels)) > 0
-    return tuple(sorted({labels[i] for i in np.flatnonzero(hit)}))
-
-
-def _pairs_level(code, key2, n2, t, n, as_ns, hint):
-    """Level of the last row of each (customer, value) pair, for distinct counts."""
-    ok = key2 >= 0
-    if not ok.all():                               # skip three large copies in the common case
-        code, key2, t = code[ok], key2[ok], t[ok]
-    k = code * np.int64(max(n2, 1)) + key2
-    if n * max(n2, 1) <= max(2 * len(k), 1_000_000):   # dense: the last writer wins in numpy assignment
-        last_pos = np.full(n * max(n2, 1), -1, dtype=np.int64)
-        last_pos[k] = np.arange(len(k))
-        last = np.zeros(len(k), dtype=bool)
-        last[last_pos[last_pos >= 0]] = True
-    else:
-        last = ~pd.Series(k).duplicated(keep="last").to_numpy()
-    return Level(code[last], t[last], n, as_ns, hint)
 
 
 #: Transaction lines (before ``as_of``) per customer block: features are computed block by block of
@@ -421,89 +357,3 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
     for nm, v in objects.items():
         out[nm] = v.set_axis(index) if isinstance(v, pd.Series) else v
     return out if list(out.columns) == names else out[names]
-
-
-def _code_range(code: np.ndarray, c0: int, c1: int) -> tuple[int, int]:
-    """Row range ``[lo, hi)`` of the sorted ``code`` array holding codes ``c0 <= code < c1``.
-
-    The needles take ``code``'s dtype: Python ints would make numpy cast the whole (int32) array to int64
-    once per block.
-
-    >>> _code_range(np.array([0, 0, 1, 3, 3], dtype=np.int32), 1, 3)
-    (2, 3)
-    """
-    if code.dtype.kind in "iu" and c1 <= np.iinfo(code.dtype).max:
-        needles = np.array([c0, c1], dtype=code.dtype)
-    else:
-        needles = np.array([c0, c1], dtype=np.int64)
-    lo, hi = np.searchsorted(code, needles)
-    return int(lo), int(hi)
-
-
-def _block_data(tx, code, t, rows, coded, channels, evd, c0, c1, as_ns, hint):
-    """Everything the per-customer families read, for customers with codes in ``[c0, c1)``."""
-    n = c1 - c0
-    lo, hi = _code_range(code, c0, c1)
-    r = rows[lo:hi]
-    code = np.subtract(code[lo:hi], c0, dtype=np.int64)
-    t = t[lo:hi]
-
-    def col(name):
-        return tx[name].to_numpy()[r] if name in tx.columns else None
-
-    amount = np.asarray(col("amount"), dtype=np.float64)
-    is_ret = amount < 0                            # NaN compares False: a missing amount is a purchase
-    amount0 = np.nan_to_num(amount, nan=0.0)
-    del amount
-    d = SimpleNamespace(n=n, as_ns=as_ns)
-
-    # purchase lines and occasions
-    p = ~is_ret
-    pc, pt, pa = code[p], t[p], amount0[p]
-    d.lines = Level(pc, pt, n, as_ns, hint)
-    d.has_qty = "quantity" in tx.columns
-    d.line_qty = np.nan_to_num(np.asarray(col("quantity"), np.float64)[p]) if d.has_qty else None
-    starts = np.flatnonzero(run_starts(pc, pt))
-    d.occ = Level(pc[starts], pt[starts], n, as_ns, hint)
-    d.occ_value = np.add.reduceat(pa, starts) if len(starts) else np.zeros(0)
-    d.occ_lines = np.diff(np.append(starts, len(pc))).astype(np.float64)
-    day = d.occ.t_ns // DAY_NS
-    d.occ_weekend = (((day + 3) % 7) >= 5).astype(np.float64)
-    same = np.zeros(len(starts), bool)
-    same[1:] = d.occ.codes[1:] == d.occ.codes[:-1]
-    d.gap0 = np.zeros(len(starts))
-    d.gap0[1:] = np.diff(d.occ.t_ns) / DAY_NS
-    d.gap0[~same] = 0.0
-    last_of_day = np.ones(len(starts), bool)
-    last_of_day[:-1] = run_starts(d.occ.codes, day)[1:]
-    d.days = Level(d.occ.codes[last_of_day], d.occ.t_ns[last_of_day], n, as_ns, hint)
-
-    # distinct products / categories / channels
-    d.prod_pairs = d.cat_pairs = d.chan_pairs = None
-    if "product_id" in coded:
-        k2, labels = coded["product_id"]
-        d.prod_pairs = _pairs_level(pc, k2[r[p]].astype(np.int64), len(labels), pt, n, as_ns, hint)
-    if "category" in coded:
-        k2, labels = coded["category"]
-        d.cat_pairs = _pairs_level(pc, k2[r[p]].astype(np.int64), len(labels), pt, n, as_ns, hint)
-    d.channel_slugs, d.occ_channel = (), None
-    if "channel" in coded:
-        k2, labels = coded["channel"]
-        k2 = k2[r[p][starts]].astype(np.int64)
-        d.channel_slugs = tuple(slug(c) for c in channels)
-        d.occ_channel = _remap(k2, labels, channels)
-        d.chan_pairs = _pairs_level(d.occ.codes, d.occ_channel, len(channels), d.occ.t_ns, n, as_ns, hint)
-
-    # returns
-    d.ret = Level(code[is_ret], t[is_ret], n, as_ns, hint)
-    d.ret_amount = -amount0[is_ret]
-
-    # events
-    d.event_slugs, d.event_levels = (), ()
-    if evd is not None:
-        ecode, et, tcode, d.event_slugs = evd
-        elo, ehi = _code_range(ecode, c0, c1)
-        ecode, et, tcode = ecode[elo:ehi] - c0, et[elo:ehi], tcode[elo:ehi]
-        d.event_levels = tuple(Level(ecode[tcode == j], et[tcode == j], n, as_ns, hint)
-                               for j in range(len(d.event_slugs)))
-    return d

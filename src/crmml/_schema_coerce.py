@@ -1,0 +1,213 @@
+"""Dtype coercion of each canonical column kind (ids, datetimes, floats, text, labels) for
+:func:`crmml.schema.validate`; the rules are listed in :mod:`crmml.schema`'s docstring.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmml._ids import MixedIdWarning, canonical_ids
+from crmml._schema_errors import _N_EXAMPLES, SchemaError, _examples
+from crmml._time import OUT_OF_RANGE, TIMESTAMP_MAX, TIMESTAMP_MIN, dates_out_of_range
+
+MAX_ABS_VALUE = 1e15                            # documented where it is public: crmml.schema.MAX_ABS_VALUE
+_TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})\s*$"
+
+
+def normalize_ids(ids, *, name: str = "customer_id", frame: str = "ids"):
+    """Apply crmml's one id rule (see the module docstring) to ``ids``.
+
+    Parameters
+    ----------
+    ids : Series, Index, ndarray or list
+        Ids, without nulls.
+    name, frame : str
+        Column and frame named in errors and warnings.
+
+    Returns
+    -------
+    Series or ndarray
+        ``int64`` when every id is an integer-valued number that fits, else text. A Series
+        (index kept) when ``ids`` is a Series, else a NumPy array.
+
+    Raises
+    ------
+    SchemaError
+        When an id is null.
+
+    Warns
+    -----
+    MixedIdWarning
+        When text and numbers are mixed (every id is then text), with the counts.
+
+    Examples
+    --------
+    >>> normalize_ids([1, 1.0, 2]).tolist()
+    [1, 1, 2]
+    >>> normalize_ids(["007", "8"]).tolist()
+    ['007', '8']
+    """
+    s = ids if isinstance(ids, pd.Series) else pd.Series(ids)
+    null = s.isna().to_numpy(dtype=bool)
+    if null.any():
+        rows = s.index[null][:_N_EXAMPLES].tolist()
+        raise SchemaError(frame, name, f"null ids are not allowed (at index {rows})", null.sum(), [None])
+    out, n_text, n_numbers = canonical_ids(s)
+    if n_text and n_numbers:
+        import warnings
+
+        warnings.warn(f"{frame}.{name} mixes {n_text:,} text and {n_numbers:,} numeric ids: all ids are treated as "
+                      "text (1 and 1.0 -> '1'); store the column as one type to silence this.",
+                      MixedIdWarning, stacklevel=3)
+    return out if isinstance(ids, pd.Series) else out.to_numpy()
+
+
+def _coerce_id(s: pd.Series, frame: str, col: str) -> pd.Series:
+    return normalize_ids(s, name=col, frame=frame)
+
+
+def _numpy_backed(s: pd.Series) -> pd.Series:
+    """pyarrow-backed columns as their NumPy/pandas equivalents (timestamps, dates, numbers, text)."""
+    if not isinstance(s.dtype, pd.ArrowDtype):
+        return s
+    import pyarrow as pa
+
+    t = s.dtype.pyarrow_dtype
+    if pa.types.is_timestamp(t):
+        return s.astype(pd.DatetimeTZDtype(unit=t.unit, tz=t.tz) if t.tz else f"datetime64[{t.unit}]")
+    if pa.types.is_date(t):
+        return s.astype("datetime64[s]")
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return s.astype("float64") if s.isna().any() or not pa.types.is_integer(t) else s.astype("int64")
+    if pa.types.is_boolean(t):
+        return s.astype("boolean")
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return _text(s)
+    if pa.types.is_dictionary(t):
+        return s.astype(object).astype("category")
+    return s
+
+
+def _in_range(parsed: pd.Series, frame: str, col: str) -> pd.Series:
+    """``datetime64[ns]``, or SchemaError for timestamps outside what nanoseconds can hold."""
+    if parsed.dtype == "datetime64[ns]" or len(parsed) == 0:
+        return parsed                                   # nanoseconds cannot be out of range
+    if TIMESTAMP_MIN <= parsed.min() and parsed.max() <= TIMESTAMP_MAX:
+        return parsed.astype("datetime64[ns]")
+    bad = ((parsed < TIMESTAMP_MIN) | (parsed > TIMESTAMP_MAX)).to_numpy(dtype=bool)
+    if bad.any():
+        raise SchemaError(frame, col, OUT_OF_RANGE, bad.sum(), [str(v) for v in _examples(parsed[bad])])
+    return parsed.astype("datetime64[ns]")
+
+
+def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Series:
+    null = s.isna()
+    if null.any() and not allow_null:
+        raise SchemaError(frame, col, "missing timestamps (null/NaT) are not allowed", null.sum(), [None])
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return _in_range(s.dt.tz_convert("UTC").dt.tz_localize(None), frame, col)
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        return _in_range(s, frame, col)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        raise SchemaError(frame, col, f"expected datetimes or date strings, got numeric dtype {s.dtype}; "
+                          "convert epoch numbers with pd.to_datetime(..., unit=...) first",
+                          len(s), _examples(s))
+    vals = s[~null]
+    aware = _is_tz_aware(vals)
+    if aware.any() and not aware.all():
+        raise SchemaError(frame, col, "mixes timezone-aware and naive timestamps; make them all aware "
+                          "or all naive", int((~aware).sum()), _examples(vals[~aware]))
+    try:
+        parsed = pd.to_datetime(s, errors="coerce", utc=bool(aware.any()), format="mixed")
+    except (ValueError, TypeError) as exc:  # pragma: no cover - pandas-version specific
+        raise SchemaError(frame, col, f"timestamps could not be parsed: {exc}", len(s)) from exc
+    unparsed = parsed.isna() & ~null
+    if unparsed.any():
+        far = dates_out_of_range(s[unparsed]).dropna()
+        if len(far):
+            raise SchemaError(frame, col, OUT_OF_RANGE, len(far), _examples(far))
+        raise SchemaError(frame, col, "unparseable timestamps", unparsed.sum(), _examples(s[unparsed]))
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return _in_range(parsed, frame, col)
+
+
+def _is_tz_aware(vals: pd.Series) -> np.ndarray:
+    if len(vals) == 0:
+        return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(vals.to_numpy(dtype=object))    # timestamps repeat: judge each text once
+    if len(uniques) < len(vals):
+        return _is_tz_aware(pd.Series(uniques, dtype=vals.dtype if len(uniques) else object))[codes]
+    if pd.api.types.is_string_dtype(vals.dtype) and not vals.map(type).eq(pd.Timestamp).any():
+        return vals.astype(str).str.contains(_TZ_SUFFIX, regex=True).to_numpy()
+    out = np.empty(len(vals), dtype=bool)
+    for i, v in enumerate(vals.to_numpy()):
+        if isinstance(v, str):
+            out[i] = bool(pd.Series([v]).str.contains(_TZ_SUFFIX, regex=True).iloc[0])
+        else:
+            out[i] = getattr(v, "tzinfo", None) is not None
+    return out
+
+
+def _coerce_float(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Series:
+    if s.dtype == np.float64 and len(s):
+        v = s.to_numpy()                # min/max are NaN when a value is: one check, no temporary array
+        if -MAX_ABS_VALUE <= v.min() and v.max() <= MAX_ABS_VALUE:
+            return s                    # already canonical: no null, infinity or huge value; nothing copied
+    null = s.isna()
+    if pd.api.types.is_bool_dtype(s.dtype):
+        out = s.astype("float64")
+    else:
+        out = pd.to_numeric(s, errors="coerce").astype("float64")
+    bad = out.isna() & ~null
+    if bad.any():
+        raise SchemaError(frame, col, "non-numeric values", bad.sum(), _examples(s[bad]))
+    inf = np.isinf(out.to_numpy())
+    if inf.any():
+        raise SchemaError(frame, col, "infinite values", inf.sum(), _examples(s[inf]))
+    huge = (np.abs(out.to_numpy()) > MAX_ABS_VALUE)
+    if huge.any():
+        raise SchemaError(frame, col, f"values larger than {MAX_ABS_VALUE:.0e} in magnitude (sums of them would "
+                          "lose precision or overflow); check the units or fix these rows", huge.sum(),
+                          _examples(s[huge]))
+    if null.any() and not allow_null:
+        raise SchemaError(frame, col, "missing values are not allowed", null.sum(), [None])
+    return out
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Text as pandas' default text dtype, missing values kept missing (pandas 2 writes them as '<NA>')."""
+    return s.astype("str").where(s.notna(), np.nan)
+
+
+def _coerce_str(s: pd.Series, frame: str, col: str) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s
+    if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
+        return _text(s)                 # string[pyarrow] / StringDtype(pd.NA) -> pandas' default text dtype
+    null = s.isna()
+    out = s.astype(str)
+    return out.where(~null, None) if null.any() else out
+
+
+_LABEL_MAP = {"1": 1, "0": 0, "yes": 1, "no": 0, "true": 1, "false": 0, "y": 1, "n": 0}
+
+
+def _coerce_label(s: pd.Series, frame: str, col: str) -> pd.Series:
+    null = s.isna()
+    if null.any():
+        raise SchemaError(frame, col, "missing labels; drop unlabelled rows before training",
+                          null.sum(), [None])
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("int64")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        ok = s.isin([0, 1])
+        mapped = s.where(ok)
+    else:
+        mapped = s.astype(str).str.strip().str.lower().map(_LABEL_MAP)
+        ok = mapped.notna()
+    if not ok.all():
+        raise SchemaError(frame, col, "labels must be 0/1 (or yes/no, true/false)",
+                          (~ok).sum(), _examples(s[~ok]))
+    return mapped.astype("int64")
