@@ -70,3 +70,33 @@ def test_scores_do_not_depend_on_the_number_of_threads(fitted):
         np.testing.assert_array_equal(model.predict_proba(X), one)
     finally:
         model.set_params(n_jobs=1)
+
+
+@pytest.fixture(scope="module")
+def fitted_float():
+    """A model of float64 features only, as build_features returns them (one float64 block)."""
+    rng = np.random.default_rng(3)
+    n = 2500
+    X = pd.DataFrame(rng.gamma(2.0, 40.0, (n, 6)) * rng.choice([1e-3, 1.0, 1e6], 6), columns=[f"f{i}" for i in range(6)])
+    X.iloc[::7, 2] = np.nan
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X["f0"] / X["f0"].mean() - 1)))).astype(int).to_numpy()
+    return ChurnModel(n_estimators=40, random_state=0).fit(X, y), X
+
+
+@pytest.mark.parametrize("block_rows", [101, 100_000])
+def test_float_frames_go_to_xgboost_without_a_copy_and_score_the_same(fitted_float, block_rows, monkeypatch):
+    from crmml.churn import _encode
+
+    model, X = fitted_float
+    frame_path = model.model_.predict_proba(model._encode(X))[:, 1]
+    assert _encode._float_view(X, model) is not None
+    monkeypatch.setattr(_encode, "_fill", lambda *a: pytest.fail("the float64 frame was copied into a block"))
+    np.testing.assert_array_equal(churn_scores(model, X, block_rows=block_rows), frame_path)
+    monkeypatch.undo()
+    assert _encode._float_view(X[list(reversed(X.columns))], model) is None     # other order: the block path
+    np.testing.assert_array_equal(churn_scores(model, X[list(reversed(X.columns))], block_rows=block_rows),
+                                  frame_path)
+    bad = X.copy()
+    bad.iloc[1500, 4] = -np.inf
+    with pytest.raises(SchemaError, match="X.f4: infinite values"):
+        churn_scores(model, bad, block_rows=block_rows)
