@@ -258,7 +258,7 @@ def _cmd_score(args, say):
         try:
             done = said = 0
             for part in partitions(frame, key, batch):
-                done += part[key].nunique()
+                done += part[key].nunique() if batch and batch < n_keys else n_keys
                 if reads == "transactions" and not _has_history(part, as_of):
                     continue                       # customers with no history before as_of: nothing to score
                 sink.write(score(model, part, as_of, args))
