@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import check_as_of
+from crmml.exceptions import ParameterError
 from crmml.features import _transaction_families  # noqa: F401  (registers families, in this order)
 from crmml.features import _other_families  # noqa: F401
 from crmml.features._blocks import _block_data, _pairs_level  # noqa: F401
@@ -84,7 +85,8 @@ def feature_catalog(windows=DEFAULT_WINDOWS, *, event_types=None, channels=(), a
 
 
 def build_features(transactions, as_of, events=None, customers=None, windows=DEFAULT_WINDOWS, *,
-                   event_types=None, channels=None, dtype="float64", n_jobs=2, columns=None) -> pd.DataFrame:
+                   event_types=None, channels=None, dtype="float64", n_jobs=2, columns=None,
+                   families=None) -> pd.DataFrame:
     """Point-in-time customer features from transactions, events and customer attributes.
 
     Only rows with ``timestamp < as_of`` are read. Windows ``{w}d`` cover
@@ -132,6 +134,10 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     columns : dict, optional
         Your column names -> canonical names, applied to every frame given (or one dict per frame name,
         e.g. ``{"events": {...}}``); see :func:`crmml.schema.map_frames`.
+    families : sequence of str, optional
+        Compute only these feature families (names in :func:`feature_catalog`'s ``family`` column, e.g.
+        ``["rfm", "lifetime"]``); default: all. The rows and each column's values are the same as in the
+        full table; work that only other families need (distinct products, channels, events) is skipped.
 
     Returns
     -------
@@ -157,6 +163,7 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     channels = _values(channels, "channels", _OWNER)
     if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool) or n_jobs < 1:
         raise ValueError(f"The 'n_jobs' parameter of {_OWNER} must be an int >= 1. Got {n_jobs!r} instead.")
+    families = _check_families(families)
     if dtype not in ("float64", "float32"):
         raise ValueError(f"The 'dtype' parameter of {_OWNER} must be one of ['float64', 'float32']. "
                          f"Got {dtype!r} instead.")
@@ -168,7 +175,20 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     ev = None if events is None else events if _is_canonical(events, "event_type") else validate_events(events)
     cu = validate_customers(customers) if customers is not None else None
     return compute_features(tx, as_of, ev, cu, windows, event_types=event_types, channels=channels, dtype=dtype,
-                            n_jobs=n_jobs)
+                            n_jobs=n_jobs, families=families)
+
+
+def _check_families(families):
+    """None, or the tuple of requested family names (each one of the registry's)."""
+    if families is None:
+        return None
+    known = [f.name for f in REGISTRY]
+    names = (families,) if isinstance(families, str) else tuple(families)
+    unknown = [f for f in names if f not in known]
+    if not names or unknown:
+        raise ParameterError(f"The 'families' parameter of {_OWNER} must be a non-empty list of {known}. "
+                             f"Got {families!r} instead.")
+    return names
 
 
 def _is_canonical(df, third) -> bool:
@@ -206,7 +226,7 @@ def _block_edges(code, n, n_rows, block_rows):
 
 
 def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, event_types=None, channels=None,
-                     dtype="float64", n_jobs=2) -> pd.DataFrame:
+                     dtype="float64", n_jobs=2, families=None) -> pd.DataFrame:
     """:func:`build_features` on frames that are already validated (no checks; ``as_of`` a Timestamp).
 
     >>> import pandas as pd
@@ -246,11 +266,14 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
         code, t, rows = code[order], t[order], rows[order]
         del order
     hint = set(windows) | {2 * w for w in windows}
-
-    # coded columns: factorised once for the whole log (int32 codes), gathered per block
+    wanted = {f.name for f in REGISTRY} if families is None else set(families)
+    if "events" not in wanted:
+        ev = None                                  # the rows still come from transactions and customers
+    # coded columns, factorised once for the whole log (int32 codes), gathered per block; only those a
+    # requested family reads (distinct products / categories: diversity; channels: channel)
     coded = {}
-    for name in ("product_id", "category", "channel"):
-        if name in tx.columns:
+    for name, fam in (("product_id", "diversity"), ("category", "diversity"), ("channel", "channel")):
+        if name in tx.columns and fam in wanted:
             c, labels = _codes_labels(tx[name])
             coded[name] = (c.astype(np.int32) if len(labels) < 2**31 else c, labels)
     if "channel" in coded and channels is None:      # channels of purchase occasions (first line), all customers
@@ -302,7 +325,7 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
 
     ctx = FeatureContext(windows, tuple(event_types or ()), tuple(channels or ()), attr.attribute_slugs)
     req = ("transactions",) + (("events",) if ev is not None else ()) + (("customers",) if cu is not None else ())
-    families = [f for f in REGISTRY if f.requires in req]
+    families = [f for f in REGISTRY if f.requires in req and f.name in wanted]
     names = [nm for f in families for nm in f.names(ctx)]
     numeric_names = [nm for nm in names if not nm.startswith("attr_")]
     block = np.empty((len(numeric_names), n), dtype=dtype)
