@@ -2,8 +2,13 @@
 (per e-mail and pooled), and the IPW value of the per-customer e-mail policy against everyone getting the men's
 e-mail (the best single e-mail for visits), with a bootstrap 95% interval of the difference.
 
-Run: PYTHONPATH=src python benchmarks/bench_decisions_uplift.py
+Learners: the fixed ones ("t", "s", "st", "shared", "x", "dr") and "auto" (chosen by cross-validated Qini on the
+training half only; the chosen learner is printed per run). "random" is the mean Qini of 10 random orderings.
+
+Run: PYTHONPATH=src python benchmarks/bench_decisions_uplift.py [learner ...]   (default: all of them)
 """
+
+import sys
 
 import numpy as np
 import pandas as pd
@@ -34,7 +39,7 @@ def one_run(train, test, outcome, learner, seed):
     u = m.predict_uplift(test[HILLSTROM_FEATURES])
     rs = response_scores(train, test, outcome, m)
     rng = np.random.default_rng(seed)
-    out = {"seed": seed, "outcome": outcome, "learner": learner}
+    out = {"seed": seed, "outcome": outcome, "learner": learner, "chosen": m.learner_}
     for arm in m.arms_ + ["pooled"]:
         sub = test["segment"].isin([arm, CONTROL]).to_numpy() if arm != "pooled" else np.ones(len(test), bool)
         w = (test["segment"][sub] != CONTROL).to_numpy()
@@ -43,7 +48,7 @@ def one_run(train, test, outcome, learner, seed):
         tag = arm.split()[0].lower()
         out[f"{tag}_uplift"] = qini_coefficient(y, w, score)
         out[f"{tag}_response"] = qini_coefficient(y, w, rs[sub])
-        out[f"{tag}_random"] = qini_coefficient(y, w, rng.random(len(y)))
+        out[f"{tag}_random"] = np.mean([qini_coefficient(y, w, rng.random(len(y))) for _ in range(10)])
     if outcome == "visit":
         rec = m.recommend(test[HILLSTROM_FEATURES])["arm"].to_numpy()
         n = len(test)
@@ -61,8 +66,10 @@ if __name__ == "__main__":
     for seed in range(5):
         train, test = hillstrom_halves(df, seed)
         for outcome in ("visit", "conversion"):
-            for learner in ("t", "x", "dr"):
+            for learner in sys.argv[1:] or ("t", "s", "st", "shared", "x", "dr", "auto"):
                 rows.append(one_run(train, test, outcome, learner, seed))
                 print({k: (round(v, 5) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
     res = pd.DataFrame(rows)
-    print(res.drop(columns="seed").groupby(["outcome", "learner"]).agg(["mean", "std"]).T.round(5).to_string())
+    print(res.groupby(["outcome", "learner"])["chosen"].agg(lambda c: "/".join(c)).to_string())
+    print(res.drop(columns=["seed", "chosen"]).groupby(["outcome", "learner"]).agg(["mean", "std"]).T.round(5)
+          .to_string())

@@ -53,7 +53,8 @@ def test_known_effects_are_recovered(data, learner):
 
 def test_policy_picks_the_best_arm_net_of_cost(data):
     X, arm, y, tau = data
-    m = UpliftModel(n_estimators=80, learning_rate=0.2, min_child_weight=5.0).fit(X, arm, y, control="control")
+    m = UpliftModel(learner="t", n_estimators=80, learning_rate=0.2, min_child_weight=5.0).fit(X, arm, y,
+                                                                                               control="control")
     rec = m.recommend(X, value=1.0, cost={"a": 0.2, "b": 0.2})
     best_gain = np.maximum(tau["a"], tau["b"]) - 0.2
     truth = np.where(best_gain <= 0, "control", np.where(tau["a"] >= tau["b"], "a", "b"))
@@ -71,7 +72,7 @@ def test_policy_picks_the_best_arm_net_of_cost(data):
 
 def test_bootstrap_intervals_cover_the_truth_mostly(data):
     X, arm, y, tau = data
-    m = UpliftModel(n_bootstrap=8, n_estimators=25, learning_rate=0.3, min_child_weight=5.0).fit(
+    m = UpliftModel(learner="t", n_bootstrap=8, n_estimators=25, learning_rate=0.3, min_child_weight=5.0).fit(
         X.iloc[:3000], arm[:3000], y[:3000], control="control")
     iv = m.predict_interval(X.iloc[:2000])
     assert (iv["a_lower"] <= iv["a_upper"]).all()
@@ -107,17 +108,17 @@ def test_bad_inputs_get_named_errors(data):
     with pytest.raises(SchemaError, match="outcome must be numeric"):
         UpliftModel().fit(X, arm, np.r_[np.nan, y[1:]], control="control")
     with pytest.raises(ValueError, match="learner"):
-        UpliftModel(learner="s").fit(X, arm, y, control="control")
+        UpliftModel(learner="q").fit(X, arm, y, control="control")
 
 
 def test_non_randomised_assignment_warns(data):
     X, arm, y, _ = data
     confounded = np.where(X["x1"] > 0.5, "a", np.where(X["x1"] < -0.5, "control", arm))
     with pytest.warns(NotRandomisedWarning, match="vary with 'x1'"):
-        UpliftModel(n_estimators=5).fit(X, confounded, y, control="control")
+        UpliftModel(learner="t", n_estimators=5).fit(X, confounded, y, control="control")
     with warnings.catch_warnings():
         warnings.simplefilter("error", NotRandomisedWarning)
-        UpliftModel(n_estimators=5).fit(X, arm, y, control="control")     # randomised: no warning
+        UpliftModel(learner="t", n_estimators=5).fit(X, arm, y, control="control")     # randomised: no warning
 
 
 def test_binary_labels_default_control_and_save_load(data, tmp_path):

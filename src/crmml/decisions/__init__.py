@@ -2,7 +2,7 @@
 
 - :class:`RetentionPlanner` - churn probability x value if retained, net gain of acting, budgeted list, reasons;
 - :func:`lost_value`, :func:`capture_table` - realised lost value and capture of a ranking;
-- :class:`UpliftModel` - T-/X-/DR-learners on xgboost for randomised tests with one or several treatments;
+- :class:`UpliftModel` - T-/S-/X-/DR-learners on xgboost, or the best by cross-validated Qini, for randomised tests;
 - :func:`qini_curve`, :func:`qini_coefficient`, :func:`uplift_by_decile`, :func:`policy_value` - evaluation.
 """
 

@@ -1,4 +1,5 @@
-"""UpliftModel: T-, X- and DR-learners on xgboost for randomised tests with one or several treatment arms."""
+"""UpliftModel: T-, S-, X- and DR-learners on xgboost (or the best of them by cross-validated Qini) for randomised
+tests with one or several treatment arms."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmml._utils import check_in, check_number, numeric_values
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.decisions._errors import NotRandomisedWarning, TreatmentError
+from crmml.decisions._uplift_select import AUTO_CANDIDATES, select_learner
 from crmml.schema import SchemaError
 
 __all__ = ["UpliftModel"]
@@ -89,9 +91,26 @@ class UpliftModel(BaseEstimator):
     (Kunzel et al. 2019; Kennedy 2023):
 
     - ``"t"``: one outcome model per arm; uplift = mu_arm(x) - mu_control(x);
+    - ``"s"``: one outcome model shared by all arms, with an indicator per treatment arm among its features;
+      uplift = mu(x, arm) - mu(x, control). The arms share the structure of the outcome, so an effect that is
+      about constant on the model's scale (log-odds for a 0/1 outcome: the lift in probability then grows with
+      the baseline response) is one split rather than the difference of two separately fitted noisy models;
+    - ``"st"``: the average of the S- and the T-learner's uplifts (an ensemble of the two: the S-learner's
+      shared structure, the T-learner's freedom to let each arm's response differ);
+    - ``"shared"``: a T-learner on a shared baseline: one model of the outcome on all rows, f(x), then one per
+      arm boosted from it (f is the starting raw score: log-odds for a 0/1 outcome), mu_arm(x) = link(f(x) +
+      g_arm(x)); uplift = mu_arm(x) - mu_control(x). What the arms have in common is learnt once from every row,
+      so each arm's model only has to learn how its arm departs from it;
     - ``"x"``: T-learner outcome models, then imputed effects regressed per group and blended by the
       arm's share;
-    - ``"dr"``: doubly robust pseudo-outcomes (outcome models cross-fitted on two folds) regressed on x.
+    - ``"dr"``: doubly robust pseudo-outcomes (outcome models cross-fitted on two folds) regressed on x;
+    - ``"auto"``: each of the learners above in turn is validated by ``n_folds``-fold
+      cross-validation on the training data (folds stratified by arm, and by outcome when it is 0/1); the one
+      with the highest Qini coefficient (:func:`qini_coefficient`, each arm against the control on the held-out
+      fold, averaged over folds and then over arms) is refitted on all rows if it beats ``"t"``, the baseline,
+      by more than one standard error of their paired fold difference; otherwise ``"t"`` is kept. Which learner
+      ranks customers best depends on how the effect varies in the user's own test, which no fixed choice
+      knows; ``selection_`` shows every candidate's score (see ``crmml.decisions._uplift_select``).
 
     A 0/1 outcome is modelled with a logistic loss, any other numeric outcome with squared error.
     Features: numeric and boolean columns as numbers, other columns one-hot encoded with the categories
@@ -99,7 +118,12 @@ class UpliftModel(BaseEstimator):
 
     Parameters
     ----------
-    learner : {"t", "x", "dr"}, default="t"
+    learner : {"t", "s", "st", "shared", "x", "dr", "auto"}, default="t"
+        ``"t"`` stays the default: on Hillstrom's e-mail test (``benchmarks/bench_decisions_uplift.py``) the
+        cross-validated choice of ``"auto"`` kept ``"t"`` on most splits and, for the rare conversion outcome,
+        switched on others to learners that then ranked the held-out half worse; see the README.
+    n_folds : int, default=5
+        Cross-validation folds of ``learner="auto"`` (2 to 10).
     n_bootstrap : int, default=0
         Bootstrap refits (resampling rows within each arm) behind :meth:`predict_interval`; 0 disables it.
     level : float, default=0.9
@@ -114,6 +138,13 @@ class UpliftModel(BaseEstimator):
 
     Attributes
     ----------
+    learner_ : str
+        The learner fitted (``learner``, or the one ``"auto"`` chose).
+    selection_ : DataFrame or None
+        With ``learner="auto"``: one row per candidate learner, ``cv_qini:<arm>`` (mean over folds),
+        ``cv_qini`` (mean over arms), ``cv_qini_std`` (standard deviation over folds of the mean over arms),
+        ``diff_vs_baseline``, ``diff_se`` (paired fold difference to ``"t"``: mean, standard error) and
+        ``chosen``. ``None`` otherwise.
     arms_ : list of str
         Treatment arms (sorted; the control excluded).
     control_ : str
@@ -132,6 +163,8 @@ class UpliftModel(BaseEstimator):
     >>> arm = rng.choice(["none", "mail"], 4000)
     >>> y = rng.normal(size=4000) + (arm == "mail") * (1 + X["x"])
     >>> m = UpliftModel(n_estimators=100).fit(X, arm, y, control="none")
+    >>> m.learner_, m.selection_ is None
+    ('t', True)
     >>> u = m.predict_uplift(X)
     >>> list(u.columns), bool(np.corrcoef(u["mail"], 1 + X["x"])[0, 1] > 0.9)
     (['mail'], True)
@@ -140,9 +173,10 @@ class UpliftModel(BaseEstimator):
     True
     """
 
-    def __init__(self, learner="t", n_bootstrap=0, level=0.9, n_estimators=100, learning_rate=0.05, max_depth=2,
-                 min_child_weight=50.0, subsample=0.8, reg_lambda=5.0, random_state=0, n_jobs=1):
+    def __init__(self, learner="t", n_folds=5, n_bootstrap=0, level=0.9, n_estimators=100, learning_rate=0.05,
+                 max_depth=2, min_child_weight=50.0, subsample=0.8, reg_lambda=5.0, random_state=0, n_jobs=1):
         self.learner = learner
+        self.n_folds = n_folds
         self.n_bootstrap = n_bootstrap
         self.level = level
         self.n_estimators = n_estimators
@@ -156,7 +190,8 @@ class UpliftModel(BaseEstimator):
 
     def _check_params(self):
         own = "UpliftModel"
-        check_in(self.learner, "learner", own, ("t", "x", "dr"))
+        check_in(self.learner, "learner", own, ("auto",) + AUTO_CANDIDATES)
+        check_number(self.n_folds, "n_folds", own, low=2, high=10)
         check_number(self.n_bootstrap, "n_bootstrap", own, low=0, high=1000)
         check_number(self.level, "level", own, kind="float", low=0, high=1, low_inclusive=False,
                      high_inclusive=False)
@@ -200,26 +235,42 @@ class UpliftModel(BaseEstimator):
                   tree_method="hist", max_bin=128, random_state=seed, n_jobs=self.n_jobs)
         return xgb.XGBClassifier(**kw) if binary else xgb.XGBRegressor(**kw)
 
-    def _mu(self, model, Z):
-        return model.predict_proba(Z)[:, 1] if hasattr(model, "predict_proba") else model.predict(Z)
+    def _mu(self, model, Z, margin=None):
+        """Predicted outcome (a probability for a 0/1 outcome), ``margin`` the shared baseline's raw score."""
+        if hasattr(model, "predict_proba"):
+            return model.predict_proba(Z, base_margin=margin)[:, 1]
+        return model.predict(Z, base_margin=margin)
 
-    def _fit_once(self, Z, t, y, seed):
-        """One set of models (dict name -> model) for the chosen learner."""
+    def _s_design(self, Z, t):
+        """The S-learner's features: ``Z`` and one 0/1 column per treatment arm (all zeros for the control)."""
+        t = np.broadcast_to(np.asarray(t, dtype=object), (len(Z),))
+        return np.hstack([Z, (t[:, None] == np.asarray(self.arms_, dtype=object)[None, :]).astype(np.float64)])
+
+    def _fit_once(self, Z, t, y, seed, learner):
+        """One set of models (dict name -> model) for ``learner``."""
         binary = self.binary_
         models = {}
         owner = "UpliftModel.fit"
         with xgb_errors(owner):
+            margin = None
+            if learner == "shared":
+                models["base"] = self._model(binary, seed).fit(Z, y)
+                margin = models["base"].predict(Z, output_margin=True)
             for arm in [self.control_] + self.arms_:
                 m = t == arm
                 if binary and len(np.unique(y[m])) < 2:
                     raise ValueError(f"{owner}: the outcome is constant in arm {arm!r}; nothing to learn.")
-                models[f"mu:{arm}"] = self._model(binary, seed).fit(Z[m], y[m])
-            if self.learner == "t":
+                if learner != "s":                          # "st" holds the T-learner's models too
+                    models[f"mu:{arm}"] = self._model(binary, seed).fit(
+                        Z[m], y[m], base_margin=None if margin is None else margin[m])
+            if learner in ("s", "st"):
+                models["s"] = self._model(binary, seed).fit(self._s_design(Z, t), y)
+            if learner in ("t", "s", "st", "shared"):
                 return models
             c = t == self.control_
             for arm in self.arms_:
                 a = t == arm
-                if self.learner == "x":
+                if learner == "x":
                     mu0, mu1 = models[f"mu:{self.control_}"], models[f"mu:{arm}"]
                     models[f"tau1:{arm}"] = self._model(False, seed).fit(Z[a], y[a] - self._mu(mu0, Z[a]))
                     models[f"tau0:{arm}"] = self._model(False, seed).fit(Z[c], self._mu(mu1, Z[c]) - y[c])
@@ -277,24 +328,35 @@ class UpliftModel(BaseEstimator):
         Z = self._encode(X, owner)
         _randomisation_check(X.set_axis(list(self.feature_names_in_), axis=1), t, owner)
         self.shares_ = {a: float(np.mean(t == a)) for a in [self.control_] + self.arms_}
-        self.models_ = self._fit_once(Z, t, yv, self.random_state)
+        self.learner_, self.selection_ = self.learner, None
+        if self.learner == "auto":
+            self.learner_, self.selection_ = select_learner(self, Z, t, yv, AUTO_CANDIDATES, self.n_folds,
+                                                            self.random_state)
+        self.models_ = self._fit_once(Z, t, yv, self.random_state, self.learner_)
         rng = np.random.default_rng(self.random_state)
         boot = []
         for b in range(self.n_bootstrap):
             idx = np.concatenate([rng.choice(np.flatnonzero(t == a), int(np.sum(t == a)))
                                   for a in [self.control_] + self.arms_])
-            boot.append(self._fit_once(Z[idx], t[idx], yv[idx], self.random_state + b + 1))
+            boot.append(self._fit_once(Z[idx], t[idx], yv[idx], self.random_state + b + 1, self.learner_))
         self.boot_models_ = boot
         return self
 
     # -- prediction -------------------------------------------------------------------------------
-    def _uplift(self, models, Z):
+    def _uplift(self, models, Z, learner):
+        if learner == "st":
+            s, t = self._uplift(models, Z, "s"), self._uplift(models, Z, "t")
+            return {arm: (s[arm] + t[arm]) / 2 for arm in self.arms_}
         out = {}
-        mu0 = self._mu(models[f"mu:{self.control_}"], Z)
+        if learner == "s":
+            mu0 = self._mu(models["s"], self._s_design(Z, self.control_))
+            return {arm: self._mu(models["s"], self._s_design(Z, arm)) - mu0 for arm in self.arms_}
+        off = models["base"].predict(Z, output_margin=True) if learner == "shared" else None
+        mu0 = self._mu(models[f"mu:{self.control_}"], Z, off)
         for arm in self.arms_:
-            if self.learner == "t":
-                out[arm] = self._mu(models[f"mu:{arm}"], Z) - mu0
-            elif self.learner == "x":
+            if learner in ("t", "shared"):
+                out[arm] = self._mu(models[f"mu:{arm}"], Z, off) - mu0
+            elif learner == "x":
                 g = self.shares_[arm] / (self.shares_[arm] + self.shares_[self.control_])
                 out[arm] = g * models[f"tau0:{arm}"].predict(Z) + (1 - g) * models[f"tau1:{arm}"].predict(Z)
             else:
@@ -305,7 +367,7 @@ class UpliftModel(BaseEstimator):
         """Estimated incremental outcome of each treatment arm over control: one column per arm, indexed like ``X``."""
         check_is_fitted(self, "models_")
         Z = self._encode(X, "UpliftModel.predict_uplift")
-        return pd.DataFrame(self._uplift(self.models_, Z), index=X.index)[self.arms_]
+        return pd.DataFrame(self._uplift(self.models_, Z, self.learner_), index=X.index)[self.arms_]
 
     def predict_interval(self, X) -> pd.DataFrame:
         """Bootstrap interval of each arm's uplift: columns ``<arm>_lower``, ``<arm>_upper`` (needs ``n_bootstrap``)."""
@@ -313,7 +375,7 @@ class UpliftModel(BaseEstimator):
         if not self.boot_models_:
             raise ValueError("UpliftModel.predict_interval needs bootstrap refits: fit with n_bootstrap >= 20.")
         Z = self._encode(X, "UpliftModel.predict_interval")
-        draws = [self._uplift(m, Z) for m in self.boot_models_]
+        draws = [self._uplift(m, Z, self.learner_) for m in self.boot_models_]
         q = [(1 - self.level) / 2, (1 + self.level) / 2]
         out = {}
         for arm in self.arms_:
@@ -367,20 +429,31 @@ class UpliftModel(BaseEstimator):
             raise ValueError("arms_ must be a non-empty list of str.")
         if not isinstance(self.control_, str) or self.control_ in self.arms_:
             raise ValueError("control_ must be a str that is not a treatment arm.")
-        need = {f"mu:{a}" for a in [self.control_] + self.arms_}
-        if self.learner == "x":
+        if "learner_" not in self.__dict__:             # files written before "s" and "auto" existed
+            self.learner_, self.selection_ = self.learner, None
+        if self.learner_ not in AUTO_CANDIDATES or self.learner not in (self.learner_, "auto"):
+            raise ValueError(f"learner_ must be one of {list(AUTO_CANDIDATES)} and match learner={self.learner!r}.")
+        if self.selection_ is not None and (not isinstance(self.selection_, pd.DataFrame) or list(
+                self.selection_.index[self.selection_["chosen"].astype(bool)]) != [self.learner_]):
+            raise ValueError("selection_ must be a table whose one chosen candidate is learner_.")
+        need = set() if self.learner_ == "s" else {f"mu:{a}" for a in [self.control_] + self.arms_}
+        need |= {"s"} if self.learner_ in ("s", "st") else set()
+        if self.learner_ == "shared":
+            need |= {"base"}
+        elif self.learner_ == "x":
             need |= {f"tau{g}:{a}" for a in self.arms_ for g in (0, 1)}
-        elif self.learner == "dr":
+        elif self.learner_ == "dr":
             need |= {f"dr:{a}" for a in self.arms_}
         for models in [self.models_] + list(self.boot_models_):
             if not isinstance(models, dict) or not need <= set(models):
                 raise ValueError(f"models_ must hold the models {sorted(need)}.")
             if not all(isinstance(m, (xgb.XGBClassifier, xgb.XGBRegressor)) for m in models.values()):
                 raise ValueError("models_ must hold xgboost models only.")
-            widths = {m.get_booster().num_features() for m in models.values()}
-            if widths != {len(self.encoded_names_)}:
-                raise ValueError(f"the models read {sorted(widths)} features; the encoding gives "
-                                 f"{len(self.encoded_names_)}.")
+            for name, m in models.items():
+                width = len(self.encoded_names_) + (len(self.arms_) if name == "s" else 0)
+                if m.get_booster().num_features() != width:
+                    raise ValueError(f"the model {name!r} reads {m.get_booster().num_features()} features; the "
+                                     f"encoding gives {width}.")
         shares = self.shares_
         if not isinstance(shares, dict) or set(shares) != {self.control_, *self.arms_} or not all(
                 isinstance(v, float) and 0 < v < 1 for v in shares.values()):
