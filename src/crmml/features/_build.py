@@ -204,8 +204,10 @@ def _is_canonical(df, third) -> bool:
     if third == "amount":
         a = df["amount"]
         q = df["quantity"] if "quantity" in df.columns else None
-        return (a.dtype == np.float64 and not (np.abs(a.to_numpy()) > MAX_ABS_VALUE).any()
-                and (q is None or q.dtype == np.float64))
+        if a.dtype != np.float64 or (q is not None and q.dtype != np.float64):
+            return False
+        v = a.to_numpy()                               # fmin/fmax skip NaN (a missing amount counts as 0)
+        return not (np.fmax.reduce(v) > MAX_ABS_VALUE or np.fmin.reduce(v) < -MAX_ABS_VALUE)
     return not df[third].isna().any()
 
 
