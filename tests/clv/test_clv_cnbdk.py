@@ -15,6 +15,7 @@ from crmml.clv import (
     calibration_holdout,
 )
 from crmml.clv._bgnbd import _expected
+from crmml.exceptions import ParameterError
 from crmml.persistence import ModelLoadError, load, save
 
 GROCERY = Path(__file__).resolve().parents[2] / ".." / ".." / "shared" / "data" / "grocery_elog" / "groceryElog.csv"
@@ -53,9 +54,10 @@ def test_k1_is_bgnbd_and_mbgnbd(grocery):
 def test_grocery_log_reproduces_the_published_errors(grocery):
     """BTYDplus on this split: sum|error|/sum actual 0.710 BG/NBD, 0.679 Pareto/NBD, 0.644 MBG/CNBD-k (k=2).
 
-    BTYDplus forecasts (M)BG/CNBD-k with a BG/NBD approximation (alpha scaled by k) rescaled to the cohort's
-    unconditional expectation; that recipe on our fit gives 0.644, so parameters, P(alive) and the
-    unconditional expectation agree with it. Our own forecast is the exact series, and lower (0.630).
+    The published MBG/CNBD-k figure is BTYDplus' forecast (xbgcnbd.ConditionalExpectedTransactions: the
+    (M)BG/NBD expectation with alpha scaled by k, times P(alive), rescaled to the cohort's exact
+    unconditional total), which is crmml's default ``forecast="btydplus"`` (measured 0.6440). The exact
+    conditional expectation (``forecast="exact"``) on the same fit is 0.630.
     """
     act = grocery["frequency_holdout"].to_numpy()
     assert _error(BetaGeoModel().fit(grocery).conditional_expected_purchases(grocery, 364.0), act) == \
@@ -63,15 +65,55 @@ def test_grocery_log_reproduces_the_published_errors(grocery):
     assert _error(ParetoNBDModel().fit(grocery).conditional_expected_purchases(grocery, 364.0), act) == \
         pytest.approx(0.679, abs=0.005)
     m = ModifiedBetaGeoCNBDModel().fit(grocery)
-    assert m.k_ == 2 and m.k_log_likelihood_.idxmax() == 2
+    # BTYDplus' grid: k = 1, 2, ... stopping at the first k > 2 below k-1, itself below k-2 (here k = 4)
+    assert m.k_ == 2 and list(m.k_log_likelihood_.index) == [1, 2, 3, 4]
+    published = m.conditional_expected_purchases(grocery, 364.0)
+    assert abs(_error(published, act) - 0.644) <= 0.01
+    # the recipe written out from its formulas: same numbers
     r, alpha, a, b = m.params_
     x, T = grocery["frequency"].to_numpy(float), grocery["T"].to_numpy()
     approx = _expected((r, m.k_ * alpha, a, b + 1), x, T, 364.0) * m.conditional_probability_alive(grocery).to_numpy()
     approx *= (m.expected_purchases(T + 364.0).sum() - m.expected_purchases(T).sum()) / approx.sum()
-    assert _error(approx, act) == pytest.approx(0.644, abs=0.01)
-    exact = _error(m.conditional_expected_purchases(grocery, 364.0), act)
-    assert exact <= 0.644 + 0.01
-    assert BetaGeoCNBDModel().fit(grocery).k_ == 2
+    np.testing.assert_allclose(published.to_numpy(), approx, rtol=1e-9)
+    exact = _error(m.set_params(forecast="exact").conditional_expected_purchases(grocery, 364.0), act)
+    assert exact == pytest.approx(0.630, abs=0.005)
+    bg = BetaGeoCNBDModel().fit(grocery)
+    assert bg.k_ == 2
+    assert _error(bg.conditional_expected_purchases(grocery, 364.0), act) == pytest.approx(0.663, abs=0.005)
+
+
+@pytest.mark.slow
+def test_grocery_fit_does_not_depend_on_the_time_unit(grocery):
+    """BTYDplus works in weeks, crmml's split in days: litt in days is litt in weeks + x log 7, which shifts the
+    log-likelihood by -x log 7 for every k alike, so k, r, a, b, alpha/7 and the forecasts are the same."""
+    weeks = grocery.assign(recency=grocery["recency"] / 7, T=grocery["T"] / 7,
+                           litt=grocery["litt"] - grocery["frequency"] * np.log(7))
+    days_fit, weeks_fit = ModifiedBetaGeoCNBDModel().fit(grocery), ModifiedBetaGeoCNBDModel().fit(weeks)
+    assert days_fit.k_ == weeks_fit.k_ == 2
+    np.testing.assert_allclose(weeks_fit.params_.to_numpy() * [1, 7, 1, 1], days_fit.params_.to_numpy(), rtol=1e-4)
+    np.testing.assert_allclose(weeks_fit.conditional_expected_purchases(weeks, 52.0),
+                               days_fit.conditional_expected_purchases(grocery, 364.0), rtol=1e-4)
+
+
+def test_btydplus_forecast_rescales_whole_cohorts_only():
+    """``forecast="btydplus"``: rows rescaled together to the exact unconditional total when k > 1 and there
+    are at least 100 rows; fewer rows (or k = 1) get P(alive) times the scaled (M)BG/NBD expectation."""
+    rng = np.random.default_rng(3)
+    params, k = (2.0, 20.0, 0.6, 4.0), 2
+    s, _ = _simulate(params, k, 1, 300, 60.0, 30.0, rng)
+    m = ModifiedBetaGeoCNBDModel(k=k)
+    m.k_ = k
+    full = m.conditional_expected_purchases(s, 30.0, params=params).to_numpy()
+    T = s["T"].to_numpy()
+    total = (m.expected_purchases(T + 30.0, params=params) - m.expected_purchases(T, params=params)).sum()
+    assert full.sum() == pytest.approx(total, rel=1e-10)
+    few = m.conditional_expected_purchases(s.iloc[:99], 30.0, params=params).to_numpy()
+    r, alpha, a, b = params
+    raw = _expected((r, k * alpha, a, b + 1), s["frequency"].to_numpy(float)[:99], T[:99], 30.0)
+    np.testing.assert_allclose(few, raw * m.conditional_probability_alive(s.iloc[:99], params=params), rtol=1e-12)
+    np.testing.assert_allclose(full[:99] / few, full[0] / few[0], rtol=1e-12)        # one factor for all rows
+    with pytest.raises(ParameterError, match="The 'forecast' parameter of ModifiedBetaGeoCNBDModel must be"):
+        ModifiedBetaGeoCNBDModel(forecast="approx").fit(s)
 
 
 def _simulate(params, k, m, n, T, t, rng, n_max=150):
@@ -99,7 +141,7 @@ def test_conditional_expectation_is_exact_by_simulation(cls, m):
     rng = np.random.default_rng(7)
     params, k = (2.0, 20.0, 0.6, 4.0), 3
     s, hold = _simulate(params, k, m, 20_000, 60.0, 50.0, rng)
-    model = cls(k=k)
+    model = cls(k=k, forecast="exact")
     model.k_ = k
     pred = model.conditional_expected_purchases(s, 50.0, params=params).to_numpy()
     se = hold.std() / np.sqrt(len(hold))
@@ -132,6 +174,10 @@ def test_gradient_and_errors(tmp_path):
     with pytest.raises(ValueError, match="The 'k' parameter of ModifiedBetaGeoCNBDModel must be"):
         ModifiedBetaGeoCNBDModel(k=0).fit(s)
     path = save(fitted, tmp_path / "cnbd.zip")
+    pd.testing.assert_series_equal(load(path).conditional_expected_purchases(s, 10.0),
+                                   fitted.conditional_expected_purchases(s, 10.0))
+    path = save(fitted.set_params(forecast="exact"), tmp_path / "cnbd_exact.zip")
+    assert load(path).forecast == "exact"
     pd.testing.assert_series_equal(load(path).conditional_expected_purchases(s, 10.0),
                                    fitted.conditional_expected_purchases(s, 10.0))
     fitted.k_ = 10**9                                   # a hostile k_ would size the series
