@@ -6,8 +6,8 @@ Splits: CDNOW full, 39 + 39 weeks (weekly occasions); the grocery log, calibrati
 (daily, Platzer & Reutterer's split); Online Retail, 90-day holdouts after four cutoffs (daily). Per model:
 ``sum |forecast - actual| / sum actual`` (lower is better; BG/NBD is the baseline row) and the signed total
 error; for Online Retail the mean over the cutoffs with its standard deviation. Every model is fit on the
-calibration part only. (M)BG/CNBD-k appear twice: with BTYDplus' published forecast (the default) and with
-``forecast="exact"`` (the model's exact conditional expectation), on the same fit.
+calibration part only. (M)BG/CNBD-k appear twice: with the model's exact conditional expectation (the default,
+``forecast="exact"``) and with BTYDplus' published forecast (``forecast="btydplus"``), on the same fit.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from crmml.clv import (
 )
 from crmml.datasets import load_cdnow, load_grocery, load_online_retail
 
-# (M)BG/CNBD-k: BTYDplus' published forecast (the default) and the exact conditional expectation
+# (M)BG/CNBD-k: the exact conditional expectation (the default) and BTYDplus' published forecast
 MODELS = {"NBD": NBDModel, "BG/NBD": BetaGeoModel, "MBG/NBD": ModifiedBetaGeoModel, "Pareto/NBD": ParetoNBDModel,
-          "BG/CNBD-k": BetaGeoCNBDModel, "BG/CNBD-k exact": partial(BetaGeoCNBDModel, forecast="exact"),
+          "BG/CNBD-k": BetaGeoCNBDModel, "BG/CNBD-k btydplus": partial(BetaGeoCNBDModel, forecast="btydplus"),
           "MBG/CNBD-k": ModifiedBetaGeoCNBDModel,
-          "MBG/CNBD-k exact": partial(ModifiedBetaGeoCNBDModel, forecast="exact")}
+          "MBG/CNBD-k btydplus": partial(ModifiedBetaGeoCNBDModel, forecast="btydplus")}
 
 
 def _scores(s):

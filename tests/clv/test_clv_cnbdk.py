@@ -56,15 +56,15 @@ def test_grocery_log_reproduces_the_published_errors(grocery):
 
     The published MBG/CNBD-k figure is BTYDplus' forecast (xbgcnbd.ConditionalExpectedTransactions: the
     (M)BG/NBD expectation with alpha scaled by k, times P(alive), rescaled to the cohort's exact
-    unconditional total), which is crmml's default ``forecast="btydplus"`` (measured 0.6440). The exact
-    conditional expectation (``forecast="exact"``) on the same fit is 0.630.
+    unconditional total): crmml's ``forecast="btydplus"`` (measured 0.6440). The exact conditional
+    expectation (``forecast="exact"``, the default) on the same fit is 0.630.
     """
     act = grocery["frequency_holdout"].to_numpy()
     assert _error(BetaGeoModel().fit(grocery).conditional_expected_purchases(grocery, 364.0), act) == \
         pytest.approx(0.710, abs=0.005)
     assert _error(ParetoNBDModel().fit(grocery).conditional_expected_purchases(grocery, 364.0), act) == \
         pytest.approx(0.679, abs=0.005)
-    m = ModifiedBetaGeoCNBDModel().fit(grocery)
+    m = ModifiedBetaGeoCNBDModel(forecast="btydplus").fit(grocery)
     # BTYDplus' grid: k = 1, 2, ... stopping at the first k > 2 below k-1, itself below k-2 (here k = 4)
     assert m.k_ == 2 and list(m.k_log_likelihood_.index) == [1, 2, 3, 4]
     published = m.conditional_expected_purchases(grocery, 364.0)
@@ -77,7 +77,7 @@ def test_grocery_log_reproduces_the_published_errors(grocery):
     np.testing.assert_allclose(published.to_numpy(), approx, rtol=1e-9)
     exact = _error(m.set_params(forecast="exact").conditional_expected_purchases(grocery, 364.0), act)
     assert exact == pytest.approx(0.630, abs=0.005)
-    bg = BetaGeoCNBDModel().fit(grocery)
+    bg = BetaGeoCNBDModel(forecast="btydplus").fit(grocery)
     assert bg.k_ == 2
     assert _error(bg.conditional_expected_purchases(grocery, 364.0), act) == pytest.approx(0.663, abs=0.005)
 
@@ -101,7 +101,7 @@ def test_btydplus_forecast_rescales_whole_cohorts_only():
     rng = np.random.default_rng(3)
     params, k = (2.0, 20.0, 0.6, 4.0), 2
     s, _ = _simulate(params, k, 1, 300, 60.0, 30.0, rng)
-    m = ModifiedBetaGeoCNBDModel(k=k)
+    m = ModifiedBetaGeoCNBDModel(k=k, forecast="btydplus")
     m.k_ = k
     full = m.conditional_expected_purchases(s, 30.0, params=params).to_numpy()
     T = s["T"].to_numpy()
@@ -176,8 +176,8 @@ def test_gradient_and_errors(tmp_path):
     path = save(fitted, tmp_path / "cnbd.zip")
     pd.testing.assert_series_equal(load(path).conditional_expected_purchases(s, 10.0),
                                    fitted.conditional_expected_purchases(s, 10.0))
-    path = save(fitted.set_params(forecast="exact"), tmp_path / "cnbd_exact.zip")
-    assert load(path).forecast == "exact"
+    path = save(fitted.set_params(forecast="btydplus"), tmp_path / "cnbd_btydplus.zip")
+    assert load(path).forecast == "btydplus"
     pd.testing.assert_series_equal(load(path).conditional_expected_purchases(s, 10.0),
                                    fitted.conditional_expected_purchases(s, 10.0))
     fitted.k_ = 10**9                                   # a hostile k_ would size the series

@@ -19,16 +19,18 @@ expectation (:func:`_expected_alive`): given alive, phase j and the history, ``l
 Gamma(r+kx+j, alpha+T)``, ``p ~ Beta(a, b+x+m)`` and the n-th future purchase needs the
 ``nk - j``-th future event, so
 ``E = sum_j w_j sum_n E[(1-p)^(n-1)] P(N(t) >= nk - j)`` with ``N(t)`` negative binomial:
-``P(N >= s) = I_{t/(alpha+T+t)}(s, r+kx+j)`` (regularized incomplete beta); ``forecast="exact"``.
+``P(N >= s) = I_{t/(alpha+T+t)}(s, r+kx+j)`` (regularized incomplete beta); ``forecast="exact"``, the
+default.
 
-The default, ``forecast="btydplus"``, is the forecast BTYDplus publishes (its
+``forecast="btydplus"`` is the forecast BTYDplus publishes (its
 ``xbgcnbd.ConditionalExpectedTransactions``, which gives the published grocery figures): P(alive) times
 the (M)BG/NBD expectation given alive with ``alpha`` replaced by ``k alpha`` (and ``b`` by ``b + m``),
 and, when ``k > 1`` and at least 100 rows are passed, every row rescaled by one factor so that the
 rows' total equals the exact unconditional total ``sum_i E[X(T_i + t)] - E[X(T_i)]``. The same
 model and parameters; only the forecast differs. That factor depends on the rows passed together, so
 a customer's forecast is not partition-exact under ``"btydplus"``; ``"exact"`` is (and is the
-conditional expectation of the model: the simulation tests check it).
+conditional expectation of the model: the simulation tests check it), which is why it is the default;
+``"btydplus"`` is there to reproduce published figures.
 """
 
 from __future__ import annotations
@@ -120,11 +122,11 @@ class BetaGeoCNBDModel(CountDistributionMixin, BasePurchaseModel):
     ----------
     k : int or None, default=None
         Erlang order in [1, 12]; None chooses it by likelihood.
-    forecast : {"btydplus", "exact"}, default="btydplus"
-        How :meth:`conditional_expected_purchases` forecasts (see the module notes): BTYDplus'
-        published recipe (a BG/NBD approximation rescaled to the cohort's exact total; the figures
-        BTYDplus and Platzer & Reutterer publish), or the model's exact conditional expectation
-        (partition-exact; on the grocery log 2006/2007, sum|error|/sum actual 0.630 against 0.644).
+    forecast : {"exact", "btydplus"}, default="exact"
+        How :meth:`conditional_expected_purchases` forecasts (see the module notes): the model's
+        exact conditional expectation (partition-exact; on the grocery log 2006/2007, sum|error|/sum
+        actual 0.630), or BTYDplus' published recipe (a BG/NBD approximation rescaled to the total
+        of the rows passed together, so not partition-exact; it gives the published 0.644).
         :meth:`conditional_probability_of_purchases` is the model's exact distribution either way:
         its mean is the ``"exact"`` forecast.
     max_iter, tol, compress
@@ -158,7 +160,7 @@ class BetaGeoCNBDModel(CountDistributionMixin, BasePurchaseModel):
     _columns = ("frequency", "recency", "T", "litt")
     _shift = 0
 
-    def __init__(self, k=None, *, forecast: str = "btydplus", max_iter: int = 500, tol: float = 1e-7,
+    def __init__(self, k=None, *, forecast: str = "exact", max_iter: int = 500, tol: float = 1e-7,
                  compress: bool = True):
         self.k = k
         self.forecast = forecast
