@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmml._utils import ProbabilityCalibrator, check_in, check_number, numeric_values
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._encode import category_codes, check_columns, churn_scores
-from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline
+from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline, forward_fold_scores
 from crmml.exceptions import InsufficientDataWarning
 
 __all__ = ["ChurnModel", "RecencyFrequencyBaseline"]
@@ -74,8 +74,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     validation found worse than the baseline. With snapshot cutoffs, the
     chosen model is then refitted on every row (the latest snapshot is the
     freshest data) with the validated number of trees, and the calibrator
-    keeps its out-of-time slope and takes its level from all snapshots
-    (mean probability = their churn rate).
+    keeps its out-of-time slope (pooled over the forward folds: each snapshot
+    after the first predicted by a model trained on the earlier ones only)
+    and takes its level from all snapshots (mean probability = their churn
+    rate).
 
     **Defaults** are chosen for what churn data usually is: a few thousand
     customers, noisy labels, and hundreds of strongly correlated features
@@ -138,7 +140,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     learning_rate_ : float
         The learning rate used (``learning_rate``, doubled when the round cap stopped the boosting).
     validation_ : str
-        Which split was used ("latest cutoff ..." or "stratified holdout ...").
+        Which split was used ("latest cutoff ..." or "stratified holdout ..."), and with three or more
+        snapshot cutoffs how many forward folds the calibration slope pooled.
     selection_ : DataFrame
         Per candidate (``churn_model``, ``recency_frequency_baseline`` when its columns exist):
         ``validation_roc_auc``, ``validation_log_loss``, ``chosen``.
@@ -254,7 +257,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                                                                self.learning_rate)
         self.best_iteration_ = int(self.model_.best_iteration)
         raw = self.model_.predict_proba(Xe.iloc[va])[:, 1]
-        self.calibrator_ = ProbabilityCalibrator(method=self.calibration).fit(raw, y[va])
+        cal = (raw, y[va], None)
+        if by_time:     # calibration slope pooled over every forward fold (crmml.churn._selection)
+            def fit_fixed(Xf, yf):
+                with xgb_errors(owner):
+                    return make(self.learning_rate_, self.best_iteration_ + 1, None).fit(Xf, yf, verbose=False)
+
+            cal = forward_fold_scores(fit_fixed, Xe, y, t, raw)
+            if len(np.unique(cal[2])) > 1:
+                self.validation_ += f"; calibration slope pooled over {len(np.unique(cal[2]))} forward folds " \
+                                    f"({len(cal[1])} rows)"
+        self.calibrator_ = ProbabilityCalibrator(method=self.calibration).fit(*cal[:2], periods=cal[2])
         self.selection_, self.baseline_ = compare_with_baseline(
             RecencyFrequencyBaseline(), X, y, tr, va, raw, self.calibrator_.transform(raw), owner)
         self.chosen_ = str(self.selection_.index[self.selection_["chosen"]][0])
