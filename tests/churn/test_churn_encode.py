@@ -100,3 +100,18 @@ def test_float_frames_go_to_xgboost_without_a_copy_and_score_the_same(fitted_flo
     bad.iloc[1500, 4] = -np.inf
     with pytest.raises(SchemaError, match="X.f4: infinite values"):
         churn_scores(model, bad, block_rows=block_rows)
+
+
+def test_features_stored_as_float32_score_exactly_as_float64(fitted_float, monkeypatch):
+    """xgboost rounds float64 to float32 as numpy does: ``crmml score`` builds float32 features (half the memory)."""
+    from crmml.churn import _encode
+
+    model, X = fitted_float
+    X32 = X.astype(np.float32)
+    assert _encode._float_view(X32, model) is not None
+    monkeypatch.setattr(_encode, "_fill", lambda *a: pytest.fail("the float32 frame was copied into a block"))
+    np.testing.assert_array_equal(model.predict_proba(X32), model.predict_proba(X))
+    mixed = X.astype({"f1": np.float32})                           # mixed float widths: the block path, same scores
+    assert _encode._float_view(mixed, model) is None
+    monkeypatch.undo()
+    np.testing.assert_array_equal(model.predict_proba(mixed), model.predict_proba(X))

@@ -4,9 +4,10 @@ xgboost stores every feature as float32 and a categorical as its code among the 
 ``fit``. Scoring therefore writes each column once into one C-contiguous float32 block (a batch of rows at a
 time, so memory stays bounded) and hands it to ``Booster.inplace_predict``: no intermediate DataFrame, no
 float64 copy of the whole frame, no DMatrix. When the frame already is what the trees read -- exactly the
-fitted columns, in order, all float64 in one block, no categoricals (what :func:`crmml.features.build_features`
-returns) -- its own memory goes to xgboost as a strided view, a batch of rows at a time, and even that copy is
-skipped (xgboost rounds each float64 to float32 as it reads it). The values the trees see are exactly those of
+fitted columns, in order, all float64 (or all float32) in one block, no categoricals (what
+:func:`crmml.features.build_features` returns) -- its own memory goes to xgboost as a strided view, a batch of
+rows at a time, and even that copy is skipped (xgboost rounds each float64 to float32 as it reads it, as numpy
+does when features are stored as float32). The values the trees see are exactly those of
 the DataFrame path (a float64 column rounded to float32, a category's code), so the probabilities are
 identical bit for bit.
 """
@@ -77,13 +78,14 @@ def _fill(block: np.ndarray, columns: list[np.ndarray], start: int, stop: int) -
 
 
 def _float_view(X: pd.DataFrame, model):
-    """``X``'s values as one float64 2-D view when they are exactly what the trees read; else None."""
+    """``X``'s values as one float64 (or float32) 2-D view when they are exactly what the trees read; else None."""
     if model.categorical_features_ or list(X.columns) != list(model.feature_names_in_):
         return None
-    if not all(isinstance(t, np.dtype) and t == np.float64 for t in X.dtypes):
+    kind = X.dtypes.iloc[0] if X.shape[1] else None
+    if kind not in (np.float64, np.float32) or not all(isinstance(t, np.dtype) and t == kind for t in X.dtypes):
         return None
     values = X.to_numpy()
-    return values if values.dtype == np.float64 and np.shares_memory(values, X.iloc[:, 0].to_numpy()) else None
+    return values if values.dtype == kind and np.shares_memory(values, X.iloc[:, 0].to_numpy()) else None
 
 
 def _check_finite(block: np.ndarray, X: pd.DataFrame) -> None:
