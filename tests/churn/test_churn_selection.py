@@ -144,6 +144,23 @@ def test_the_round_cap_is_never_the_limit(subscription):
     assert m2.learning_rate_ == 0.1 and m2.best_iteration_ < 299   # early stopping stopped it: rate kept
 
 
+def test_a_best_round_just_below_the_cap_still_raises_the_rate():
+    """Early stopping stopped the boosting only if fewer rounds than the cap were built (not: best round < cap - 1)."""
+    from types import SimpleNamespace
+
+    from crmml.churn._selection import boost_until_stopped
+
+    def fake(built, best):
+        booster = SimpleNamespace(num_boosted_rounds=lambda: built)
+        return SimpleNamespace(best_iteration=best, get_booster=lambda: booster)
+
+    rates = []
+    _, rate = boost_until_stopped(lambda r: rates.append(r) or r, lambda r: fake(500, 498), 500, 0.05)
+    assert rates == [0.05, 0.1, 0.2] and rate == 0.2                # the cap ended every attempt
+    _, rate = boost_until_stopped(lambda r: r, lambda r: fake(449 if r > 0.06 else 500, 398), 500, 0.05)
+    assert rate == 0.1                                              # stopped by early stopping at the doubled rate
+
+
 #: (dataset, test cutoff) where the model's ECE exceeds the baseline's + 0.01: all of the excess is level (the next
 #: period's churn rate fell below every training snapshot's; see crmml.churn._selection). Measured, not wished away.
 LEVEL_MISSES = {("online_retail", "2011-09-25"), ("online_retail", "2011-10-20"), ("grocery", "2007-09-01")}

@@ -53,7 +53,10 @@ def boost_until_stopped(make, fit, n_estimators: int, learning_rate: float):
     rate = float(learning_rate)
     for attempt in range(MAX_RATE_DOUBLINGS + 1):
         model = fit(make(rate))
-        if int(model.best_iteration) < n_estimators - 1 or attempt == MAX_RATE_DOUBLINGS or rate >= 1.0:
+        # early stopping ended the boosting only if fewer rounds than the cap were built; a best round just
+        # below the cap (no patience left to stop) still means the cap was the limit
+        stopped = model.get_booster().num_boosted_rounds() < n_estimators
+        if stopped or attempt == MAX_RATE_DOUBLINGS or rate >= 1.0:
             return model, rate
         rate = min(2.0 * rate, 1.0)
     return model, rate  # pragma: no cover - the loop always returns
