@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crmml.schema import _LABEL_MAP, MAX_ABS_VALUE, SPECS, _is_tz_aware, _numpy_backed
+from crmml._schema_coerce import _clean_floats
 from crmml._time import TIMESTAMP_MAX, TIMESTAMP_MIN
 
 __all__ = ["row_problems", "reasons", "describe"]
@@ -59,10 +60,8 @@ def _datetimes(s, allow_null):
 
 
 def _floats(s, allow_null):
-    if isinstance(s.dtype, np.dtype) and s.dtype.kind == "f" and len(s):
-        values = s.to_numpy()                        # no copy: a clean float column costs two reductions
-        if -MAX_ABS_VALUE <= values.min() and values.max() <= MAX_ABS_VALUE:   # False when any NaN / inf
-            return []
+    if _clean_floats(s):                             # no copy: a clean float column costs two reductions
+        return []
     null = s.isna().to_numpy(dtype=bool)
     num = (s.astype("float64") if pd.api.types.is_bool_dtype(s.dtype)
            else pd.to_numeric(s, errors="coerce").astype("float64")).to_numpy()

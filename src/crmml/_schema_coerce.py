@@ -150,11 +150,20 @@ def _is_tz_aware(vals: pd.Series) -> np.ndarray:
     return out
 
 
+def _clean_floats(s: pd.Series) -> bool:
+    """True for a non-empty numpy float column with no null, infinity or value above ``MAX_ABS_VALUE``.
+
+    Two reductions and no temporary array: min/max are NaN when any value is.
+    """
+    if not (isinstance(s.dtype, np.dtype) and s.dtype.kind == "f" and len(s)):
+        return False
+    v = s.to_numpy()
+    return bool(-MAX_ABS_VALUE <= v.min() and v.max() <= MAX_ABS_VALUE)
+
+
 def _coerce_float(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd.Series:
-    if s.dtype == np.float64 and len(s):
-        v = s.to_numpy()                # min/max are NaN when a value is: one check, no temporary array
-        if -MAX_ABS_VALUE <= v.min() and v.max() <= MAX_ABS_VALUE:
-            return s                    # already canonical: no null, infinity or huge value; nothing copied
+    if s.dtype == np.float64 and _clean_floats(s):
+        return s                        # already canonical: no null, infinity or huge value; nothing copied
     null = s.isna()
     if pd.api.types.is_bool_dtype(s.dtype):
         out = s.astype("float64")
