@@ -37,7 +37,6 @@ from crmml._utils import MAX_HORIZON_DAYS, check_as_of, check_number
 from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._feature_training import (
     EARLY_STOPPING_ROUNDS,
-    OFFSET_FLOOR,
     log_offset,
     select_correction,
     snapshot_cutoffs,
