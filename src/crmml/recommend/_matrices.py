@@ -25,7 +25,13 @@ def occasions(tx: pd.DataFrame, item_index: pd.Index, customer_index: pd.Index) 
 
     A purchase occasion is a ``transaction_id`` when present, else a timestamp.
     Columns: ``c`` (customer code), ``i`` (item code), ``basket`` (occasion code),
-    ``ts`` (int64 ns).
+    ``ts`` (int64 ns), one row per (customer, item, occasion), in order of first appearance.
+
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 1], "product_id": ["a", "b", "a", "a"],
+    ...                    "timestamp": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-03", "2024-01-01"]),
+    ...                    "transaction_id": ["t1", "t1", "t2", "t1"]})
+    >>> occasions(tx, pd.Index(["a", "b"]), pd.Index([1, 2]))[["c", "i", "basket"]].to_numpy().tolist()
+    [[0, 0, 0], [0, 1, 0], [1, 0, 1]]
     """
     c = customer_index.get_indexer(tx["customer_id"])
     i = item_index.get_indexer(tx["product_id"])
@@ -34,10 +40,18 @@ def occasions(tx: pd.DataFrame, item_index: pd.Index, customer_index: pd.Index) 
     kc = pd.factorize(tx["customer_id"].to_numpy())[0].astype(np.int64)
     kt = pd.factorize(key.to_numpy())[0].astype(np.int64)
     basket = pd.factorize(kc * (int(kt.max()) + 1) + kt)[0]  # occasion = (customer, transaction)
-    occ = pd.DataFrame({"c": c, "i": i, "basket": basket, "ts": ts})
-    occ = occ[(occ["c"] >= 0) & (occ["i"] >= 0)]
-    # one row per occasion and item; the occasion's time is its earliest line
-    return occ.groupby(["c", "i", "basket"], sort=False, as_index=False)["ts"].min()
+    keep = (c >= 0) & (i >= 0)
+    c, i, basket, ts = c[keep], i[keep], basket[keep], ts[keep]
+    # one row per occasion and item, in order of first appearance (a basket holds one customer, so the pair
+    # (basket, item) is the group); the occasion's time is its earliest line
+    g, pairs = pd.factorize(basket.astype(np.int64) * max(len(item_index), 1) + i)
+    first = np.full(len(pairs), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, g, ts)
+    out = {}
+    for name, v in (("c", c), ("i", i), ("basket", basket)):
+        out[name] = np.empty(len(pairs), dtype=np.int64)
+        out[name][g] = v                              # constant within a group
+    return pd.DataFrame({**out, "ts": first})
 
 
 def affinity_matrices(occ: pd.DataFrame, as_of_ns: int, half_life_days: float, shape: tuple[int, int]):
