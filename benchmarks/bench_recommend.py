@@ -1,6 +1,6 @@
 """Benchmark NextBestOffer: fit + recommend top-10 for 100k customers x 5k products.
 
-Run: python benchmarks/bench_recommend.py [--customers 100000] [--products 5000]
+Run: python benchmarks/bench_recommend.py [--customers 100000] [--products 5000] [--n-jobs 1]
      python benchmarks/bench_recommend.py --accuracy    # time-split figures on the full online retail
 
 Data: make_synthetic_crm(n_customers, params={"n_products": 5000}, with_events=False)
@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--accuracy", action="store_true", help="time-split figures on the full online retail")
     ap.add_argument("--blend", choices=["auto", "fixed"], default="auto",
                     help="NextBestOffer(blend=...): 'fixed' skips learning the weights in fit")
+    ap.add_argument("--n-jobs", type=int, default=1, help="NextBestOffer(n_jobs=...): threads of recommend")
     args = ap.parse_args()
     if args.accuracy:
         accuracy(args.k)
@@ -58,7 +59,8 @@ def main():
     print(f"data: {len(tx):,} lines, {tx['customer_id'].nunique():,} customers, "
           f"{tx['product_id'].nunique():,} products ({t_data:.1f} s to generate, not timed below)")
 
-    model = NextBestOffer(max_per_category=3, exclude_recent_days=14, value_column="margin", blend=args.blend)
+    model = NextBestOffer(max_per_category=3, exclude_recent_days=14, value_column="margin", blend=args.blend,
+                          n_jobs=args.n_jobs)
     t0, c0 = time.perf_counter(), time.process_time()
     model.fit(tx, products)
     t_fit, c_fit = time.perf_counter() - t0, time.process_time() - c0

@@ -154,6 +154,16 @@ def test_partitionable_by_customer(default_recs, crm):
     pd.testing.assert_frame_equal(halves, recs)
 
 
+def test_threads_give_identical_recommendations(crm):
+    """n_jobs threads score blocks at once: the same rows, scores and reasons as one thread, for every rule."""
+    m = NextBestOffer(max_per_category=2, exclude_recent_days=30, value_column="price", batch_size=37,
+                      blend="fixed").fit(crm["tx"], crm["products"], as_of=crm["as_of"])
+    ids = list(crm["customers"]) + [10**9]                  # an unknown id: cold start in one block
+    one = m.recommend(ids, k=K)
+    for n_jobs in (2, 3, -1):
+        pd.testing.assert_frame_equal(m.set_params(n_jobs=n_jobs).recommend(ids, k=K), one, check_exact=True)
+
+
 def test_fit_reads_only_rows_before_as_of(crm):
     as_of = crm["as_of"]
     future = crm["tx"][crm["tx"]["timestamp"] >= as_of].copy()
@@ -199,6 +209,7 @@ def test_lift_similarity_is_symmetric_before_pruning(crm):
     ({"exclude_recent_days": -1}, r"The 'exclude_recent_days' parameter of NextBestOffer must be an int in \[0, 36500\]"),
     ({"max_per_category": 0}, r"The 'max_per_category' parameter of NextBestOffer must be an int >= 1"),
     ({"min_confidence": 2.0}, r"The 'min_confidence' parameter of NextBestOffer must be a float in \[0, 1\]"),
+    ({"n_jobs": 0}, r"The 'n_jobs' parameter of NextBestOffer must be an int in \[1, 1024\]"),
 ])
 def test_parameter_errors(params, match):
     tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]), "amount": [1.0],
