@@ -4,7 +4,10 @@ Every model states its parameter names, the summary columns it reads, a vectoris
 log-likelihood with analytic gradient (``_loglik_grad``) and initial values. This base
 class does the rest, once: input checks, compression of identical summary rows into
 weights, L-BFGS on log-parameters, convergence checks, the observed-information
-Hessian and the ``params_`` / ``summary_`` / ``cov_`` results.
+Hessian and the ``params_`` / ``summary_`` / ``cov_`` results. On large day-granular
+summaries (more than 50,000 distinct rows) the fit first runs on binned rows and then
+polishes on all rows with quasi-Newton steps from the binned rows' Hessian (see
+:mod:`crmml.clv._rows`): a handful of evaluations on all rows instead of a few dozen.
 """
 
 from __future__ import annotations
@@ -21,21 +24,10 @@ from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_number
 from crmml._utils._state import check_covariance, check_positive_params
+from crmml.clv._rows import binned, compress
+from crmml.clv._rows import factorized as _factorized  # noqa: F401 - the models import it from here
 
 __all__ = ["ConvergenceError", "BaseCLVFitter", "BasePurchaseModel"]
-
-
-def _factorized(data: dict, column: str):
-    """(unique values, inverse codes) of ``data[column]``, cached in ``data`` across likelihood calls.
-
-    Likelihood terms that depend on one column only (``gammaln(r + x)``, ``log(alpha + T)``, ...)
-    are computed once per distinct value and gathered, which makes day- or week-granular data cheap.
-    """
-    key = "_fac_" + column
-    if key not in data:
-        codes, uniq = pd.factorize(data[column])
-        data[key] = (np.asarray(uniq, dtype="float64"), codes)
-    return data[key]
 
 
 class ConvergenceError(RuntimeError):
@@ -124,15 +116,7 @@ class BaseCLVFitter(BaseEstimator):
 
     @staticmethod
     def _compressed(data: dict, weights):
-        keys = list(data)
-        frame = pd.DataFrame(data)
-        if weights is not None:
-            frame["_w"] = weights
-            g = frame.groupby(keys, sort=True)["_w"].sum()
-        else:
-            g = frame.groupby(keys, sort=True).size()   # sorted: the fit does not depend on the row order
-        idx = g.index.to_frame(index=False)
-        return {k: idx[k].to_numpy(dtype="float64") for k in keys}, g.to_numpy(dtype="float64")
+        return compress(data, weights)
 
     # -- fit ---------------------------------------------------------------------------------------
     def fit(self, summary: pd.DataFrame, y=None, sample_weight=None):
@@ -154,10 +138,11 @@ class BaseCLVFitter(BaseEstimator):
         name = type(self).__name__
         check_number(self.max_iter, "max_iter", name, low=1, high=100_000)
         check_number(self.tol, "tol", name, kind="float", low=0, high=1, low_inclusive=False)
-        self._check_summary(summary, "fit")
+        data = self._check_summary(summary, "fit")
         mask = self._select(summary)
-        rows = summary[mask]
-        data = self._check_summary(rows, "fit")
+        rows = summary if mask.all() else summary[mask]
+        if rows is not summary:
+            data = self._check_summary(rows, "fit")
         w = None if sample_weight is None else np.asarray(sample_weight, dtype="float64")[mask]
         if len(rows) < len(self._param_names):
             raise ValueError(f"{name}.fit needs at least {len(self._param_names)} customers; "
@@ -170,8 +155,9 @@ class BaseCLVFitter(BaseEstimator):
         if "T" in data:
             self.max_T_ = float(np.max(data["T"]))
 
-        x0 = np.log(self._init_params(data, w))
-        res = self._optimize(data, w, x0, float(self.tol), int(self.max_iter))
+        start = binned(data, w) if self.compress else None
+        x0, hess = (np.log(self._init_params(data, w)), None) if start is None else self._start(*start)
+        res = self._optimize(data, w, x0, float(self.tol), int(self.max_iter), hess=hess)
         logp = res.x
         if not np.isfinite(res.fun) or not np.all(np.isfinite(logp)):
             raise ConvergenceError(f"{name}.fit did not converge: the log-likelihood is not finite at the "
@@ -187,49 +173,107 @@ class BaseCLVFitter(BaseEstimator):
                           f"({dict(zip(self._param_names, np.exp(logp).round(6)))}): the data do not "
                           "identify the model well.", ConvergenceWarning, stacklevel=2)
         params = np.exp(logp)
-        with np.errstate(all="ignore"):
-            ll, _ = self._loglik_grad(params, data)
         self.params_ = pd.Series(params, index=pd.Index(self._param_names, name="param"), name="value")
-        self.log_likelihood_ = float(w @ ll)
+        if res.success:      # the optimizer's last value and gradient are at logp (not always so when it failed)
+            self.log_likelihood_, g0 = -float(res.fun) * n_total, -np.asarray(res.jac, dtype="float64") * n_total
+        else:
+            with np.errstate(all="ignore"):
+                self.log_likelihood_, g0 = float(self._weighted_loglik_grad(params, data, w)[0]), None
         self.n_customers_ = int(round(n_total))
         self.n_iter_ = int(res.nit)
         self.n_evaluations_ = int(res.nfev)
         with threadpool_limits(limits=1, user_api="blas"):
-            cov_log = self._cov_log(logp, data, w)
+            cov_log = self._cov_log(logp, data, w, g0=g0)
         self.cov_log_ = pd.DataFrame(cov_log, index=self.params_.index, columns=self.params_.index)
         self.summary_ = self._summary_frame(params, cov_log)
         return self
 
-    def _optimize(self, data, w, x0, gtol, max_iter):
-        """L-BFGS on the mean negative log-likelihood per customer, in log-parameters."""
+    def _start(self, data, w):
+        """Start of the fit on all rows: log-parameters fitted on binned rows (see :mod:`crmml.clv._rows`) and
+        the Hessian of their mean negative log-likelihood there (forward differences), or None.
+
+        When the binned rows are many themselves, their fit starts in turn from a fit on coarser bins.
+        """
+        data = self._cheap_data(data) or data
+        inner = binned(data, w, n_bins=16, min_rows=10_000)
+        x0, hess = (np.log(self._init_params(data, w)), None) if inner is None else self._start(*inner)
+        res = self._optimize(data, w, x0, 1e-6, int(self.max_iter), hess=hess)
+        if not (np.isfinite(res.fun) and np.all(np.isfinite(res.x))):
+            return x0, None
+        objective, k, h = self._objective(data, w), len(res.x), 1e-6
+        g0 = objective(res.x)[1]
+        hess = np.column_stack([(objective(res.x + h * np.eye(k)[j])[1] - g0) / h for j in range(k)])
+        hess = (hess + hess.T) / 2
+        try:
+            np.linalg.cholesky(hess)
+        except np.linalg.LinAlgError:
+            hess = None
+        return res.x, hess
+
+    @staticmethod
+    def _cheap_data(data: dict):
+        """``data`` marked for a cheaper, approximate likelihood for the start fit on binned rows, or None."""
+        return None
+
+    def _weighted_loglik_grad(self, params, data, w):
+        """Weighted total log-likelihood and gradient (k,); models may sum over distinct values instead of rows."""
+        ll, grad = self._loglik_grad(params, data)
+        return float(w @ ll), w @ grad
+
+    def _objective(self, data, w):
+        """Mean negative log-likelihood per customer and its gradient in log-parameters (last 2 calls cached)."""
         n_total = float(w.sum())
+        cache = {}
 
         def objective(logp):
-            params = np.exp(logp)
-            with np.errstate(all="ignore"):
-                ll, grad = self._loglik_grad(params, data)
-            f = -float(w @ ll) / n_total
-            g = -(w @ grad) * params / n_total
-            if not np.isfinite(f) or not np.all(np.isfinite(g)):
-                return np.inf, np.zeros_like(logp)
-            return f, g
+            key = np.asarray(logp, dtype="float64").tobytes()
+            if key not in cache:
+                params = np.exp(logp)
+                with np.errstate(all="ignore"):
+                    ll, grad = self._weighted_loglik_grad(params, data, w)
+                f = -ll / n_total
+                g = -grad * params / n_total
+                if not np.isfinite(f) or not np.all(np.isfinite(g)):
+                    f, g = np.inf, np.zeros_like(logp)
+                if len(cache) >= 2:
+                    cache.pop(next(iter(cache)))
+                cache[key] = (f, g)
+            f, g = cache[key]
+            return f, g.copy()
 
+        return objective
+
+    def _optimize(self, data, w, x0, gtol, max_iter, hess=None):
+        """L-BFGS on the mean negative log-likelihood per customer, in log-parameters.
+
+        With ``hess`` (the binned rows' Hessian, near the optimum), quasi-Newton steps from that Hessian come first
+        while they lower the objective; L-BFGS then checks (or continues) from there, with the same stopping rule,
+        so the result is the optimum to the same tolerance (usually without a further evaluation: the last one is
+        cached).
+        """
+        objective = self._objective(data, w)
+        steps = 0
         # single-threaded BLAS: with 3-4 parameters, waking BLAS threads costs more than the work
         with threadpool_limits(limits=1, user_api="blas"):
-            return optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
-                                     options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15})
+            if hess is not None:
+                x0, steps, _ = _newton(objective, np.asarray(x0, dtype="float64"), hess, gtol, max_iter)
+            res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
+                                    options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15})
+        res.nit += steps
+        return res
 
     def _total_grad_log(self, logp, data, w):
         params = np.exp(logp)
         with np.errstate(all="ignore"):
-            _, grad = self._loglik_grad(params, data)
-        return (w @ grad) * params
+            _, grad = self._weighted_loglik_grad(params, data, w)
+        return grad * params
 
-    def _cov_log(self, logp, data, w):
+    def _cov_log(self, logp, data, w, g0=None):
         """Inverse observed information in log-parameter space (central differences of the gradient)."""
         k = len(logp)
         h = 1e-6
-        g0 = self._total_grad_log(logp, data, w)
+        if g0 is None or not np.all(np.isfinite(g0)):       # the optimizer's last gradient, when given
+            g0 = self._total_grad_log(logp, data, w)
         H = np.empty((k, k))
         for j in range(k):  # forward differences of the analytic gradient (k + 1 evaluations)
             e = np.zeros(k)
@@ -335,6 +379,27 @@ class BasePurchaseModel(BaseCLVFitter):
         x, tx, T = d["frequency"], d["recency"], d[self._columns[2]]
         out = self._p_alive(prm, x, tx, T) * self._expected_alive(prm, x, T, t)
         return pd.Series(out, index=summary.index, name="expected_purchases")
+
+
+def _newton(objective, x, hess, gtol, max_steps):
+    """Quasi-Newton steps from the Hessian ``hess`` (BFGS updates), while they lower the objective and
+    max |gradient| > gtol: (x, steps, updated hess)."""
+    x = np.asarray(x, dtype="float64")
+    f, g = objective(x)
+    steps = 0
+    while steps < min(max_steps, 10) and np.isfinite(f) and np.max(np.abs(g)) > gtol:
+        xn = x - np.linalg.solve(hess, g)
+        fn, gn = objective(xn)
+        steps += 1
+        # a step must lower f; at the optimum f only moves in its last bits: a smaller gradient then decides
+        if not (fn <= f or (fn <= f + 1e-13 * abs(f) and np.max(np.abs(gn)) < np.max(np.abs(g)))):
+            break
+        sk, yk = xn - x, gn - g
+        if yk @ sk > 0:
+            hs = hess @ sk
+            hess = hess - np.outer(hs, hs) / (sk @ hs) + np.outer(yk, yk) / (yk @ sk)
+        x, f, g = xn, fn, gn
+    return x, steps, hess
 
 
 def _is_covariance(cov, k: int) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaincinv, betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaincinv, betaln, digamma, expit, gammaln, hyp2f1
 
 from crmml.clv._base import BasePurchaseModel, _factorized
 from crmml.clv._pmf import CountDistributionMixin
@@ -125,6 +125,54 @@ def _bg_loglik_grad(params, data, m):
     return ll, g
 
 
+def _value_sums(data, w):
+    """Weights summed per distinct frequency and per distinct T (and of ``w * x`` per T), cached in ``data``."""
+    hit = data.get("_value_sums")
+    if hit is None or hit[0] is not w:
+        xu, xi = _factorized(data, "frequency")
+        Tu, Ti = _factorized(data, "T")
+        hit = (w, np.bincount(xi, weights=w, minlength=len(xu)), np.bincount(Ti, weights=w, minlength=len(Tu)),
+               np.bincount(Ti, weights=w * data["frequency"], minlength=len(Tu)))
+        data["_value_sums"] = hit
+    return hit[1:]
+
+
+def _bg_weighted(params, data, w, m):
+    """``(w @ ll, w @ grad)`` of :func:`_bg_loglik_grad`, with every term of one column summed per distinct value.
+
+    Terms of ``x`` only (``gammaln(r+x)``, the beta functions, digammas) and of ``T`` only (``log(alpha+T)``,
+    ``1/(alpha+T)``) are weighted by the counts per distinct value; per row remain the log-ratio ``d`` of the
+    dropout to the alive term, its softplus and its logistic weight ``w4``, and three dot products.
+    """
+    r, alpha, a, b = params
+    xu, xi = _factorized(data, "frequency")
+    tu, ti = _factorized(data, "recency")
+    Tu, Ti = _factorized(data, "T")
+    Wx, WT, WxT = _value_sums(data, w)
+    rep_u = (xu > 0) | (m > 0)
+    bx1 = np.where(rep_u, b + m + xu - 1, 1.0)
+    la4 = np.where(rep_u, np.log(a) - np.log(bx1), -np.inf)
+    lT_u, ltx_u = np.log(alpha + Tu), np.log(alpha + tu)
+    iT_u, itx_u = 1.0 / (alpha + Tu), 1.0 / (alpha + tu)
+    lT = lT_u[Ti]
+    D = ltx_u[ti] - lT                           # log((alpha+t_x)/(alpha+T)) <= 0
+    rx = r + data["frequency"]
+    d = la4[xi] - rx * D                         # log of (dropout term / alive term); -inf if x == 0 (BG)
+    w4 = expit(d)
+    v = w * w4
+    RT = r * WT + WxT                            # sum of w (r+x) per distinct T
+    dab_u = digamma(a + b) - digamma(a + b + m + xu)
+    ll = (Wx @ (gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + betaln(a, b + m + xu) - betaln(a, b))
+          - RT @ lT_u + w @ np.logaddexp(0.0, d))
+    g = np.array([
+        Wx @ (digamma(r + xu) - digamma(r) + np.log(alpha)) - WT @ lT_u - v @ D,
+        r / alpha * Wx.sum() - RT @ iT_u - (v * rx) @ (itx_u[ti] - iT_u[Ti]),
+        Wx @ dab_u + v.sum() / a,
+        Wx @ (dab_u + digamma(b + m + xu) - digamma(b)) - np.bincount(xi, weights=v, minlength=len(xu)) @ (1.0 / bx1),
+    ])
+    return float(ll), g
+
+
 class BetaGeoModel(CountDistributionMixin, BasePurchaseModel):
     """BG/NBD: Poisson purchases at rate ``lambda ~ Gamma(r, alpha)``, dropout after each
     repeat purchase with probability ``p ~ Beta(a, b)``.
@@ -174,6 +222,11 @@ class BetaGeoModel(CountDistributionMixin, BasePurchaseModel):
 
     def _loglik_grad(self, params, data):
         return _bg_loglik_grad(params, data, self._shift)
+
+    def _weighted_loglik_grad(self, params, data, w):
+        if type(self)._loglik_grad is not BetaGeoModel._loglik_grad:    # a subclass's own likelihood
+            return super()._weighted_loglik_grad(params, data, w)
+        return _bg_weighted(params, data, w, self._shift)
 
     # -- predictions ---------------------------------------------------------------------------------
     @staticmethod

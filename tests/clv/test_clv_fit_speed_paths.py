@@ -1,0 +1,105 @@
+"""The fast paths of the purchase-model fits give the results of the direct ones (issue 17).
+
+Distinct-row compression, BG/NBD's sums over distinct values, Pareto/NBD's threaded row blocks and the start
+from binned rows on large data.
+"""
+
+import numpy as np
+import pytest
+
+import crmml.clv._blocks as _blocks
+import crmml.clv._rows as _rows
+from crmml.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, summarize
+from crmml.clv._bgnbd import _bg_loglik_grad, _bg_weighted
+from crmml.clv._paretonbd import _terms
+from crmml.datasets import make_synthetic_crm
+
+
+def _random_rows(n, seed, days=730):
+    rng = np.random.default_rng(seed)
+    T = rng.integers(1, days, n).astype(float)
+    x = np.minimum(rng.negative_binomial(1, 0.15, n), 300).astype(float)
+    tx = np.where(x > 0, np.floor(rng.random(n) * (T + 1)), 0.0)
+    return {"frequency": x, "recency": tx, "T": T}
+
+
+@pytest.mark.parametrize("weights", [False, True])
+def test_compress_matches_groupby(weights):
+    data = _random_rows(20_000, 0)
+    data["recency"] = data["recency"] / 7          # a fractional column takes the sorted-factorization path
+    w = np.random.default_rng(1).random(20_000) if weights else None
+    ours, w_ours = _rows.compress(dict(data), w)
+    ref, w_ref = _rows._compress_groupby(dict(data), w)
+    for c in data:
+        np.testing.assert_array_equal(ours[c], ref[c])
+        uniq, codes = ours["_fac_" + c]
+        np.testing.assert_array_equal(uniq[codes], ours[c])
+    np.testing.assert_allclose(w_ours, w_ref, rtol=1e-14)
+
+
+@pytest.mark.parametrize("m", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bg_distinct_value_sums_match_rows(m, seed):
+    """Summing per distinct x and T gives the per-row log-likelihood and gradient, weighted, to 1e-12."""
+    rng = np.random.default_rng(seed)
+    data, w = _rows.compress(_random_rows(5_000, seed), rng.integers(1, 5, 5_000).astype(float))
+    params = np.exp(rng.normal(0, 1, 4)) * [1, 20, 1, 1]
+    ll, grad = _bg_loglik_grad(params, dict(data), m)
+    ll_w, grad_w = _bg_weighted(params, dict(data), w, m)
+    assert abs(ll_w - w @ ll) <= 1e-12 * (np.abs(ll) @ w)
+    scale = np.abs(grad).T @ w                    # the sum of magnitudes: the gradient itself may be ~0
+    np.testing.assert_array_less(np.abs(grad_w - w @ grad), 1e-12 * scale)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("block", [1, 7, 500])
+def test_pareto_blocks_identical_for_any_threads_and_blocks(monkeypatch, threads, block):
+    d = _random_rows(3_000, 3)
+    params = np.array([0.6, 30.0, 0.7, 50.0])
+    with np.errstate(all="ignore"):
+        ref = _terms(params, d["frequency"], d["recency"], d["T"], threads=1)
+    monkeypatch.setattr(_blocks, "BLOCK", block)
+    with np.errstate(all="ignore"):
+        got = _terms(params, d["frequency"], d["recency"], d["T"], threads=threads)
+    for a, b in zip(ref, got):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_for_blocks_reraises_and_keeps_error_state():
+    seen = []
+
+    def fn(rows):
+        seen.append(np.geterr()["divide"])
+        if rows.start == 4:
+            raise ValueError("block 4")
+
+    with np.errstate(divide="ignore"), pytest.raises(ValueError, match="block 4"):
+        _blocks.for_blocks(fn, 10, block=2, threads=2)
+    assert set(seen) == {"ignore"}
+
+
+@pytest.fixture(scope="module")
+def synthetic_summary():
+    """80,000 synthetic customers in days: about 70,000 distinct rows, above START_ROWS."""
+    crm = make_synthetic_crm(n_customers=80_000, seed=0, with_events=False)
+    return summarize(crm.transactions, crm.end)
+
+
+@pytest.mark.parametrize("model", [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel])
+def test_binned_start_reaches_the_same_optimum(monkeypatch, model, synthetic_summary):
+    """On more than START_ROWS distinct rows the fit starts from binned rows; the optimum is the one of the
+    plain start to the optimizer's tolerance (within 1/1000 of a standard error), and so are the standard
+    errors."""
+    s = synthetic_summary
+    data, w = _rows.compress({c: s[c].to_numpy(float) for c in ("frequency", "recency", "T")}, None)
+    assert _rows.binned(data, w) is not None                  # the fast start applies
+    fast = model().fit(s)
+    monkeypatch.setattr(_rows, "START_ROWS", 10 ** 9)
+    assert _rows.binned(data, w) is None
+    plain = model().fit(s)
+    assert fast.converged_ and plain.converged_
+    se_log = np.sqrt(np.diag(plain.cov_log_.to_numpy()))    # tolerance: a thousandth of a standard error
+    np.testing.assert_array_less(np.abs(np.log(fast.params_ / plain.params_)), 1e-3 * se_log)
+    np.testing.assert_allclose(fast.log_likelihood_, plain.log_likelihood_, rtol=1e-12)
+    np.testing.assert_allclose(fast.summary_["se"], plain.summary_["se"], rtol=1e-3)
+    assert fast.n_iter_ < plain.n_iter_
