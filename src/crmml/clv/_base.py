@@ -25,7 +25,6 @@ from threadpoolctl import threadpool_limits
 from crmml._utils import check_number
 from crmml._utils._state import check_covariance, check_positive_params
 from crmml.clv._rows import binned, compress
-from crmml.clv._rows import factorized as _factorized  # noqa: F401 - the models import it from here
 
 __all__ = ["ConvergenceError", "BaseCLVFitter", "BasePurchaseModel"]
 
@@ -114,10 +113,6 @@ class BaseCLVFitter(BaseEstimator):
                 bad |= (tx < 0) | (tx > T) | ((x == 0) & (tx != 0))
         return bad
 
-    @staticmethod
-    def _compressed(data: dict, weights):
-        return compress(data, weights)
-
     # -- fit ---------------------------------------------------------------------------------------
     def fit(self, summary: pd.DataFrame, y=None, sample_weight=None):
         """Fit by maximum likelihood.
@@ -148,7 +143,7 @@ class BaseCLVFitter(BaseEstimator):
             raise ValueError(f"{name}.fit needs at least {len(self._param_names)} customers; "
                              f"got {len(rows)}.")
         if self.compress:
-            data, w = self._compressed(data, w)
+            data, w = compress(data, w)
         elif w is None:
             w = np.ones(len(next(iter(data.values()))))
         n_total = float(w.sum())
@@ -200,10 +195,8 @@ class BaseCLVFitter(BaseEstimator):
         res = self._optimize(data, w, x0, 1e-6, int(self.max_iter), hess=hess)
         if not (np.isfinite(res.fun) and np.all(np.isfinite(res.x))):
             return x0, None
-        objective, k, h = self._objective(data, w), len(res.x), 1e-6
-        g0 = objective(res.x)[1]
-        hess = np.column_stack([(objective(res.x + h * np.eye(k)[j])[1] - g0) / h for j in range(k)])
-        hess = (hess + hess.T) / 2
+        objective = self._objective(data, w)
+        hess = _fd_hessian(lambda z: objective(z)[1], res.x, objective(res.x)[1])
         try:
             np.linalg.cholesky(hess)
         except np.linalg.LinAlgError:
@@ -269,17 +262,11 @@ class BaseCLVFitter(BaseEstimator):
         return grad * params
 
     def _cov_log(self, logp, data, w, g0=None):
-        """Inverse observed information in log-parameter space (central differences of the gradient)."""
+        """Inverse observed information in log-parameter space (forward differences of the gradient)."""
         k = len(logp)
-        h = 1e-6
         if g0 is None or not np.all(np.isfinite(g0)):       # the optimizer's last gradient, when given
             g0 = self._total_grad_log(logp, data, w)
-        H = np.empty((k, k))
-        for j in range(k):  # forward differences of the analytic gradient (k + 1 evaluations)
-            e = np.zeros(k)
-            e[j] = h
-            H[:, j] = (self._total_grad_log(logp + e, data, w) - g0) / h
-        H = (H + H.T) / 2
+        H = _fd_hessian(lambda z: self._total_grad_log(z, data, w), logp, g0)
         try:
             cov = np.linalg.inv(-H)
         except np.linalg.LinAlgError:
@@ -379,6 +366,17 @@ class BasePurchaseModel(BaseCLVFitter):
         x, tx, T = d["frequency"], d["recency"], d[self._columns[2]]
         out = self._p_alive(prm, x, tx, T) * self._expected_alive(prm, x, T, t)
         return pd.Series(out, index=summary.index, name="expected_purchases")
+
+
+def _fd_hessian(grad, x, g0, h=1e-6):
+    """Symmetrised forward differences of the analytic gradient ``grad`` at ``x`` (``g0 = grad(x)``): k evaluations."""
+    k = len(x)
+    H = np.empty((k, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h
+        H[:, j] = (grad(x + e) - g0) / h
+    return (H + H.T) / 2
 
 
 def _newton(objective, x, hess, gtol, max_steps):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaincinv, betaln, digamma, expit, gammaln, hyp2f1
 
-from crmml.clv._base import BasePurchaseModel, _factorized
+from crmml.clv._base import BasePurchaseModel
 from crmml.clv._pmf import CountDistributionMixin
+from crmml.clv._rows import factorized
 
 __all__ = ["BetaGeoModel"]
 
@@ -99,9 +100,9 @@ def _bg_loglik_grad(params, data, m):
     """
     r, alpha, a, b = params
     x = data["frequency"]
-    xu, xi = _factorized(data, "frequency")
-    tu, ti = _factorized(data, "recency")
-    Tu, Ti = _factorized(data, "T")
+    xu, xi = factorized(data, "frequency")
+    tu, ti = factorized(data, "recency")
+    Tu, Ti = factorized(data, "T")
     rep_u = (xu > 0) | (m > 0)
     bx1 = np.where(rep_u, b + m + xu - 1, 1.0)
     # terms of x only, on distinct values
@@ -129,8 +130,8 @@ def _value_sums(data, w):
     """Weights summed per distinct frequency and per distinct T (and of ``w * x`` per T), cached in ``data``."""
     hit = data.get("_value_sums")
     if hit is None or hit[0] is not w:
-        xu, xi = _factorized(data, "frequency")
-        Tu, Ti = _factorized(data, "T")
+        xu, xi = factorized(data, "frequency")
+        Tu, Ti = factorized(data, "T")
         hit = (w, np.bincount(xi, weights=w, minlength=len(xu)), np.bincount(Ti, weights=w, minlength=len(Tu)),
                np.bincount(Ti, weights=w * data["frequency"], minlength=len(Tu)))
         data["_value_sums"] = hit
@@ -145,9 +146,9 @@ def _bg_weighted(params, data, w, m):
     dropout to the alive term, its softplus and its logistic weight ``w4``, and three dot products.
     """
     r, alpha, a, b = params
-    xu, xi = _factorized(data, "frequency")
-    tu, ti = _factorized(data, "recency")
-    Tu, Ti = _factorized(data, "T")
+    xu, xi = factorized(data, "frequency")
+    tu, ti = factorized(data, "recency")
+    Tu, Ti = factorized(data, "T")
     Wx, WT, WxT = _value_sums(data, w)
     rep_u = (xu > 0) | (m > 0)
     bx1 = np.where(rep_u, b + m + xu - 1, 1.0)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from crmml.clv._base import BaseCLVFitter, _factorized
+from crmml.clv._base import BaseCLVFitter
+from crmml.clv._rows import factorized
 
 __all__ = ["GammaGammaModel"]
 
@@ -55,7 +56,7 @@ class GammaGammaModel(BaseCLVFitter):
     def _loglik_grad(params, data):
         p, q, g = params
         x, m = data["frequency"], data["monetary_value"]
-        xu, xi = _factorized(data, "frequency")
+        xu, xi = factorized(data, "frequency")
         if "_logm" not in data:
             data["_logm"] = np.log(m)
         logm = data["_logm"]

@@ -24,8 +24,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from crmml.clv._base import BasePurchaseModel, _factorized
+from crmml.clv._base import BasePurchaseModel
 from crmml.clv._blocks import for_blocks
+from crmml.clv._rows import factorized
 
 __all__ = ["ParetoNBDModel"]
 
@@ -184,7 +185,7 @@ class ParetoNBDModel(BasePurchaseModel):
 
     @staticmethod
     def _loglik_grad(params, data):
-        codes = {c: _factorized(data, c) for c in ("frequency", "recency", "T")}
+        codes = {c: factorized(data, c) for c in ("frequency", "recency", "T")}
         ll, _, g = _terms(params, data["frequency"], data["recency"], data["T"], rule=data.get("_rule", "fine"),
                           codes=codes)
         return ll, g
