@@ -6,20 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmml.recommend._matrices import occasions
+from crmml.recommend._matrices import coded_lines, occasions
 
 
 def _reference(tx, items, customers):
-    """The definition (and the implementation before 2026-12): codes, then groupby(sort=False).min()."""
-    c = customers.get_indexer(tx["customer_id"])
-    i = items.get_indexer(tx["product_id"])
-    ts = tx["timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64)
-    key = tx["transaction_id"] if "transaction_id" in tx.columns else tx["timestamp"]
-    kc = pd.factorize(tx["customer_id"].to_numpy())[0].astype(np.int64)
-    kt = pd.factorize(key.to_numpy())[0].astype(np.int64)
-    basket = pd.factorize(kc * (int(kt.max()) + 1) + kt)[0]
+    """The definition (and the grouping before 2026-12): the coded lines, then groupby(sort=False).min()."""
+    c, i, basket, ts = coded_lines(tx, items, customers)
     occ = pd.DataFrame({"c": c, "i": i, "basket": basket, "ts": ts})
-    occ = occ[(occ["c"] >= 0) & (occ["i"] >= 0)]
     return occ.groupby(["c", "i", "basket"], sort=False, as_index=False)["ts"].min()
 
 

@@ -20,6 +20,22 @@ def purchase_rows(tx: pd.DataFrame) -> pd.DataFrame:
     return tx.loc[keep]
 
 
+def coded_lines(tx: pd.DataFrame, item_index: pd.Index, customer_index: pd.Index):
+    """Per purchase line of a known customer and item: customer code, item code, occasion code and time (int64 ns).
+
+    An occasion is one customer's ``transaction_id`` (or timestamp, without that column).
+    """
+    c = customer_index.get_indexer(tx["customer_id"])
+    i = item_index.get_indexer(tx["product_id"])
+    ts = tx["timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    key = tx["transaction_id"] if "transaction_id" in tx.columns else tx["timestamp"]
+    kc = pd.factorize(tx["customer_id"].to_numpy())[0].astype(np.int64)
+    kt = pd.factorize(key.to_numpy())[0].astype(np.int64)
+    basket = pd.factorize(kc * (int(kt.max()) + 1) + kt)[0]  # occasion = (customer, transaction)
+    keep = (c >= 0) & (i >= 0)
+    return c[keep], i[keep], basket[keep], ts[keep]
+
+
 def occasions(tx: pd.DataFrame, item_index: pd.Index, customer_index: pd.Index) -> pd.DataFrame:
     """One row per (customer, item, purchase occasion) with integer codes.
 
@@ -33,15 +49,7 @@ def occasions(tx: pd.DataFrame, item_index: pd.Index, customer_index: pd.Index) 
     >>> occasions(tx, pd.Index(["a", "b"]), pd.Index([1, 2]))[["c", "i", "basket"]].to_numpy().tolist()
     [[0, 0, 0], [0, 1, 0], [1, 0, 1]]
     """
-    c = customer_index.get_indexer(tx["customer_id"])
-    i = item_index.get_indexer(tx["product_id"])
-    ts = tx["timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64)
-    key = tx["transaction_id"] if "transaction_id" in tx.columns else tx["timestamp"]
-    kc = pd.factorize(tx["customer_id"].to_numpy())[0].astype(np.int64)
-    kt = pd.factorize(key.to_numpy())[0].astype(np.int64)
-    basket = pd.factorize(kc * (int(kt.max()) + 1) + kt)[0]  # occasion = (customer, transaction)
-    keep = (c >= 0) & (i >= 0)
-    c, i, basket, ts = c[keep], i[keep], basket[keep], ts[keep]
+    c, i, basket, ts = coded_lines(tx, item_index, customer_index)
     # one row per occasion and item, in order of first appearance (a basket holds one customer, so the pair
     # (basket, item) is the group); the occasion's time is its earliest line
     g, pairs = pd.factorize(basket.astype(np.int64) * max(len(item_index), 1) + i)
