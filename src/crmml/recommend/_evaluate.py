@@ -40,22 +40,34 @@ def ranking_metrics(recommendations: pd.DataFrame, relevant: pd.DataFrame, k: in
     rel = relevant[["customer_id", "product_id"]].drop_duplicates()
     n_rel = rel.groupby("customer_id").size()
     recs = recommendations[recommendations["rank"] <= k]
-    recs = recs[recs["customer_id"].isin(n_rel.index)][["customer_id", "rank", "product_id"]]
-    hit = recs.merge(rel.assign(hit=1.0), on=["customer_id", "product_id"], how="left")["hit"].fillna(0.0)
-    recs = recs.assign(hit=hit.to_numpy()).sort_values(["customer_id", "rank"])
-    recs["cum_hits"] = recs.groupby("customer_id")["hit"].cumsum()
-    recs["prec_at_rank"] = recs["cum_hits"] / recs["rank"] * recs["hit"]
-    recs["dcg"] = recs["hit"] / np.log2(recs["rank"] + 1.0)
-    per = recs.groupby("customer_id").agg(hits=("hit", "sum"), ap=("prec_at_rank", "sum"), dcg=("dcg", "sum"))
-    per = per.reindex(n_rel.index, fill_value=0.0)
+    who = n_rel.index.get_indexer(recs["customer_id"])
+    recs, who = recs[who >= 0], who[who >= 0]
+    # (customer, product) pairs as one integer key; hits by lookup, sums per customer in rank order
+    products, codes = pd.Index(pd.unique(pd.concat([rel["product_id"], recs["product_id"]], ignore_index=True))), {}
+    for name, frame in (("rel", rel), ("recs", recs)):
+        codes[name] = products.get_indexer(frame["product_id"]).astype(np.int64)
+    rel_key = np.sort(n_rel.index.get_indexer(rel["customer_id"]).astype(np.int64) * len(products) + codes["rel"])
+    rank = recs["rank"].to_numpy()
+    order = np.lexsort((rank, who))
+    who, rank = who[order], rank[order].astype(float)
+    key = who.astype(np.int64) * len(products) + codes["recs"][order]
+    pos = np.minimum(np.searchsorted(rel_key, key), max(len(rel_key) - 1, 0))
+    hit = (rel_key[pos] == key).astype(float) if len(rel_key) else np.zeros(len(key))
+    cum = np.cumsum(hit)
+    start = np.searchsorted(who, who)                       # first row of each row's customer
+    cum_hits = cum - np.where(start > 0, cum[start - 1], 0.0) if len(cum) else cum
+    n = len(n_rel)
+    hits = np.bincount(who, weights=hit, minlength=n)
+    ap = np.bincount(who, weights=cum_hits / rank * hit, minlength=n)
+    dcg = np.bincount(who, weights=hit / np.log2(rank + 1.0), minlength=n)
     nr = n_rel.to_numpy(dtype=float)
     ideal_n = np.minimum(nr, k).astype(int)
     idcg = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))[ideal_n - 1]
     out = {
-        "precision": float(np.mean(per["hits"] / k)),
-        "recall": float(np.mean(per["hits"] / nr)),
-        "map": float(np.mean(per["ap"] / np.minimum(nr, k))),
-        "ndcg": float(np.mean(per["dcg"] / idcg)),
+        "precision": float(np.mean(hits / k)),
+        "recall": float(np.mean(hits / nr)),
+        "map": float(np.mean(ap / np.minimum(nr, k))),
+        "ndcg": float(np.mean(dcg / idcg)),
         "coverage": (float(recs["product_id"].nunique() / n_catalogue) if n_catalogue else float("nan")),
         "n_customers": int(len(n_rel)),
     }

@@ -17,11 +17,14 @@ from crmml.recommend._blend import empty_selection, learn_blend
 from crmml.recommend._catalogue import catalogue
 from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import affinity_matrices, basket_matrix, item_similarity, occasions, purchase_rows
-from crmml.recommend._ranking import ranks, recommendation_frame, top_k
+from crmml.recommend._ranking import fill_ranking, ranks, recommendation_frame, sparse_top_k, top_k
+from crmml.recommend._scoring import dense_scores, fill_scores, history_cells
 from crmml.schema import map_frames, validate_transactions
 
 _OWNER = "NextBestOffer"
 _MAX_BLOCK_CELLS = 2**27
+#: blocks whose history reaches fewer than this share of the cells are ranked sparse (same result, less work)
+SPARSE_BELOW = 0.15
 
 
 class NextBestOffer(BaseEstimator):
@@ -296,31 +299,24 @@ class NextBestOffer(BaseEstimator):
         sub = (sp.diags(1.0 / np.where(tot > 0, tot, 1.0)) @ sub).astype(np.float32)
         return _place(sub.tocsr(), known)
 
-    def _score_block(self, a: sp.csr_matrix, rows: np.ndarray, sim, pop: np.ndarray, value) -> np.ndarray:
-        """Dense float32 scores of a block of customers; -inf where a business rule forbids the offer."""
-        score = (a @ sim).toarray()
-        tot = score.sum(axis=1, keepdims=True)
-        w_cooc, w_rep, _, w_freq = self._weights()
-        score *= np.float32(w_cooc) / np.where(tot > 0, tot, 1.0).astype(np.float32)
-        coo = a.tocoo()
-        score[coo.row, coo.col] += np.float32(w_rep) * coo.data
-        if w_freq > 0:
+    def _block_cells(self, a: sp.csr_matrix, rows: np.ndarray, sim, pop: np.ndarray, value) -> sp.csr_matrix:
+        """The block's scores where the history reaches (``crmml.recommend._scoring``); -inf where a rule
+        forbids the offer. Every other cell scores the shared fill row."""
+        weights = self._weights()
+        counts = banned = None
+        if weights[3] > 0:
             seen = rows >= 0
-            cnt = _place(self.n_purchases_[rows[seen]].tocsr(), seen).tocoo()
-            score[cnt.row, cnt.col] += np.float32(w_freq) * cnt.data.astype(np.float32)
-        score += pop
-        if value is not None:
-            score *= value
-        if not self.eligible_.all():
-            score[:, ~self.eligible_] = -np.inf
-        known = np.nonzero(rows >= 0)[0]
-        if len(known) and (self.repurchase == "never" or self.exclude_recent_days > 0):
-            age = self.last_age_[rows[known]].tocoo()
-            banned = age.data > 0
+            counts = _place(self.n_purchases_[rows[seen]].tocsr(), seen)
+        known = rows >= 0
+        if known.any() and (self.repurchase == "never" or self.exclude_recent_days > 0):
+            age = _place(self.last_age_[rows[known]].tocsr(), known)
+            ban = age.data > 0
             if self.repurchase != "never":
-                banned &= age.data - 1.0 < self.exclude_recent_days
-            score[known[age.row[banned]], age.col[banned]] = -np.inf
-        return score
+                ban &= age.data - 1.0 < self.exclude_recent_days
+            age.data = ban
+            age.eliminate_zeros()
+            banned = age
+        return history_cells(a, sim, weights, pop, value, counts=counts, banned=banned, eligible=self.eligible_)
 
     def recommend(self, customers=None, k=10, *, customer_weights=None, reasons=True):
         """Top-``k`` offers per customer as a long frame.
@@ -366,12 +362,20 @@ class NextBestOffer(BaseEstimator):
         block = max(1, min(self.batch_size, _MAX_BLOCK_CELLS // max(len(self.items_) * threads, 1)))
         starts = range(0, len(ids), block)
 
+        fill = fill_scores(pop, value, self.eligible_)
+        fill_order = fill_ranking(fill)
+
         def one(s):
             rows = rows_all[s:s + block]
             a = self._normalised_affinity(rows)
-            score = self._score_block(a, rows, sim, pop, value)
-            r, c = top_k(score, k, cats, self.max_per_category)
-            sc = score[r, c].astype(np.float64)
+            cells = self._block_cells(a, rows, sim, pop, value)
+            if cells.nnz <= SPARSE_BELOW * cells.shape[0] * cells.shape[1]:
+                r, c, sc = sparse_top_k(cells, fill, k, cats, self.max_per_category, fill_order)
+            else:               # dense enough: walk the dense block
+                score = dense_scores(cells, fill)
+                r, c = top_k(score, k, cats, self.max_per_category)
+                sc = score[r, c]
+            sc = sc.astype(np.float64)
             reason = self._reasons(a, sim, rows, r, c, sc, pop, value) if reasons else np.full(len(r), "", object)
             return s + r, c, sc, reason
 
