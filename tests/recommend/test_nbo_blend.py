@@ -65,6 +65,17 @@ def test_the_chosen_weights_are_the_best_validated_and_are_what_recommend_uses(s
     pd.testing.assert_frame_equal(m.recommend(ids, k=5), same.recommend(ids, k=5))
 
 
+def test_the_blend_learned_on_a_second_thread_is_the_same(staples):
+    """n_jobs != 1 learns the blend beside the main fit: the same selection table, weights and recommendations."""
+    hist = staples[staples["timestamp"] < "2024-09-01"]
+    one = NextBestOffer().fit(hist, as_of="2024-09-01")
+    two = NextBestOffer(n_jobs=2).fit(hist, as_of="2024-09-01")
+    pd.testing.assert_frame_equal(two.blend_selection_, one.blend_selection_, check_exact=True)
+    assert two.blend_validation_ == one.blend_validation_
+    np.testing.assert_array_equal(two.weights_, one.weights_)
+    pd.testing.assert_frame_equal(two.recommend(k=5), one.recommend(k=5), check_exact=True)
+
+
 def test_too_little_held_out_history_keeps_the_configured_weights(staples):
     few = staples[staples["customer_id"] < 10]
     m = NextBestOffer(popularity_weight=0.3).fit(few)

@@ -105,7 +105,9 @@ class NextBestOffer(BaseEstimator):
     n_jobs : int, default=1
         Threads that score blocks of customers at once in ``recommend`` (numpy releases the GIL in the heavy
         array work); -1 uses every core. The recommendations are identical for any value: each block is scored on
-        its own and the blocks are kept in order. ``crmml score`` uses every core (``--n-jobs``).
+        its own and the blocks are kept in order. ``crmml score`` uses every core (``--n-jobs``). With
+        ``blend="auto"`` and ``n_jobs != 1``, ``fit`` learns the blend (its own inner fit) on a second thread
+        while it fits on the whole history: the same model either way.
     verbose : bool, default=False
 
     Attributes
@@ -239,6 +241,12 @@ class NextBestOffer(BaseEstimator):
         self.category_codes_, self.categories_ = cat["category_codes"], cat["categories"]
         self.descriptions_ = cat["descriptions"]
         self.customers_ = pd.Index(pd.unique(tx["customer_id"]), name="customer_id")
+        learning = None
+        if self.blend == "auto" and self.n_jobs != 1 and (os.cpu_count() or 1) > 1:
+            # the blend is learned on its own inner fit (nothing shared): on a second thread beside this fit
+            pool = ThreadPoolExecutor(1)
+            learning = pool.submit(learn_blend, self, tx, products, as_of, self.blend_validation_days)
+            pool.shutdown(wait=False)
         occ = occasions(tx, self.items_, self.customers_)
         as_of_ns = int(as_of.value)
         shape = (len(self.customers_), len(self.items_))
@@ -252,8 +260,9 @@ class NextBestOffer(BaseEstimator):
         self.popularity_ = np.bincount(buyers, minlength=len(self.items_)).astype(np.float64)
         self.as_of_ = as_of.isoformat()
         if self.blend == "auto":
-            w, self.blend_selection_, self.blend_validation_ = learn_blend(
-                self, tx, products, as_of, self.blend_validation_days)
+            w, self.blend_selection_, self.blend_validation_ = (
+                learning.result() if learning is not None
+                else learn_blend(self, tx, products, as_of, self.blend_validation_days))
         else:
             w, self.blend_selection_ = (self.cooccurrence_weight, self.repurchase_weight,
                                         self.popularity_weight, 0.0), empty_selection()
