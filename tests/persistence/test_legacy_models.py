@@ -6,7 +6,9 @@ matrix, leads frame, customer ids), so a later change in how features are comput
 these answers; answers are compared exactly, except floats that come out of xgboost (the churn model), compared to
 rtol=1e-12, and those computed by crmml arithmetic that other open work rewrites for exactness (the lead scorer's
 feature encoding, the CLV model's BG/NBD expectation moving to log space), compared to rtol=1e-9: a later release
-may differ in the last bits there, never more.
+may differ in the last bits there, never more. Next-best-offer scores are float32 and the similarity part's row
+total is now summed in float64 (2026-12), so they may differ by a float32 rounding (rtol=1e-6); since equal scores
+rank in product order (2026-12), a recorded product may be replaced only by one with exactly its score.
 """
 
 from pathlib import Path
@@ -35,6 +37,23 @@ def _predict(name, model, data):
     return model.recommend(data["customer_id"].to_numpy(), k=3).reset_index()
 
 
+def _assert_same_offers_up_to_ties(model, data, got, expected):
+    """Same customers, ranks and scores (float32 rounding), reasons of the same kind; where the product differs,
+    the recorded product scores exactly the same for that customer (a tie, now broken by product order)."""
+    pd.testing.assert_frame_equal(got[["index", "customer_id", "rank"]], expected[["index", "customer_id", "rank"]],
+                                  check_exact=True)
+    np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-6, atol=0)
+    moved = np.nonzero((got["product_id"] != expected["product_id"]).to_numpy())[0]
+    assert len(moved) <= 0.02 * len(got)
+    deeper = model.recommend(data["customer_id"].to_numpy(), k=10).set_index(["customer_id", "product_id"])["score"]
+    for i in moved:
+        row = expected.iloc[i]
+        assert deeper.loc[(row["customer_id"], row["product_id"])] == got["score"].iloc[i]
+    same = np.ones(len(got), dtype=bool)
+    same[moved] = False
+    assert (got["reason"].to_numpy()[same] == expected["reason"].to_numpy()[same]).all()
+
+
 def test_the_legacy_files_are_from_0_1_and_small():
     assert (DATA / "VERSION").read_text().strip() == "0.1.0"
     assert sum(p.stat().st_size for p in DATA.iterdir()) < 1_000_000
@@ -49,7 +68,9 @@ def test_legacy_model_gives_its_recorded_answers(name):
     data = pd.read_parquet(DATA / f"{name}_input.parquet")
     expected = pd.read_parquet(DATA / f"{name}_expected.parquet")
     got = _predict(name, model, data)
-    if name in RTOL:
+    if name == "next_best_offer":
+        _assert_same_offers_up_to_ties(model, data, got, expected)
+    elif name in RTOL:
         pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=RTOL[name], atol=0)
     else:
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
