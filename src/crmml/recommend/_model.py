@@ -418,18 +418,19 @@ class NextBestOffer(BaseEstimator):
         co = np.nonzero(kind == 0)[0]
         if len(co):
             src = _top_source(a, sim, r[co], c[co])
-            text[co] = "bought " + desc[src] + "; customers who buy " + desc[src] + " also buy " + desc[c[co]]
+            text[co] = [f"bought {a}; customers who buy {a} also buy {b}" for a, b in zip(desc[src], desc[c[co]])]
         rp = np.nonzero(kind == 1)[0]
         if len(rp):
             block = np.maximum(rows, 0)  # rows with a repurchase reason are known customers
             n = _lookup(self.n_purchases_[block], r[rp], c[rp])
             age = _lookup(self.last_age_[block], r[rp], c[rp]) - 1.0
-            text[rp] = ("bought " + desc[c[rp]] + " " + _labels(n, lambda m: _plural(m, "time")) + ", last "
-                        + _labels(age, _ago))
+            text[rp] = [f"bought {a} {b}, last {d}" for a, b, d in zip(
+                desc[c[rp]], _labels(n, lambda m: _plural(m, "time")), _labels(age, _ago))]
         pp = np.nonzero(kind == 2)[0]
         if len(pp):
-            text[pp] = (desc[c[pp]] + " is popular: " + _labels(self.popularity_[c[pp]], lambda m: _plural(m, "buyer"))
-                        + f" in the last {self.popularity_window_days} days")
+            window = self.popularity_window_days
+            text[pp] = [f"{a} is popular: {b} in the last {window} days" for a, b in zip(
+                desc[c[pp]], _labels(self.popularity_[c[pp]], lambda m: _plural(m, "buyer")))]
         return text
 
 
