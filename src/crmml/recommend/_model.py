@@ -351,7 +351,8 @@ class NextBestOffer(BaseEstimator):
         -------
         DataFrame
             ``customer_id, rank, product_id, score, reason``; ranks start at 1.
-            Customers are in the order given, each at most ``k`` rows.
+            Customers are in the order given, each at most ``k`` rows. Equal scores rank
+            in product order (the order of ``items_``).
         """
         check_is_fitted(self, "similarity_")
         check_number(k, "k", "NextBestOffer.recommend", low=1, high=MAX_K)
