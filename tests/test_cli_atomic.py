@@ -375,3 +375,28 @@ def test_a_signal_swallowed_by_a_finaliser_still_stops_the_run(small, monkeypatc
     assert _score(folder, model, out, "--batch", "10") == 2
     assert _one_error_line(capsys) == "crmml: error: terminated (SIGTERM); no output was written"
     assert not out.exists() and _temporaries(folder) == []
+
+
+def test_an_atomic_write_flushes_its_output_and_the_folder_entry_not_the_other_files(tmp_path, monkeypatch):
+    """The rename is made durable by flushing the output folder's entries; the other files in that folder (a data
+    lake folder may hold millions) are not flushed one by one. A folder output is flushed with its files."""
+    from crmml._atomic import atomic_path
+
+    for i in range(5):
+        (tmp_path / f"other_{i}.parquet").write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "deep.csv").write_text("y")
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *a, **k: opened.append(Path(path)) or real_open(path, *a, **k))
+    with atomic_path(tmp_path / "scores.csv") as tmp:
+        tmp.write_text("customer_id,score\n1,0.5\n")
+    assert not any(p.name.startswith("other_") or p.name == "deep.csv" for p in opened), opened
+    assert tmp_path in opened and any(p.name.endswith("scores.csv") for p in opened)
+    opened.clear()
+    with atomic_path(tmp_path / "parts") as tmp:          # a folder output: its own files are flushed
+        tmp.mkdir()
+        (tmp / "part-0.parquet").write_bytes(b"z")
+    assert any(p.name == "part-0.parquet" for p in opened)
+    assert not any(p.name.startswith("other_") for p in opened)
+    assert (tmp_path / "parts" / "part-0.parquet").read_bytes() == b"z"

@@ -43,9 +43,10 @@ def _remove(path: Path) -> None:
             pass
 
 
-def _fsync(path: Path) -> None:
-    """Flush ``path`` (a file, a folder's files, or a folder entry) to disk."""
-    files = [*(p for p in path.rglob("*") if p.is_file()), path] if path.is_dir() else [path]
+def _fsync(path: Path, contents: bool = True) -> None:
+    """Flush ``path`` to disk: a file; a folder with the files under it (``contents``); or only a folder's own
+    entries (``contents=False``: the names in it, e.g. after a rename, not the files it holds)."""
+    files = [*(p for p in path.rglob("*") if p.is_file()), path] if contents and path.is_dir() else [path]
     for f in files:
         try:
             fd = os.open(f, os.O_RDONLY)
@@ -102,6 +103,6 @@ def atomic_path(target):
             raise FileNotFoundError(f"nothing was written for {target}")
         _fsync(tmp)
         _replace(tmp, target)
-        _fsync(target.parent)             # the rename itself
+        _fsync(target.parent, contents=False)    # the rename itself (not the other files in that folder)
     finally:
         _remove(tmp)

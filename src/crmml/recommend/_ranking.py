@@ -1,4 +1,6 @@
-"""Top-k selection under a per-category cap, shared by the model and the baselines."""
+"""Top-k selection (descending score, equal scores in column order) under an optional per-category cap: on a
+dense score block (:func:`top_k`) or on sparse history cells over a shared fill row (:func:`sparse_top_k`), which
+pick the same cells; and the long recommendation frame."""
 
 from __future__ import annotations
 
