@@ -221,3 +221,20 @@ def test_row_problems_finds_bad_floats_in_a_float_column(bad, problem):
     tx.loc[[3, 777], "amount"] = bad
     found = row_problems(tx, "transactions")
     assert sorted(set(found["position"])) == [3, 777] and problem in set(found["problem"])
+
+
+def test_read_ahead_returns_or_raises_what_the_reader_did():
+    """crmml score reads transactions on a daemon thread while the model loads: the frame, or the reader's own
+    exception (a named UserError stays one), comes back in the main thread."""
+    from crmml._cli_guard import UserError
+    from crmml._cli_io import ReadAhead
+
+    assert ReadAhead(lambda args: args * 2, 21).result() == 42
+
+    def bad(args):
+        raise UserError("tx.csv: the required column ['amount'] is missing")
+
+    ahead = ReadAhead(bad, None)
+    with pytest.raises(UserError, match="amount"):
+        ahead.result()
+    assert ahead._thread.daemon                     # never holds up an exit

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import difflib
+import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -205,6 +206,29 @@ def read_input(args, frame, validate, **kw):
     with step(args.say, f"reading {args.input}"):
         df, args.rejected = read_frame(args, frame, **kw)
         return validate(df)
+
+
+class ReadAhead:
+    """``fn(args)`` on a daemon thread (reading parquet and converting it releases the GIL for most of the work),
+    so the main thread can load the model meanwhile; :meth:`result` waits and returns or raises what ``fn`` did.
+    A daemon thread never holds up an exit (an error elsewhere, Ctrl-C, SIGTERM)."""
+
+    def __init__(self, fn, args):
+        self._out, self._exc = None, None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True, name="crmml-read-ahead")
+        self._thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self._out = fn(args)
+        except BaseException as exc:  # re-raised in the main thread by result()
+            self._exc = exc
+
+    def result(self):
+        self._thread.join()
+        if self._exc is not None:
+            raise self._exc
+        return self._out
 
 
 def read_transactions(args):

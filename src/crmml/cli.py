@@ -36,7 +36,8 @@ import pandas as pd
 
 from crmml._cli_decisions import DECISION_TASKS, add_decision_parsers, add_score_options, cmd_prioritise, read_features
 from crmml._cli_guard import KEY_ENV, UserError, load_model, model_key, raise_if_interrupted, run_guarded
-from crmml._cli_io import as_of_arg, check_probability, parse_sep, read_input, read_leads, read_transactions, step
+from crmml._cli_io import (ReadAhead, as_of_arg, check_probability, parse_sep, read_input, read_leads,
+                           read_transactions, step)
 from crmml._tables import TableSink, _kind_of, parse_mapping, partitions, read_table, write_table
 
 __all__ = ["main", "read_table", "write_table", "parse_mapping", "UserError", "TASKS"]
@@ -217,6 +218,20 @@ def _has_history(part: pd.DataFrame, as_of: pd.Timestamp) -> bool:
     return bool((part["timestamp"].to_numpy() < as_of.to_datetime64()).any())
 
 
+def _read_ahead(args):
+    """Start reading ``--input`` while the model loads (its imports take 1-2 s) when the model file's verified
+    metadata names a class whose score reads transactions; None otherwise (read after loading, as always)."""
+    from crmml.persistence import read_metadata
+
+    try:
+        cls = str(read_metadata(args.model, key=model_key(args.key))["class"]).rsplit(".", 1)[-1]
+    except Exception:  # load_model reports it
+        return None
+    if not any(c == cls and reads == "transactions" for c, _, _, reads, _ in TASKS.values()):
+        return None
+    return ReadAhead(read_transactions, args)
+
+
 def _cmd_score(args, say):
     if getattr(args, "engine", "pandas") == "spark":
         from crmml.spark._cli import score_command
@@ -230,6 +245,7 @@ def _cmd_score(args, say):
 
     t0 = time.perf_counter()
     _kind_of(Path(args.output))                   # refuse an unknown output suffix before any work
+    ahead = _read_ahead(args)
     model = load_model(args.model, model_key(args.key))
     name = type(model).__name__
     for kind, (cls, _, score, reads, key) in TASKS.items():
@@ -246,7 +262,7 @@ def _cmd_score(args, say):
         raise UserError(f"--reasons: a {name} gives no per-row reasons (they exist for churn and lead models); "
                         "drop --reasons.")
     if reads == "transactions":
-        frame = read_transactions(args)
+        frame = ahead.result() if ahead is not None else read_transactions(args)
         as_of = as_of_arg(args.as_of, frame)          # from the whole file, so every part uses the same cut-off
     elif reads == "leads":
         frame, as_of = read_leads(args), None
