@@ -45,12 +45,12 @@ def model_key(key: str | None) -> str | None:
     return key if key is not None else (os.environ.get(KEY_ENV) or None)
 
 
-def load_model(path, key=None):
+def load_model(path, key=None, on_verified=None):
     """:func:`crmml.persistence.load`; anything other than ``ModelLoadError`` becomes a :class:`UserError`."""
     from crmml.persistence import ModelLoadError, load
 
     try:
-        return load(path, key=key)
+        return load(path, key=key, on_verified=on_verified)
     except ModelLoadError:
         raise
     except Exception as exc:  # a corrupted or hostile file must never end in a traceback

@@ -218,18 +218,18 @@ def _has_history(part: pd.DataFrame, as_of: pd.Timestamp) -> bool:
     return bool((part["timestamp"].to_numpy() < as_of.to_datetime64()).any())
 
 
-def _read_ahead(args):
-    """Start reading ``--input`` while the model loads (its imports take 1-2 s) when the model file's verified
-    metadata names a class whose score reads transactions; None otherwise (read after loading, as always)."""
-    from crmml.persistence import read_metadata
+def _read_ahead(args) -> tuple:
+    """``(started, on_verified)``: ``on_verified`` (given to the model loader, called with the file's verified
+    metadata before the model's libraries import, 1-2 s) starts reading ``--input`` when the class's score
+    reads transactions; ``started["reader"]`` is then the :class:`ReadAhead`."""
+    started = {}
 
-    try:
-        cls = str(read_metadata(args.model, key=model_key(args.key))["class"]).rsplit(".", 1)[-1]
-    except Exception:  # load_model reports it
-        return None
-    if not any(c == cls and reads == "transactions" for c, _, _, reads, _ in TASKS.values()):
-        return None
-    return ReadAhead(read_transactions, args)
+    def on_verified(meta):
+        cls = str(meta.get("class")).rsplit(".", 1)[-1]
+        if any(c == cls and reads == "transactions" for c, _, _, reads, _ in TASKS.values()):
+            started["reader"] = ReadAhead(read_transactions, args)
+
+    return started, on_verified
 
 
 def _cmd_score(args, say):
@@ -245,8 +245,8 @@ def _cmd_score(args, say):
 
     t0 = time.perf_counter()
     _kind_of(Path(args.output))                   # refuse an unknown output suffix before any work
-    ahead = _read_ahead(args)
-    model = load_model(args.model, model_key(args.key))
+    ahead, on_verified = _read_ahead(args)
+    model = load_model(args.model, model_key(args.key), on_verified=on_verified)
     name = type(model).__name__
     for kind, (cls, _, score, reads, key) in TASKS.items():
         if cls == name:
@@ -262,7 +262,7 @@ def _cmd_score(args, say):
         raise UserError(f"--reasons: a {name} gives no per-row reasons (they exist for churn and lead models); "
                         "drop --reasons.")
     if reads == "transactions":
-        frame = ahead.result() if ahead is not None else read_transactions(args)
+        frame = ahead["reader"].result() if "reader" in ahead else read_transactions(args)
         as_of = as_of_arg(args.as_of, frame)          # from the whole file, so every part uses the same cut-off
     elif reads == "leads":
         frame, as_of = read_leads(args), None

@@ -172,6 +172,18 @@ def test_tampered_array_is_refused(saved):
         load(saved)
 
 
+def test_on_verified_sees_the_verified_metadata_and_never_a_tampered_file(saved):
+    """load(on_verified=...) hands over the metadata read_metadata gives, once the file is verified; a file that
+    fails verification never reaches it."""
+    seen = []
+    load(saved, on_verified=seen.append)
+    assert seen == [read_metadata(saved)]
+    _rewrite(saved, lambda n, d: d.replace(b'"C": 1.0', b'"C": 9.0') if n == "metadata.json" else d)
+    with pytest.raises(ModelLoadError):
+        load(saved, on_verified=seen.append)
+    assert len(seen) == 1
+
+
 def test_tampered_metadata_is_refused(saved):
     _rewrite(saved, lambda n, d: d.replace(b'"C": 1.0', b'"C": 9.0') if n == "metadata.json" else d)
     with pytest.raises(ModelLoadError, match=r"SHA-256 of \['metadata.json'\] does not match"):

@@ -193,7 +193,7 @@ def read_metadata(path, *, key=None, limits=None) -> dict:
     return {k: v for k, v in meta.items() if k != "root"}
 
 
-def load(path, *, key=None, limits=None):
+def load(path, *, key=None, limits=None, on_verified=None):
     """Load a model written by :func:`save`; a hostile or broken file raises :class:`ModelLoadError`, nothing else.
 
     Before any object is built the loader bounds the file (member count, each member's declared and actual
@@ -211,6 +211,9 @@ def load(path, *, key=None, limits=None):
         The key the model was signed with; when given, an unsigned or differently signed file is refused.
     limits : LoadLimits, optional
         Size limits; the defaults suit models up to 1 GiB per member.
+    on_verified : callable, optional
+        Called with the verified metadata (``class``, versions, ...) once the file is bounded and checked and
+        before any class is imported or object built, e.g. to start other I/O while the libraries import.
 
     Raises
     ------
@@ -226,11 +229,13 @@ def load(path, *, key=None, limits=None):
     >>> load(path).transform([[2.0]])
     array([[0.]])
     """
-    return _guarded(path, lambda: _load(path, key, limits))
+    return _guarded(path, lambda: _load(path, key, limits, on_verified))
 
 
-def _load(path, key, limits):
+def _load(path, key, limits, on_verified=None):
     path, members, meta, limits = _prepare(path, key, limits)
+    if on_verified is not None:
+        on_verified({k: v for k, v in meta.items() if k != "root"})
     resolve_class(meta.get("class"))          # refuse unknown classes before building anything
     _check_schema(meta.get("schema"), path)
     return _Reader(members, limits).decode(meta["root"])
