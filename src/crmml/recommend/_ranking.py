@@ -35,20 +35,12 @@ def top_k(scores: np.ndarray, k: int, categories: np.ndarray | None = None,
             kth = np.partition(np.where(ok, block, -np.inf), n_cols - depth, axis=1)[:, n_cols - depth]
             ok = ok & (block >= kth[:, None])
         r, c = np.nonzero(ok)
-        r, c, v = _by_rank(r, c, block[r, c])
-        keep = np.ones(len(r), dtype=bool)
-        if capped:
-            cat = categories[c]
-            keep = (cat < 0) | (_rank_within(r, cat) < max_per_category)
-        pos = np.zeros(len(r), dtype=np.int64)
-        pos[keep] = ranks(r[keep])
-        chosen = keep & (pos <= k)
+        pr, pc, _ = _greedy([(r, c, block[r, c])], len(todo), k, categories if capped else None, max_per_category)
         # a row is short of k while it has valid cells deeper than the candidates: look deeper
-        short = (np.bincount(r[chosen], minlength=len(todo)) < k) & (
-            n_valid[todo] > np.bincount(r, minlength=len(todo)))
-        take = chosen & ~short[r]
-        rows_all.append(todo[r[take]])
-        cols_all.append(c[take])
+        short = (np.bincount(pr, minlength=len(todo)) < k) & (n_valid[todo] > np.bincount(r, minlength=len(todo)))
+        take = ~short[pr]
+        rows_all.append(todo[pr[take]])
+        cols_all.append(pc[take])
         todo = todo[short]
         depth = min(n_cols, depth * 4)
     rows, cols = np.concatenate(rows_all), np.concatenate(cols_all)
