@@ -43,14 +43,13 @@ def ranking_metrics(recommendations: pd.DataFrame, relevant: pd.DataFrame, k: in
     who = n_rel.index.get_indexer(recs["customer_id"])
     recs, who = recs[who >= 0], who[who >= 0]
     # (customer, product) pairs as one integer key; hits by lookup, sums per customer in rank order
-    products, codes = pd.Index(pd.unique(pd.concat([rel["product_id"], recs["product_id"]], ignore_index=True))), {}
-    for name, frame in (("rel", rel), ("recs", recs)):
-        codes[name] = products.get_indexer(frame["product_id"]).astype(np.int64)
-    rel_key = np.sort(n_rel.index.get_indexer(rel["customer_id"]).astype(np.int64) * len(products) + codes["rel"])
+    products = pd.Index(pd.unique(pd.concat([rel["product_id"], recs["product_id"]], ignore_index=True)))
+    rel_key = np.sort(n_rel.index.get_indexer(rel["customer_id"]).astype(np.int64) * len(products)
+                      + products.get_indexer(rel["product_id"]))
     rank = recs["rank"].to_numpy()
     order = np.lexsort((rank, who))
     who, rank = who[order], rank[order].astype(float)
-    key = who.astype(np.int64) * len(products) + codes["recs"][order]
+    key = who.astype(np.int64) * len(products) + products.get_indexer(recs["product_id"])[order]
     pos = np.minimum(np.searchsorted(rel_key, key), max(len(rel_key) - 1, 0))
     hit = (rel_key[pos] == key).astype(float) if len(rel_key) else np.zeros(len(key))
     cum = np.cumsum(hit)
