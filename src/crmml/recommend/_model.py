@@ -419,18 +419,18 @@ class NextBestOffer(BaseEstimator):
         co = np.nonzero(kind == 0)[0]
         if len(co):
             src = _top_source(a, sim, r[co], c[co])
-            text[co] = [f"bought {a}; customers who buy {a} also buy {b}" for a, b in zip(desc[src], desc[c[co]])]
+            text[co] = [f"bought {x}; customers who buy {x} also buy {y}" for x, y in zip(desc[src], desc[c[co]])]
         rp = np.nonzero(kind == 1)[0]
         if len(rp):
             block = np.maximum(rows, 0)  # rows with a repurchase reason are known customers
             n = _lookup(self.n_purchases_[block], r[rp], c[rp])
             age = _lookup(self.last_age_[block], r[rp], c[rp]) - 1.0
-            text[rp] = [f"bought {a} {b}, last {d}" for a, b, d in zip(
+            text[rp] = [f"bought {x} {times}, last {ago}" for x, times, ago in zip(
                 desc[c[rp]], _labels(n, lambda m: _plural(m, "time")), _labels(age, _ago))]
         pp = np.nonzero(kind == 2)[0]
         if len(pp):
             window = self.popularity_window_days
-            text[pp] = [f"{a} is popular: {b} in the last {window} days" for a, b in zip(
+            text[pp] = [f"{x} is popular: {buyers} in the last {window} days" for x, buyers in zip(
                 desc[c[pp]], _labels(self.popularity_[c[pp]], lambda m: _plural(m, "buyer")))]
         return text
 
