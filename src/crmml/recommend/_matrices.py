@@ -9,6 +9,15 @@ import scipy.sparse as sp
 _DAY_NS = 86_400 * 10**9
 
 
+def entry_rows(m: sp.csr_matrix) -> np.ndarray:
+    """The row (int64) of each stored entry of a CSR matrix, in storage order.
+
+    >>> entry_rows(sp.csr_matrix(np.array([[0, 5], [0, 0], [7, 8]]))).tolist()
+    [0, 2, 2]
+    """
+    return np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+
+
 def purchase_rows(tx: pd.DataFrame) -> pd.DataFrame:
     """Rows that are purchases: not returns (``amount < 0``) nor negative ``quantity``.
 

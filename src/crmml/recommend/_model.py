@@ -16,7 +16,8 @@ from crmml._utils._state import check_codes, check_csr, check_length
 from crmml.recommend._blend import empty_selection, learn_blend
 from crmml.recommend._catalogue import catalogue
 from crmml.recommend._ids import customer_ids_like
-from crmml.recommend._matrices import affinity_matrices, basket_matrix, item_similarity, occasions, purchase_rows
+from crmml.recommend._matrices import (affinity_matrices, basket_matrix, entry_rows, item_similarity, occasions,
+                                      purchase_rows)
 from crmml.recommend._ranking import fill_ranking, ranks, recommendation_frame, sparse_top_k, top_k
 from crmml.recommend._scoring import dense_scores, fill_scores, history_cells
 from crmml.schema import map_frames, validate_transactions
@@ -455,7 +456,7 @@ def _lookup(m: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
     if not m.has_sorted_indices:
         m = m.sorted_indices()
     n = m.shape[1]
-    keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * n + m.indices
+    keys = entry_rows(m) * n + m.indices
     q = np.asarray(r, dtype=np.int64) * n + np.asarray(c, dtype=np.int64)
     pos = np.minimum(np.searchsorted(keys, q), max(len(keys) - 1, 0))
     found = (keys[pos] == q) if len(keys) else np.zeros(len(q), bool)

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from crmml.recommend._matrices import entry_rows
+
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "reason"]
 
 
@@ -59,7 +61,7 @@ def sparse_top_k(cells: sp.csr_matrix, fill: np.ndarray, k: int, categories: np.
     n_rows = cells.shape[0]
     order = fill_ranking(fill) if fill_order is None else fill_order
     cats = categories if categories is not None and max_per_category is not None else None
-    r_all = np.repeat(np.arange(n_rows), np.diff(cells.indptr))
+    r_all = entry_rows(cells)
     at = np.full(len(fill), len(order), dtype=np.int64)       # position of each column in the fill order
     at[order] = np.arange(len(order))
     pos = at[cells.indices]

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from crmml.recommend._matrices import entry_rows
+
 __all__ = ["dense_scores", "fill_scores", "history_cells"]
 
 
@@ -51,7 +53,7 @@ def history_cells(a: sp.csr_matrix, sim: sp.csr_matrix, weights, pop: np.ndarray
     w_cooc, w_rep, _, w_freq = weights
     c = (a @ sim).tocsr()
     n_rows = c.shape[0]
-    row_of = np.repeat(np.arange(n_rows), np.diff(c.indptr))
+    row_of = entry_rows(c)
     tot = np.bincount(row_of, weights=c.data, minlength=n_rows)
     scale = np.float32(w_cooc) / np.where(tot > 0, tot, 1.0).astype(np.float32)
     c.data *= scale[row_of]
@@ -79,6 +81,5 @@ def _float32(m: sp.csr_matrix) -> sp.csr_matrix:
 def dense_scores(cells: sp.csr_matrix, fill: np.ndarray) -> np.ndarray:
     """The dense float32 score block: ``fill`` in every row, the history's cells written over it."""
     out = np.broadcast_to(fill, cells.shape).copy()
-    rows = np.repeat(np.arange(cells.shape[0]), np.diff(cells.indptr))
-    out[rows, cells.indices] = cells.data
+    out[entry_rows(cells), cells.indices] = cells.data
     return out
