@@ -103,3 +103,29 @@ def test_binned_start_reaches_the_same_optimum(monkeypatch, model, synthetic_sum
     np.testing.assert_allclose(fast.log_likelihood_, plain.log_likelihood_, rtol=1e-12)
     np.testing.assert_allclose(fast.summary_["se"], plain.summary_["se"], rtol=1e-3)
     assert fast.n_iter_ < plain.n_iter_
+
+
+@pytest.mark.parametrize("shift", [(0.0, 0.0, 0.0, 0.0), (0.4, -0.3, 0.6, -0.5), (-1.0, 1.0, -0.5, 2.0)])
+def test_pareto_analytic_hessian_matches_finite_differences(shift):
+    """ParetoNBDModel's one-pass Hessian (quadrature second moments) equals the forward differences of its
+    analytic gradient, at the optimum and away from it, rows with t_x = T and alpha ~ beta included."""
+    from crmml.clv._base import BasePurchaseModel
+    from crmml.datasets import load_cdnow_summary
+
+    s = load_cdnow_summary()
+    m = ParetoNBDModel().fit(s)
+    data = _random_rows(3_000, 4)
+    data["recency"][:50] = data["T"][:50]                   # purchased on the last day: a zero-length interval
+    data, w = _rows.compress(data, None)
+    for logp in (np.log(m.params_.to_numpy()) + np.array(shift), np.log([0.8, 40.0, 0.7, 40.0 * (1 + 1e-9)])):
+        g0 = m._total_grad_log(logp, data, w)
+        fd = BasePurchaseModel._hessian_log(m, logp, data, w, g0)
+        ours = m._hessian_log(logp, data, w, g0)
+        assert np.all(np.isfinite(ours))
+        np.testing.assert_allclose(ours, ours.T)
+        np.testing.assert_allclose(ours, fd, rtol=2e-5, atol=2e-5 * np.max(np.abs(fd)))
+    # the standard errors come from it: the CDNOW ones agree with the finite-difference ones
+    full, wf = _rows.compress(m._check_summary(s, "fit"), None)
+    logp = np.log(m.params_.to_numpy())
+    cov_fd = np.linalg.inv(-BasePurchaseModel._hessian_log(m, logp, full, wf, m._total_grad_log(logp, full, wf)))
+    np.testing.assert_allclose(m.cov_log_.to_numpy(), cov_fd, rtol=1e-4)

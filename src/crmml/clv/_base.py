@@ -261,12 +261,18 @@ class BaseCLVFitter(BaseEstimator):
             _, grad = self._weighted_loglik_grad(params, data, w)
         return grad * params
 
+    def _hessian_log(self, logp, data, w, g0):
+        """Hessian of the total log-likelihood in log-parameters at ``logp`` (``g0``: its gradient there):
+        forward differences of the analytic gradient, ``k`` evaluations; a model with analytic second
+        derivatives overrides this."""
+        return _fd_hessian(lambda z: self._total_grad_log(z, data, w), logp, g0)
+
     def _cov_log(self, logp, data, w, g0=None):
         """Inverse observed information in log-parameter space (forward differences of the gradient)."""
         k = len(logp)
         if g0 is None or not np.all(np.isfinite(g0)):       # the optimizer's last gradient, when given
             g0 = self._total_grad_log(logp, data, w)
-        H = _fd_hessian(lambda z: self._total_grad_log(z, data, w), logp, g0)
+        H = self._hessian_log(logp, data, w, g0)
         try:
             cov = np.linalg.inv(-H)
         except np.linalg.LinAlgError:

@@ -11,7 +11,9 @@ alpha >= beta and a difference of two terms that cancels when t_x is close to T.
 ``(u_tx - u_T)/(r+s+x)`` times the mean of the smooth, bounded factor
 ``((alpha+tau)/(beta+tau))^(s+1)``, integrated with tanh-sinh quadrature (33 nodes). The
 same form holds for alpha == beta (the factor is 1) and for large arguments, works in logs
-throughout, and gives analytic derivatives by differentiating under the integral sign.
+throughout, and gives analytic derivatives by differentiating under the integral sign: first derivatives
+for the fit, second derivatives (the quadrature's weighted second moments) for the observed information, in
+one pass over the rows instead of the 4 gradient evaluations of finite differences.
 :func:`_loglik_hyp2f1` keeps the closed form (Euler-transformed 2F1) as a reference.
 
 The quadrature runs over blocks of 2,048 rows (its temporaries stay in the CPU cache) shared among the
@@ -22,7 +24,7 @@ one column (``gammaln(r+x)``, ``log(alpha+T)``, ...) are computed once per disti
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
 from crmml.clv._base import BasePurchaseModel
 from crmml.clv._blocks import for_blocks
@@ -42,9 +44,19 @@ def _tanh_sinh(h, n):
 _RULES = {"fine": _tanh_sinh(0.2, 16), "coarse": _tanh_sinh(0.4, 8)}
 
 
-def _log_integral(params, x, tx, T, grad=True, rule="fine", la_tx=None, la_T=None):
+#: the (i, j), i <= j, entries of a 4 x 4 symmetric matrix over (r, alpha, s, beta), in the order stored per row
+_PAIRS = [(i, j) for i in range(4) for j in range(i, 4)]
+
+
+def _log_integral(params, x, tx, T, grad=True, rule="fine", la_tx=None, la_T=None, hess=False):
     """log I and, if ``grad``, d log I / d (r, alpha, s, beta) (``la_tx``, ``la_T``: log(alpha + t_x), log(alpha + T)
-    when already known)."""
+    when already known); with ``hess`` also the second derivatives, ``(n, 10)`` in :data:`_PAIRS` order.
+
+    Differentiating under the integral sign, with ``f`` the integrand and ``E``, ``Cov`` taken under ``f / I``
+    (the quadrature's weighted nodes): ``grad log I = E[grad log f]`` and
+    ``hess log I = E[hess log f] + Cov(grad log f)``; ``grad log f = -(log(alpha+tau), (r+x)/(alpha+tau),
+    log(beta+tau), (s+1)/(beta+tau))``.
+    """
     _Y, _Y1, _W = _RULES[rule]
     r, alpha, s, beta = params
     k = r + s + x
@@ -69,17 +81,39 @@ def _log_integral(params, x, tx, T, grad=True, rule="fine", la_tx=None, la_T=Non
     S = wg.sum(axis=1)
     logI = log_delta - np.log(k) + np.log(S)
     if not grad:
-        return logI, None
+        return (logI, None, None) if hess else (logI, None)
+    ia = np.divide(1.0, apt, out=apt)
     d = np.empty((len(x), 4))
     d[:, 0] = -np.einsum("ij,ij->i", wg, la) / S
-    d[:, 1] = -(r + x) * np.einsum("ij,ij->i", wg, np.divide(1.0, apt, out=apt)) / S
+    d[:, 1] = -(r + x) * np.einsum("ij,ij->i", wg, ia) / S
     d[:, 2] = -np.einsum("ij,ij->i", wg, lb) / S
     d[:, 3] = -(s + 1) * np.einsum("ij,ij->i", wg, ibpt) / S
-    return logI, d
+    if not hess:
+        return logI, d
+    # Cov(grad log f) from deviations about the means (no cancellation when the interval is short)
+    c = (-1.0, -(r + x), -1.0, -(s + 1))
+    dev = [np.subtract(u, (d[:, i] / c[i])[:, None], out=u) for i, u in enumerate((la, ia, lb, ibpt))]
+    d2 = np.empty((len(x), 10))
+    wdev = np.empty_like(wg)
+    for n, (i, j) in enumerate(_PAIRS):
+        if i == j:
+            np.multiply(wg, dev[i], out=wdev)
+        d2[:, n] = c[i] * c[j] * np.einsum("ij,ij->i", wdev, dev[j]) / S
+    # E[hess log f]: d2/dr dalpha = -1/(alpha+tau), d2/dalpha2 = (r+x)/(alpha+tau)^2, same for (s, beta) with s+1
+    k11, k33 = _PAIRS.index((1, 1)), _PAIRS.index((3, 3))
+    m_ia, m_ib = d[:, 1] / c[1], d[:, 3] / c[3]
+    e_ia2 = d2[:, k11] / c[1] ** 2 + m_ia ** 2
+    e_ib2 = d2[:, k33] / c[3] ** 2 + m_ib ** 2
+    d2[:, _PAIRS.index((0, 1))] -= m_ia
+    d2[:, k11] += (r + x) * e_ia2
+    d2[:, _PAIRS.index((2, 3))] -= m_ib
+    d2[:, k33] += (s + 1) * e_ib2
+    return logI, d, d2
 
 
-def _terms(params, x, tx, T, grad=True, rule="fine", threads=None, codes=None):
-    """Per-customer log-likelihood pieces: (ll, w_alive, gradient or None).
+def _terms(params, x, tx, T, grad=True, rule="fine", threads=None, codes=None, hess=False):
+    """Per-customer log-likelihood pieces: (ll, w_alive, gradient or None), and with ``hess`` a fourth, the
+    second derivatives ``(n, 10)`` in :data:`_PAIRS` order.
 
     Computed in fixed blocks of rows (cache-sized quadrature temporaries), shared among ``threads`` threads
     (default: the usable cores); every row's values are the same for any number of threads. ``codes`` maps
@@ -91,16 +125,18 @@ def _terms(params, x, tx, T, grad=True, rule="fine", threads=None, codes=None):
     ll = np.empty(len(x))
     w1 = np.empty(len(x))
     g = np.empty((len(x), 4)) if grad else None
+    h = np.empty((len(x), 10)) if hess else None
     if codes is None:
         codes = {c: (v, np.arange(len(v))) for c, v in (("frequency", x), ("recency", tx), ("T", T))}
     (xu, xi), (tu, ti), (Tu, Ti) = codes["frequency"], codes["recency"], codes["T"]
     gl_u, dg_u = gammaln(r + xu), (digamma(r + xu) if grad else None)
+    trigamma_u = polygamma(1, r + xu) if hess else None
     la_tx_u, la_T_u, lb_T_u = np.log(alpha + tu), np.log(alpha + Tu), np.log(beta + Tu)
 
     def block(sl):
         xs, Ts, xis, Tis = x[sl], T[sl], xi[sl], Ti[sl]
         la_T, lb_T = la_T_u[Tis], lb_T_u[Tis]
-        logI, dlogI = _log_integral(params, xs, tx[sl], Ts, grad, rule, la_tx_u[ti[sl]], la_T)
+        logI, dlogI, *d2 = _log_integral(params, xs, tx[sl], Ts, grad, rule, la_tx_u[ti[sl]], la_T, hess=hess)
         c1 = -(r + xs) * la_T - s * lb_T
         c2 = np.log(s) + logI
         lse = np.logaddexp(c1, c2)
@@ -112,9 +148,32 @@ def _terms(params, x, tx, T, grad=True, rule="fine", threads=None, codes=None):
             g[sl, 1] = r / alpha - a1 * (r + xs) / (alpha + Ts) + a2 * dlogI[:, 1]
             g[sl, 2] = np.log(beta) - a1 * lb_T + a2 * (1.0 / s + dlogI[:, 2])
             g[sl, 3] = s / beta - a1 * s / (beta + Ts) + a2 * dlogI[:, 3]
+        if hess:
+            _hessian_rows(h, sl, params, xs, Ts, la_T, lb_T, a1, a2, dlogI, d2[0], trigamma_u[xis])
 
     for_blocks(block, len(x), threads=threads)
-    return ll, w1, g
+    return (ll, w1, g, h) if hess else (ll, w1, g)
+
+
+def _hessian_rows(h, sl, params, x, T, la_T, lb_T, a1, a2, dlogI, d2logI, trigamma_rx):
+    """Second derivatives of ``ll = A + logaddexp(c1, c2)`` into ``h[sl]``: ``hess A + a1 hess c1 + a2 hess c2
+    + a1 a2 (grad c1 - grad c2)(grad c1 - grad c2)^T`` (``a1``, ``a2``: the two terms' shares)."""
+    r, alpha, s, beta = params
+    e1 = np.stack([-la_T, -(r + x) / (alpha + T), -lb_T, -s / (beta + T)], axis=1)
+    e2 = dlogI.copy()
+    e2[:, 2] += 1.0 / s
+    diff = e1 - e2
+    out = a2[:, None] * d2logI
+    for n, (i, j) in enumerate(_PAIRS):
+        out[:, n] += a1 * a2 * diff[:, i] * diff[:, j]
+    at = {p: _PAIRS.index(p) for p in _PAIRS}
+    out[:, at[(0, 0)]] += trigamma_rx - polygamma(1, r)
+    out[:, at[(0, 1)]] += 1.0 / alpha - a1 / (alpha + T)
+    out[:, at[(1, 1)]] += -r / alpha ** 2 + a1 * (r + x) / (alpha + T) ** 2
+    out[:, at[(2, 2)]] += -a2 / s ** 2
+    out[:, at[(2, 3)]] += 1.0 / beta - a1 / (beta + T)
+    out[:, at[(3, 3)]] += -s / beta ** 2 + a1 * s / (beta + T) ** 2
+    h[sl] = out
 
 
 def _log_hyp2f1_euler(a, b, z):
@@ -189,6 +248,22 @@ class ParetoNBDModel(BasePurchaseModel):
         ll, _, g = _terms(params, data["frequency"], data["recency"], data["T"], rule=data.get("_rule", "fine"),
                           codes=codes)
         return ll, g
+
+    def _hessian_log(self, logp, data, w, g0):
+        """Analytic: one pass over the rows (the quadrature's second moments) instead of 4 gradient evaluations.
+
+        In log-parameters ``z = log(theta)``: ``d2 ll / dz_i dz_j = theta_i theta_j H_ij + [i == j] theta_i g_i``.
+        """
+        params = np.exp(logp)
+        codes = {c: factorized(data, c) for c in ("frequency", "recency", "T")}
+        with np.errstate(all="ignore"):
+            _, _, g, h = _terms(params, data["frequency"], data["recency"], data["T"],
+                                rule=data.get("_rule", "fine"), codes=codes, hess=True)
+        total = w @ h
+        H = np.empty((4, 4))
+        for n, (i, j) in enumerate(_PAIRS):
+            H[i, j] = H[j, i] = total[n]
+        return params[:, None] * H * params[None, :] + np.diag(params * (w @ g))
 
     # -- predictions ---------------------------------------------------------------------------------
     @staticmethod
