@@ -11,16 +11,30 @@ The candidates are a documented grid of ratios, not weights tuned to any dataset
 component alone (the other two at 0, popularity at 0.001 to fill short lists); the past-purchases baseline's own
 order (most bought, then most recent, filled with popular products), so the baseline is always a candidate; and
 repurchase-to-similarity ratios 0.5, 1, 2, 4 with popularity at 0.1 or 0.5 of similarity.
+
+The **recency half-life** of a customer's purchases (how fast an old purchase stops counting in the affinity that
+feeds repurchase and item similarity) is then chosen the same way, for the chosen weights, among the configured
+one and :data:`HALF_LIVES`: a month, a quarter, a year and a decade (practically no decay: every purchase counts
+the same); ties keep the configured half-life. Only the validation customers' affinity is recomputed per
+half-life (their rows equal those of a whole fit at that half-life), so the step costs 3 or 4 more rankings.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from crmml._time import AsOfWarning
+from crmml.recommend._matrices import affinity_matrices, occasions
 
-__all__ = ["candidate_weights", "empty_selection", "learn_blend", "MAX_VALIDATION_CUSTOMERS"]
+
+__all__ = ["HALF_LIVES", "candidate_weights", "empty_selection", "learn_blend", "MAX_VALIDATION_CUSTOMERS"]
+
+#: half-lives (days) tried beside the configured one: a month, a quarter, a year, a decade (~no decay)
+HALF_LIVES = (30.0, 90.0, 365.0, 3650.0)
 
 #: validation customers scored per candidate (a random sample above this; bounds the cost of fit)
 MAX_VALIDATION_CUSTOMERS = 2000
@@ -42,17 +56,29 @@ def candidate_weights(given) -> dict:
     return out
 
 
-def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validation_days: int, k: int = 10):
-    """Choose the weights on ``tx`` (purchase rows before ``as_of``): fit before ``as_of - validation_days``,
-    score each candidate on the purchases of the held-out days.
+def _validation_affinity(inner, train: pd.DataFrame, customers, split: pd.Timestamp, half_life: float):
+    """The inner fit's affinity at another half-life, for the validation ``customers`` only (other rows empty).
 
-    Returns ``(weights, table, note)``: the chosen ``(cooccurrence, repurchase, popularity, frequency)``, a frame
-    indexed by candidate with ``precision``, ``map`` and ``chosen`` (empty when the split is impossible), and a
-    note on the validation used.
+    A customer's affinity row depends only on that customer's lines, so these rows equal a whole fit's.
+    """
+    rows = train[train["customer_id"].isin(customers)]
+    occ = occasions(rows, inner.items_, inner.customers_)
+    return affinity_matrices(occ, int(split.value), float(half_life), inner.affinity_.shape)[0]
+
+
+def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validation_days: int, k: int = 10):
+    """Choose the weights and the half-life on ``tx`` (purchase rows before ``as_of``): fit before
+    ``as_of - validation_days``, score each candidate on the purchases of the held-out days.
+
+    Returns ``(weights, half_life, table, note)``: the chosen ``(cooccurrence, repurchase, popularity,
+    frequency)`` and recency half-life in days, a frame indexed by candidate with the weights,
+    ``half_life_days``, ``precision``, ``map`` and ``chosen`` (empty when the split is impossible), and a note
+    on the validation used.
     """
     from crmml.recommend._evaluate import ranking_metrics
 
     given = (model.cooccurrence_weight, model.repurchase_weight, model.popularity_weight)
+    configured = float(model.half_life_days)
     split = as_of - pd.Timedelta(days=int(validation_days))
     ts = tx["timestamp"].to_numpy()
     train = tx[ts < split.to_datetime64()]
@@ -63,28 +89,43 @@ def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validati
     if len(train) == 0 or len(customers) < 20:
         note = (f"configured weights: the last {validation_days} days hold {len(customers)} customers who also "
                 "bought before them (20 needed to learn the blend)")
-        return (*(float(w) for w in given), 0.0), empty_selection(), note
+        return (*(float(w) for w in given), 0.0), configured, empty_selection(), note
     if len(customers) > MAX_VALIDATION_CUSTOMERS:
         customers = np.sort(np.random.default_rng(0).choice(customers, MAX_VALIDATION_CUSTOMERS, replace=False))
         relevant = relevant[relevant["customer_id"].isin(customers)]
-    inner = clone(model).set_params(blend="fixed", verbose=False).fit(train, products, as_of=split)
+    with warnings.catch_warnings():
+        # the split is crmml's, not the user's: a gap in the data just before it is not theirs to fix
+        warnings.simplefilter("ignore", AsOfWarning)
+        inner = clone(model).set_params(blend="fixed", verbose=False).fit(train, products, as_of=split)
     rows = {}
-    for name, w in candidate_weights(given).items():
+
+    def score(name, w, half_life):
         inner.weights_ = w
         recs = inner.recommend(customers, k=k, reasons=False)     # all seen in the inner fit: no cold start
         m = ranking_metrics(recs, relevant, k=k)
         rows[name] = {"cooccurrence": w[0], "repurchase": w[1], "popularity": w[2], "frequency": w[3],
-                      "precision": m["precision"], "map": m["map"]}
-    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate")
+                      "half_life_days": half_life, "precision": m["precision"], "map": m["map"]}
+
+    for name, w in candidate_weights(given).items():
+        score(name, w, configured)
+    table = pd.DataFrame.from_dict(rows, orient="index")
     best = str(table["precision"].idxmax())          # first maximum: the configured weights win ties
+    w = tuple(float(v) for v in table.loc[best, ["cooccurrence", "repurchase", "popularity", "frequency"]])
+    if w[0] > 0 or w[1] > 0:                         # the half-life matters only through the affinity
+        for h in HALF_LIVES:
+            if h != configured:
+                inner.affinity_ = _validation_affinity(inner, train, customers, split, h)
+                score(f"{best}, half-life {h:g} days", w, h)
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate")
+    best = str(table["precision"].idxmax())          # first maximum: the configured half-life wins ties
     table["chosen"] = table.index == best
     note = (f"time split: fitted before {split.date()}, precision@{k} on the purchases of the last "
             f"{validation_days} days by {len(customers)} customers")
     weights = tuple(float(v) for v in table.loc[best, ["cooccurrence", "repurchase", "popularity", "frequency"]])
-    return weights, table, note
+    return weights, float(table.loc[best, "half_life_days"]), table, note
 
 
 def empty_selection() -> pd.DataFrame:
     cols = {c: pd.Series(dtype=float)
-            for c in ("cooccurrence", "repurchase", "popularity", "frequency", "precision", "map")}
+            for c in ("cooccurrence", "repurchase", "popularity", "frequency", "half_life_days", "precision", "map")}
     return pd.DataFrame({**cols, "chosen": pd.Series(dtype=bool)}).rename_axis("candidate")

@@ -73,7 +73,8 @@ class NextBestOffer(BaseEstimator):
     min_confidence : float, default=0.0
         Minimum rule confidence (``similarity="confidence"`` only).
     half_life_days : float, default=90.0
-        Half-life of the recency weighting of a customer's purchases.
+        Half-life of the recency weighting of a customer's purchases; with ``blend="auto"`` one of the
+        candidates ``fit`` validates (with 30, 90, 365 and 3650 days), ``half_life_days_`` is the one used.
     repurchase : {"allow", "never"}, default="allow"
     cooccurrence_weight, repurchase_weight : float, default=1.0
     popularity_weight : float, default=0.5
@@ -83,8 +84,8 @@ class NextBestOffer(BaseEstimator):
         ``"auto"``: ``fit`` holds out the last ``blend_validation_days`` of the history, fits on the rest and
         keeps the weighting with the best precision@10 on what those customers bought in the held-out days,
         among the configured weights, each component alone and a fixed grid of blends
-        (``crmml.recommend._blend``); ``blend_selection_`` shows every candidate. ``"fixed"``: the
-        configured weights.
+        (``crmml.recommend._blend``), then the recency half-life for those weights; ``blend_selection_`` shows
+        every candidate. ``"fixed"``: the configured weights and half-life.
     blend_validation_days : int, default=30
     popularity_window_days : int, default=30
         Popularity = distinct buyers in this many days before ``as_of``.
@@ -124,7 +125,10 @@ class NextBestOffer(BaseEstimator):
         ``blend="auto"``; frequency, the raw count of past purchases, is used only by the past-purchases
         candidate).
     blend_selection_ : DataFrame
-        Per candidate weighting: the weights, validation ``precision`` and ``map`` at 10, ``chosen``.
+        Per candidate weighting and half-life: the weights, ``half_life_days``, validation ``precision`` and
+        ``map`` at 10, ``chosen``.
+    half_life_days_ : float
+        The recency half-life of ``affinity_``: learned when ``blend="auto"``, else ``half_life_days``.
     blend_validation_ : str
         How the weights were chosen.
     affinity_, n_purchases_, last_age_ : csr_matrix
@@ -250,9 +254,6 @@ class NextBestOffer(BaseEstimator):
             pool.shutdown(wait=False)
         occ = occasions(tx, self.items_, self.customers_)
         as_of_ns = int(as_of.value)
-        shape = (len(self.customers_), len(self.items_))
-        self.affinity_, self.n_purchases_, self.last_age_ = affinity_matrices(
-            occ, as_of_ns, float(self.half_life_days), shape)
         self.similarity_ = item_similarity(
             basket_matrix(occ, self.basket, len(self.items_)), self.similarity,
             min_support=self.min_support, min_confidence=float(self.min_confidence), n_neighbors=self.n_neighbors)
@@ -261,14 +262,17 @@ class NextBestOffer(BaseEstimator):
         self.popularity_ = np.bincount(buyers, minlength=len(self.items_)).astype(np.float64)
         self.as_of_ = as_of.isoformat()
         if self.blend == "auto":
-            w, self.blend_selection_, self.blend_validation_ = (
+            w, self.half_life_days_, self.blend_selection_, self.blend_validation_ = (
                 learning.result() if learning is not None
                 else learn_blend(self, tx, products, as_of, self.blend_validation_days))
         else:
             w, self.blend_selection_ = (self.cooccurrence_weight, self.repurchase_weight,
                                         self.popularity_weight, 0.0), empty_selection()
+            self.half_life_days_ = float(self.half_life_days)
             self.blend_validation_ = "fixed: the configured weights"
         self.weights_ = np.asarray(w, dtype=np.float64)
+        self.affinity_, self.n_purchases_, self.last_age_ = affinity_matrices(
+            occ, as_of_ns, self.half_life_days_, (len(self.customers_), len(self.items_)))
         return self
 
     def _weights(self):
@@ -295,6 +299,9 @@ class NextBestOffer(BaseEstimator):
         check_codes(self.category_codes_, "category_codes_", -1, len(self.categories_), n_items)
         if np.asarray(self.eligible_).dtype != bool:
             raise ValueError("eligible_ must be a boolean array.")
+        h = getattr(self, "half_life_days_", None)       # absent from files saved before it was learned
+        if h is not None and not (isinstance(h, float) and 0 < h <= MAX_WINDOW_DAYS):
+            raise ValueError(f"half_life_days_ must be a float in (0, {MAX_WINDOW_DAYS}]; it is {h!r:.40}.")
         w = getattr(self, "weights_", None)
         if w is not None and not (np.shape(w) in ((3,), (4,)) and np.isfinite(w).all()
                                   and (np.asarray(w) >= 0).all()):
