@@ -1,6 +1,7 @@
 """ChurnModel against the recency-frequency baseline, walk-forward on every real log: ROC-AUC and ECE per cutoff.
 
     python benchmarks/churn_vs_baseline.py [--datasets online_retail,cdnow,grocery] [--quick] [--model logistic]
+                                           [--level latest|trend|trend0.5]
 
 Default backtest settings (45-day horizon, 3 training snapshots 45 days apart, all windows). Prints one row per
 (dataset, cutoff) and the mean and standard deviation over cutoffs per dataset: never the best cutoff alone.
@@ -8,7 +9,9 @@ Default backtest settings (45-day horizon, 3 training snapshots 45 days apart, a
 level error is removed (logits shifted so the mean probability equals the rate): the part of the ECE that
 calibration of the scores' shape is responsible for. ``--model logistic`` backtests, in place of ``ChurnModel()``, the
 candidate issue 14 names first (:class:`LogisticOnLogFeatures`: L2 logistic regression on every numeric feature,
-sign-log scaled, median-imputed and standardised), to compare it with ``ChurnModel()`` cutoff by cutoff.
+sign-log scaled, median-imputed and standardised), to compare it with ``ChurnModel()`` cutoff by cutoff. ``--level`` replaces ``ChurnModel``'s calibration level (the
+mean probability over all training snapshots = their churn rate) by another forecast of the next period's level
+(:class:`LevelRuleChurnModel`), to measure whether one forecasts it better.
 """
 
 from __future__ import annotations
@@ -61,6 +64,35 @@ class LogisticOnLogFeatures(ClassifierMixin, BaseEstimator):
         return self.lr_.predict_proba(((self._design(X) - self.mean_) / self.scale_).to_numpy())
 
 
+class LevelRuleChurnModel(ChurnModel):
+    """``ChurnModel`` whose calibration level is set after ``fit`` by another rule, on the latest snapshot's rows.
+
+    ``latest``: its churn rate; ``trend``: that rate's logit plus ``damp`` x the per-snapshot slope of a line
+    through every snapshot's logit churn rate (a linear-trend forecast of the next period). Only when the boosted
+    model was chosen (the baseline keeps its own level).
+    """
+
+    def __init__(self, level_rule="latest", damp=1.0, **params):
+        super().__init__(**params)
+        self.level_rule = level_rule
+        self.damp = damp
+
+    def fit(self, X, y, *, time=None):
+        super().fit(X, y, time=time)
+        if time is None or self.chosen_ != "churn_model":
+            return self
+        s = self.model_.predict_proba(self._encode(X.set_axis(self.feature_names_in_, axis=1)))[:, 1]
+        y, t = np.asarray(y, float), pd.to_datetime(np.asarray(time))
+        cuts = np.unique(t)
+        rates = logit(np.clip([y[t == c].mean() for c in cuts], 1e-4, 1 - 1e-4))
+        slope = np.polyfit(np.arange(len(cuts), dtype=float), rates, 1)[0] if self.level_rule == "trend" else 0.0
+        target = expit(rates[-1] + self.damp * slope)
+        cal = self.calibrator_
+        z = cal._logit(s[t == cuts[-1]])
+        cal.intercept_ = float(brentq(lambda b: expit(cal.coef_ * z + b).mean() - target, -50.0, 50.0))
+        return self
+
+
 def level_free(y, p) -> np.ndarray:
     """``p`` with its logits shifted by one constant so that its mean equals the rate of ``y``."""
     z = logit(np.clip(np.asarray(p, float), 1e-9, 1 - 1e-9))
@@ -92,11 +124,16 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="the last 2 cutoffs only")
     ap.add_argument("--model", choices=["churn", "logistic"], default="churn",
                     help="ChurnModel() (default) or LogisticOnLogFeatures() in its place")
+    ap.add_argument("--level", choices=["latest", "trend", "trend0.5"],
+                    help="ChurnModel with this calibration level rule instead of the pooled one")
     args = ap.parse_args(argv)
+    model = ChurnModel() if args.model == "churn" else LogisticOnLogFeatures()
+    if args.level:
+        model = LevelRuleChurnModel(level_rule=args.level.replace("0.5", ""), damp=0.5 if "0.5" in args.level else 1.0)
     out = []
     for name in args.datasets.split(","):
         t0 = time.perf_counter()
-        out.append(run(name, ChurnModel() if args.model == "churn" else LogisticOnLogFeatures(), args.quick))
+        out.append(run(name, model, args.quick))
         print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
     table = pd.concat(out, ignore_index=True)
     table["auc_lead"] = table["auc_model"] - table["auc_baseline"]
