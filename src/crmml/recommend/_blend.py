@@ -21,13 +21,10 @@ half-life (their rows equal those of a whole fit at that half-life), so the step
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from crmml._time import AsOfWarning
 from crmml.recommend._matrices import affinity_matrices, occasions
 
 
@@ -93,10 +90,10 @@ def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validati
     if len(customers) > MAX_VALIDATION_CUSTOMERS:
         customers = np.sort(np.random.default_rng(0).choice(customers, MAX_VALIDATION_CUSTOMERS, replace=False))
         relevant = relevant[relevant["customer_id"].isin(customers)]
-    with warnings.catch_warnings():
-        # the split is crmml's, not the user's: a gap in the data just before it is not theirs to fix
-        warnings.simplefilter("ignore", AsOfWarning)
-        inner = clone(model).set_params(blend="fixed", verbose=False).fit(train, products, as_of=split)
+    # the rows are fit's own validated purchases: the inner fit starts after fit's checks (so a gap in the data
+    # before crmml's split warns nobody) and builds customer rows for the validation customers only
+    inner = clone(model).set_params(blend="fixed", verbose=False)._fit_purchases(
+        train, products, split, affinity_customers=customers)
     rows = {}
 
     def score(name, w, half_life):

@@ -239,6 +239,11 @@ class NextBestOffer(BaseEstimator):
         tx = purchase_rows(history_before(tx, as_of))
         if len(tx) == 0:
             raise ValueError(f"NextBestOffer found no purchases before as_of={as_of}.")
+        return self._fit_purchases(tx, products, as_of)
+
+    def _fit_purchases(self, tx, products, as_of, affinity_customers=None):
+        """``fit`` on validated purchase rows; with ``affinity_customers`` the customer matrices hold only their
+        rows, each equal to a whole fit's (the others empty: what the blend's inner fit needs)."""
         cat = catalogue(tx, products, eligible=self.eligible, value_column=self.value_column,
                         need_category=self.max_per_category is not None)
         self.items_ = cat["items"]
@@ -266,11 +271,12 @@ class NextBestOffer(BaseEstimator):
                 learning.result() if learning is not None
                 else learn_blend(self, tx, products, as_of, self.blend_validation_days))
         else:
-            w, self.blend_selection_ = (self.cooccurrence_weight, self.repurchase_weight,
-                                        self.popularity_weight, 0.0), empty_selection()
-            self.half_life_days_ = float(self.half_life_days)
+            w = (self.cooccurrence_weight, self.repurchase_weight, self.popularity_weight, 0.0)
+            self.blend_selection_, self.half_life_days_ = empty_selection(), float(self.half_life_days)
             self.blend_validation_ = "fixed: the configured weights"
         self.weights_ = np.asarray(w, dtype=np.float64)
+        if affinity_customers is not None:      # a customer's rows depend only on that customer's occasions
+            occ = occ[np.isin(occ["c"].to_numpy(), self.customers_.get_indexer(affinity_customers))]
         self.affinity_, self.n_purchases_, self.last_age_ = affinity_matrices(
             occ, as_of_ns, self.half_life_days_, (len(self.customers_), len(self.items_)))
         return self
@@ -300,7 +306,7 @@ class NextBestOffer(BaseEstimator):
         if np.asarray(self.eligible_).dtype != bool:
             raise ValueError("eligible_ must be a boolean array.")
         h = getattr(self, "half_life_days_", None)       # absent from files saved before it was learned
-        if h is not None and not (isinstance(h, float) and 0 < h <= MAX_WINDOW_DAYS):
+        if h is not None and not (isinstance(h, float) and 0 < h <= MAX_WINDOW_DAYS):  # NaN fails too
             raise ValueError(f"half_life_days_ must be a float in (0, {MAX_WINDOW_DAYS}]; it is {h!r:.40}.")
         w = getattr(self, "weights_", None)
         if w is not None and not (np.shape(w) in ((3,), (4,)) and np.isfinite(w).all()
