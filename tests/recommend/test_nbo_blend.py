@@ -92,6 +92,26 @@ def test_validation_affinity_rows_equal_a_whole_fit_at_that_half_life(staples):
         assert ours[others].nnz == 0
 
 
+def test_the_inner_fit_for_some_customers_equals_a_whole_fit_on_their_rows(staples):
+    """The blend's inner fit builds customer rows for the validation customers only: each equal to a whole fit's."""
+    from crmml.recommend._matrices import purchase_rows
+
+    split = pd.Timestamp("2024-08-02")
+    hist = staples[staples["timestamp"] < split]
+    whole = NextBestOffer(blend="fixed").fit(hist, as_of=split)
+    customers = whole.customers_[::5]
+    rows = purchase_rows(hist.assign(timestamp=pd.to_datetime(hist["timestamp"])))
+    part = NextBestOffer(blend="fixed")._fit_purchases(rows, None, split, affinity_customers=customers)
+    r = whole.customers_.get_indexer(customers)
+    others = np.setdiff1d(np.arange(len(whole.customers_)), r)
+    for name in ("affinity_", "n_purchases_", "last_age_"):
+        a, b = getattr(whole, name), getattr(part, name)
+        np.testing.assert_array_equal(b[r].toarray(), a[r].toarray())
+        assert b[others].nnz == 0
+    assert (part.similarity_ != whole.similarity_).nnz == 0
+    np.testing.assert_array_equal(part.popularity_, whole.popularity_)
+
+
 def test_the_half_life_is_learned_from_what_customers_rebuy():
     """Ten long-run favourites bought for ten months, then a month of ten other products: customers who go back to
     their favourites make a long half-life win, customers who stay with the new products the 30-day one."""
