@@ -268,7 +268,7 @@ class BaseCLVFitter(BaseEstimator):
         return _fd_hessian(lambda z: self._total_grad_log(z, data, w), logp, g0)
 
     def _cov_log(self, logp, data, w, g0=None):
-        """Inverse observed information in log-parameter space (forward differences of the gradient)."""
+        """Inverse observed information in log-parameter space (the Hessian of :meth:`_hessian_log`)."""
         k = len(logp)
         if g0 is None or not np.all(np.isfinite(g0)):       # the optimizer's last gradient, when given
             g0 = self._total_grad_log(logp, data, w)

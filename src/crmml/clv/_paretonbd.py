@@ -46,6 +46,8 @@ _RULES = {"fine": _tanh_sinh(0.2, 16), "coarse": _tanh_sinh(0.4, 8)}
 
 #: the (i, j), i <= j, entries of a 4 x 4 symmetric matrix over (r, alpha, s, beta), in the order stored per row
 _PAIRS = [(i, j) for i in range(4) for j in range(i, 4)]
+#: the column of each (i, j) in that order
+_AT = {pair: n for n, pair in enumerate(_PAIRS)}
 
 
 def _log_integral(params, x, tx, T, grad=True, rule="fine", la_tx=None, la_T=None, hess=False):
@@ -100,13 +102,13 @@ def _log_integral(params, x, tx, T, grad=True, rule="fine", la_tx=None, la_T=Non
             np.multiply(wg, dev[i], out=wdev)
         d2[:, n] = c[i] * c[j] * np.einsum("ij,ij->i", wdev, dev[j]) / S
     # E[hess log f]: d2/dr dalpha = -1/(alpha+tau), d2/dalpha2 = (r+x)/(alpha+tau)^2, same for (s, beta) with s+1
-    k11, k33 = _PAIRS.index((1, 1)), _PAIRS.index((3, 3))
+    k11, k33 = _AT[1, 1], _AT[3, 3]
     m_ia, m_ib = d[:, 1] / c[1], d[:, 3] / c[3]
     e_ia2 = d2[:, k11] / c[1] ** 2 + m_ia ** 2
     e_ib2 = d2[:, k33] / c[3] ** 2 + m_ib ** 2
-    d2[:, _PAIRS.index((0, 1))] -= m_ia
+    d2[:, _AT[0, 1]] -= m_ia
     d2[:, k11] += (r + x) * e_ia2
-    d2[:, _PAIRS.index((2, 3))] -= m_ib
+    d2[:, _AT[2, 3]] -= m_ib
     d2[:, k33] += (s + 1) * e_ib2
     return logI, d, d2
 
@@ -166,13 +168,12 @@ def _hessian_rows(h, sl, params, x, T, la_T, lb_T, a1, a2, dlogI, d2logI, trigam
     out = a2[:, None] * d2logI
     for n, (i, j) in enumerate(_PAIRS):
         out[:, n] += a1 * a2 * diff[:, i] * diff[:, j]
-    at = {p: _PAIRS.index(p) for p in _PAIRS}
-    out[:, at[(0, 0)]] += trigamma_rx - polygamma(1, r)
-    out[:, at[(0, 1)]] += 1.0 / alpha - a1 / (alpha + T)
-    out[:, at[(1, 1)]] += -r / alpha ** 2 + a1 * (r + x) / (alpha + T) ** 2
-    out[:, at[(2, 2)]] += -a2 / s ** 2
-    out[:, at[(2, 3)]] += 1.0 / beta - a1 / (beta + T)
-    out[:, at[(3, 3)]] += -s / beta ** 2 + a1 * s / (beta + T) ** 2
+    out[:, _AT[0, 0]] += trigamma_rx - polygamma(1, r)
+    out[:, _AT[0, 1]] += 1.0 / alpha - a1 / (alpha + T)
+    out[:, _AT[1, 1]] += -r / alpha ** 2 + a1 * (r + x) / (alpha + T) ** 2
+    out[:, _AT[2, 2]] += -a2 / s ** 2
+    out[:, _AT[2, 3]] += 1.0 / beta - a1 / (beta + T)
+    out[:, _AT[3, 3]] += -s / beta ** 2 + a1 * s / (beta + T) ** 2
     h[sl] = out
 
 
@@ -243,10 +244,15 @@ class ParetoNBDModel(BasePurchaseModel):
         return {**data, "_rule": "coarse"}
 
     @staticmethod
-    def _loglik_grad(params, data):
+    def _data_terms(params, data, hess=False):
+        """:func:`_terms` on a fit's data (its quadrature rule, its columns' distinct values)."""
         codes = {c: factorized(data, c) for c in ("frequency", "recency", "T")}
-        ll, _, g = _terms(params, data["frequency"], data["recency"], data["T"], rule=data.get("_rule", "fine"),
-                          codes=codes)
+        return _terms(params, data["frequency"], data["recency"], data["T"], rule=data.get("_rule", "fine"),
+                      codes=codes, hess=hess)
+
+    @classmethod
+    def _loglik_grad(cls, params, data):
+        ll, _, g = cls._data_terms(params, data)
         return ll, g
 
     def _hessian_log(self, logp, data, w, g0):
@@ -255,10 +261,8 @@ class ParetoNBDModel(BasePurchaseModel):
         In log-parameters ``z = log(theta)``: ``d2 ll / dz_i dz_j = theta_i theta_j H_ij + [i == j] theta_i g_i``.
         """
         params = np.exp(logp)
-        codes = {c: factorized(data, c) for c in ("frequency", "recency", "T")}
         with np.errstate(all="ignore"):
-            _, _, g, h = _terms(params, data["frequency"], data["recency"], data["T"],
-                                rule=data.get("_rule", "fine"), codes=codes, hess=True)
+            _, _, g, h = self._data_terms(params, data, hess=True)
         total = w @ h
         H = np.empty((4, 4))
         for n, (i, j) in enumerate(_PAIRS):
