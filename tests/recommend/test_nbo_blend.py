@@ -76,7 +76,8 @@ def test_the_chosen_weights_are_the_best_validated_and_are_what_recommend_uses(s
 
 def test_validation_affinity_rows_equal_a_whole_fit_at_that_half_life(staples):
     """Only the validation customers' affinity is recomputed per half-life: their rows equal a whole fit's."""
-    from crmml.recommend._blend import _validation_affinity
+    from crmml.recommend._blend import _validation_occasions
+    from crmml.recommend._matrices import affinity_matrices
 
     hist = staples[staples["timestamp"] < "2024-08-02"]
     split = pd.Timestamp("2024-08-02")
@@ -85,7 +86,8 @@ def test_validation_affinity_rows_equal_a_whole_fit_at_that_half_life(staples):
     rows = inner.customers_.get_indexer(customers)
     for h in (30.0, 90.0, 3650.0):
         whole = NextBestOffer(blend="fixed", half_life_days=h).fit(hist, as_of=split).affinity_
-        ours = _validation_affinity(inner, hist, customers, split, h)
+        occ = _validation_occasions(inner, hist, customers)
+        ours = affinity_matrices(occ, int(split.value), h, inner.affinity_.shape)[0]
         assert (ours[rows] != whole[rows]).nnz == 0
         np.testing.assert_array_equal(ours[rows].toarray(), whole[rows].toarray())
         others = np.setdiff1d(np.arange(len(inner.customers_)), rows)

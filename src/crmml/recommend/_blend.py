@@ -16,7 +16,8 @@ The **recency half-life** of a customer's purchases (how fast an old purchase st
 feeds repurchase and item similarity) is then chosen the same way, for the chosen weights, among the configured
 one and :data:`HALF_LIVES`: a month, a quarter, a year and a decade (practically no decay: every purchase counts
 the same); ties keep the configured half-life. Only the validation customers' affinity is recomputed per
-half-life (their rows equal those of a whole fit at that half-life), so the step costs 3 or 4 more rankings.
+half-life, from their occasions computed once (their rows equal those of a whole fit at that half-life), so the
+step costs 3 or 4 more rankings.
 """
 
 from __future__ import annotations
@@ -53,14 +54,13 @@ def candidate_weights(given) -> dict:
     return out
 
 
-def _validation_affinity(inner, train: pd.DataFrame, customers, split: pd.Timestamp, half_life: float):
-    """The inner fit's affinity at another half-life, for the validation ``customers`` only (other rows empty).
+def _validation_occasions(inner, train: pd.DataFrame, customers) -> pd.DataFrame:
+    """The purchase occasions of the validation ``customers``, coded like the inner fit's.
 
-    A customer's affinity row depends only on that customer's lines, so these rows equal a whole fit's.
+    A customer's affinity row depends only on that customer's occasions, so the affinity of these (at any
+    half-life, :func:`crmml.recommend._matrices.affinity_matrices`) has the rows of a whole fit's.
     """
-    rows = train[train["customer_id"].isin(customers)]
-    occ = occasions(rows, inner.items_, inner.customers_)
-    return affinity_matrices(occ, int(split.value), float(half_life), inner.affinity_.shape)[0]
+    return occasions(train[train["customer_id"].isin(customers)], inner.items_, inner.customers_)
 
 
 def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validation_days: int, k: int = 10):
@@ -109,9 +109,10 @@ def learn_blend(model, tx: pd.DataFrame, products, as_of: pd.Timestamp, validati
     best = str(table["precision"].idxmax())          # first maximum: the configured weights win ties
     w = tuple(float(v) for v in table.loc[best, ["cooccurrence", "repurchase", "popularity", "frequency"]])
     if w[0] > 0 or w[1] > 0:                         # the half-life matters only through the affinity
+        occ = _validation_occasions(inner, train, customers)
         for h in HALF_LIVES:
             if h != configured:
-                inner.affinity_ = _validation_affinity(inner, train, customers, split, h)
+                inner.affinity_ = affinity_matrices(occ, int(split.value), h, inner.affinity_.shape)[0]
                 score(f"{best}, half-life {h:g} days", w, h)
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate")
     best = str(table["precision"].idxmax())          # first maximum: the configured half-life wins ties
