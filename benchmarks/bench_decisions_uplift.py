@@ -2,8 +2,9 @@
 (per e-mail and pooled), and the IPW value of the per-customer e-mail policy against everyone getting the men's
 e-mail (the best single e-mail for visits), with a bootstrap 95% interval of the difference.
 
-Learners: the fixed ones ("t", "s", "st", "shared", "x", "dr") and "auto" (chosen by cross-validated Qini on the
-training half only; the chosen learner is printed per run). "random" is the mean Qini of 10 random orderings.
+Learners: the fixed ones ("shift", the default, "t", "s", "st", "shared", "x", "dr") and "auto" (chosen by
+cross-validated Qini on the training half only; the chosen learner is printed per run). "random" is the mean Qini
+of 10 random orderings.
 
 Run: PYTHONPATH=src python benchmarks/bench_decisions_uplift.py [learner ...]   (default: all of them)
 """
@@ -66,7 +67,7 @@ if __name__ == "__main__":
     for seed in range(5):
         train, test = hillstrom_halves(df, seed)
         for outcome in ("visit", "conversion"):
-            for learner in sys.argv[1:] or ("t", "s", "st", "shared", "x", "dr", "auto"):
+            for learner in sys.argv[1:] or ("shift", "t", "s", "st", "shared", "x", "dr", "auto"):
                 rows.append(one_run(train, test, outcome, learner, seed))
                 print({k: (round(v, 5) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
     res = pd.DataFrame(rows)

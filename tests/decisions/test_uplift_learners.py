@@ -12,7 +12,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from crmml.decisions import UpliftModel
-from crmml.decisions._uplift import _constant_shift
+from crmml.decisions._uplift_select import AUTO_CANDIDATES, select_learner
+from crmml.decisions._uplift_shift import constant_shift
 from crmml.exceptions import ParameterError
 from crmml.persistence import ModelLoadError, load, save
 
@@ -60,17 +61,30 @@ def test_shared_structure_ranks_a_logodds_constant_effect_better_than_the_t_lear
     assert r["s"] > r["t"] + 0.1 and r["shared"] > r["t"] + 0.05 and r["st"] > r["t"] + 0.05, r
 
 
+def test_selection_leaves_a_baseline_that_ranks_clearly_worse():
+    # the mechanism, with the T-learner as the baseline: in the log-odds-constant world it ranks worst, clearly
+    # enough that the best cross-validated candidate replaces it
+    X, arm, y, _ = logodds_world(n=12000)
+    m = UpliftModel(learner="t", n_estimators=60, learning_rate=0.1, random_state=3).fit(X, arm, y, control="none")
+    chosen, sel = select_learner(m, m._encode(X, "test"), np.asarray(arm, dtype=object), y.astype(float),
+                                 ("t", "s", "st", "shared", "x", "dr"), n_folds=3, seed=3)
+    assert list(sel.index) == ["t", "s", "st", "shared", "x", "dr"] and sel.loc[chosen, "chosen"]
+    assert chosen != "t" and sel.loc[chosen, "cv_qini"] == sel["cv_qini"].max()
+    assert sel.loc[chosen, "diff_vs_baseline"] > sel.loc[chosen, "diff_se"] > 0
+
+
 def test_auto_chooses_by_cross_validated_qini_and_is_deterministic():
     X, arm, y, _ = logodds_world(n=12000)
     kw = dict(n_estimators=60, learning_rate=0.1, random_state=3, n_folds=3)
     m = UpliftModel(learner="auto", **kw).fit(X, arm, y, control="none")
     sel = m.selection_
-    assert list(sel.index) == ["t", "s", "st", "shared", "x", "dr"]
+    assert list(sel.index) == list(AUTO_CANDIDATES) and AUTO_CANDIDATES[0] == "shift"      # the default: baseline
     assert list(sel.columns) == ["cv_qini:mail", "cv_qini", "cv_qini_std", "diff_vs_baseline", "diff_se", "chosen"]
     assert sel["chosen"].sum() == 1 and sel.loc[m.learner_, "chosen"]
-    assert m.learner_ != "t"                            # the T-learner ranks worst here, clearly enough to leave it
-    assert sel.loc[m.learner_, "cv_qini"] == sel["cv_qini"].max()       # the best cross-validated Qini wins
-    assert sel.loc[m.learner_, "diff_vs_baseline"] > sel.loc[m.learner_, "diff_se"] > 0
+    best = sel["cv_qini"].idxmax()                      # the best replaces the baseline only when clearly better
+    clear = sel.loc[best, "diff_vs_baseline"] > sel.loc[best, "diff_se"]
+    assert m.learner_ == (best if clear else "shift")
+    assert sel.loc["shift", "cv_qini"] > sel.loc["t", "cv_qini"]        # a constant log-odds: shift ahead of T
     again = UpliftModel(learner="auto", **kw).fit(X, arm, y, control="none")
     pd.testing.assert_frame_equal(again.selection_, sel)
     pd.testing.assert_frame_equal(again.predict_uplift(X.head(50)), m.predict_uplift(X.head(50)))
@@ -117,16 +131,16 @@ def test_files_written_before_learner_was_recorded_still_load(tmp_path):
     pd.testing.assert_frame_equal(back.predict_uplift(X), m.predict_uplift(X), check_exact=True)
 
 
-def test_auto_keeps_the_t_learner_when_no_candidate_beats_it_clearly():
+def test_auto_keeps_the_default_learner_when_no_candidate_beats_it_clearly():
     rng = np.random.default_rng(5)
     X = pd.DataFrame({"x1": rng.normal(size=6000), "x2": rng.normal(size=6000)})
     arm = rng.choice(["none", "mail"], 6000)
     y = X["x1"].to_numpy() + 0.5 * (arm == "mail") + rng.normal(size=6000)    # the same effect for everyone
     m = UpliftModel(learner="auto", n_estimators=30, learning_rate=0.2, random_state=0).fit(X, arm, y, control="none")
     sel = m.selection_
-    assert m.learner_ == "t" and sel.loc["t", "chosen"]
+    assert m.learner_ == "shift" and sel.loc["shift", "chosen"]
     best = sel["cv_qini"].idxmax()
-    assert best == "t" or sel.loc[best, "diff_vs_baseline"] <= sel.loc[best, "diff_se"]
+    assert best == "shift" or sel.loc[best, "diff_vs_baseline"] <= sel.loc[best, "diff_se"]
 
 
 def test_shift_learner_recovers_known_effects_closely():
@@ -152,7 +166,7 @@ def test_shift_learner_ranks_a_logodds_constant_effect_like_the_truth():
 
 
 @pytest.mark.parametrize("binary", [True, False])
-def test_shift_learner_falls_back_to_the_constant_shift(binary):
+def test_shift_learner_falls_back_to_theconstant_shift(binary):
     """An effect that is one constant on the model's scale and features that are noise: every arm keeps 0
     heterogeneity rounds, so the model is f plus one fitted constant per arm."""
     rng = np.random.default_rng(7)
@@ -182,9 +196,9 @@ def test_constant_shift_is_the_maximum_likelihood_constant():
     rng = np.random.default_rng(0)
     off = rng.normal(size=5000) * 2
     y = (rng.random(5000) < 1 / (1 + np.exp(-(off + 0.7)))).astype(float)
-    c = _constant_shift(y, off, True)
+    c = constant_shift(y, off, True)
     assert abs(np.sum(y - 1 / (1 + np.exp(-(off + c))))) < 1e-8 and abs(c - 0.7) < 0.15
-    assert _constant_shift(np.ones(10), np.zeros(10) + 0.25, False) == pytest.approx(0.75)
+    assert constant_shift(np.ones(10), np.zeros(10) + 0.25, False) == pytest.approx(0.75)
 
 
 def test_shift_learner_model_file_round_trip_and_tampering(tmp_path):
@@ -210,7 +224,7 @@ def test_shift_learner_model_file_round_trip_and_tampering(tmp_path):
     cases = {"missing": (edit_item("shift:a", None), "models_ must hold the models"),
              "text": (edit_item("shift:a", "0.5"), "must be finite floats"),
              "stray": (lambda meta: next(kv for kv in meta["root"]["state"]["models_"]["items"]
-                                         if kv[0] == "g:a").__setitem__(0, "q:a"), "hold only base, shift")}
+                                         if kv[0] == "g:a").__setitem__(0, "q:a"), "must hold base, shift")}
     for name, (edit, match) in cases.items():
         with pytest.raises(ModelLoadError, match=match):
             load(hf.write(tmp_path / f"{name}.zip", hf.edit_meta(mem, edit)))

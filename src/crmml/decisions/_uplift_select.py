@@ -1,10 +1,11 @@
 """How ``UpliftModel(learner="auto")`` chooses its meta-learner: cross-validated Qini on the training data.
 
-The candidates are the documented learners (``AUTO_CANDIDATES``, the T-learner first: it is the baseline and wins
-ties). Each is fitted on ``n_folds - 1`` folds and ranks the customers of the remaining fold; its score for an arm
-is the Qini coefficient of that arm against the control on the held-out fold (only customers of those two arms),
-averaged over the folds, and its fold score the mean over arms. Folds are stratified by arm (and by outcome when it
-is 0/1, so that every training fold has responders in every arm). Nothing outside the training data is looked at.
+The candidates are the documented learners (``AUTO_CANDIDATES``, the default ``"shift"`` learner first: it is the
+baseline and wins ties). Each is fitted on ``n_folds - 1`` folds and ranks the customers of the remaining fold; its
+score for an arm is the Qini coefficient of that arm against the control on the held-out fold (only customers of
+those two arms), averaged over the folds, and its fold score the mean over arms. Folds are stratified by arm (and
+by outcome when it is 0/1, so that every training fold has responders in every arm). Nothing outside the training
+data is looked at.
 
 Qini coefficients of a few thousand customers are noisy (on Hillstrom's e-mail test one fold's Qini moves by about
 as much as the learners differ), so the best-scoring candidate replaces the baseline only when it beats it clearly:
@@ -22,7 +23,7 @@ from crmml.decisions._uplift_metrics import qini_coefficient
 __all__ = ["AUTO_CANDIDATES", "select_learner"]
 
 #: the learners ``learner="auto"`` validates, baseline first (ties go to the earlier one)
-AUTO_CANDIDATES = ("t", "s", "st", "shared", "x", "dr")
+AUTO_CANDIDATES = ("shift", "t", "s", "st", "shared", "x", "dr")
 
 
 def _folds(t, y, binary, n_folds, seed):
