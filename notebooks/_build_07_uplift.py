@@ -28,23 +28,29 @@ CONTROL = "No E-Mail"
 test_rows = np.random.default_rng(0).random(len(df)) < 0.5
 train, test = df[~test_rows].reset_index(drop=True), df[test_rows].reset_index(drop=True)
 df.groupby("segment")[["visit", "conversion", "spend"]].mean().round(4)"""),
-    ("code", """model = UpliftModel(learner="dr").fit(train[HILLSTROM_FEATURES], train["segment"], train["visit"], control=CONTROL)
+    ("md", """The default learner, `"shift"`, fits one visit model on every customer, one constant lift per e-mail on
+its log-odds scale, and lets an e-mail's lift vary by customer only as far as held-out customers support it
+(`models_` holds `g:<arm>` only for the arms where they did)."""),
+    ("code", """model = UpliftModel().fit(train[HILLSTROM_FEATURES], train["segment"], train["visit"], control=CONTROL)
 uplift = model.predict_uplift(test[HILLSTROM_FEATURES])
+print(model.learner_, {k: v for k, v in model.models_.items() if k.startswith("shift:")}, sorted(model.models_))
 uplift.describe().round(4)"""),
     ("md", """## Qini: uplift targeting against a response model and random
-Per arm (that arm's customers and the controls) and pooled (any e-mail, scored by the best arm's uplift). The
-response model is the same xgboost settings fitted on the e-mailed customers' visits."""),
+Per arm (that arm's customers and the controls) and pooled (any e-mail against none, scored by the arms'
+share-weighted mean uplift: a treated customer got one of the e-mails at random). The response model is the same
+xgboost settings fitted on the e-mailed customers' visits."""),
     ("code", """treated_any = (train["segment"] != CONTROL)
 resp = xgb.XGBClassifier(n_estimators=100, max_depth=2, min_child_weight=50, learning_rate=0.05, random_state=0)
 resp.fit(model._encode(train.loc[treated_any, HILLSTROM_FEATURES], "response"), train.loc[treated_any, "visit"])
 p_resp = resp.predict_proba(model._encode(test[HILLSTROM_FEATURES], "response"))[:, 1]
 rng = np.random.default_rng(1)
+shares = np.array([model.shares_[a] for a in model.arms_])
 rows = {}
 for arm in model.arms_ + ["any e-mail"]:
     sub = test["segment"].isin([arm, CONTROL]) if arm != "any e-mail" else pd.Series(True, index=test.index)
     w = (test.loc[sub, "segment"] != CONTROL).to_numpy()
     y = test.loc[sub, "visit"].to_numpy()
-    score = uplift[arm][sub] if arm != "any e-mail" else uplift.max(axis=1)
+    score = uplift[arm][sub] if arm != "any e-mail" else uplift[model.arms_].to_numpy() @ (shares / shares.sum())
     rows[arm] = {"uplift model": qini_coefficient(y, w, score), "response model": qini_coefficient(y, w, p_resp[sub]),
                  "random": qini_coefficient(y, w, rng.random(len(y)))}
 pd.DataFrame(rows).T.round(5)"""),
