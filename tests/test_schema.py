@@ -219,3 +219,18 @@ def test_injected_bad_value_is_reported_never_dropped(rows, data):
         validate_transactions(raw)
     assert info.value.column == col
     assert info.value.n_rows == len(bad_rows)
+
+
+@pytest.mark.parametrize("bad", [["customer_id"], ("CustomerID", "customer_id"), "customer_id"])
+def test_columns_that_are_not_a_mapping_get_a_named_error_in_single_frame_calls(bad):
+    # hostile audit: summarize / make_churn_labels / time_split / calibration_holdout map one frame through
+    # map_columns, which raised a bare AttributeError ('list' object has no attribute 'values')
+    from crmml.churn import make_churn_labels
+    from crmml.clv import summarize
+    from crmml.recommend import time_split
+    tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": ["2024-01-02", "2024-01-03"], "amount": [5.0, 4.0]})
+    for call in (lambda: summarize(tx, "2024-02-01", columns=bad),
+                 lambda: make_churn_labels(tx, "2024-01-10", columns=bad),
+                 lambda: time_split(tx, "2024-01-03", columns=bad)):
+        with pytest.raises(SchemaError, match=r"columns= must be a dict \{their_name: canonical_name\}; got "):
+            call()

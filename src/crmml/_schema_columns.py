@@ -40,6 +40,9 @@ def map_columns(df: pd.DataFrame, columns: ColumnMap | None = None, frame: str =
         # copy-on-write (pandas >= 3): a shallow copy shares the data until either side writes, so
         # validation copies only the columns it converts; pandas 2 needs the deep copy to keep `df` intact
         return df.copy(deep=not COPY_ON_WRITE)
+    if not isinstance(columns, Mapping):
+        raise SchemaError(frame, None, f"columns= must be a dict {{their_name: canonical_name}}; got "
+                          f"{type(columns).__name__}")
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise SchemaError(frame, None, f"column mapping names columns that are not in the frame: "
