@@ -87,3 +87,13 @@ def test_backtest_errors(synthetic_crm):
         backtest(tx, ["2024-05-01"], n_train_snapshots=0)
     with pytest.raises(ValueError, match="no training cutoff before 2023-01-20"):
         backtest(tx, ["2023-01-20"])
+
+
+def test_backtest_refuses_bad_windows_and_models_by_name(synthetic_crm):
+    # hostile audit: windows=(0, -5) ran; model="xgb" failed inside sklearn.clone with a TypeError
+    tx = synthetic_crm.transactions
+    with pytest.raises(ValueError, match="The 'windows' parameter of backtest must be a non-empty sequence"):
+        backtest(tx, ["2024-05-01"], windows=(0, -5))
+    with pytest.raises(ValueError, match="The 'model' parameter of backtest must be an estimator with fit and "
+                                         "predict_proba.*Got 'xgb' instead"):
+        backtest(tx, ["2024-05-01"], model="xgb")

@@ -99,3 +99,10 @@ def test_baseline_refuses_text_too():
     bad.loc[1, "purchase_count_all"] = "many"
     with pytest.raises(SchemaError, match=r"X.purchase_count_all: text values"):
         b.predict_proba(bad)
+
+
+def test_a_scalar_time_is_refused_by_name():
+    # hostile audit: fit(X, y, time="2024-01-01") raised TypeError "object of type 'Timestamp' has no len()"
+    X, y = _data(200)
+    with pytest.raises(ValueError, match="ChurnModel.fit: time has 1 values but X has 200 rows"):
+        ChurnModel(n_estimators=5).fit(X, y, time="2024-01-01")

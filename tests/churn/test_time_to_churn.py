@@ -171,3 +171,9 @@ def test_scoring_is_partition_exact(crm, fitted):
                                       as_of=AS_OF, with_median=True) for k in range(3)]
     whole = fitted.predict_survival(days=[30, 45, 100], transactions=tx, as_of=AS_OF, with_median=True)
     pd.testing.assert_frame_equal(pd.concat(pieces).sort_index(), whole.sort_index(), check_exact=True)
+
+
+def test_bad_windows_are_refused_by_name(crm):
+    # hostile audit: windows=(0, -5) fitted on 0-day and negative-day features
+    with pytest.raises(ValueError, match="The 'windows' parameter of TimeToChurnModel must be a non-empty sequence"):
+        TimeToChurnModel(n_estimators=5, windows=(0, -5)).fit(crm.transactions, AS_OF)

@@ -118,3 +118,9 @@ def test_report_page_and_save_load(planner, tmp_path):
         load(hf.write(tmp_path / "p.zip", hf.edit_state_frame(mem, "scores_", lambda f: f.assign(c0=f["c0"] + 2))))
     with pytest.raises(ModelLoadError, match="value_at_risk must be finite"):
         load(hf.write(tmp_path / "v.zip", hf.edit_state_frame(mem, "scores_", lambda f: f.assign(c2=np.inf))))
+
+
+def test_bad_windows_are_refused_by_name(crm):
+    # hostile audit: windows=(0, -5) fitted on 0-day and negative-day features
+    with pytest.raises(ValueError, match="The 'windows' parameter of RetentionPlanner must be a non-empty sequence"):
+        RetentionPlanner(windows=(0, -5)).fit(crm.transactions, "2024-07-01")

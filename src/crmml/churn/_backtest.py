@@ -10,9 +10,11 @@ from sklearn.base import clone
 
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, progress
 from crmml.churn._labels import churn_labels
+from crmml.exceptions import ParameterError
 from crmml.churn._model import ChurnModel, RecencyFrequencyBaseline
 from crmml.evaluation import brier, capture_rate_at, lift_at, pr_auc, roc_auc
 from crmml.features import DEFAULT_WINDOWS, compute_features
+from crmml.features._build import _check_windows
 from crmml.schema import map_frames, validate_customers, validate_events, validate_transactions
 
 __all__ = ["BacktestResult", "backtest", "make_churn_snapshot"]
@@ -83,7 +85,7 @@ def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback
         if v is not None and (isinstance(v, str) or not all(isinstance(x, str) for x in v)):
             raise ValueError(f"The {name!r} parameter of {owner} must be None or a sequence of str. "
                              f"Got {v!r} instead.")
-    X, y = _Snapshots(tx, ev, cu, horizon_days, lookback_days, tuple(windows),
+    X, y = _Snapshots(tx, ev, cu, horizon_days, lookback_days, _check_windows(windows, owner),
                       None if event_types is None else tuple(event_types),
                       None if channels is None else tuple(channels))(as_of)
     return X, pd.Series(y, index=X.index, name="churned")
@@ -194,7 +196,11 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
     cu = validate_customers(f["customers"]) if customers is not None else None
     model = ChurnModel() if model is None else model
     baseline = RecencyFrequencyBaseline() if baseline is None else baseline
-    snaps = _Snapshots(tx, ev, cu, horizon_days, lookback_days, tuple(windows))
+    for name, est in (("model", model), ("baseline", baseline)):
+        if not all(callable(getattr(est, m, None)) for m in ("get_params", "fit", "predict_proba")):
+            raise ParameterError(f"The {name!r} parameter of {owner} must be an estimator with fit and predict_proba "
+                                 f"(for example ChurnModel(n_estimators=200)). Got {est!r} instead.")
+    snaps = _Snapshots(tx, ev, cu, horizon_days, lookback_days, _check_windows(windows, owner))
     first = tx["timestamp"].min()
 
     rows, preds, models, feats = [], [], {}, {}

@@ -227,7 +227,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Xe = self._encode(X)
 
         idx = np.arange(len(X))
-        t = None if time is None else pd.to_datetime(np.asarray(time))
+        t = None if time is None else pd.to_datetime(np.asarray(time).reshape(-1))   # a scalar: 1 value
         if t is not None and len(t) != len(X):
             raise ValueError(f"{owner}: time has {len(t)} values but X has {len(X)} rows.")
         by_time = t is not None and len(np.unique(t)) >= 2

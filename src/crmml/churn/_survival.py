@@ -11,6 +11,7 @@ from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_n
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._backtest import _values_present
 from crmml.features import DEFAULT_WINDOWS, compute_features
+from crmml.features._build import _check_windows
 from crmml.schema import SchemaError, validate_customers, validate_events, validate_transactions
 
 __all__ = ["TimeToChurnModel", "make_time_to_event"]
@@ -229,6 +230,7 @@ class TimeToChurnModel(BaseEstimator):
         """
         owner = "TimeToChurnModel.fit"
         self._check_params()
+        _check_windows(self.windows, "TimeToChurnModel")
         as_of = check_as_of(as_of, owner)
         tx = validate_transactions(transactions, allow_missing_amount=True)
         ev = validate_events(events) if events is not None else None

@@ -14,6 +14,7 @@ from crmml.churn._labels import churn_labels
 from crmml.clv import CLVModel
 from crmml.decisions._errors import HorizonMismatchError
 from crmml.features import DEFAULT_WINDOWS, compute_features
+from crmml.features._build import _check_windows
 from crmml.schema import validate_customers, validate_events, validate_transactions
 
 __all__ = ["RetentionPlanner"]
@@ -147,6 +148,7 @@ class RetentionPlanner(BaseEstimator):
         """
         owner = "RetentionPlanner.fit"
         cm, clv = self._check_params()
+        _check_windows(self.windows, "RetentionPlanner")
         as_of = check_as_of(as_of, owner)
         tx = validate_transactions(transactions, allow_missing_amount=True)
         ev = validate_events(events) if events is not None else None
