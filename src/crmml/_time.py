@@ -31,7 +31,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-__all__ = ["AsOfError", "AsOfWarning", "as_timestamp", "warn_if_after_data", "TIMESTAMP_MIN", "TIMESTAMP_MAX"]
+__all__ = ["AsOfError", "AsOfWarning", "as_timestamp", "shift_days", "warn_if_after_data",
+           "warn_if_before_data", "TIMESTAMP_MIN",
+           "TIMESTAMP_MAX"]
 
 #: The first and last instants a ``datetime64[ns]`` column can hold.
 TIMESTAMP_MIN = pd.Timestamp.min.as_unit("ns")
@@ -158,6 +160,23 @@ def as_timestamp(as_of, name: str = "as_of", *, owner: str | None = None) -> pd.
                         f"{as_of!r}; pass a real cut-off date such as '2024-07-01' (no sentinel dates).") from exc
 
 
+def shift_days(ts: pd.Timestamp, days) -> pd.Timestamp:
+    """``ts`` moved by ``days`` days, held at the first/last instant pandas can represent.
+
+    A window ``[as_of, as_of + horizon)`` or ``[as_of - lookback, as_of)`` that reaches past 2262-04-11 (or before
+    1677-09-22) holds exactly the rows of one that ends there, so a cut-off near those edges is not an error.
+
+    >>> shift_days(pd.Timestamp("2262-04-01"), 30)
+    Timestamp('2262-04-11 23:47:16.854775807')
+    >>> shift_days(pd.Timestamp("2024-01-01"), -1)
+    Timestamp('2023-12-31 00:00:00')
+    """
+    try:
+        return (ts.as_unit("ns") + pd.Timedelta(days=days)).as_unit("ns")
+    except (OverflowError, ValueError):
+        return TIMESTAMP_MAX if days > 0 else TIMESTAMP_MIN
+
+
 def warn_if_after_data(as_of: pd.Timestamp, timestamps, what: str = "transactions", *, stacklevel: int = 3) -> None:
     """Warn (:class:`AsOfWarning`) when ``as_of`` is more than one day after the last of ``timestamps``.
 
@@ -183,6 +202,29 @@ def warn_if_after_data(as_of: pd.Timestamp, timestamps, what: str = "transaction
         days = f"{gap} day{'s' if gap != 1 else ''}"
         warnings.warn(f"as_of {_short(as_of)} is {days} after the last row of {what} ({_short(last)}): "
                       "every customer looks inactive for that gap; pass the cut-off that matches the data.",
+                      AsOfWarning, stacklevel=stacklevel)
+
+
+def warn_if_before_data(as_of: pd.Timestamp, timestamps, what: str = "transactions", *,
+                        stacklevel: int = 3) -> None:
+    """Warn (:class:`AsOfWarning`) when no row of ``timestamps`` lies before ``as_of``: the result is then empty.
+
+    Empty data is left to the caller.
+
+    >>> import warnings, pandas as pd
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_before_data(pd.Timestamp("2020-01-01"), pd.Series(pd.to_datetime(["2024-06-30", "2024-07-02"])))
+    >>> print(w[0].message)
+    as_of 2020-01-01 is on or before the first row of transactions (2024-06-30): none of its 2 rows is read and the result is empty; pass the cut-off that matches the data.
+    """
+    values = np.asarray(timestamps, dtype="datetime64[ns]")
+    if values.size == 0 or np.isnat(values).all():
+        return
+    first = pd.Timestamp(np.nanmin(values))
+    if as_of <= first:
+        warnings.warn(f"as_of {_short(as_of)} is on or before the first row of {what} ({_short(first)}): none of its "
+                      f"{values.size} rows is read and the result is empty; pass the cut-off that matches the data.",
                       AsOfWarning, stacklevel=stacklevel)
 
 

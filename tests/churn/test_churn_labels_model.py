@@ -138,3 +138,26 @@ def test_baseline():
     assert p.iloc[1] > p.iloc[0] and p.iloc[4] > p.iloc[5]
     with pytest.raises(ValueError, match="lacks the column 'purchase_count_all'"):
         b.predict_proba(X.drop(columns="purchase_count_all"))
+
+
+@pytest.mark.parametrize("as_of, lookback", [("2262-04-11", 365), ("1677-10-01", 365), ("1700-10-01", 36_500)])
+def test_labels_at_the_edges_of_the_timestamp_range(as_of, lookback):
+    # hostile audit: as_of + horizon past 2262-04-11 (or as_of - lookback before 1677-09-22) raised pandas'
+    # OutOfBoundsDatetime; the window is now held at the representable end (it holds the same rows)
+    tx = TX.assign(timestamp=pd.Timestamp(as_of) - pd.Timedelta(days=1))
+    labels = make_churn_labels(tx, as_of, horizon_days=45, lookback_days=lookback)
+    assert labels["churned"].eq(1).all() and len(labels) == tx.loc[tx.amount >= 0, "customer_id"].nunique()
+
+
+def test_labels_as_of_before_all_data_warn_instead_of_an_empty_silence():
+    from crmml.schema import AsOfWarning
+    with pytest.warns(AsOfWarning, match=r"as_of 2020-01-01 is on or before the first row of transactions "
+                                         r"\(2022-12-01\): none of its 8 rows is read"):
+        assert make_churn_labels(TX, "2020-01-01").empty
+
+
+def test_snapshot_windows_are_checked():
+    # hostile audit: windows=(0, -5) built 'purchase_count_0d' features without a word
+    with pytest.raises(ValueError, match=r"The 'windows' parameter of make_churn_snapshot must be a non-empty "
+                                         r"sequence of distinct ints >= 1"):
+        make_churn_snapshot(TX, "2024-03-01", windows=(0, -5))

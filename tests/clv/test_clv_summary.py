@@ -84,3 +84,11 @@ def test_summary_independent_of_row_order(cdnow):
     shuffled = cdnow.sample(frac=1.0, random_state=0)
     pd.testing.assert_frame_equal(calibration_holdout(shuffled, "1997-10-01", "1998-07-01", freq="W"), ordered,
                                   check_exact=False, rtol=1e-12)
+
+
+def test_summary_as_of_before_all_data_warns(tiny):
+    # hostile audit: an as_of before every row returned an empty summary without a word
+    from crmml.schema import AsOfWarning
+    with pytest.warns(AsOfWarning, match=r"as_of 2023-01-01 is on or before the first row of transactions "
+                                         r"\(2024-01-01 09:00:00\): none of its 10 rows is read"):
+        assert summarize(tiny, "2023-01-01").empty

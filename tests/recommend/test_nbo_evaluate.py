@@ -147,3 +147,10 @@ def test_evaluate_new_target_rows():
                                    horizon_days=4, target="new")
     assert list(res.index) == ["NextBestOffer", "popularity"]
     assert res.attrs["k"] == 10 and (res["n_customers"] == 1).all()
+
+
+def test_time_split_at_the_last_representable_date():
+    # hostile audit: split + horizon past 2262-04-11 raised pandas' OutOfBoundsDatetime
+    tx = _toy().assign(timestamp=lambda d: pd.Timestamp("2262-03-01") + pd.to_timedelta(range(len(d)), unit="D"))
+    train, rel = time_split(tx, "2262-03-05", horizon_days=60)
+    assert len(train) == 4 and set(rel["customer_id"]) <= set(train["customer_id"]) and len(rel)

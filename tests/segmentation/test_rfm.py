@@ -294,3 +294,11 @@ def test_rfm_table_equals_a_groupby_reference(returns_only, id_kind):
     np.testing.assert_allclose(got["monetary"].to_numpy(), g["amount"].sum()[ref.index].to_numpy(), rtol=1e-12)
     rets = h["amount"].where(h["amount"] < 0, 0.0).groupby(h["customer_id"]).sum()
     np.testing.assert_allclose(got["returns"].to_numpy(), -rets[ref.index].to_numpy(), rtol=1e-12, atol=1e-9)
+
+
+def test_rfm_table_as_of_before_all_data_warns():
+    # hostile audit: an as_of before every row returned an empty table without a word
+    from crmml.schema import AsOfWarning
+    with pytest.warns(AsOfWarning, match=r"as_of 2020-01-01 is on or before the first row of transactions "
+                                         r"\(2024-01-01 10:00:00\): none of its 8 rows is read"):
+        assert rfm_table(TX, "2020-01-01").empty

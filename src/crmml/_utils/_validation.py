@@ -7,7 +7,7 @@ import numbers
 
 import pandas as pd
 
-from crmml._time import as_timestamp, warn_if_after_data
+from crmml._time import as_timestamp, warn_if_after_data, warn_if_before_data
 from crmml.exceptions import ParameterError
 from crmml.schema import COPY_ON_WRITE
 
@@ -83,9 +83,11 @@ def check_as_of(as_of, owner: str = "this function", name: str = "as_of") -> pd.
 def history_before(df: pd.DataFrame, as_of: pd.Timestamp, column: str = "timestamp") -> pd.DataFrame:
     """Rows strictly before ``as_of``: the only rows point-in-time features may read.
 
-    Warns (:class:`crmml._time.AsOfWarning`) when ``as_of`` lies more than a day after the last row.
+    Warns (:class:`crmml._time.AsOfWarning`) when ``as_of`` lies more than a day after the last row, or on or
+    before the first one (nothing is read).
     """
     warn_if_after_data(as_of, df[column], stacklevel=4)
+    warn_if_before_data(as_of, df[column], stacklevel=4)
     before = df[column].to_numpy() < as_of.to_datetime64()
     if before.all():                  # nothing to cut: a new frame object, the data copied only on write
         return df.copy(deep=not COPY_ON_WRITE)

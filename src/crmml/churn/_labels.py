@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from crmml._time import shift_days, warn_if_before_data
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number
 from crmml.schema import validate_transactions
 
@@ -73,14 +74,16 @@ def churn_labels(tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int, lookb
     """:func:`make_churn_labels` on validated transactions."""
     t = tx["timestamp"].to_numpy("datetime64[ns]")
     a = as_of.to_datetime64()
-    end = (as_of + pd.Timedelta(days=horizon_days)).to_datetime64()
+    end = shift_days(as_of, horizon_days).to_datetime64()
     buy = ~(tx["amount"].to_numpy(dtype=np.float64, na_value=np.nan) < 0)
     if warn and len(t) and t.max() < end - np.timedelta64(1, "D"):
         warnings.warn(f"The transactions end on {pd.Timestamp(t.max()).date()}, before as_of + horizon "
                       f"({pd.Timestamp(end).date()}): churn labels are not fully observed.", UserWarning,
                       stacklevel=3)
+    if warn:
+        warn_if_before_data(as_of, t, stacklevel=4)
     ids = tx["customer_id"].to_numpy()
-    past = buy & (t < a) & (t >= (as_of - pd.Timedelta(days=lookback_days)).to_datetime64())
+    past = buy & (t < a) & (t >= shift_days(as_of, -lookback_days).to_datetime64())
     last = pd.Series(t[past], index=ids[past]).groupby(level=0).max()
     fut = buy & (t >= a) & (t < end)
     n_future = pd.Series(1, index=ids[fut]).groupby(level=0).sum().reindex(last.index, fill_value=0)

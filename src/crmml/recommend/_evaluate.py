@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from crmml._time import shift_days
 from crmml._utils import MAX_HORIZON_DAYS, MAX_K, check_as_of, check_in, check_number, history_before
 from crmml.exceptions import ColdStartWarning
 from crmml.recommend._baselines import PastPurchasesBaseline, PopularityBaseline
@@ -97,7 +98,7 @@ def time_split(transactions, split_date, horizon_days=30, *, target="all", colum
         raise ValueError("evaluate_recommendations needs a 'product_id' column in transactions.")
     train = history_before(tx, split)
     ts = tx["timestamp"].to_numpy()
-    end = (split + pd.Timedelta(days=horizon_days)).to_datetime64()
+    end = shift_days(split, horizon_days).to_datetime64()
     test = purchase_rows(tx.loc[(ts >= split.to_datetime64()) & (ts < end)])
     bought = purchase_rows(train)[["customer_id", "product_id"]].drop_duplicates()
     test = test[test["customer_id"].isin(pd.unique(bought["customer_id"]))]
