@@ -179,3 +179,16 @@ def test_persistence_contract(tmp_path, cdnow_sample):
         np.testing.assert_allclose(back.conditional_probability_alive(cdnow_sample),
                                    m.conditional_probability_alive(cdnow_sample))
         pd.testing.assert_frame_equal(back.cov_log_, m.cov_log_)
+
+
+@pytest.mark.parametrize("weights, match", [
+    (np.ones(3), r"The 'sample_weight' parameter of BetaGeoModel.fit has 3 values but there are 5 rows"),
+    (-np.ones(5), r"The 'sample_weight' parameter of BetaGeoModel.fit must hold finite numbers >= 0; 5 values"),
+    ([1, 1, np.inf, 1, 1], r"The 'sample_weight' parameter of BetaGeoModel.fit must hold finite numbers >= 0; 1 value"),
+    (["1", "x", 1, 1, 1], r"The 'sample_weight' parameter of BetaGeoModel.fit must hold numbers; 1 value is not"),
+])
+def test_bad_sample_weights_get_named_errors(weights, match):
+    # hostile audit: a short sample_weight raised IndexError from a boolean mask; negative weights were accepted
+    summary = pd.DataFrame({"frequency": [0, 1, 2, 3, 1], "recency": [0.0, 5, 9, 20, 3], "T": [30.0, 30, 30, 30, 30]})
+    with pytest.raises(ValueError, match=match):
+        BetaGeoModel().fit(summary, sample_weight=weights)

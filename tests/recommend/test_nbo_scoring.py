@@ -75,3 +75,14 @@ def test_sparse_and_dense_ranking_give_identical_recommendations(fitted, monkeyp
     dense = m.recommend(ids, k=10)
     assert len(sparse) > 0
     pd.testing.assert_frame_equal(sparse, dense, check_exact=True)
+
+
+def test_non_numeric_customer_weights_get_a_named_error():
+    # hostile audit: customer_weights={1: "x"} raised pandas' "could not convert string to float"
+    tx = pd.DataFrame({"customer_id": [1, 1, 2],
+                       "timestamp": pd.to_datetime(["2024-01-02", "2024-01-05", "2024-01-03"]), "amount": [5.0, 3.0, 4.0], "product_id": ["a", "b", "a"]})
+    nbo = NextBestOffer().fit(tx)
+    with pytest.raises(ValueError, match=r"The 'customer_weights' parameter of NextBestOffer.recommend must hold "
+                                         r"numbers; 1 value is not \(e.g. \['x'\]\)"):
+        nbo.recommend([1, 2], k=1, customer_weights={1: "x", 2: 2.0})
+    assert len(nbo.recommend([1, 2], k=1, customer_weights={1: np.nan, 2: -2.0})) == 2   # NaN = missing = 1

@@ -1,7 +1,7 @@
 """Shared internal helpers: parameter checks, point-in-time cuts, progress bars."""
 
 from crmml._lazy import lazy_exports
-from crmml._utils._numeric import numeric_values
+from crmml._utils._numeric import check_weights, numeric_values
 from crmml._utils._validation import (
     MAX_HORIZON_DAYS,
     MAX_K,
@@ -14,7 +14,7 @@ from crmml._utils._validation import (
 )
 
 __all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_as_of", "check_in",
-           "check_number", "history_before", "numeric_values", "progress"]
+           "check_number", "check_weights", "history_before", "numeric_values", "progress"]
 
 # ProbabilityCalibrator needs scikit-learn: imported on first use, so the feature factory and the
 # schema checks do not pay for it.

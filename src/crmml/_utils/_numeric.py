@@ -50,3 +50,36 @@ def numeric_values(values, frame: str, column: str) -> np.ndarray:
         raise SchemaError(frame, column, "infinite values in a numeric column; replace them by finite numbers or "
                           "leave them empty (missing)", n_rows=int(inf.sum()), examples=out[inf][:3].tolist())
     return out
+
+
+def check_weights(values, name: str, owner: str, *, n: int | None = None, negative: bool = False,
+                  missing: bool = False) -> np.ndarray:
+    """Float array of a weight parameter (``sample_weight``, ``customer_weights``), or a named error.
+
+    Refused with :class:`crmml.exceptions.ParameterError` naming the parameter: text, infinities, a length other
+    than ``n``, negative values (unless ``negative``) and NaN (unless ``missing``).
+
+    >>> check_weights([1, 2.5], "sample_weight", "BetaGeoModel.fit", n=2)
+    array([1. , 2.5])
+    >>> check_weights([1, -2], "sample_weight", "BetaGeoModel.fit", n=2)
+    Traceback (most recent call last):
+    ...
+    crmml.exceptions.ParameterError: The 'sample_weight' parameter of BetaGeoModel.fit must hold finite numbers >= 0; 1 value is not (e.g. -2.0).
+    """
+    from crmml.exceptions import ParameterError
+
+    where = f"The {name!r} parameter of {owner}"
+    raw = np.asarray(values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else values, dtype=object).ravel()
+    num = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    text = np.isnan(num) & ~pd.isna(raw)
+    if text.any():
+        raise ParameterError(f"{where} must hold numbers; {int(text.sum())} value{'s are' if text.sum() > 1 else ' is'}"
+                             f" not (e.g. {pd.unique(raw[text])[:3].tolist()}).")
+    if n is not None and len(num) != n:
+        raise ParameterError(f"{where} has {len(num)} values but there are {n} rows; pass one weight per row.")
+    bad = np.isinf(num) | (~np.isnan(num) & (num < 0) & (not negative)) | (np.isnan(num) & (not missing))
+    if bad.any():
+        rule = "finite numbers" + ("" if negative else " >= 0")
+        raise ParameterError(f"{where} must hold {rule}; {int(bad.sum())} value{'s are' if bad.sum() > 1 else ' is'} "
+                             f"not (e.g. {', '.join(map(str, pd.unique(num[bad])[:3].tolist()))}).")
+    return num

@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from crmml._utils import check_number
+from crmml._utils import check_number, check_weights
 from crmml._utils._state import check_covariance, check_positive_params
 from crmml.clv._rows import binned, compress
 
@@ -138,7 +138,8 @@ class BaseCLVFitter(BaseEstimator):
         rows = summary if mask.all() else summary[mask]
         if rows is not summary:
             data = self._check_summary(rows, "fit")
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype="float64")[mask]
+        w = None if sample_weight is None else check_weights(sample_weight, "sample_weight", f"{name}.fit",
+                                                             n=len(summary))[mask]
         if len(rows) < len(self._param_names):
             raise ValueError(f"{name}.fit needs at least {len(self._param_names)} customers; "
                              f"got {len(rows)}.")

@@ -11,7 +11,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import MAX_K, MAX_WINDOW_DAYS, check_as_of, check_in, check_number, history_before, progress
+from crmml._utils import (MAX_K, MAX_WINDOW_DAYS, check_as_of, check_in, check_number, check_weights, history_before,
+                          progress)
 from crmml._utils._state import check_codes, check_csr, check_length
 from crmml.recommend._blend import empty_selection, learn_blend
 from crmml.recommend._catalogue import catalogue
@@ -413,7 +414,9 @@ class NextBestOffer(BaseEstimator):
         r, c = cat(0, np.empty(0, np.int64)), cat(1, np.empty(0, np.int64))
         sc, reason = cat(2, np.empty(0)), cat(3, np.empty(0, dtype=object))
         if customer_weights is not None:
-            w = pd.Series(customer_weights).reindex(ids[r]).fillna(1.0).to_numpy(dtype=float)
+            cw = pd.Series(customer_weights)      # numbers (NaN = missing = 1), or a ParameterError naming it
+            w = pd.Series(check_weights(cw, "customer_weights", "NextBestOffer.recommend", negative=True, missing=True),
+                          cw.index).reindex(ids[r]).fillna(1.0).to_numpy(dtype=float)
             sc = sc * w
         return recommendation_frame(ids[r], ranks(r), self.items_[c], sc, reason)
 
