@@ -88,3 +88,17 @@ def test_classification_metrics_keys(scored):
     assert set(m) == {"n", "event_rate", "roc_auc", "pr_auc", "gini", "ks", "brier", "ece", "lift_top10",
                       "capture_top10"}
     assert m["n"] == 5000 and 0 < m["pr_auc"] < 1
+
+
+@pytest.mark.parametrize("metric", [roc_auc, gini, ks_statistic, brier, lift_at, classification_metrics, decile_table])
+def test_hostile_scores_and_labels_get_named_errors(metric):
+    # hostile audit: an infinite score reached sklearn ("Input contains infinity"); text labels gave numpy's
+    # bare "could not convert string to float"; a (4, 2) table was flattened silently
+    y, s = np.array([0, 1] * 4), np.linspace(0, 1, 8)
+    with pytest.raises(ValueError, match="y_score has 1 infinite values; scores must be finite"):
+        metric(y, np.where(np.arange(8) == 2, np.inf, s))
+    with pytest.raises(ValueError, match="y_true must hold numbers"):
+        metric(np.array(["yes", "no"] * 4), s)
+    with pytest.raises(ValueError, match=r"y_true must be one-dimensional \(one value per row\); got shape \(4, 2\)"):
+        metric(y.reshape(4, 2), s.reshape(4, 2))
+    metric(y.reshape(8, 1), s)                     # a column vector is one value per row

@@ -34,14 +34,24 @@ MAX_BINS = 10_000
 
 
 def _paired(a, b, names=("y_true", "y_score")):
-    """Two 1-D float arrays of the same, non-zero length."""
-    a = np.asarray(a, dtype=float).ravel()
-    b = np.asarray(b, dtype=float).ravel()
+    """Two 1-D float arrays of the same, non-zero length (a column vector counts as 1-D)."""
+    a, b = (_floats(v, name) for v, name in zip((a, b), names))
     if a.shape != b.shape:
         raise ValueError(f"{names[0]} and {names[1]} must have the same length; got {len(a)} and {len(b)}.")
     if len(a) == 0:
         raise ValueError(f"{names[0]} is empty.")
     return a, b
+
+
+def _floats(values, name):
+    """``values`` as a flat float array, or a ValueError naming ``name`` (text, a 2-D table)."""
+    try:
+        out = np.asarray(values, dtype=float)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must hold numbers ({exc}); map labels to 0/1 and pass numeric scores.") from None
+    if sum(d > 1 for d in out.shape) > 1:
+        raise ValueError(f"{name} must be one-dimensional (one value per row); got shape {out.shape}.")
+    return out.ravel()
 
 
 def _xy(y_true, y_score):
@@ -50,6 +60,8 @@ def _xy(y_true, y_score):
         raise ValueError("y_true must contain only 0 and 1.")
     if np.isnan(s).any():
         raise ValueError(f"y_score has {int(np.isnan(s).sum())} NaN values.")
+    if np.isinf(s).any():
+        raise ValueError(f"y_score has {int(np.isinf(s).sum())} infinite values; scores must be finite.")
     return y, s
 
 
