@@ -192,3 +192,24 @@ def test_bad_sample_weights_get_named_errors(weights, match):
     summary = pd.DataFrame({"frequency": [0, 1, 2, 3, 1], "recency": [0.0, 5, 9, 20, 3], "T": [30.0, 30, 30, 30, 30]})
     with pytest.raises(ValueError, match=match):
         BetaGeoModel().fit(summary, sample_weight=weights)
+
+
+def test_summaries_as_text_and_bad_horizons():
+    # hostile audit: a summary read from CSV as text made GammaGammaModel.fit raise TypeError
+    # ("'>' not supported between 'str' and 'int'"); other text raised numpy's bare conversion error; a negative
+    # or NaN t returned negative or NaN expected purchases without a word
+    summary = pd.DataFrame({"frequency": [0, 1, 2, 3, 1], "recency": [0.0, 5, 9, 20, 3], "T": [30.0, 30, 30, 30, 30],
+                            "monetary_value": [0.0, 10, 12, 30, 8]})
+    as_text = summary.astype(str)
+    assert GammaGammaModel().fit(as_text).params_.tolist() == GammaGammaModel().fit(summary).params_.tolist()
+    with pytest.raises(ValueError, match=r"BetaGeoModel.fit has 1 non-numeric values in column 'recency', "
+                                         r"e.g. \['n/a'\]"):
+        BetaGeoModel().fit(as_text.assign(recency=as_text["recency"].where(summary.index != 2, "n/a")))
+    m = BetaGeoModel().fit(summary)
+    for call in (lambda t: m.conditional_expected_purchases(summary, t), m.expected_purchases,
+                 lambda t: m.probability_of_purchases(t, 1)):
+        for t in (-5, np.nan, np.inf, "ten", [1.0, -1.0]):
+            with pytest.raises(ValueError, match=r"The 't' parameter of BetaGeoModel\.\w+ must be a finite "
+                                                 r"number >= 0"):
+                call(t)
+    assert np.array_equal(m.expected_purchases(np.array([0.0, 10.0])), m.expected_purchases([0, 10]))

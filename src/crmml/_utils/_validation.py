@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import pandas as pd
 
 from crmml._time import as_timestamp, warn_if_after_data, warn_if_before_data
@@ -101,3 +102,23 @@ def progress(iterable, *, verbose: bool = False, desc: str | None = None, total:
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, total=total)
+
+
+def check_horizon(t, owner: str, name: str = "t"):
+    """A forecast length (a number or an array of them): finite and >= 0, as a float array, else ParameterError.
+
+    >>> check_horizon(39, "BetaGeoModel.expected_purchases")
+    array(39.)
+    >>> check_horizon(-5, "BetaGeoModel.expected_purchases")
+    Traceback (most recent call last):
+    ...
+    crmml.exceptions.ParameterError: The 't' parameter of BetaGeoModel.expected_purchases must be a finite number >= 0 (time units of the summary), or an array of them. Got -5 instead.
+    """
+    try:
+        out = None if isinstance(t, (str, bool)) else np.asarray(t, dtype="float64")
+    except (TypeError, ValueError):
+        out = None
+    if out is None or not np.isfinite(out).all() or (out < 0).any():
+        raise ParameterError(f"The {name!r} parameter of {owner} must be a finite number >= 0 (time units of the "
+                             f"summary), or an array of them. Got {t!r} instead.")
+    return out

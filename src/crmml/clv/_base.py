@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from crmml._utils import check_number, check_weights
+from crmml._utils import check_horizon, check_number, check_weights
 from crmml._utils._state import check_covariance, check_positive_params
 from crmml.clv._rows import binned, compress
 
@@ -87,7 +87,15 @@ class BaseCLVFitter(BaseEstimator):
         if missing:
             raise ValueError(f"The summary passed to {name}.{owner} lacks the columns {missing}; "
                              f"it needs {list(self._columns)} (see crmml.clv.summarize).")
-        data = {c: summary[c].to_numpy(dtype="float64") for c in self._columns}
+        data = {}
+        for c in self._columns:
+            num = summary[c] if pd.api.types.is_numeric_dtype(summary[c].dtype) else \
+                pd.to_numeric(summary[c].astype(object), errors="coerce")   # numbers as text are numbers
+            text = pd.isna(num).to_numpy() & summary[c].notna().to_numpy()
+            if text.any():
+                raise ValueError(f"The summary passed to {name}.{owner} has {int(text.sum())} non-numeric values in "
+                                 f"column {c!r}, e.g. {summary[c][text].head(3).tolist()}.")
+            data[c] = np.asarray(num, dtype="float64")
         bad = np.zeros(len(summary), dtype=bool)
         for c in self._columns:
             bad |= ~np.isfinite(data[c])
@@ -368,6 +376,7 @@ class BasePurchaseModel(BaseCLVFitter):
         >>> ParetoNBDModel().fit(s).conditional_expected_purchases(s, 39).round(3).iloc[:2].tolist()
         [1.455, 0.171]
         """
+        t = check_horizon(t, f"{type(self).__name__}.conditional_expected_purchases")
         d = self._check_summary(summary, "conditional_expected_purchases")
         prm = self._fitted(params)
         x, tx, T = d["frequency"], d["recency"], d[self._columns[2]]

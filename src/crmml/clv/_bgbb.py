@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
+from crmml._utils import check_horizon
 from crmml._utils._rowdot import row_dot
 from crmml.clv._base import BasePurchaseModel
 
@@ -151,6 +152,7 @@ class BetaGeoBetaBinomModel(BasePurchaseModel):
         >>> round(float(m.expected_purchases(6, params=(1.204, 0.750, 0.657, 2.783))), 3)
         2.22
         """
+        t = check_horizon(t, f"{type(self).__name__}.expected_purchases")
         return self._expected_alive(self._fitted(params), 0.0, 0.0, t)
 
     @staticmethod

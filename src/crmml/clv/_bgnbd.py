@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaincinv, betaln, digamma, expit, gammaln, hyp2f1
 
+from crmml._utils import check_horizon
 from crmml.clv._base import BasePurchaseModel
 from crmml.clv._pmf import CountDistributionMixin
 from crmml.clv._rows import factorized
@@ -261,6 +262,7 @@ class BetaGeoModel(CountDistributionMixin, BasePurchaseModel):
         >>> round(float(BetaGeoModel().fit(load_cdnow_summary()).expected_purchases(39)), 3)
         1.195
         """
+        t = check_horizon(t, f"{type(self).__name__}.expected_purchases")
         prm = self._fitted(params)
         r, alpha, a, b = prm
         t = np.asarray(t, dtype="float64")

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betainc, betaln, digamma, gammaln
 
-from crmml._utils import check_in, check_number
+from crmml._utils import check_horizon, check_in, check_number
 from crmml._utils._rowdot import row_dot
 from crmml.clv._base import BasePurchaseModel, ConvergenceError
 from crmml.clv._bgnbd import _expected
@@ -263,6 +263,7 @@ class BetaGeoCNBDModel(CountDistributionMixin, BasePurchaseModel):
         >>> m.conditional_expected_purchases(s, 20.0, params=(2.0, 10.0, 0.5, 3.0)).round(3).tolist()
         [0.566, 1.37]
         """
+        t = check_horizon(t, f"{type(self).__name__}.conditional_expected_purchases")
         check_in(self.forecast, "forecast", type(self).__name__, FORECASTS)
         d = self._check_summary(summary, "conditional_expected_purchases")
         prm = self._fitted(params)
@@ -330,6 +331,7 @@ class BetaGeoCNBDModel(CountDistributionMixin, BasePurchaseModel):
         >>> bool(np.isclose(m.expected_purchases(39.0, params=prm), BetaGeoModel().expected_purchases(39.0, params=prm)))
         True
         """
+        t = check_horizon(t, f"{type(self).__name__}.expected_purchases")
         r, alpha, a, b = self._fitted(params)
         t_in = np.asarray(t, dtype="float64")
         k, m = self.k_, self._shift

@@ -47,7 +47,7 @@ class GammaGammaModel(BaseCLVFitter):
     _columns = ("frequency", "monetary_value")
 
     def _select(self, summary):
-        return (summary["frequency"].to_numpy() > 0) & (summary["monetary_value"].to_numpy() > 0)
+        return (summary["frequency"].to_numpy("float64") > 0) & (summary["monetary_value"].to_numpy("float64") > 0)
 
     def _init_params(self, data, weights):
         return np.array([1.0, 1.0, max(float(np.mean(data["monetary_value"])), 1e-3)])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from crmml._utils import check_horizon
 from crmml.clv._bgnbd import BetaGeoModel, _expected
 
 __all__ = ["ModifiedBetaGeoModel"]
@@ -66,6 +67,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         >>> round(float(ModifiedBetaGeoModel().fit(load_cdnow_summary()).expected_purchases(39)), 3)
         1.182
         """
+        t = check_horizon(t, f"{type(self).__name__}.expected_purchases")
         prm = self._fitted(params)
         zero = np.zeros(1)
         return self._p_alive(prm, zero, zero, zero)[0] * self._expected_alive(prm, 0.0, 0.0, t)

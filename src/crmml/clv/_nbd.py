@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
+from crmml._utils import check_horizon
 from crmml.clv._base import BasePurchaseModel
 
 __all__ = ["NBDModel"]
@@ -73,6 +74,7 @@ class NBDModel(BasePurchaseModel):
         >>> round(float(NBDModel().expected_purchases(39, params=(0.4, 10.0))), 2)
         1.56
         """
+        t = check_horizon(t, f"{type(self).__name__}.expected_purchases")
         r, alpha = self._fitted(params)
         return r / alpha * np.asarray(t, dtype="float64")
 
@@ -84,6 +86,7 @@ class NBDModel(BasePurchaseModel):
         >>> round(float(NBDModel().probability_of_purchases(10.0, 0, params=(1.0, 10.0))), 3)
         0.5
         """
+        t = check_horizon(t, f"{type(self).__name__}.probability_of_purchases")
         r, alpha = self._fitted(params)
         from scipy.stats import nbinom
 
@@ -91,6 +94,7 @@ class NBDModel(BasePurchaseModel):
 
     def conditional_probability_of_purchases(self, summary, t: float, n, *, params=None) -> pd.DataFrame:
         """``P(X(T, T+t) = n | x, T)``: negative binomial with ``r + x``, ``alpha + T``."""
+        t = check_horizon(t, f"{type(self).__name__}.conditional_probability_of_purchases")
         from scipy.stats import nbinom
 
         d = self._check_summary(summary, "conditional_probability_of_purchases")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
+from crmml._utils import check_horizon
 from crmml.clv._base import BasePurchaseModel
 from crmml.clv._blocks import for_blocks
 from crmml.clv._rows import factorized
@@ -293,6 +294,7 @@ class ParetoNBDModel(BasePurchaseModel):
         >>> round(float(ParetoNBDModel().fit(load_cdnow_summary()).expected_purchases(39)), 3)
         1.213
         """
+        t = check_horizon(t, f"{type(self).__name__}.expected_purchases")
         r, alpha, s, beta = self._fitted(params)
         return self._expected_alive((r, alpha, s, beta), 0.0, 0.0, t)
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln
 
+from crmml._utils import check_horizon
+
 
 def _tail(s, shape, z):
     """P(N >= s) for N negative binomial with ``P(N >= s) = I_z(s, shape)``; 1 for s <= 0."""
@@ -61,6 +63,7 @@ class CountDistributionMixin:
         >>> round(float(p[0]), 3), round(float(p.sum()), 6)
         (0.574, 1.0)
         """
+        t = check_horizon(t, f"{type(self).__name__}.probability_of_purchases")
         r, alpha, a, b = self._fitted(params)
         return bg_family_pmf(np.asarray(n, dtype="float64"), float(t), r, alpha, a, b, k=self._order(), m=self._shift)
 
@@ -76,6 +79,7 @@ class CountDistributionMixin:
         >>> bool(np.allclose(m.conditional_probability_of_purchases(s, 39.0, np.arange(300)).sum(axis=1), 1.0))
         True
         """
+        t = check_horizon(t, f"{type(self).__name__}.conditional_probability_of_purchases")
         import pandas as pd
 
         d = self._check_summary(summary, "conditional_probability_of_purchases")
