@@ -139,6 +139,8 @@ def test_unsavable_state_is_refused(tmp_path):
         save(SVC(), tmp_path / "svc.zip")
     with pytest.raises(ValueError, match="The 'format' parameter of save must be one of"):
         save(cal, tmp_path / "x", format="tar")
+    with pytest.raises(TypeError, match="path must be a str or Path; got int"):   # was pathlib's TypeError
+        save(cal, 5)
 
 
 # ------------------------------------------------------------------------------------------- tampering

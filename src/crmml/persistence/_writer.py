@@ -248,6 +248,8 @@ def save(obj, path, *, format: str = "auto", key=None) -> Path:
     """
     from crmml import __version__
 
+    if not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):      # the rule load applies
+        raise TypeError(f"path must be a str or Path; got {type(path).__name__}.")
     path = Path(path)
     if format not in ("auto", "zip", "dir"):
         raise ValueError(f"The 'format' parameter of save must be one of ['auto', 'zip', 'dir']. "
