@@ -249,3 +249,20 @@ def test_data_errors():
     from sklearn.exceptions import NotFittedError
     with pytest.raises(NotFittedError):
         NextBestOffer().recommend([1])
+
+
+def test_a_products_frame_that_matches_no_purchased_product_is_refused():
+    # hostile audit: a products frame with other ids (e.g. 1, 2 vs 'p1', 'p2') made every recommendation list
+    # empty without a word; a text value column was coerced to NaN, so those products were silently not offered
+    tx = pd.DataFrame({"customer_id": [1, 1, 2, 2], "timestamp": pd.to_datetime(["2024-01-02", "2024-01-05",
+                                                                                  "2024-01-03", "2024-01-06"]),
+                       "amount": [5.0, 3.0, 4.0, 2.0], "product_id": ["p1", "p2", "p1", "p3"]})
+    with pytest.raises(ValueError, match=r"None of the 3 products in the transactions is listed in the products "
+                                         r"frame \(transactions e.g. \['p1', 'p2', 'p3'\], products frame "
+                                         r"e.g. \[1, 2\]\)"):
+        NextBestOffer().fit(tx, pd.DataFrame({"product_id": [1, 2], "margin": [1.0, 2.0]}))
+    products = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "boost": ["1.5", "n/a", 2]})   # not a schema column
+    with pytest.raises(ValueError, match=r"The value column 'boost' must be numeric; got 1 non-numeric values, "
+                                         r"e.g. \['n/a'\]"):
+        NextBestOffer(value_column="boost").fit(tx, products)
+    assert len(NextBestOffer().fit(tx, products.iloc[:2]).recommend(k=2)) > 0    # a partial list is the rule

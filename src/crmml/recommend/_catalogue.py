@@ -32,6 +32,12 @@ def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, n
         raise ValueError("The 'eligible' parameter of NextBestOffer needs a products frame in fit.")
     if prod is not None:
         ok &= items.isin(prod.index)
+        n_tx = tx["product_id"].nunique()
+        if n_tx and not ok[:n_tx].any():      # items seen in tx come first: none of them may be offered
+            raise ValueError(f"None of the {n_tx} products in the transactions is listed in the products frame "
+                             f"(transactions e.g. {items[:3].tolist()}, products frame e.g. "
+                             f"{prod.index[:3].tolist()}); only listed products are offered, so nothing could be "
+                             "recommended. Check that both use the same product ids.")
         for col in cols:
             if col not in prod.columns:
                 raise ValueError(f"The eligibility column {col!r} is not in the products frame; "
@@ -47,6 +53,10 @@ def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, n
             raise ValueError(f"The 'value_column' parameter of NextBestOffer names {value_column!r}, "
                              f"which must be a numeric column of the products frame passed to fit.")
         v = pd.to_numeric(prod[value_column], errors="coerce")
+        text = v.isna() & prod[value_column].notna()
+        if text.any():
+            raise ValueError(f"The value column {value_column!r} must be numeric; got {int(text.sum())} non-numeric "
+                             f"values, e.g. {prod.loc[text, value_column].head(3).tolist()}.")
         if (v < 0).any():
             raise ValueError(f"The value column {value_column!r} must be >= 0; got {int((v < 0).sum())} "
                              f"negative values, e.g. {v[v < 0].head(3).tolist()}.")
