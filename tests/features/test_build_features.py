@@ -205,3 +205,32 @@ def test_customer_blocks_give_the_same_features(small_crm, small_features, monke
     for n_jobs in (1, 2):
         got = build_features(shuffled, AS_OF, ev, cu, n_jobs=n_jobs)
         pd.testing.assert_frame_equal(got, small_features, rtol=1e-9, atol=1e-9)
+
+
+def test_ids_of_different_kinds_across_frames():
+    # hostile audit: text customer ids in transactions with integer ids in events raised numpy's TypeError
+    # "'<' not supported between instances of 'str' and 'int'", the other way round a bare ValueError
+    # "invalid literal for int() with base 10: 'c1'"; customers whose ids could never match the transactions'
+    # got rows of empty purchase features without a word
+    from crmml.schema import MixedIdWarning
+    tx = pd.DataFrame({"customer_id": ["c1", "c1", "c2"], "timestamp": pd.to_datetime(["2024-01-02", "2024-02-01",
+                                                                                       "2024-01-20"]),
+                       "amount": [5.0, 7.0, 3.0]})
+    ev = pd.DataFrame({"customer_id": [1, 2], "timestamp": pd.to_datetime(["2024-01-05", "2024-01-06"]),
+                       "event_type": ["web_visit", "web_visit"]})
+    with pytest.warns(MixedIdWarning, match=r"none of these 2 rows \(ids e.g. \[1, 2\]\) matches a customer of the "
+                                            r"transactions or customers \(e.g. \['c1', 'c2'\]\): they are ignored"):
+        out = build_features(tx, AS_OF, events=ev, windows=(30,), n_jobs=1)
+    assert list(out.index) == ["c1", "c2"]
+    with pytest.warns(MixedIdWarning, match=r"none of these 2 rows \(ids e.g. \['c1', 'c2'\]\)"):
+        build_features(tx.assign(customer_id=[1, 1, 2]), AS_OF, events=ev.assign(customer_id=["c1", "c2"]),
+                       windows=(30,), n_jobs=1)
+    with pytest.warns(MixedIdWarning, match=r"none of the 2 customers matches any of the 2 customers of the "
+                                            r"transactions \(transactions e.g. \['c1', 'c2'\], customers e.g. "
+                                            r"\['1', '2'\]\)"):
+        assert len(build_features(tx, AS_OF, customers=pd.DataFrame({"customer_id": [1, 2]}), windows=(30,),
+                                  n_jobs=1)) == 4
+    ev_text = ev.assign(customer_id=["1", "2"])          # numeric text still matches integer ids, as before
+    got = build_features(tx.assign(customer_id=[1, 1, 2]), AS_OF, events=ev_text, windows=(30,), n_jobs=1)
+    want = build_features(tx.assign(customer_id=[1, 1, 2]), AS_OF, events=ev, windows=(30,), n_jobs=1)
+    pd.testing.assert_frame_equal(got, want)

@@ -4,8 +4,12 @@ as codes with their labels, and row ranges of a block of customers in code-sorte
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+
+from crmml._ids import MixedIdWarning
 
 
 def _sorted_order(codes, t_ns):
@@ -21,19 +25,32 @@ def _sorted_order(codes, t_ns):
 def _union_ids(tx_ids, cu_ids):
     if cu_ids is None or len(cu_ids) == 0:
         return np.sort(tx_ids)
-    if tx_ids.dtype.kind != cu_ids.dtype.kind:
+    mixed = tx_ids.dtype.kind != cu_ids.dtype.kind
+    if mixed:
         tx_ids, cu_ids = tx_ids.astype(str), cu_ids.astype(str)
     u = np.concatenate([tx_ids, cu_ids])
     u.sort()                                       # sort + adjacent dedupe: several times faster than np.unique
     keep = np.ones(len(u), bool)
     keep[1:] = u[1:] != u[:-1]
+    if mixed and len(tx_ids) and keep.all():       # integer ids on one side, text on the other, none shared
+        warnings.warn(f"customer ids are numbers in one frame and text in the other, and none of the {len(cu_ids)} "
+                      f"customers matches any of the {len(tx_ids)} customers of the transactions (transactions e.g. "
+                      f"{tx_ids[:3].tolist()}, customers e.g. {cu_ids[:3].tolist()}): every customer of the customers "
+                      "frame gets empty purchase features. Check that both frames use the same ids.", MixedIdWarning,
+                      stacklevel=4)
     return u[keep]
 
 
 def _codes_in(universe, ids):
     """Positions of ``ids`` in the sorted ``universe`` and a mask of those found."""
-    if len(ids) and universe.dtype.kind != np.asarray(ids).dtype.kind:
-        ids = np.asarray(ids).astype(universe.dtype)
+    if len(ids) and universe.dtype.kind != np.asarray(ids).dtype.kind:   # integer ids in one frame, text in another:
+        pos = pd.Index(universe.astype(str)).get_indexer(np.asarray(ids).astype(str))   # match by text ('c1' by none)
+        if len(universe) and (pos < 0).all():
+            warnings.warn(f"customer ids are numbers in one frame and text in another, and none of these {len(ids)} "
+                          f"rows (ids e.g. {pd.unique(np.asarray(ids))[:3].tolist()}) matches a customer of the "
+                          f"transactions or customers (e.g. {universe[:3].tolist()}): they are ignored. Check that "
+                          "all frames use the same ids.", MixedIdWarning, stacklevel=4)
+        return np.maximum(pos, 0).astype(np.int64), pos >= 0
     pos = np.searchsorted(universe, ids)
     pos = np.clip(pos, 0, max(len(universe) - 1, 0))
     found = universe[pos] == ids if len(universe) else np.zeros(len(ids), bool)
