@@ -106,3 +106,19 @@ def test_a_scalar_time_is_refused_by_name():
     X, y = _data(200)
     with pytest.raises(ValueError, match="ChurnModel.fit: time has 1 values but X has 200 rows"):
         ChurnModel(n_estimators=5).fit(X, y, time="2024-01-01")
+
+
+def test_labels_indexed_for_other_rows_are_refused():
+    # hostile audit: y indexed by customer_id in another order than X was paired by position (wrong labels)
+    X, y = _data(200)
+    X = X.set_axis(pd.Index(np.arange(200) + 1000, name="customer_id"))
+    y = pd.Series(np.asarray(y), index=X.index)
+    with pytest.raises(ParameterError, match=r"The 'y' parameter of ChurnModel.fit is indexed by the labels of X's "
+                                             r"rows in another order"):
+        ChurnModel(n_estimators=5).fit(X, y.sort_index(ascending=False))
+    with pytest.raises(ParameterError, match=r"indexed by customer_id like X, but 200 of X's 200 labels are not in"):
+        ChurnModel(n_estimators=5).fit(X, y.set_axis(pd.Index(np.arange(200), name="customer_id")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ChurnModel(n_estimators=5).fit(X, y.reset_index(drop=True))     # a positional (RangeIndex) y still works
+        ChurnModel(n_estimators=5).fit(X, y.to_numpy())

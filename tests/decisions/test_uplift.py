@@ -140,3 +140,18 @@ def test_binary_labels_default_control_and_save_load(data, tmp_path):
     for name, (edit, match) in cases.items():
         with pytest.raises(ModelLoadError, match=match):
             load(hf.write(tmp_path / f"{name}.zip", hf.edit_meta(mem, edit)))
+
+
+def test_series_indexed_for_other_rows_are_refused(data):
+    # hostile audit: y or treatment as a Series indexed by customer_id in another order than X was paired with X
+    # by position, so rows got other customers' outcomes without a word
+    X, arm, y, _ = data
+    Xc = X.set_axis(pd.Index(np.arange(len(X)) + 100, name="customer_id"))
+    y_rev = pd.Series(y, index=Xc.index)[::-1]
+    with pytest.raises(ValueError, match=r"The 'y' parameter of UpliftModel.fit is indexed by the labels of X's rows "
+                                         r"in another order; .* Pass y.reindex\(X.index\)"):
+        UpliftModel(n_estimators=5).fit(Xc, arm, y_rev, control="control")
+    with pytest.raises(ValueError, match=r"The 'treatment' parameter of UpliftModel.fit is indexed by customer_id "
+                                         r"like X, but 1 of X's 8000 labels are not in its index"):
+        UpliftModel(n_estimators=5).fit(Xc, pd.Series(arm, index=Xc.index.where(Xc.index != 100, -1)), y,
+                                        control="control")

@@ -6,6 +6,7 @@ from crmml._utils._validation import (
     MAX_HORIZON_DAYS,
     MAX_K,
     MAX_WINDOW_DAYS,
+    check_aligned,
     check_as_of,
     check_horizon,
     check_in,
@@ -14,7 +15,7 @@ from crmml._utils._validation import (
     progress,
 )
 
-__all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_as_of", "check_horizon", "check_in",
+__all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_aligned", "check_as_of", "check_horizon", "check_in",
            "check_number", "check_weights", "history_before", "numeric_values", "progress"]
 
 # ProbabilityCalibrator needs scikit-learn: imported on first use, so the feature factory and the

@@ -122,3 +122,30 @@ def check_horizon(t, owner: str, name: str = "t"):
         raise ParameterError(f"The {name!r} parameter of {owner} must be a finite number >= 0 (time units of the "
                              f"summary), or an array of them. Got {t!r} instead.")
     return out
+
+
+def check_aligned(values, X, name: str, owner: str) -> None:
+    """Refuse a Series whose index says it belongs to other rows of ``X`` than its position does.
+
+    A Series is paired with ``X`` by position (scikit-learn's convention); when its index holds ``X``'s labels in
+    another order, or shares ``X``'s index name (``customer_id``) but not its labels, positions would pair the
+    wrong rows, so :class:`crmml.exceptions.ParameterError` says how to align it. A default RangeIndex is positional.
+
+    >>> X = pd.DataFrame({"a": [1.0, 2.0]}, index=pd.Index([7, 8], name="customer_id"))
+    >>> check_aligned(pd.Series([0, 1], index=pd.Index([8, 7], name="customer_id")), X, "y", "ChurnModel.fit")
+    Traceback (most recent call last):
+    ...
+    crmml.exceptions.ParameterError: The 'y' parameter of ChurnModel.fit is indexed by the labels of X's rows in another order; paired by position, it would give rows the wrong values. Pass y.reindex(X.index).
+    """
+    if not isinstance(values, pd.Series) or not isinstance(X, pd.DataFrame) or values.index.equals(X.index):
+        return
+    vi, xi = values.index, X.index
+    if len(vi) == len(xi) and vi.is_unique and xi.is_unique and vi.isin(xi).all():
+        raise ParameterError(f"The {name!r} parameter of {owner} is indexed by the labels of X's rows in another "
+                             f"order; paired by position, it would give rows the wrong values. Pass "
+                             f"{name}.reindex(X.index).")
+    missing = int((~xi.isin(vi)).sum()) if vi.names == xi.names and any(n is not None for n in xi.names) else 0
+    if missing:
+        raise ParameterError(f"The {name!r} parameter of {owner} is indexed by {'/'.join(map(str, xi.names))} like X, "
+                             f"but {missing} of X's {len(xi)} labels are not in its index; pass one value per row of "
+                             f"X ({name}.reindex(X.index)).")

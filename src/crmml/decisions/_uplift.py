@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_in, check_number, numeric_values
+from crmml._utils import check_aligned, check_in, check_number, numeric_values
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.decisions._errors import NotRandomisedWarning, TreatmentError
 from crmml.decisions._uplift_select import AUTO_CANDIDATES, _folds, select_learner
@@ -337,6 +337,8 @@ class UpliftModel(BaseEstimator):
                 raise TreatmentError(f"{owner}: pass control= with the label of the untreated arm "
                                      f"(arms: {sorted(labels)[:10]}).")
             control = "False" if labels & {"False", "True"} else "0"
+        check_aligned(treatment, X, "treatment", owner)
+        check_aligned(y, X, "y", owner)
         t, self.control_, self.arms_ = _check_arms(treatment, len(X), control, owner)
         yv = _check_outcome(y, len(X), owner)
         self.binary_ = bool(np.isin(yv, (0.0, 1.0)).all())
