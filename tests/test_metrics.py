@@ -102,3 +102,16 @@ def test_hostile_scores_and_labels_get_named_errors(metric):
     with pytest.raises(ValueError, match=r"y_true must be one-dimensional \(one value per row\); got shape \(4, 2\)"):
         metric(y.reshape(4, 2), s.reshape(4, 2))
     metric(y.reshape(8, 1), s)                     # a column vector is one value per row
+
+
+def test_psi_counts_missing_values_and_refuses_text_and_infinities():
+    # hostile audit: psi dropped NaN silently (half the current sample turning missing read as 'stable', 0.03),
+    # an infinite value gave RuntimeWarnings and a NaN-laden binning, text gave numpy's bare conversion error
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=1000), rng.normal(size=1000)
+    assert psi(x, np.r_[y[:500], np.full(500, np.nan)]) > 0.25
+    assert psi(np.r_[x, np.nan], np.r_[y, np.nan]) == pytest.approx(psi(x, y), abs=1e-3)
+    with pytest.raises(ValueError, match="psi: actual has 1 infinite values"):
+        psi(x, np.r_[y, np.inf])
+    with pytest.raises(ValueError, match="expected must hold numbers"):
+        psi(np.array(["a", "b"]), y)

@@ -48,7 +48,7 @@ def _floats(values, name):
     try:
         out = np.asarray(values, dtype=float)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must hold numbers ({exc}); map labels to 0/1 and pass numeric scores.") from None
+        raise ValueError(f"{name} must hold numbers ({exc}).") from None
     if sum(d > 1 for d in out.shape) > 1:
         raise ValueError(f"{name} must be one-dimensional (one value per row); got shape {out.shape}.")
     return out.ravel()
@@ -239,8 +239,8 @@ def decile_table(y_true, y_score, n_bins: int = 10) -> pd.DataFrame:
 def psi(expected, actual, n_bins: int = 10, eps: float = 1e-4) -> float:
     """Population stability index of ``actual`` against ``expected``.
 
-    Bins are deciles of ``expected``. Rule of thumb: < 0.1 stable, 0.1-0.25
-    moderate shift, > 0.25 major shift.
+    Bins are deciles of ``expected``; missing values (NaN) form a bin of their own, so a shift in missingness
+    counts. Rule of thumb: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -248,14 +248,21 @@ def psi(expected, actual, n_bins: int = 10, eps: float = 1e-4) -> float:
     True
     """
     _bins(n_bins, "psi")
-    e = np.asarray(expected, dtype=float)
-    a = np.asarray(actual, dtype=float)
-    e, a = e[~np.isnan(e)], a[~np.isnan(a)]
+    e, a = _floats(expected, "expected"), _floats(actual, "actual")
     if len(e) == 0 or len(a) == 0:
         raise ValueError("psi needs non-empty expected and actual samples.")
-    edges = np.unique(np.quantile(e, np.linspace(0, 1, n_bins + 1))[1:-1])
-    pe = np.bincount(np.searchsorted(edges, e, side="right"), minlength=len(edges) + 1) / len(e)
-    pa = np.bincount(np.searchsorted(edges, a, side="right"), minlength=len(edges) + 1) / len(a)
+    for name, v in (("expected", e), ("actual", a)):
+        if np.isinf(v).any():
+            raise ValueError(f"psi: {name} has {int(np.isinf(v).sum())} infinite values; they cannot be binned.")
+    known = e[~np.isnan(e)]
+    edges = np.unique(np.quantile(known, np.linspace(0, 1, n_bins + 1))[1:-1]) if len(known) else np.empty(0)
+
+    def shares(v):          # the deciles' shares, then the share of missing values
+        nan = np.isnan(v)
+        return np.r_[np.bincount(np.searchsorted(edges, v[~nan], side="right"), minlength=len(edges) + 1),
+                     nan.sum()] / len(v)
+
+    pe, pa = shares(e), shares(a)
     pe, pa = np.clip(pe, eps, None), np.clip(pa, eps, None)
     return float(np.sum((pa - pe) * np.log(pa / pe)))
 
