@@ -65,3 +65,13 @@ def test_xgboost_errors_are_named(leads):
 def test_size_parameters_bounded(leads, kw, match):
     with pytest.raises(ParameterError, match=match):
         LeadScorer(**kw).fit(leads)
+
+
+@pytest.mark.parametrize("param", ["exclude", "optional"])
+def test_a_single_column_name_as_text_is_refused(leads, param):
+    # hostile audit: exclude="duration" was read letter by letter, so the leaking column stayed a feature
+    col = next(c for c in leads.columns if c not in ("lead_id", "converted", "created_at"))
+    with pytest.raises(ParameterError, match=rf"The '{param}' parameter of LeadScorer must be None or a list of column "
+                                             rf"names. Got '{col}' instead \(write \['{col}'\]\)"):
+        LeadScorer(model="logistic", cv=3, **{param: col}).fit(leads)
+    assert col not in LeadScorer(model="logistic", cv=3, exclude=(col,)).fit(leads).attributes_

@@ -174,3 +174,11 @@ def test_errors():
     cc = CustomerClusterer(n_clusters=2).fit(X)
     with pytest.raises(ValueError, match=r"feature columns \['frequency'\] are missing"):
         cc.predict(X.drop(columns="frequency"))
+
+
+def test_features_as_a_single_string_is_refused():
+    # hostile audit: features="monetary" was read letter by letter ("feature columns ['m', 'o', 'n', ...] missing")
+    X, _ = _blobs()
+    with pytest.raises(ValueError, match=r"The 'features' parameter of CustomerClusterer must be None or a list of "
+                                         r"column names. Got 'monetary' instead \(write \['monetary'\]\)"):
+        CustomerClusterer(features="monetary", n_clusters=3).fit(X)

@@ -10,13 +10,15 @@ from crmml._utils._validation import (
     check_as_of,
     check_horizon,
     check_in,
+    check_names,
     check_number,
     history_before,
     progress,
 )
 
-__all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_aligned", "check_as_of", "check_horizon", "check_in",
-           "check_number", "check_weights", "history_before", "numeric_values", "progress"]
+__all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_aligned", "check_as_of",
+           "check_horizon", "check_in", "check_names", "check_number", "check_weights", "history_before",
+           "numeric_values", "progress"]
 
 # ProbabilityCalibrator needs scikit-learn: imported on first use, so the feature factory and the
 # schema checks do not pay for it.

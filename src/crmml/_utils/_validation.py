@@ -149,3 +149,22 @@ def check_aligned(values, X, name: str, owner: str) -> None:
         raise ParameterError(f"The {name!r} parameter of {owner} is indexed by {'/'.join(map(str, xi.names))} like X, "
                              f"but {missing} of X's {len(xi)} labels are not in its index; pass one value per row of "
                              f"X ({name}.reindex(X.index)).")
+
+
+def check_names(value, name: str, owner: str):
+    """None or a list/tuple of column names; a bare string (iterated letter by letter) is refused.
+
+    >>> check_names(["duration"], "exclude", "LeadScorer")
+    ['duration']
+    >>> check_names("duration", "exclude", "LeadScorer")
+    Traceback (most recent call last):
+    ...
+    crmml.exceptions.ParameterError: The 'exclude' parameter of LeadScorer must be None or a list of column names. Got 'duration' instead (write ['duration']).
+    """
+    if value is None:
+        return value
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset, pd.Index, np.ndarray)):
+        hint = f" (write [{value!r}])" if isinstance(value, str) else ""
+        raise ParameterError(f"The {name!r} parameter of {owner} must be None or a list of column names. "
+                             f"Got {value!r} instead{hint}.")
+    return value

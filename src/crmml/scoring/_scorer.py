@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_in, check_number
+from crmml._utils import check_in, check_names, check_number
 from crmml._utils._xgb import check_xgb_params
 from crmml.exceptions import InsufficientDataWarning
 from crmml.schema import SchemaError, validate_leads
@@ -203,6 +203,8 @@ class LeadScorer(BaseEstimator):
         check_in(self.grade_by, "grade_by", own, tuple(_DEFAULT_THRESHOLDS))
         check_number(self.min_leads, "min_leads", own, low=2)
         check_number(self.min_conversions, "min_conversions", own, low=1)
+        check_names(self.exclude, "exclude", own)
+        check_names(self.optional, "optional", own)
         from crmml.scoring._rules import RuleLeadScorer
 
         if not (isinstance(self.fallback, RuleLeadScorer) or self.fallback == "prior"):

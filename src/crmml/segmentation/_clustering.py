@@ -15,7 +15,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from crmml._utils import check_in, check_number, progress
+from crmml._utils import check_in, check_names, check_number, progress
 from crmml._utils._rowdot import row_dot
 from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._state import check_codes
@@ -199,6 +199,7 @@ class CustomerClusterer(FrameOutputMixin, ClusterMixin, TransformerMixin, BaseEs
         check_number(self.tree_depth, "tree_depth", _OWNER, low=1, high=20)
         check_number(self.name_threshold, "name_threshold", _OWNER, kind="float", low=0)
         check_number(self.max_name_terms, "max_name_terms", _OWNER, low=1, high=100)
+        check_names(self.features, "features", _OWNER)
 
     def _check_X(self, X, where: str, fitting: bool) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
