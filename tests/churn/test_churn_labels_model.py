@@ -161,3 +161,11 @@ def test_snapshot_windows_are_checked():
     with pytest.raises(ValueError, match=r"The 'windows' parameter of make_churn_snapshot must be a non-empty "
                                          r"sequence of distinct ints >= 1"):
         make_churn_snapshot(TX, "2024-03-01", windows=(0, -5))
+
+
+def test_labels_from_returns_only_warn():
+    # hostile audit: a log whose sales are recorded as negative amounts gave empty labels without a word
+    from crmml.exceptions import DroppedCustomersWarning
+    with pytest.warns(DroppedCustomersWarning, match=r"None of the 6 rows in the look-back window before as_of is a "
+                                                     r"purchase .* are sales recorded as negative amounts\?"):
+        assert make_churn_labels(TX.assign(amount=-TX["amount"].abs()), "2024-04-01").empty

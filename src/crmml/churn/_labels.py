@@ -9,6 +9,7 @@ import pandas as pd
 
 from crmml._time import shift_days, warn_if_before_data
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number
+from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
 
 __all__ = ["make_churn_labels"]
@@ -49,6 +50,8 @@ def make_churn_labels(transactions, as_of, horizon_days: int = 45, *, lookback_d
     UserWarning
         When the data end before ``as_of + horizon_days``: labels are then not
         fully observed (customers look churned because the log stops).
+    DroppedCustomersWarning
+        When the look-back window holds rows but none is a purchase (only returns): the labels are empty.
 
     Examples
     --------
@@ -83,7 +86,12 @@ def churn_labels(tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int, lookb
     if warn:
         warn_if_before_data(as_of, t, stacklevel=4)
     ids = tx["customer_id"].to_numpy()
-    past = buy & (t < a) & (t >= shift_days(as_of, -lookback_days).to_datetime64())
+    window = (t < a) & (t >= shift_days(as_of, -lookback_days).to_datetime64())
+    past = buy & window
+    if warn and window.any() and not past.any():
+        warnings.warn(f"None of the {int(window.sum())} rows in the look-back window before as_of is a purchase (all "
+                      "have amount < 0, i.e. returns), so no customer is at risk and the labels are empty; are sales "
+                      "recorded as negative amounts?", DroppedCustomersWarning, stacklevel=3)
     last = pd.Series(t[past], index=ids[past]).groupby(level=0).max()
     fut = buy & (t >= a) & (t < end)
     n_future = pd.Series(1, index=ids[fut]).groupby(level=0).sum().reindex(last.index, fill_value=0)
