@@ -122,3 +122,11 @@ def test_labels_indexed_for_other_rows_are_refused():
         warnings.simplefilter("ignore")
         ChurnModel(n_estimators=5).fit(X, y.reset_index(drop=True))     # a positional (RangeIndex) y still works
         ChurnModel(n_estimators=5).fit(X, y.to_numpy())
+
+
+def test_repeated_column_names_are_refused():
+    # hostile audit: X with two columns named 'a' raised pandas' AttributeError "'DataFrame' object has no
+    # attribute 'dtype'"
+    X, y = _data(200)
+    with pytest.raises(ParameterError, match=r"ChurnModel.fit: X has repeated column names \['a'\]"):
+        ChurnModel(n_estimators=5).fit(pd.concat([X, X[["a"]]], axis=1), y)

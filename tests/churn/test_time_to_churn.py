@@ -177,3 +177,10 @@ def test_bad_windows_are_refused_by_name(crm):
     # hostile audit: windows=(0, -5) fitted on 0-day and negative-day features
     with pytest.raises(ValueError, match="The 'windows' parameter of TimeToChurnModel must be a non-empty sequence"):
         TimeToChurnModel(n_estimators=5, windows=(0, -5)).fit(crm.transactions, AS_OF)
+
+
+def test_time_to_event_before_all_data_warns(crm):
+    # hostile audit: an as_of before every row returned an empty table without a word
+    from crmml.schema import AsOfWarning
+    with pytest.warns(AsOfWarning, match="is on or before the first row of transactions"):
+        assert make_time_to_event(crm.transactions, "2000-01-01").empty

@@ -92,3 +92,10 @@ def test_summary_as_of_before_all_data_warns(tiny):
     with pytest.warns(AsOfWarning, match=r"as_of 2023-01-01 is on or before the first row of transactions "
                                          r"\(2024-01-01 09:00:00\): none of its 10 rows is read"):
         assert summarize(tiny, "2023-01-01").empty
+
+
+def test_summary_start_after_as_of_is_refused(tiny):
+    # hostile audit: start after as_of read nothing and returned an empty summary without a word
+    with pytest.raises(ValueError, match=r"The 'start' parameter of summarize must be before as_of \(2024-01-21 "
+                                         r"00:00:00\). Got 2024-02-01 00:00:00 instead"):
+        summarize(tiny, "2024-01-21", start="2024-02-01")

@@ -155,3 +155,11 @@ def test_series_indexed_for_other_rows_are_refused(data):
                                          r"like X, but 1 of X's 8000 labels are not in its index"):
         UpliftModel(n_estimators=5).fit(Xc, pd.Series(arm, index=Xc.index.where(Xc.index != 100, -1)), y,
                                         control="control")
+
+
+def test_repeated_column_names_are_refused(data):
+    # hostile audit: X with two columns named 'x1' raised pandas' AttributeError "'DataFrame' object has no
+    # attribute 'dtype'"
+    X, arm, y, _ = data
+    with pytest.raises(ValueError, match=r"UpliftModel.fit: X has repeated column names \['x1'\]"):
+        UpliftModel(n_estimators=5).fit(pd.concat([X, X[["x1"]]], axis=1), arm, y, control="control")

@@ -154,3 +154,10 @@ def test_time_split_at_the_last_representable_date():
     tx = _toy().assign(timestamp=lambda d: pd.Timestamp("2262-03-01") + pd.to_timedelta(range(len(d)), unit="D"))
     train, rel = time_split(tx, "2262-03-05", horizon_days=60)
     assert len(train) == 4 and set(rel["customer_id"]) <= set(train["customer_id"]) and len(rel)
+
+
+def test_evaluate_refuses_a_model_that_is_not_an_estimator():
+    # hostile audit: evaluate_recommendations("nbo", ...) failed inside sklearn.clone with a TypeError
+    with pytest.raises(ValueError, match=r"The 'model' parameter of evaluate_recommendations must be an estimator "
+                                         r"with fit and recommend. Got 'nbo' instead"):
+        evaluate_recommendations("nbo", _toy(), "2024-02-01")

@@ -302,3 +302,10 @@ def test_rfm_table_as_of_before_all_data_warns():
     with pytest.warns(AsOfWarning, match=r"as_of 2020-01-01 is on or before the first row of transactions "
                                          r"\(2024-01-01 10:00:00\): none of its 8 rows is read"):
         assert rfm_table(TX, "2020-01-01").empty
+
+
+def test_segment_summary_of_a_frame_without_segments_is_refused():
+    # hostile audit: passing the RFM table itself raised pandas' bare KeyError 'segment'
+    with pytest.raises(ValueError, match=r"segment_summary: the segments frame has no 'segment' column; got "
+                                         r"\['recency', 'frequency'"):
+        segment_summary(rfm_table(TX, AS_OF, returns_only="keep"))

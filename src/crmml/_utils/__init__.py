@@ -8,6 +8,8 @@ from crmml._utils._validation import (
     MAX_WINDOW_DAYS,
     check_aligned,
     check_as_of,
+    check_estimator,
+    check_feature_frame,
     check_horizon,
     check_in,
     check_names,
@@ -17,8 +19,8 @@ from crmml._utils._validation import (
 )
 
 __all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_aligned", "check_as_of",
-           "check_horizon", "check_in", "check_names", "check_number", "check_weights", "history_before",
-           "numeric_values", "progress"]
+           "check_estimator", "check_feature_frame", "check_horizon", "check_in", "check_names", "check_number",
+           "check_weights", "history_before", "numeric_values", "progress"]
 
 # ProbabilityCalibrator needs scikit-learn: imported on first use, so the feature factory and the
 # schema checks do not pay for it.

@@ -168,3 +168,30 @@ def check_names(value, name: str, owner: str):
         raise ParameterError(f"The {name!r} parameter of {owner} must be None or a list of column names. "
                              f"Got {value!r} instead{hint}.")
     return value
+
+
+def check_estimator(est, name: str, owner: str, methods=("fit", "predict_proba")):
+    """An object with ``get_params`` (so it can be cloned) and ``methods``, else ParameterError naming it.
+
+    >>> check_estimator("xgb", "model", "backtest")
+    Traceback (most recent call last):
+    ...
+    crmml.exceptions.ParameterError: The 'model' parameter of backtest must be an estimator with fit and predict_proba. Got 'xgb' instead.
+    """
+    if not all(callable(getattr(est, m, None)) for m in ("get_params", *methods)):
+        raise ParameterError(f"The {name!r} parameter of {owner} must be an estimator with {' and '.join(methods)}. "
+                             f"Got {est!r} instead.")
+    return est
+
+
+def check_feature_frame(X, owner: str) -> None:
+    """``X`` must be a DataFrame whose column names are unique (a repeated name selects a frame, not a column).
+
+    >>> check_feature_frame(pd.DataFrame([[1, 2]], columns=["a", "a"]), "ChurnModel.fit")
+    Traceback (most recent call last):
+    ...
+    crmml.exceptions.ParameterError: ChurnModel.fit: X has repeated column names ['a']; give every column a distinct name.
+    """
+    if isinstance(X, pd.DataFrame) and X.columns.has_duplicates:
+        dup = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
+        raise ParameterError(f"{owner}: X has repeated column names {dup[:10]}; give every column a distinct name.")

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, progress
+from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_estimator, check_number, progress
 from crmml.churn._labels import churn_labels
-from crmml.exceptions import ParameterError
 from crmml.churn._model import ChurnModel, RecencyFrequencyBaseline
 from crmml.evaluation import brier, capture_rate_at, lift_at, pr_auc, roc_auc
 from crmml.features import DEFAULT_WINDOWS, compute_features
@@ -196,10 +195,8 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
     cu = validate_customers(f["customers"]) if customers is not None else None
     model = ChurnModel() if model is None else model
     baseline = RecencyFrequencyBaseline() if baseline is None else baseline
-    for name, est in (("model", model), ("baseline", baseline)):
-        if not all(callable(getattr(est, m, None)) for m in ("get_params", "fit", "predict_proba")):
-            raise ParameterError(f"The {name!r} parameter of {owner} must be an estimator with fit and predict_proba "
-                                 f"(for example ChurnModel(n_estimators=200)). Got {est!r} instead.")
+    check_estimator(model, "model", owner)
+    check_estimator(baseline, "baseline", owner)
     snaps = _Snapshots(tx, ev, cu, horizon_days, lookback_days, _check_windows(windows, owner))
     first = tx["timestamp"].min()
 

@@ -13,7 +13,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import ProbabilityCalibrator, check_aligned, check_in, check_number, numeric_values
+from crmml._utils import (ProbabilityCalibrator, check_aligned, check_feature_frame, check_in, check_number,
+                          numeric_values)
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._encode import category_codes, check_columns, churn_scores
 from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline, forward_fold_scores
@@ -31,6 +32,7 @@ def _check_frame(X, owner):
                         f"Got {type(X).__name__} instead.")
     if X.shape[0] == 0:
         raise ValueError(f"{owner}: X has no rows.")
+    check_feature_frame(X, owner)
 
 
 def _check_y(y, X, owner):

@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from crmml._time import warn_if_before_data
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, numeric_values
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._backtest import _values_present
@@ -63,6 +64,7 @@ def make_time_to_event(transactions, as_of, *, end=None, max_days: int = 180, lo
     end = (tx["timestamp"].max().normalize() + pd.Timedelta(days=1)) if end is None else check_as_of(end, owner, "end")
     if end <= as_of:
         raise ValueError(f"{owner}: end ({end}) must be after as_of ({as_of}); nothing can be observed.")
+    warn_if_before_data(as_of, tx["timestamp"])
     return _time_to_event(tx, as_of, end, lookback_days, max_days)
 
 

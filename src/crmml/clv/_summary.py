@@ -36,7 +36,7 @@ import pandas as pd
 
 from crmml._time import warn_if_before_data
 from crmml._utils import check_as_of, check_in
-from crmml.exceptions import DroppedCustomersWarning, NoHistoryError
+from crmml.exceptions import DroppedCustomersWarning, NoHistoryError, ParameterError
 from crmml.schema import validate_transactions
 
 __all__ = ["summarize", "calibration_holdout"]
@@ -232,6 +232,9 @@ def summarize(transactions: pd.DataFrame, as_of, *, freq: str = "D", occasion: s
     check_in(occasion, "occasion", owner, ("period", "transaction"))
     as_of = check_as_of(as_of, owner)
     start_ts = None if start is None else check_as_of(start, owner)
+    if start_ts is not None and start_ts >= as_of:
+        raise ParameterError(f"The 'start' parameter of {owner} must be before as_of ({as_of}). Got {start_ts} "
+                             "instead (nothing would be read).")
     tx = _prepare(transactions, columns, owner, occasion)
     warn_if_before_data(as_of, tx["timestamp"])
     parts = _occasions(tx, start_ts, as_of, freq, occasion)

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_aligned, check_in, check_number, numeric_values
+from crmml._utils import check_aligned, check_feature_frame, check_in, check_number, numeric_values
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.decisions._errors import NotRandomisedWarning, TreatmentError
 from crmml.decisions._uplift_select import AUTO_CANDIDATES, _folds, select_learner
@@ -331,6 +331,7 @@ class UpliftModel(BaseEstimator):
         self._check_params()
         if not isinstance(X, pd.DataFrame) or X.shape[0] == 0:
             raise TypeError(f"{owner} expects X as a non-empty pandas DataFrame.")
+        check_feature_frame(X, owner)
         if control is None:
             labels = set(pd.Series(np.asarray(treatment, dtype=object).ravel()).dropna().map(str))
             if not labels <= {"0", "1", "False", "True"}:

@@ -9,7 +9,8 @@ import pandas as pd
 from sklearn.base import clone
 
 from crmml._time import shift_days
-from crmml._utils import MAX_HORIZON_DAYS, MAX_K, check_as_of, check_in, check_number, history_before
+from crmml._utils import (MAX_HORIZON_DAYS, MAX_K, check_as_of, check_estimator, check_in, check_number,
+                          history_before)
 from crmml.exceptions import ColdStartWarning
 from crmml.recommend._baselines import PastPurchasesBaseline, PopularityBaseline
 from crmml.recommend._matrices import purchase_rows
@@ -162,6 +163,7 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     ['NextBestOffer', 'popularity', 'past_purchases']
     """
     check_number(k, "k", "evaluate_recommendations", low=1, high=MAX_K)
+    check_estimator(model, "model", "evaluate_recommendations", ("fit", "recommend"))
     split = check_as_of(split_date, "evaluate_recommendations")
     f = map_frames(columns, transactions=transactions, products=products)
     products = f["products"]

@@ -241,6 +241,10 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
     a                2  0.667      15.0            0.5
     b                1  0.333      30.0            0.5
     """
+    if isinstance(segments, pd.DataFrame) and "segment" not in segments.columns:
+        raise ValueError(f"segment_summary: the segments frame has no 'segment' column; got "
+                         f"{list(segments.columns)[:10]} (pass RFMSegmenter().fit_transform(rfm) or a Series of "
+                         "segment names).")
     seg = segments["segment"] if isinstance(segments, pd.DataFrame) else pd.Series(segments)
     seg = seg.rename("segment")
     counts = seg.value_counts(sort=False)
