@@ -99,3 +99,18 @@ def test_summary_start_after_as_of_is_refused(tiny):
     with pytest.raises(ValueError, match=r"The 'start' parameter of summarize must be before as_of \(2024-01-21 "
                                          r"00:00:00\). Got 2024-02-01 00:00:00 instead"):
         summarize(tiny, "2024-01-21", start="2024-02-01")
+
+
+def test_summary_as_of_long_after_the_data_warns_once_in_clv_model(tiny, synthetic_crm):
+    # hostile audit: summarize with an as_of years after the last row was silent (CLVModel, which summarizes
+    # and reads the history, says it once)
+    import warnings
+
+    from crmml.clv import CLVModel
+    from crmml.schema import AsOfWarning
+    with pytest.warns(AsOfWarning, match="as_of 2030-01-01 is"):
+        summarize(tiny, "2030-01-01")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        CLVModel().fit(synthetic_crm.transactions, "2030-01-01")
+    assert [w.category for w in caught].count(AsOfWarning) == 1

@@ -234,3 +234,13 @@ def test_ids_of_different_kinds_across_frames():
     got = build_features(tx.assign(customer_id=[1, 1, 2]), AS_OF, events=ev_text, windows=(30,), n_jobs=1)
     want = build_features(tx.assign(customer_id=[1, 1, 2]), AS_OF, events=ev, windows=(30,), n_jobs=1)
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_as_of_long_after_the_data_warns():
+    # hostile audit: build_features with an as_of years after the last row made every customer look inactive
+    # without a word (rfm_table, CLVModel and NextBestOffer already warned)
+    from crmml.schema import AsOfWarning
+    tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": pd.to_datetime(["2024-01-02", "2024-01-20"]),
+                       "amount": [5.0, 3.0]})
+    with pytest.warns(AsOfWarning, match=r"as_of 2030-01-01 is \d+ days after the last row of transactions"):
+        build_features(tx, "2030-01-01", windows=(30,), n_jobs=1)

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from crmml._time import AsOfWarning
 from crmml._utils import (
     MAX_HORIZON_DAYS,
     check_as_of,
@@ -255,6 +256,7 @@ class CLVModel(BaseEstimator):
     def _summarize(self, tx, as_of):
         with warnings.catch_warnings():  # return-only customers are kept, under the rule "no_purchase"
             warnings.simplefilter("ignore", DroppedCustomersWarning)
+            warnings.simplefilter("ignore", AsOfWarning)      # said once, by _no_purchase's history_before
             return summarize(tx, as_of, freq=self.freq, occasion=self.occasion)
 
     @staticmethod

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from crmml._time import warn_if_after_data
 from crmml._utils import check_as_of
 from crmml.exceptions import ParameterError
 from crmml.features import _transaction_families  # noqa: F401  (registers families, in this order)
@@ -174,6 +175,7 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
         transactions, allow_missing_amount=True)
     ev = None if events is None else events if _is_canonical(events, "event_type") else validate_events(events)
     cu = validate_customers(customers) if customers is not None else None
+    warn_if_after_data(as_of, tx["timestamp"])          # as rfm_table, CLVModel and NextBestOffer do
     return compute_features(tx, as_of, ev, cu, windows, event_types=event_types, channels=channels, dtype=dtype,
                             n_jobs=n_jobs, families=families)
 
