@@ -87,9 +87,10 @@ def history_before(df: pd.DataFrame, as_of: pd.Timestamp, column: str = "timesta
     Warns (:class:`crmml._time.AsOfWarning`) when ``as_of`` lies more than a day after the last row, or on or
     before the first one (nothing is read).
     """
-    warn_if_after_data(as_of, df[column], stacklevel=4)
-    warn_if_before_data(as_of, df[column], stacklevel=4)
-    before = df[column].to_numpy() < as_of.to_datetime64()
+    values = np.asarray(df[column], dtype="datetime64[ns]")     # converted once for both checks and the cut
+    warn_if_after_data(as_of, values, stacklevel=4)
+    warn_if_before_data(as_of, values, stacklevel=4)
+    before = values < as_of.to_datetime64()
     if before.all():                  # nothing to cut: a new frame object, the data copied only on write
         return df.copy(deep=not COPY_ON_WRITE)
     return df.loc[before]

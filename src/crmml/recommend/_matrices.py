@@ -1,4 +1,4 @@
-"""Sparse building blocks: purchase rows, customer-item affinity and item-item similarity."""
+"""Sparse building blocks: purchase rows, customer-item affinity, item-item similarity, cell lookups."""
 
 from __future__ import annotations
 
@@ -140,3 +140,23 @@ def top_per_row(r: np.ndarray, c: np.ndarray, s: np.ndarray, shape, n_top: int) 
         keep[lo:hi] = ~drop
     rows = np.repeat(np.arange(shape[0]), counts)
     return sp.csr_matrix((m.data[keep].astype(np.float32), (rows[keep], m.indices[keep])), shape=shape)
+
+
+def lookup(m: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Values ``m[r, c]`` (0 where absent) by binary search on sorted (row, col) keys."""
+    m = m.tocsr()
+    if not m.has_sorted_indices:
+        m = m.sorted_indices()
+    n = m.shape[1]
+    keys = entry_rows(m) * n + m.indices
+    q = np.asarray(r, dtype=np.int64) * n + np.asarray(c, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(keys, q), max(len(keys) - 1, 0))
+    found = (keys[pos] == q) if len(keys) else np.zeros(len(q), bool)
+    return np.where(found, m.data[pos] if len(keys) else 0.0, 0.0).astype(np.float64)
+
+
+def place_rows(sub: sp.csr_matrix, known: np.ndarray) -> sp.csr_matrix:
+    """Rows of ``sub`` at the positions where ``known`` is true, empty rows elsewhere."""
+    coo = sub.tocoo()
+    pos = np.nonzero(known)[0]
+    return sp.csr_matrix((coo.data, (pos[coo.row], coo.col)), shape=(len(known), sub.shape[1]))

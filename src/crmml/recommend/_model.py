@@ -17,8 +17,8 @@ from crmml._utils._state import check_codes, check_csr, check_length
 from crmml.recommend._blend import empty_selection, learn_blend
 from crmml.recommend._catalogue import catalogue
 from crmml.recommend._ids import customer_ids_like
-from crmml.recommend._matrices import (affinity_matrices, basket_matrix, entry_rows, item_similarity, occasions,
-                                      purchase_rows)
+from crmml.recommend._matrices import (affinity_matrices, basket_matrix, item_similarity, lookup, occasions,
+                                      place_rows, purchase_rows)
 from crmml.recommend._ranking import fill_ranking, ranks, recommendation_frame, sparse_top_k, top_k
 from crmml.recommend._scoring import dense_scores, fill_scores, history_cells
 from crmml.schema import map_frames, validate_transactions
@@ -321,7 +321,7 @@ class NextBestOffer(BaseEstimator):
         sub = self.affinity_[rows[known]]
         tot = np.asarray(sub.sum(axis=1)).ravel()
         sub = (sp.diags(1.0 / np.where(tot > 0, tot, 1.0)) @ sub).astype(np.float32)
-        return _place(sub.tocsr(), known)
+        return place_rows(sub.tocsr(), known)
 
     def _block_cells(self, a: sp.csr_matrix, rows: np.ndarray, sim, pop: np.ndarray, value) -> sp.csr_matrix:
         """The block's scores where the history reaches (``crmml.recommend._scoring``); -inf where a rule
@@ -330,10 +330,10 @@ class NextBestOffer(BaseEstimator):
         counts = banned = None
         if weights[3] > 0:
             seen = rows >= 0
-            counts = _place(self.n_purchases_[rows[seen]].tocsr(), seen)
+            counts = place_rows(self.n_purchases_[rows[seen]].tocsr(), seen)
         known = rows >= 0
         if known.any() and (self.repurchase == "never" or self.exclude_recent_days > 0):
-            age = _place(self.last_age_[rows[known]].tocsr(), known)
+            age = place_rows(self.last_age_[rows[known]].tocsr(), known)
             ban = age.data > 0
             if self.repurchase != "never":
                 ban &= age.data - 1.0 < self.exclude_recent_days
@@ -424,10 +424,10 @@ class NextBestOffer(BaseEstimator):
         """Readable reason per chosen (row, item): the score component contributing most."""
         desc = self.descriptions_.astype(object)
         _, w_rep, _, w_freq = self._weights()
-        rep = w_rep * _lookup(a, r, c)
+        rep = w_rep * lookup(a, r, c)
         if w_freq > 0:      # the count of past purchases is a repurchase reason too (unknown rows have none)
             seen = rows[r] >= 0
-            rep = rep + w_freq * _lookup(self.n_purchases_[np.maximum(rows, 0)], r, c) * seen
+            rep = rep + w_freq * lookup(self.n_purchases_[np.maximum(rows, 0)], r, c) * seen
         base = score / value[c] if value is not None else score
         popc = pop[c].astype(np.float64)
         parts = np.stack([base - rep - popc, rep, popc], axis=1)
@@ -440,8 +440,8 @@ class NextBestOffer(BaseEstimator):
         rp = np.nonzero(kind == 1)[0]
         if len(rp):
             block = np.maximum(rows, 0)  # rows with a repurchase reason are known customers
-            n = _lookup(self.n_purchases_[block], r[rp], c[rp])
-            age = _lookup(self.last_age_[block], r[rp], c[rp]) - 1.0
+            n = lookup(self.n_purchases_[block], r[rp], c[rp])
+            age = lookup(self.last_age_[block], r[rp], c[rp]) - 1.0
             text[rp] = [f"bought {x} {times}, last {ago}" for x, times, ago in zip(
                 desc[c[rp]], _labels(n, lambda m: _plural(m, "time")), _labels(age, _ago))]
         pp = np.nonzero(kind == 2)[0]
@@ -466,19 +466,6 @@ def _ago(days: float) -> str:
     return "today" if days < 1 else f"{_plural(days, 'day')} ago"
 
 
-def _lookup(m: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Values ``m[r, c]`` (0 where absent) by binary search on sorted (row, col) keys."""
-    m = m.tocsr()
-    if not m.has_sorted_indices:
-        m = m.sorted_indices()
-    n = m.shape[1]
-    keys = entry_rows(m) * n + m.indices
-    q = np.asarray(r, dtype=np.int64) * n + np.asarray(c, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(keys, q), max(len(keys) - 1, 0))
-    found = (keys[pos] == q) if len(keys) else np.zeros(len(q), bool)
-    return np.where(found, m.data[pos] if len(keys) else 0.0, 0.0).astype(np.float64)
-
-
 def _top_source(a: sp.csr_matrix, sim: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
     """For each (customer row, candidate), the bought item ``i`` maximising ``a[r, i] * sim[i, c]``."""
     lo, hi = a.indptr[r], a.indptr[r + 1]
@@ -486,7 +473,7 @@ def _top_source(a: sp.csr_matrix, sim: sp.csr_matrix, r: np.ndarray, c: np.ndarr
     seg = np.repeat(np.arange(len(r)), length)
     pos = np.repeat(lo - np.cumsum(length) + length, length) + np.arange(length.sum())
     items = a.indices[pos]
-    contrib = a.data[pos] * _lookup(sim, items, c[seg])
+    contrib = a.data[pos] * lookup(sim, items, c[seg])
     best = np.full(len(r), -1.0)
     np.maximum.at(best, seg, contrib)
     is_best = np.nonzero(contrib == best[seg])[0]
@@ -494,10 +481,3 @@ def _top_source(a: sp.csr_matrix, sim: sp.csr_matrix, r: np.ndarray, c: np.ndarr
     out = np.zeros(len(r), dtype=np.int64)
     out[seg[is_best[first]]] = items[is_best[first]]
     return out
-
-
-def _place(sub: sp.csr_matrix, known: np.ndarray) -> sp.csr_matrix:
-    """Rows of ``sub`` at the positions where ``known`` is true, empty rows elsewhere."""
-    coo = sub.tocoo()
-    pos = np.nonzero(known)[0]
-    return sp.csr_matrix((coo.data, (pos[coo.row], coo.col)), shape=(len(known), sub.shape[1]))
