@@ -219,9 +219,14 @@ def warn_if_before_data(as_of: pd.Timestamp, timestamps, what: str = "transactio
     as_of 2020-01-01 is on or before the first row of transactions (2024-06-30): none of its 2 rows is read and the result is empty; pass the cut-off that matches the data.
     """
     values = np.asarray(timestamps, dtype="datetime64[ns]")
-    if values.size == 0 or np.isnat(values).all():
+    if values.size == 0:
         return
-    first = pd.Timestamp(np.nanmin(values))
+    first = values.min()                     # NaT when a value is missing: then the slower NaN-aware minimum
+    if np.isnat(first):
+        if np.isnat(values).all():
+            return
+        first = np.nanmin(values)
+    first = pd.Timestamp(first)
     if as_of <= first:
         warnings.warn(f"as_of {_short(as_of)} is on or before the first row of {what} ({_short(first)}): none of its "
                       f"{values.size} rows is read and the result is empty; pass the cut-off that matches the data.",
