@@ -9,6 +9,7 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.base import clone
 
+from crmml.exceptions import LeakageWarning
 from crmml.schema import SchemaError
 from crmml.scoring import InsufficientDataWarning, LeadScorer, RuleLeadScorer
 
@@ -108,8 +109,10 @@ def test_unseen_categories_missing_optional_and_extra_columns(syn, fitted):
 
 def test_optional_and_exclude(syn):
     leads, _, _ = syn
-    s = LeadScorer(model="logistic", cv=2, exclude=["has_budget", "nope"], optional=["seniority"],
-                   random_state=0).fit(leads)
+    with pytest.warns(LeakageWarning, match=r"exclude= names \['nope'\] are not columns of the leads, so they "
+                                            r"exclude nothing; check their spelling"):
+        s = LeadScorer(model="logistic", cv=2, exclude=["has_budget", "nope"], optional=["seniority"],
+                       random_state=0).fit(leads)
     assert "has_budget" not in s.attributes_ and "seniority" not in s.required_
     out = s.score_leads(leads.drop(columns=["has_budget", "seniority"]).head(10))
     assert out["probability"].notna().all()

@@ -17,7 +17,8 @@ from crmml.scoring._evaluate import (OUTPUT_COLUMNS, assign_grades, check_thresh
                                      reasons, to_score)
 from crmml.scoring._features import RESERVED, LeadEncoder, lead_event_features, prepare_events
 from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
-from crmml.scoring._validation import date_feature_names, date_features, lead_times, leakage_screen, time_folds
+from crmml.scoring._validation import (date_feature_names, date_features, lead_times, leakage_screen, time_folds,
+                                       warn_unknown_excluded)
 
 __all__ = ["LeadScorer", "InsufficientDataWarning"]
 
@@ -121,7 +122,8 @@ class LeadScorer(BaseEstimator):
         Columns never used as features. Use it for columns that leak the outcome because they are only
         known after the sales contact, e.g. bank marketing's call ``duration`` (a call that lasts long is
         a call that converts, but the duration is unknown when deciding whom to call) or a ``stage`` /
-        ``closed_date`` column; also for identifiers. Names absent from the frame are ignored.
+        ``closed_date`` column; also for identifiers. A name that is no column of the leads (after
+        ``columns=``) excludes nothing and gets a :class:`~crmml.exceptions.LeakageWarning`.
     optional : list of str, optional
         Attribute columns that may be absent at scoring time (taken as missing on every row). Columns with
         missing values in the training data are always optional; any other attribute column seen in fit is
@@ -248,6 +250,7 @@ class LeadScorer(BaseEstimator):
         leads = validate_leads(leads, columns, require_label=True)
         y = leads["converted"].to_numpy()
         exclude = set(self.exclude or ())
+        warn_unknown_excluded(self.exclude, leads.columns)
         self.attributes_ = [c for c in leads.columns if c not in RESERVED and c not in exclude
                             and not pd.api.types.is_datetime64_any_dtype(leads[c].dtype)]
         self.required_ = [c for c in self.attributes_ if c not in set(self.optional or ())

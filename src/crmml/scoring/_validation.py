@@ -17,7 +17,8 @@ import pandas as pd
 from crmml.evaluation import roc_auc
 from crmml.exceptions import LeakageWarning
 
-__all__ = ["lead_times", "time_folds", "date_features", "leakage_screen", "SEPARATION_WARN"]
+__all__ = ["lead_times", "time_folds", "date_features", "leakage_screen", "warn_unknown_excluded",
+           "SEPARATION_WARN"]
 
 #: a single column whose ROC-AUC (either direction) reaches this almost separates converters from the rest
 SEPARATION_WARN = 0.95
@@ -168,3 +169,24 @@ def leakage_screen(leads: pd.DataFrame, X_df: pd.DataFrame, y: np.ndarray, *, mi
                               "scored, and exclude the ones that are not (exclude=[...]).",
                               LeakageWarning, stacklevel=4)
     return table
+
+
+def warn_unknown_excluded(exclude, columns, owner: str = "LeadScorer.fit") -> None:
+    """Warn (:class:`~crmml.exceptions.LeakageWarning`) about ``exclude=`` names that are no column of the leads.
+
+    ``exclude=`` is how a leaking column is kept out of the features, so a misspelt name (or a name from before
+    ``columns=`` mapped it) would leave the column it meant among them without a word.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_unknown_excluded(["durration"], ["lead_id", "duration", "converted"])
+    >>> print(w[0].message)
+    LeadScorer.fit: exclude= names ['durration'] are not columns of the leads, so they exclude nothing; check their spelling (columns: ['lead_id', 'duration', 'converted']).
+    """
+    known = set(columns)
+    unknown = [c for c in (exclude or ()) if c not in known]
+    if unknown:
+        warnings.warn(f"{owner}: exclude= names {unknown[:10]} are not columns of the leads, so they exclude "
+                      f"nothing; check their spelling (columns: {list(columns)[:20]}).", LeakageWarning,
+                      stacklevel=4)
