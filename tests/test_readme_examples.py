@@ -37,6 +37,7 @@ EXAMPLES = {
     "The feature factory (`crmml.features`)": {},
     "Churn (`crmml.churn`)": {"slow": True, "shared": True},
     "Lead scoring (`crmml.scoring`)": {"slow": True},
+    "Decisions: time-to-churn, value at risk and uplift (`crmml.decisions`)": {"slow": True, "shared": True},
     "Next-best-offer (`crmml.recommend`)": {"slow": True, "shared": True},
     "Reports": {"slow": True},
     "Saving models without pickle": {},
