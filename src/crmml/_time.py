@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["AsOfError", "AsOfWarning", "as_timestamp", "shift_days", "warn_if_after_data",
-           "warn_if_before_data", "TIMESTAMP_MIN",
+           "warn_if_before_data", "warn_if_outside_data", "TIMESTAMP_MIN",
            "TIMESTAMP_MAX"]
 
 #: The first and last instants a ``datetime64[ns]`` column can hold.
@@ -231,6 +231,16 @@ def warn_if_before_data(as_of: pd.Timestamp, timestamps, what: str = "transactio
         warnings.warn(f"as_of {_short(as_of)} is on or before the first row of {what} ({_short(first)}): none of its "
                       f"{values.size} rows is read and the result is empty; pass the cut-off that matches the data.",
                       AsOfWarning, stacklevel=stacklevel)
+
+
+def warn_if_outside_data(as_of: pd.Timestamp, timestamps, what: str = "transactions", *,
+                         stacklevel: int = 3) -> np.ndarray:
+    """:func:`warn_if_after_data` and :func:`warn_if_before_data` on one conversion of ``timestamps``, which is
+    returned (``datetime64[ns]``) for the caller's own cut."""
+    values = np.asarray(timestamps, dtype="datetime64[ns]")
+    warn_if_after_data(as_of, values, what, stacklevel=stacklevel + 1)
+    warn_if_before_data(as_of, values, what, stacklevel=stacklevel + 1)
+    return values
 
 
 def _short(ts: pd.Timestamp) -> str:

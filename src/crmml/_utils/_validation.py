@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from crmml._time import as_timestamp, warn_if_after_data, warn_if_before_data
+from crmml._time import as_timestamp, warn_if_outside_data
 from crmml.exceptions import ParameterError
 from crmml.schema import COPY_ON_WRITE
 
@@ -87,10 +87,7 @@ def history_before(df: pd.DataFrame, as_of: pd.Timestamp, column: str = "timesta
     Warns (:class:`crmml._time.AsOfWarning`) when ``as_of`` lies more than a day after the last row, or on or
     before the first one (nothing is read).
     """
-    values = np.asarray(df[column], dtype="datetime64[ns]")     # converted once for both checks and the cut
-    warn_if_after_data(as_of, values, stacklevel=4)
-    warn_if_before_data(as_of, values, stacklevel=4)
-    before = values < as_of.to_datetime64()
+    before = warn_if_outside_data(as_of, df[column], stacklevel=4) < as_of.to_datetime64()
     if before.all():                  # nothing to cut: a new frame object, the data copied only on write
         return df.copy(deep=not COPY_ON_WRITE)
     return df.loc[before]

@@ -89,12 +89,13 @@ class BaseCLVFitter(BaseEstimator):
                              f"it needs {list(self._columns)} (see crmml.clv.summarize).")
         data = {}
         for c in self._columns:
-            num = summary[c] if pd.api.types.is_numeric_dtype(summary[c].dtype) else \
-                pd.to_numeric(summary[c].astype(object), errors="coerce")   # numbers as text are numbers
-            text = pd.isna(num).to_numpy() & summary[c].notna().to_numpy()
-            if text.any():
-                raise ValueError(f"The summary passed to {name}.{owner} has {int(text.sum())} non-numeric values in "
-                                 f"column {c!r}, e.g. {summary[c][text].head(3).tolist()}.")
+            num = summary[c]
+            if not pd.api.types.is_numeric_dtype(num.dtype):       # numbers as text are numbers, other text refused
+                num = pd.to_numeric(num.astype(object), errors="coerce")
+                text = (num.isna() & summary[c].notna()).to_numpy()
+                if text.any():
+                    raise ValueError(f"The summary passed to {name}.{owner} has {int(text.sum())} non-numeric "
+                                     f"values in column {c!r}, e.g. {summary[c][text].head(3).tolist()}.")
             data[c] = np.asarray(num, dtype="float64")
         bad = np.zeros(len(summary), dtype=bool)
         for c in self._columns:

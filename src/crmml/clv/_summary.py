@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from crmml._time import warn_if_after_data, warn_if_before_data
+from crmml._time import warn_if_outside_data
 from crmml._utils import check_as_of, check_in
 from crmml.exceptions import DroppedCustomersWarning, NoHistoryError, ParameterError
 from crmml.schema import validate_transactions
@@ -236,8 +236,7 @@ def summarize(transactions: pd.DataFrame, as_of, *, freq: str = "D", occasion: s
         raise ParameterError(f"The 'start' parameter of {owner} must be before as_of ({as_of}). Got {start_ts} "
                              "instead (nothing would be read).")
     tx = _prepare(transactions, columns, owner, occasion)
-    warn_if_after_data(as_of, tx["timestamp"])
-    warn_if_before_data(as_of, tx["timestamp"])
+    warn_if_outside_data(as_of, tx["timestamp"])
     parts = _occasions(tx, start_ts, as_of, freq, occasion)
     _warn_return_only(parts, owner, as_of)
     return _summary_from_occasions(*parts, _end_position(as_of, freq, occasion), litt=litt)

@@ -22,6 +22,12 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib
                ValueError, RuntimeError, KeyError, OverflowError, MemoryError, IndexError)
 
 
+def check_path(path) -> None:
+    """The one rule ``save`` and ``load`` apply to ``path``: a str or a path-like object, else ``TypeError``."""
+    if not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
+        raise TypeError(f"path must be a str or Path; got {type(path).__name__}.")
+
+
 def sha256(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 

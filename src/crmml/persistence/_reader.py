@@ -9,7 +9,7 @@ import pandas as pd
 
 from crmml.persistence._allowlist import ALLOWED_TYPES, resolve_class
 from crmml.persistence._errors import LoadLimits, ModelLoadError
-from crmml.persistence._files import as_key, read_members, verify
+from crmml.persistence._files import as_key, check_path, read_members, verify
 from crmml.persistence._ubj import check_xgboost_model
 from crmml.persistence._validate import (check_sklearn_estimator, check_sparse, check_tree, load_array,
                                          read_parquet, safe_dtype)
@@ -243,8 +243,7 @@ def _load(path, key, limits, on_verified=None):
 
 def _guarded(path, fn):
     """Run ``fn``; anything but :class:`ModelLoadError` (or a wrong ``limits`` argument) becomes one."""
-    if path is None or not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
-        raise TypeError(f"path must be a str or Path; got {type(path).__name__}.")
+    check_path(path)
     try:
         return fn()
     except (ModelLoadError, TypeError) as exc:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from crmml.persistence._allowlist import ALLOWED_TYPES, check_class_savable
 from crmml.persistence._errors import LoadLimits
-from crmml.persistence._files import META, as_key, manifest_bytes, write_members
+from crmml.persistence._files import META, as_key, check_path, manifest_bytes, write_members
 from crmml.persistence._validate import json_depth
 from crmml.persistence._versions import FORMAT_VERSION, MIN_READER_FORMAT_VERSION, library_versions
 
@@ -248,8 +248,7 @@ def save(obj, path, *, format: str = "auto", key=None) -> Path:
     """
     from crmml import __version__
 
-    if not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):      # the rule load applies
-        raise TypeError(f"path must be a str or Path; got {type(path).__name__}.")
+    check_path(path)                                    # the rule load applies
     path = Path(path)
     if format not in ("auto", "zip", "dir"):
         raise ValueError(f"The 'format' parameter of save must be one of ['auto', 'zip', 'dir']. "

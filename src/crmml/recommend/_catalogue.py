@@ -19,9 +19,9 @@ def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, n
     """Per-item arrays aligned with ``items`` (the products seen in ``tx``, then any only in ``products``)."""
     if products is not None:
         products = validate_products(products)
-    ids = tx["product_id"]
+    ids = tx_items = pd.unique(tx["product_id"])             # the products seen in tx, in order of appearance
     if products is not None:
-        ids = pd.concat([ids, products["product_id"]], ignore_index=True)
+        ids = pd.concat([pd.Series(tx_items), products["product_id"]], ignore_index=True)
     items = pd.Index(pd.unique(ids), name="product_id")
     n = len(items)
     prod = products.set_index("product_id") if products is not None else None
@@ -32,7 +32,7 @@ def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, n
         raise ValueError("The 'eligible' parameter of NextBestOffer needs a products frame in fit.")
     if prod is not None:
         ok &= items.isin(prod.index)
-        n_tx = tx["product_id"].nunique()
+        n_tx = len(tx_items)
         if n_tx and not ok[:n_tx].any():      # items seen in tx come first: none of them may be offered
             raise ValueError(f"None of the {n_tx} products in the transactions is listed in the products frame "
                              f"(transactions e.g. {items[:3].tolist()}, products frame e.g. "
