@@ -148,7 +148,7 @@ def test_reasons_refused_for_segments(tmp_path, tx_file, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_report_baseline_must_be_a_probability(tmp_path, capsys):
+def test_report_score_and_baseline_must_be_probabilities(tmp_path, capsys):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 300)
     df = pd.DataFrame({"y": y, "p": np.clip(0.3 + 0.4 * y + rng.normal(0, 0.2, 300), 0, 1),
@@ -161,6 +161,10 @@ def test_report_baseline_must_be_a_probability(tmp_path, capsys):
                      _err(capsys)[-1])
     assert main([*base, "--baseline", "segment"]) == 2
     assert "--baseline 'segment': scored.csv's column has 300 missing or non-numeric values" in _err(capsys)[-1]
+    base[base.index("--score") + 1] = "recency_days"                # a score that is not a probability either
+    assert main(base) == 2
+    assert re.search(r"--score 'recency_days': .* is not a probability: \d+ values outside \[0, 1\]",
+                     _err(capsys)[-1])
     assert not (tmp_path / "r.html").exists()            # a valid --baseline: tests/test_cli.py::test_report_command
 
 

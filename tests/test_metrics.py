@@ -8,7 +8,9 @@ from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
 from crmml.evaluation import (
+    bootstrap_metrics,
     brier,
+    calibration_bins,
     capture_rate_at,
     classification_metrics,
     decile_table,
@@ -16,9 +18,12 @@ from crmml.evaluation import (
     gini,
     ks_statistic,
     lift_at,
+    pr_auc,
     psi,
     roc_auc,
 )
+from crmml.evaluation import plot_calibration
+from crmml.exceptions import ParameterError
 
 
 @pytest.fixture
@@ -36,8 +41,15 @@ def test_auc_gini_ks_match_references(scored):
     assert ks_statistic(y, s) == pytest.approx(ks_2samp(s[y == 1], s[y == 0]).statistic)
 
 
-def test_one_class_gives_nan_and_bad_labels_raise():
-    assert np.isnan(roc_auc([1, 1, 1], [0.2, 0.3, 0.4]))
+@pytest.mark.parametrize("y", [[1, 1, 1], [0, 0, 0]])
+def test_one_class_gives_nan_and_bad_labels_raise(y):
+    # the docstrings promise NaN (undefined), not an exception nor a made-up 0.5
+    for metric in (roc_auc, pr_auc, gini, ks_statistic):
+        assert np.isnan(metric(y, [0.2, 0.3, 0.4])), metric.__name__
+    m = classification_metrics(y, [0.2, 0.3, 0.4])
+    assert all(np.isnan(m[k]) for k in ("roc_auc", "pr_auc", "gini", "ks"))
+    assert np.isnan(lift_at(y, [0.2, 0.3, 0.4])) == (sum(y) == 0)        # without events lift is undefined
+    assert np.isnan(capture_rate_at(y, [0.2, 0.3, 0.4])) == (sum(y) == 0)
     with pytest.raises(ValueError, match="y_true must contain only 0 and 1"):
         roc_auc([0, 2], [0.1, 0.2])
     with pytest.raises(ValueError, match="same length; got 2 and 3"):
@@ -53,6 +65,27 @@ def test_calibration_metrics(scored):
     assert expected_calibration_error(y, s) > 0.1
     with pytest.raises(ValueError, match="The 'strategy' parameter of expected_calibration_error"):
         expected_calibration_error(y, s, strategy="bogus")
+
+
+@pytest.mark.parametrize("metric", [brier, expected_calibration_error, calibration_bins, classification_metrics,
+                                    bootstrap_metrics, plot_calibration])
+def test_probability_metrics_refuse_scores_outside_0_1(metric):
+    # brier used to clip a 0-100 score to [0, 1] silently, and ECE/calibration bins compared such a score
+    # with observed rates as if it were a probability
+    y, p = np.array([0, 1] * 50), np.linspace(0, 1, 100)
+    metric(y, p)                                                     # 0 and 1 themselves are probabilities
+    with pytest.raises(ParameterError, match=r"y_prob is not a probability: 100 values outside \[0, 1\] \(e.g. 2\)"):
+        metric(y, 100 * p + 2)                                       # a 0-100 score, shifted
+    with pytest.raises(ParameterError, match=r"1 value outside \[0, 1\] \(e.g. 1.5\).*use a ranking metric"):
+        metric(y, np.r_[p[:-1], 1.5])
+
+
+def test_ranking_metrics_take_any_score(scored):
+    y, s = scored
+    for metric in (roc_auc, gini, ks_statistic, lift_at, capture_rate_at):
+        assert metric(y, 100 * s - 7) == pytest.approx(metric(y, s)), metric.__name__
+    pd_t = decile_table(y, 100 * s - 7)
+    assert pd_t["events"].tolist() == decile_table(y, s)["events"].tolist()
 
 
 def test_decile_table_adds_up(scored):

@@ -309,9 +309,7 @@ def _cmd_report(args, say):
     y = pd.to_numeric(df[args.label], errors="coerce")
     if y.isna().any() or not y.isin([0, 1]).all():
         raise UserError(f"--label {args.label!r} must hold only 0 and 1.")
-    p = pd.to_numeric(df[args.score], errors="coerce")
-    if p.isna().any():
-        raise UserError(f"--score {args.score!r} has {int(p.isna().sum())} missing or non-numeric values.")
+    p = pd.Series(check_probability(df, args.score, "--score", Path(args.input).name))
     key = "customer_id" if "customer_id" in df.columns else ("lead_id" if "lead_id" in df.columns else None)
     summary = summarize_data(df, key=key or "customer_id", time=None, label=args.label)
     sections = []

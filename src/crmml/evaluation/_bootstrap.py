@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import check_number
-from crmml.evaluation._metrics import _paired, _top_mask, _xy, expected_calibration_error
+from crmml.evaluation._metrics import _paired, _probabilities, _top_mask, expected_calibration_error
 
 __all__ = ["bootstrap_metrics", "fast_classification_metrics"]
 
@@ -53,13 +53,13 @@ def fast_classification_metrics(y_true, y_prob, *, frac: float = 0.1) -> dict:
     >>> fast_classification_metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])["roc_auc"]
     0.75
     """
-    y, p = _xy(y_true, y_prob)
+    y, p = _probabilities(y_true, y_prob, "classification_metrics")
     auc, ap, ks = _ranking_metrics(y, p)
     top = _top_mask(p, frac)
     rate, total = y.mean(), y.sum()
     pct = int(round(frac * 100))
     return {"n": int(len(y)), "event_rate": float(rate), "roc_auc": auc, "pr_auc": ap,
-            "gini": 2 * auc - 1, "ks": ks, "brier": float(np.mean((np.clip(p, 0, 1) - y) ** 2)),
+            "gini": 2 * auc - 1, "ks": ks, "brier": float(np.mean((p - y) ** 2)),
             "ece": expected_calibration_error(y, p),
             f"lift_top{pct}": float("nan") if rate == 0 else float(y[top].mean() / rate),
             f"capture_top{pct}": float("nan") if total == 0 else float(y[top].sum() / total)}
@@ -133,7 +133,11 @@ def bootstrap_metrics(y_true, y_prob, baseline_prob=None, *, n_boot: int = 200, 
     owner = "bootstrap_metrics"
     check_number(n_boot, "n_boot", owner, low=1, high=10_000)
     check_number(level, "level", owner, kind="float", low=0, high=1, low_inclusive=False, high_inclusive=False)
-    check = _xy if metrics is fast_classification_metrics else _finite_pair
+    if metrics is fast_classification_metrics:
+        def check(y_, p_):
+            return _probabilities(y_, p_, owner)
+    else:
+        check = _finite_pair
     y, p = check(y_true, y_prob)
     b = None
     if baseline_prob is not None:

@@ -2,6 +2,20 @@
 
 All functions take ``y_true`` (0/1) and ``y_score`` (higher means more likely
 positive) as array-likes, and return plain floats or DataFrames.
+
+Two kinds of metric, two input rules:
+
+- **Ranking metrics** (``roc_auc``, ``pr_auc``, ``gini``, ``ks_statistic``, ``lift_at``,
+  ``capture_rate_at``, ``decile_table``) take any finite score. Where the outcome has only one
+  class they are undefined and return NaN (``lift_at`` and ``capture_rate_at``: NaN when there is
+  no event); the HTML reports say so beside the figures.
+- **Probability metrics** (``brier``, ``calibration_bins``, ``expected_calibration_error``,
+  ``classification_metrics``) compare the score with observed rates, so the score must be a
+  probability: a value outside [0, 1] raises :class:`~crmml.exceptions.ParameterError` (it used to
+  be clipped without a word, which made a 0-100 score look like a badly calibrated probability).
+
+Bad input (text, 2-D tables, NaN or infinite scores, labels other than 0/1, lengths that differ)
+raises :class:`~crmml.exceptions.ParameterError`, a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -11,6 +25,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from crmml._utils import check_number
+from crmml.exceptions import ParameterError
 
 __all__ = [
     "roc_auc",
@@ -37,9 +52,9 @@ def _paired(a, b, names=("y_true", "y_score")):
     """Two 1-D float arrays of the same, non-zero length (a column vector counts as 1-D)."""
     a, b = (_floats(v, name) for v, name in zip((a, b), names))
     if a.shape != b.shape:
-        raise ValueError(f"{names[0]} and {names[1]} must have the same length; got {len(a)} and {len(b)}.")
+        raise ParameterError(f"{names[0]} and {names[1]} must have the same length; got {len(a)} and {len(b)}.")
     if len(a) == 0:
-        raise ValueError(f"{names[0]} is empty.")
+        raise ParameterError(f"{names[0]} is empty.")
     return a, b
 
 
@@ -48,21 +63,34 @@ def _floats(values, name):
     try:
         out = np.asarray(values, dtype=float)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must hold numbers ({exc}).") from None
+        raise ParameterError(f"{name} must hold numbers ({exc}).") from None
     if sum(d > 1 for d in out.shape) > 1:
-        raise ValueError(f"{name} must be one-dimensional (one value per row); got shape {out.shape}.")
+        raise ParameterError(f"{name} must be one-dimensional (one value per row); got shape {out.shape}.")
     return out.ravel()
 
 
 def _xy(y_true, y_score):
     y, s = _paired(y_true, y_score)
     if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("y_true must contain only 0 and 1.")
+        raise ParameterError("y_true must contain only 0 and 1.")
     if np.isnan(s).any():
-        raise ValueError(f"y_score has {int(np.isnan(s).sum())} NaN values.")
+        raise ParameterError(f"y_score has {int(np.isnan(s).sum())} NaN values.")
     if np.isinf(s).any():
-        raise ValueError(f"y_score has {int(np.isinf(s).sum())} infinite values; scores must be finite.")
+        raise ParameterError(f"y_score has {int(np.isinf(s).sum())} infinite values; scores must be finite.")
     return y, s
+
+
+def _probabilities(y_true, y_prob, owner):
+    """:func:`_xy` for a metric that needs probabilities: every value in [0, 1], else ParameterError."""
+    y, p = _xy(y_true, y_prob)
+    out = (p < 0) | (p > 1)
+    if out.any():
+        raise ParameterError(
+            f"{owner}: y_prob is not a probability: {int(out.sum()):,} value{'s' if out.sum() != 1 else ''} "
+            f"outside [0, 1] (e.g. {p[out][0]:g}). Pass predicted probabilities (a model's predict_proba or "
+            "a calibrated score), or use a ranking metric (roc_auc, gini, ks_statistic, lift_at), which "
+            "takes any score.")
+    return y, p
 
 
 def _bins(n_bins, owner):
@@ -75,7 +103,7 @@ def _one_class(y):
 
 
 def roc_auc(y_true, y_score) -> float:
-    """Area under the ROC curve (NaN when only one class is present).
+    """Area under the ROC curve (NaN when only one class is present: the area is undefined).
 
     >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
@@ -85,7 +113,7 @@ def roc_auc(y_true, y_score) -> float:
 
 
 def pr_auc(y_true, y_score) -> float:
-    """Area under the precision-recall curve (average precision).
+    """Area under the precision-recall curve (average precision; NaN when only one class is present).
 
     >>> round(pr_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 4)
     0.8333
@@ -95,7 +123,7 @@ def pr_auc(y_true, y_score) -> float:
 
 
 def gini(y_true, y_score) -> float:
-    """Gini coefficient ``2 * AUC - 1``.
+    """Gini coefficient ``2 * AUC - 1`` (NaN when only one class is present).
 
     >>> gini([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.5
@@ -104,7 +132,7 @@ def gini(y_true, y_score) -> float:
 
 
 def ks_statistic(y_true, y_score) -> float:
-    """Kolmogorov-Smirnov: the largest gap between the score CDFs of the two classes.
+    """Kolmogorov-Smirnov: the largest gap between the score CDFs of the two classes (NaN with one class).
 
     >>> ks_statistic([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
     1.0
@@ -121,13 +149,16 @@ def ks_statistic(y_true, y_score) -> float:
 
 
 def brier(y_true, y_prob) -> float:
-    """Brier score: the mean squared error of probabilities.
+    """Brier score: the mean squared error of probabilities (values outside [0, 1] raise ParameterError).
 
     >>> round(brier([0, 1, 1], [0.2, 0.6, 0.9]), 4)
     0.07
+    >>> brier([0, 1], [20, 80])
+    Traceback (most recent call last):
+    crmml.exceptions.ParameterError: brier: y_prob is not a probability: 2 values outside [0, 1] (e.g. 20). ...
     """
-    y, p = _xy(y_true, y_prob)
-    return float(brier_score_loss(y, np.clip(p, 0, 1)))
+    y, p = _probabilities(y_true, y_prob, "brier")
+    return float(brier_score_loss(y, p))
 
 
 def calibration_bins(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile",
@@ -135,18 +166,19 @@ def calibration_bins(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile
     """Per-bin count, observed event rate and mean predicted probability (empty bins left out).
 
     ``strategy="quantile"`` uses equal-count bins, ``"uniform"`` equal-width bins on [0, 1].
+    ``y_prob`` must hold probabilities (a value outside [0, 1] raises ParameterError).
 
     >>> calibration_bins([0, 1, 1, 1], [0.2, 0.4, 0.6, 0.8], n_bins=2)[["count", "observed"]].to_numpy().tolist()
     [[2.0, 0.5], [2.0, 1.0]]
     """
     _bins(n_bins, owner)
-    y, p = _xy(y_true, y_prob)
+    y, p = _probabilities(y_true, y_prob, owner)
     if strategy == "quantile":
         edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
     elif strategy == "uniform":
         edges = np.linspace(0, 1, n_bins + 1)
     else:
-        raise ValueError(f"The 'strategy' parameter of {owner} must be one of "
+        raise ParameterError(f"The 'strategy' parameter of {owner} must be one of "
                          f"['quantile', 'uniform']. Got {strategy!r} instead.")
     idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
     cnt = np.bincount(idx, minlength=len(edges)).astype(float)
@@ -170,7 +202,7 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 10, strategy: str =
 
 def _top_mask(s, frac):
     if not 0 < frac <= 1:
-        raise ValueError(f"The 'frac' parameter must be in (0, 1]. Got {frac!r} instead.")
+        raise ParameterError(f"The 'frac' parameter must be in (0, 1]. Got {frac!r} instead.")
     n_top = max(1, int(round(frac * len(s))))
     order = np.argsort(-s, kind="mergesort")
     mask = np.zeros(len(s), dtype=bool)
@@ -179,7 +211,7 @@ def _top_mask(s, frac):
 
 
 def lift_at(y_true, y_score, frac: float = 0.1) -> float:
-    """Lift in the top ``frac`` by score: event rate there over the overall event rate.
+    """Lift in the top ``frac`` by score: event rate there over the overall event rate (NaN without events).
 
     >>> lift_at([1, 0, 0, 0, 0, 0, 0, 0, 0, 1], [.9, .1, .2, .1, .3, .2, .1, .2, .1, .05], frac=0.1)
     5.0
@@ -190,7 +222,7 @@ def lift_at(y_true, y_score, frac: float = 0.1) -> float:
 
 
 def capture_rate_at(y_true, y_score, frac: float = 0.1) -> float:
-    """Share of all events found in the top ``frac`` by score.
+    """Share of all events found in the top ``frac`` by score (NaN without events).
 
     >>> capture_rate_at([1, 0, 0, 1, 0, 0, 0, 0, 0, 1], [.9, .1, .2, .1, .3, .2, .1, .2, .1, .05], frac=0.1)
     0.3333333333333333
@@ -250,10 +282,10 @@ def psi(expected, actual, n_bins: int = 10, eps: float = 1e-4) -> float:
     _bins(n_bins, "psi")
     e, a = _floats(expected, "expected"), _floats(actual, "actual")
     if len(e) == 0 or len(a) == 0:
-        raise ValueError("psi needs non-empty expected and actual samples.")
+        raise ParameterError("psi needs non-empty expected and actual samples.")
     for name, v in (("expected", e), ("actual", a)):
         if np.isinf(v).any():
-            raise ValueError(f"psi: {name} has {int(np.isinf(v).sum())} infinite values; they cannot be binned.")
+            raise ParameterError(f"psi: {name} has {int(np.isinf(v).sum())} infinite values; they cannot be binned.")
     known = e[~np.isnan(e)]
     edges = np.unique(np.quantile(known, np.linspace(0, 1, n_bins + 1))[1:-1]) if len(known) else np.empty(0)
 
@@ -271,13 +303,14 @@ def classification_metrics(y_true, y_prob, *, frac: float = 0.1) -> dict:
     """Every headline metric of a probability score, as a dict.
 
     Keys: ``n``, ``event_rate``, ``roc_auc``, ``pr_auc``, ``gini``, ``ks``,
-    ``brier``, ``ece``, ``lift_top10`` and ``capture_top10`` (for ``frac=0.1``).
+    ``brier``, ``ece``, ``lift_top10`` and ``capture_top10`` (for ``frac=0.1``). ``y_prob`` must hold
+    probabilities (ParameterError otherwise); the ranking metrics are NaN when only one class is present.
 
     >>> m = classification_metrics([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
     >>> m["n"], round(m["roc_auc"], 3), round(m["event_rate"], 2)
     (6, 0.889, 0.5)
     """
-    y, p = _xy(y_true, y_prob)
+    y, p = _probabilities(y_true, y_prob, "classification_metrics")
     pct = int(round(frac * 100))
     return {
         "n": int(len(y)), "event_rate": float(y.mean()),
@@ -329,7 +362,7 @@ def psi_table(reference: pd.DataFrame, current: pd.DataFrame, columns=None, *, n
         columns = [c for c in reference.columns if c in current.columns]
     missing = [c for c in columns if c not in reference.columns or c not in current.columns]
     if missing:
-        raise ValueError(f"psi_table: columns {missing} are not in both snapshots.")
+        raise ParameterError(f"psi_table: columns {missing} are not in both snapshots.")
     rows = []
     for c in columns:
         e, a = reference[c], current[c]
@@ -360,7 +393,7 @@ def clv_decile_table(predicted, actual, n_bins: int = 10) -> pd.DataFrame:
     _bins(n_bins, "clv_decile_table")
     p, a = _paired(predicted, actual, ("predicted", "actual"))
     if np.isnan(p).any() or np.isnan(a).any():
-        raise ValueError("predicted and actual must not contain NaN.")
+        raise ParameterError("predicted and actual must not contain NaN.")
     order = np.argsort(-p, kind="mergesort")
     bins = np.minimum((np.arange(len(p)) * n_bins) // len(p), n_bins - 1) + 1
     df = pd.DataFrame({"bin": bins, "p": p[order], "a": a[order]})

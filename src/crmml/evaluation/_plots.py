@@ -115,8 +115,8 @@ def plot_calibration(y_true, y_prob, *, n_bins: int = 10, strategy: str = "quant
     >>> ax.get_xlabel()
     'Mean predicted probability'
     """
+    bins = calibration_bins(y_true, y_prob, n_bins, strategy, owner="plot_calibration")
     y, p = _xy(y_true, y_prob)
-    bins = calibration_bins(y, p, n_bins, strategy, owner="plot_calibration")
     obs, pred = bins["observed"].to_numpy(), bins["predicted"].to_numpy()
     ax = _axes(ax)
     hi = float(max(pred.max(), obs.max(), 1e-3)) * 1.05
