@@ -24,6 +24,10 @@ def test_evaluation_tables_are_consistent(seed):
     ev2 = evaluate_lead_scores(y, p, np.where(p > 0.5, "A", "D"))
     assert ev2["grades"].loc["B", "count"] == 0 and np.isnan(ev2["grades"].loc["B", "conversion_rate"])
     assert "grades" not in evaluate_lead_scores(y, p)
+    # a 0-100 score, or one below 0, is ranked as given and has no Brier score (it used to be clipped)
+    for score in (100 * p, p - 0.5):
+        ev3 = evaluate_lead_scores(y, score)
+        assert np.isnan(ev3["brier"]) and ev3["roc_auc"] == pytest.approx(ev["roc_auc"])
 
 
 def test_plot_gains_draws_on_the_given_axes(seed):

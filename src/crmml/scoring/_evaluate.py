@@ -81,7 +81,8 @@ def evaluate_lead_scores(y_true, probability, grade=None, *, n_bins: int = 10) -
     y_true : array-like of 0/1
         Conversions.
     probability : array-like
-        Scores (probabilities or 0-100 scores; only the order matters except for ``brier``).
+        Scores (probabilities or 0-100 scores; only the order matters except for ``brier``, which is NaN
+        unless every score lies in [0, 1]).
     grade : array-like of str, optional
         Grades A-D of the same leads.
     n_bins : int, default=10
@@ -103,7 +104,7 @@ def evaluate_lead_scores(y_true, probability, grade=None, *, n_bins: int = 10) -
     y = np.asarray(y_true, float).ravel()
     p = np.asarray(probability, float).ravel()
     out = {"n": int(len(y)), "base_rate": float(y.mean()), "roc_auc": roc_auc(y, p), "pr_auc": pr_auc(y, p),
-           "brier": brier(y, np.clip(p, 0, 1)) if p.max() <= 1 else float("nan"),
+           "brier": brier(y, p) if 0 <= p.min() and p.max() <= 1 else float("nan"),
            "gains": decile_table(y, p, n_bins=n_bins)}
     if grade is not None:
         g = pd.Series(np.asarray(grade, dtype=object), name="grade")
