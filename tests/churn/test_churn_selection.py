@@ -1,6 +1,6 @@
 """ChurnModel never ships something worse than its recency-frequency baseline on its own validation split, refits
 on every snapshot, pools its calibration slope over forward folds, takes its calibration level from all snapshots,
-and is never stopped by the round cap."""
+and doubles its learning rate (up to twice) when the round cap, not early stopping, ended the boosting."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def test_without_recency_columns_there_is_no_baseline_candidate(subscription):
     assert list(m.selection_.index) == ["churn_model"] and m.chosen_ == "churn_model" and m.baseline_ is None
 
 
-def test_the_round_cap_is_never_the_limit(subscription):
+def test_the_round_cap_raises_the_learning_rate(subscription):
     X, y = subscription
     m = ChurnModel(n_estimators=20, learning_rate=0.01, early_stopping_rounds=5).fit(X, y)
     assert m.learning_rate_ > 0.01                                 # the cap stopped it: the rate was raised

@@ -68,7 +68,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     **What it ships** (details in ``crmml.churn._selection``): early stopping
     on the validation split picks the number of trees, and when it has not
     stopped by ``n_estimators`` the learning rate is doubled (at most twice,
-    ``learning_rate_``) so the round cap is never the limit. When ``X`` has
+    ``learning_rate_``); the last fit is kept even if the cap still ended it. When ``X`` has
     ``purchase_recency_all`` and ``purchase_count_all``,
     :class:`RecencyFrequencyBaseline` is fitted on the same training rows and
     compared on the validation rows; if it ranks them better, the fitted
