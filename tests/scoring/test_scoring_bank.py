@@ -35,8 +35,8 @@ def test_bank_conversion_rate_falls_from_grade_a_to_d(bank_scorer):
     print("\n", g)
     assert (g["count"] >= 200).all(), g
     assert np.all(np.diff(g["conversion_rate"].to_numpy()) < 0), g
-    # calibrated: each grade's mean probability is close to its observed conversion rate
-    assert np.allclose(g["mean_probability"], g["conversion_rate"], atol=0.03)
+    # calibrated: each grade's mean probability is close to its observed conversion rate (0.0135 measured, grade A)
+    assert np.allclose(g["mean_probability"], g["conversion_rate"], rtol=0, atol=0.02), g
 
 
 @pytest.mark.slow
