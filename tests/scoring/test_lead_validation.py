@@ -45,9 +45,10 @@ def test_forward_folds_train_on_the_past_only():
     assert time_folds(t, np.zeros(500, int), 4)[0] == []
 
 
-def test_evaluate_matches_the_forward_roc_auc_where_random_folds_overstate_it():
-    leads = _drifting_leads()
-    # (the same holds for seeds 1-3: forward error -0.012..0.016 against +0.06..0.10 for random folds)
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_evaluate_matches_the_forward_roc_auc_where_random_folds_overstate_it(seed):
+    """Measured (seeds 0-3): forward error -0.010..+0.017, random folds +0.061..+0.107; ~1-2 s per seed."""
+    leads = _drifting_leads(seed=seed)
     train, test = leads[leads["created_at"] < "2022-12-20"], leads[leads["created_at"] >= "2022-12-20"]
     fwd = {}
     for validation in ("auto", "random"):
