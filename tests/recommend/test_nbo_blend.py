@@ -34,15 +34,15 @@ def staples():
     return _staples()
 
 
-def test_the_blend_learned_on_a_time_split_beats_the_configured_one(staples):
-    split = "2024-09-01"
+@pytest.mark.parametrize("split", ["2024-09-01", "2024-10-01"])
+def test_the_blend_learned_on_a_time_split_beats_the_configured_one(staples, split):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fixed = evaluate_recommendations(NextBestOffer(blend="fixed"), staples, split, horizon_days=30)
         auto = evaluate_recommendations(NextBestOffer(), staples, split, horizon_days=30, baselines=False)
     p_fixed, p_auto = fixed.loc["NextBestOffer", "precision"], auto.loc["NextBestOffer", "precision"]
     p_past = fixed.loc["past_purchases", "precision"]
-    print(f"\nprecision@10 configured {p_fixed:.4f}, learned {p_auto:.4f}, past purchases {p_past:.4f}")
+    print(f"\n{split}: precision@10 configured {p_fixed:.4f}, learned {p_auto:.4f}, past purchases {p_past:.4f}")
     assert p_fixed < p_past                       # the configured blend loses to the baseline on this log
     assert p_auto >= p_fixed + 0.005              # the learned one recovers the gap...
     assert p_auto >= p_past - 0.002               # ...to within noise of the baseline
