@@ -60,6 +60,23 @@ def test_block_path_refuses_infinity_and_missing_columns(fitted):
         model.predict_proba(text)
 
 
+def test_unseen_categories_score_as_missing(fitted):
+    """README: unseen categories at scoring time count as missing -- the same probability as None/NaN there."""
+    model, X = fitted
+    rows = X.head(300)
+    unseen = rows.assign(plan="unseen-plan",
+                         region=pd.Categorical(np.where(np.arange(300) % 2, "north-pole", rows["region"]),
+                                               categories=["n", "s", "e", "w", "north-pole"]))
+    missing = rows.assign(plan=None, region=rows["region"].where(np.arange(300) % 2 == 0))
+    p_unseen, p_missing = model.predict_proba(unseen)[:, 1], model.predict_proba(missing)[:, 1]
+    np.testing.assert_array_equal(p_unseen, p_missing)
+    np.testing.assert_array_equal(model.predict_proba(rows.assign(plan=np.nan))[:, 1], model.predict_proba(
+        rows.assign(plan="never-seen"))[:, 1])
+    # not vacuous: the plan changes the score, so mapping an unseen plan to a seen one would be caught
+    assert not np.array_equal(p_missing, model.predict_proba(missing.assign(plan="trial"))[:, 1])
+    assert not np.array_equal(p_missing, model.predict_proba(missing.assign(plan="basic"))[:, 1])
+
+
 def test_scores_do_not_depend_on_the_number_of_threads(fitted):
     model, X = fitted
     one = model.predict_proba(X)
