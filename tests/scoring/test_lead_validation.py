@@ -68,6 +68,33 @@ def test_without_created_at_random_folds_are_used_and_said():
     assert s.date_features_ == [] and len(s.oof_) == len(leads)
 
 
+def test_fewer_than_two_forward_folds_with_both_classes_warn_and_fall_back_to_random_folds():
+    """README: when created_at leaves fewer than 2 folds with both classes, a warning says so and stratified random
+    folds are used; validation_ and evaluate()["validation"] say which."""
+    from crmml.exceptions import InsufficientDataWarning
+
+    leads = _drifting_leads(n=1600, seed=5)
+    late = leads["created_at"] >= leads["created_at"].quantile(0.5)
+    leads["converted"] = np.where(late, leads["converted"], 0)   # no conversion in the first half of the dates
+    t = leads["created_at"].to_numpy()
+    assert time_folds(t, leads["converted"].to_numpy(), 3)[0] == []           # blocks 0-1 train on one class
+    with pytest.warns(InsufficientDataWarning, match=r"created_at splits the leads into 1 usable forward folds "
+                      r"\(2 needed.*validating with stratified random folds instead"):
+        s = LeadScorer(model="logistic", cv=3, random_state=0).fit(leads)
+    assert s.validation_.startswith("random: stratified 3-fold (created_at splits the leads into 1 usable")
+    assert s.evaluate()["validation"] == s.validation_
+    assert len(s.oof_) == len(leads)                            # random folds test every lead once
+    # one date for every lead: no forward fold at all, same fallback
+    with pytest.warns(InsufficientDataWarning, match="into 0 usable forward folds"):
+        one_day = LeadScorer(model="logistic", cv=3, random_state=0).fit(leads.assign(created_at=t.min()))
+    assert one_day.validation_.startswith("random: stratified 3-fold (created_at splits the leads into 0 usable")
+    # with enough dates and conversions throughout: forward folds and no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InsufficientDataWarning)
+        ok = LeadScorer(model="logistic", cv=3, random_state=0).fit(_drifting_leads(n=1600, seed=5))
+    assert ok.validation_.startswith("time-ordered: 3 forward-chaining folds")
+
+
 def test_date_features_are_month_and_weekday_and_optional_at_scoring():
     leads = _drifting_leads(n=1500)
     s = LeadScorer(model="logistic", cv=3, random_state=0).fit(leads)
