@@ -36,25 +36,58 @@ def _has(name, word):
     return bool(word) and re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", name) is not None
 
 
-def _check_names_match_numbers(cc):
-    """Every word in a name must agree with the sign and size of the z-score it stands for."""
-    z = cc.zscores_
-    checked = 0
-    for c, name in enumerate(cc.names_):
-        for feat, entry in DEFAULT_NAME_VOCABULARY.items():
-            if feat not in z.columns:
+def _name_parts(cc, name):
+    """``[(feature, sign, very)]`` for every term of a cluster name; asserts nothing else is left in it."""
+    vocab = cc._vocab()
+    rest = re.sub(r" \(\d+\)$", "", name)                          # the last resort's number
+    if rest == "average customers":
+        return []
+    parts = []
+    for feat, entry in vocab.items():
+        for sign, word in ((-1, entry[0]), (+1, entry[1])):
+            if not word:
                 continue
-            if _has(name, entry[1]):
-                assert z.loc[c, feat] >= cc.name_threshold, (name, feat, z.loc[c].to_dict())
-                checked += 1
-            if _has(name, entry[0]):
-                assert z.loc[c, feat] <= -cc.name_threshold, (name, feat, z.loc[c].to_dict())
-                checked += 1
+            m = re.search(r"(?<![\w-])(very )?" + re.escape(word) + r"(?![\w-])", rest)
+            if m:
+                parts.append((feat, sign, bool(m.group(1))))
+                rest = rest[:m.start()] + rest[m.end():]
+    for feat in cc.zscores_.columns.difference(list(vocab)):          # the "with ..." clause
+        m = re.search(r"(very )?(high|low) " + re.escape(feat) + r"(?![\w-])", rest)
+        if m:
+            parts.append((feat, 1 if m.group(2) == "high" else -1, bool(m.group(1))))
+            rest = rest[:m.start()] + rest[m.end():]
+    assert re.sub(r"\b(customers|with|and)\b|,", "", rest).strip() == "", (name, rest)
+    return parts
+
+
+def _check_names_match_numbers(cc):
+    """Every term of a name agrees with the sign and size of its z-score: "very X" at |z| >= 3 * name_threshold
+    (1.5 by default), plain X at name_threshold <= |z| < 3 * name_threshold. A name that would repeat takes more,
+    weaker terms (from name_threshold / 2); which names did is found by naming each cluster on its own."""
+    z, thr = cc.zscores_, cc.name_threshold
+    alone = [cc._names(z.iloc[[c]])[0] for c in range(len(z))]       # one row: nothing to disambiguate
+    counts = {"very": 0, "plain": 0}
+    for c, name in enumerate(cc.names_):
+        repeated = alone.count(alone[c]) > 1
+        if not repeated:
+            assert name == alone[c], (name, alone[c])
+        low = thr / 2 if repeated else thr
+        parts = _name_parts(cc, name)
+        assert len(parts) <= cc.max_name_terms or repeated, (name, parts)
+        for feat, sign, very in parts:
+            v = z.loc[c, feat]
+            assert np.sign(v) == sign, (name, feat, v)
+            if very:
+                assert abs(v) >= 3 * thr, (name, feat, v)
+            else:
+                assert low <= abs(v) < 3 * thr, (name, feat, v)
+            counts["very" if very else "plain"] += 1
         if _has(name, "high spenders"):  # the top spenders' cluster is among those called high spenders
             assert z["monetary"].idxmax() in [k for k, nm in enumerate(cc.names_) if _has(nm, "high spenders")]
         if name == "average customers":
-            assert (z.loc[c].abs() < cc.name_threshold).all()
-    assert checked > 0
+            assert (z.loc[c].abs() < thr).all()
+    assert counts["very"] + counts["plain"] > 0
+    return counts
 
 
 def test_recovers_planted_clusters_and_names_them():
@@ -72,6 +105,31 @@ def test_recovers_planted_clusters_and_names_them():
     _check_names_match_numbers(cc)
     assert cc.fidelity_ > 0.95
     assert len(set(cc.names_)) == 3
+
+
+def test_very_means_three_name_thresholds_and_plain_terms_lie_between():
+    """README: names come from |z| >= 0.5 (up to 3 terms), "very" at |z| >= 1.5 = 3 x name_threshold; at the
+    boundaries and with another threshold."""
+    z = pd.DataFrame({"recency": [-1.5, 0.6, 0.0, 0.4, 0.0], "frequency": [1.49, -2.0, 0.0, 0.4, 0.0],
+                      "monetary": [0.5, 0.0, 0.0, -0.4, 0.0], "tenure": [0.49, 0.0, 0.0, 0.4, 0.0],
+                      "web_visits": [0.0, 0.0, 1.6, 0.0, -0.7]}, index=pd.Index(range(5), name="cluster"))
+    cc = CustomerClusterer()
+    cc.zscores_, cc.names_ = z, cc._names(z)
+    assert cc.names_ == ["very recent frequent high spenders", "lapsed very infrequent customers",
+                         "customers with very high web_visits", "average customers", "customers with low web_visits"]
+    assert _check_names_match_numbers(cc) == {"very": 3, "plain": 4}
+    assert "new" not in cc.names_[0]                              # |z| 0.49: below the threshold, and a 4th term
+    wide = CustomerClusterer(name_threshold=0.3)                   # "very" moves to 0.9
+    wide.zscores_, wide.names_ = z, wide._names(z)
+    assert wide.names_[:2] == ["very recent very frequent high spenders", "lapsed very infrequent customers"]
+    assert wide.names_[3] == "lapsed frequent low spenders"        # |z| 0.4 >= 0.3: named, 3 terms at most
+    assert _check_names_match_numbers(wide) == {"very": 4, "plain": 6}
+
+
+def test_fitted_names_use_very_and_plain_terms_as_their_z_scores_say(synth_rfm):
+    cc = CustomerClusterer(features=FEATS, k_range=(3, 4), sample_size=600, random_state=7).fit(synth_rfm)
+    counts = _check_names_match_numbers(cc)
+    assert counts["very"] >= 1 and counts["plain"] >= 1, cc.names_   # both kinds checked on a real fit
 
 
 def test_profiles_match_the_data():
