@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from crmml.recommend import NextBestOffer, evaluate_recommendations
+from crmml.recommend._blend import HALF_LIVES
 
 
 def _staples(n_customers=600, n_products=300, seed=0):
@@ -144,6 +145,32 @@ def test_the_half_life_is_learned_from_what_customers_rebuy():
     assert fits["movers"].half_life_days_ == 30.0
     assert movers.loc[movers["half_life_days"] == 3650.0, "precision"].max() < movers["precision"].max() - 0.05
     assert fits["loyal"].half_life_days_ >= 90.0
+
+
+@pytest.mark.parametrize("configured", [200.0, 365.0])
+def test_when_every_half_life_ties_the_configured_one_is_kept(configured):
+    """README: ties keep the configured half-life. Each validation customer bought one product once before the held-out
+    days, so their normalised affinity is exactly 1 at any half-life: every half-life ranks bit for bit the same."""
+    rng = np.random.default_rng(4)
+    start, as_of = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-01")
+    rows = []
+    for c in range(200):                           # background: multi-product baskets give the item similarity
+        for d in rng.choice(300, 6, replace=False):
+            rows += [(f"b{c}", start + pd.Timedelta(days=int(d)), f"p{p}", f"b{c}-{d}")
+                     for p in rng.choice(40, 3, replace=False)]
+    for c in range(120):                           # validation customers: one old purchase, then the held-out days
+        first = int(rng.integers(0, 300))
+        rows.append((f"v{c}", start + pd.Timedelta(days=first), f"p{rng.integers(40)}", f"v{c}-0"))
+        rows += [(f"v{c}", as_of - pd.Timedelta(days=1), f"p{p}", f"v{c}-1") for p in rng.choice(40, 3, replace=False)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "timestamp", "product_id", "transaction_id"]).assign(amount=1.0)
+    m = NextBestOffer(half_life_days=configured).fit(tx, as_of=as_of)
+    sel = m.blend_selection_
+    best_weights = sel[sel["half_life_days"] == configured]["precision"].idxmax()
+    ties = sel[sel.index.str.startswith(best_weights)]
+    assert sorted(ties["half_life_days"]) == sorted({configured, *HALF_LIVES})        # every half-life was scored
+    assert ties["precision"].nunique() == 1 and ties["precision"].iloc[0] > 0, ties  # and all tie
+    assert m.half_life_days_ == configured
+    assert sel.loc[sel["chosen"], "half_life_days"].tolist() == [configured]
 
 
 def test_the_blend_learned_on_a_second_thread_is_the_same(staples):
