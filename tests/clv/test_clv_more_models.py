@@ -246,7 +246,8 @@ def test_new_models_predictions_are_partition_exact(cdnow, donations):
 
     rng = np.random.default_rng(0)
     s = cdnow.assign(litt=0.0)
-    cn = BetaGeoCNBDModel(k=3, forecast="exact")       # the default, BTYDplus' forecast, rescales the rows together
+    cn = BetaGeoCNBDModel(k=3)                         # the default forecast is "exact" (README); "btydplus"
+    assert cn.get_params()["forecast"] == "exact"      # rescales the rows together, so it is not partition-exact
     cn.k_ = 3
     prm = (2.0, 10.0, 0.7, 3.0)
     bgbb = BetaGeoBetaBinomModel().fit(donations[0], sample_weight=donations[1])
