@@ -111,16 +111,12 @@ def test_partitionable_by_customer(small_crm, small_features):
 tx_base = make_synthetic_crm(n_customers=60, seed=5)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(n_tx=st.integers(1, 40), n_ev=st.integers(0, 40), seed=st.integers(0, 10_000),
-       max_days=st.integers(0, 800), as_of_day=st.integers(200, 700))
-def test_rows_at_or_after_as_of_change_nothing(n_tx, n_ev, seed, max_days, as_of_day):
+def _future_rows(n_tx, n_ev, seed, max_days, as_of_day):
+    """The base log and ``as_of``, and random transactions and events at or after ``as_of`` (new customers, a new
+    channel, a new event type), without ever reordering the base rows."""
     rng = np.random.default_rng(seed)
     tx, ev = tx_base.transactions, tx_base.events
     as_of = tx_base.start + pd.Timedelta(days=as_of_day)
-    kw = dict(event_types=["web_visit", "email_open", "email_click", "support_ticket", "complaint"],
-              channels=["online", "store"])
-    before = build_features(tx, as_of, ev, **kw)
     future = lambda k: as_of + pd.to_timedelta(rng.integers(0, max_days * 86400 + 1, k), unit="s")
     new_ids = rng.choice(np.append(tx["customer_id"].unique(), [9999, 10000]), n_tx)
     extra_tx = pd.DataFrame({"customer_id": new_ids, "timestamp": future(n_tx),
@@ -131,9 +127,40 @@ def test_rows_at_or_after_as_of_change_nothing(n_tx, n_ev, seed, max_days, as_of
                              "event_type": rng.choice(["web_visit", "complaint", "new_type"], n_ev)})
     tx2 = pd.concat([tx.astype({"category": str, "channel": str}), extra_tx], ignore_index=True)
     ev2 = pd.concat([ev.astype({"event_type": str}), extra_ev], ignore_index=True)
-    tx2 = tx2.sample(frac=1.0, random_state=seed)     # order must not matter either
-    after = build_features(tx2, as_of, ev2, **kw)
+    return tx, ev, as_of, tx2, ev2
+
+
+FUTURE_KW = dict(event_types=["web_visit", "email_open", "email_click", "support_ticket", "complaint"],
+                 channels=["online", "store"])
+FUTURE_ROWS = dict(n_tx=st.integers(1, 40), n_ev=st.integers(0, 40), seed=st.integers(0, 10_000),
+                   max_days=st.integers(0, 800), as_of_day=st.integers(200, 700))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**FUTURE_ROWS)
+def test_rows_at_or_after_as_of_change_nothing(n_tx, n_ev, seed, max_days, as_of_day):
+    tx, ev, as_of, tx2, ev2 = _future_rows(n_tx, n_ev, seed, max_days, as_of_day)
+    before = build_features(tx, as_of, ev, **FUTURE_KW)
+    tx2 = tx2.sample(frac=1.0, random_state=seed)     # order must not matter either (ties at one timestamp may
+    after = build_features(tx2, as_of, ev2, **FUTURE_KW)  # sum in another order: equal within rounding)
     pd.testing.assert_frame_equal(before, after, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=12, deadline=None)
+@given(**FUTURE_ROWS, interleave=st.booleans())
+def test_rows_at_or_after_as_of_change_no_bit_when_the_old_rows_keep_their_order(n_tx, n_ev, seed, max_days,
+                                                                                as_of_day, interleave):
+    """README: every feature is unchanged -- exactly, when the rows before as_of keep their order (the future rows
+    appended, or interleaved among them)."""
+    tx, ev, as_of, tx2, ev2 = _future_rows(n_tx, n_ev, seed, max_days, as_of_day)
+    if interleave:                                    # random positions, the old rows' relative order kept
+        keys = np.random.default_rng(seed + 1).random(len(tx2))
+        keys[:len(tx)] = np.sort(keys[:len(tx)])
+        tx2 = tx2.iloc[np.argsort(keys, kind="stable")]
+        assert (np.diff(tx2.index[tx2.index < len(tx)]) > 0).all()
+    before = build_features(tx, as_of, ev, **FUTURE_KW)
+    after = build_features(tx2, as_of, ev2, **FUTURE_KW)
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
 
 
 def test_inferred_values_ignore_future_rows():
