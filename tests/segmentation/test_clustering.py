@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from crmml.segmentation import DEFAULT_NAME_VOCABULARY, CustomerClusterer, rfm_table
+from crmml.segmentation import CustomerClusterer, rfm_table
 
 FEATS = ["recency", "frequency", "monetary", "tenure"]
 
