@@ -120,8 +120,7 @@ def test_a_member_longer_than_declared_is_refused(built, tmp_path):
         load(path)
 
 
-def test_a_zip_bomb_is_refused_with_bounded_memory(tmp_path):
-    path = tmp_path / "bomb.zip"
+def _write_zip_bomb(path):
     chunk = bytes(1 << 20)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         zf.writestr("metadata.json", b"{}")
@@ -130,6 +129,11 @@ def test_a_zip_bomb_is_refused_with_bounded_memory(tmp_path):
             for _ in range(512):                         # 512 MiB of zeros, ~0.5 MB compressed
                 f.write(chunk)
     assert path.stat().st_size < 3 * 2**20
+
+
+def test_a_zip_bomb_is_refused_with_bounded_memory(tmp_path):
+    path = tmp_path / "bomb.zip"
+    _write_zip_bomb(path)
     tracemalloc.start()
     try:
         with pytest.raises(ModelLoadError, match=r"Member 'arrays/0000.npy' .* expands more than 100 times"):
@@ -138,6 +142,28 @@ def test_a_zip_bomb_is_refused_with_bounded_memory(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 32 * 2**20, f"peak {peak / 2**20:.0f} MiB while refusing a 512 MiB member"
+
+
+def test_a_zip_bomb_is_refused_after_at_most_8_mib_read(tmp_path, monkeypatch):
+    """The README's "after at most ~8 MiB read": every byte zipfile decompresses for the loader is counted."""
+    from crmml.persistence import _files
+
+    path = tmp_path / "bomb.zip"
+    _write_zip_bomb(path)
+    read_by_member: dict[str, int] = {}
+    real_read = zipfile.ZipExtFile.read
+
+    def counting_read(self, n=-1):
+        data = real_read(self, n)
+        read_by_member[self.name] = read_by_member.get(self.name, 0) + len(data)
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    with pytest.raises(ModelLoadError, match=r"Member 'arrays/0000.npy' .* expands more than 100 times"):
+        load(path)
+    bomb = read_by_member.get("arrays/0000.npy", 0)
+    assert 8 * 2**20 < bomb <= 8 * 2**20 + _files._CHUNK, f"{bomb} bytes of the bomb read"
+    assert sum(read_by_member.values()) <= 8 * 2**20 + _files._CHUNK + 1024
 
 
 def test_limits_are_enforced_and_can_be_raised(built, tmp_path):

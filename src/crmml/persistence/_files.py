@@ -109,8 +109,10 @@ def _read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: LoadLim
             if not chunk:
                 break
             n += len(chunk)
-            # compressed bytes consumed so far (zipfile's counter when it has one, else the whole member)
-            consumed = info.compress_size - getattr(f, "_compress_left", 0)
+            # compressed bytes consumed so far (zipfile's counter when it has one, else the whole member), less
+            # those read ahead but not yet decompressed (up to ~68 KiB: counted, they let a bomb expand ~7 MiB more)
+            tail = getattr(getattr(f, "_decompressor", None), "unconsumed_tail", b"")
+            consumed = info.compress_size - getattr(f, "_compress_left", 0) - len(tail)
             if n > _RATIO_FLOOR and n > limits.max_ratio * max(consumed, 1):
                 raise ModelLoadError(f"Member {info.filename!r} of {str(path)!r} expands more than "
                                      f"{limits.max_ratio:g} times (a zip bomb?); refused (LoadLimits.max_ratio).")
