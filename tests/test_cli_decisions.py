@@ -82,3 +82,45 @@ def test_retention_train_and_prioritise(tmp_path, tx_csv, capsys):
     assert "effect" in _err_line(capsys)
     assert main(["score", "--model", str(model), "--input", str(path), "--output", str(tmp_path / "s.csv")]) == 2
     assert "crmml prioritise" in _err_line(capsys)
+
+
+def test_prioritise_outputs_are_atomic(tmp_path, tx_csv, monkeypatch, capsys):
+    import crmml._cli_decisions as dec
+    from crmml.persistence import load
+
+    path, _ = tx_csv
+    model = tmp_path / "planner.zip"
+    assert main(["--quiet", "train", "retention", "--input", str(path), "--model", str(model),
+                 "--as-of", "2024-07-01"]) == 0
+    out, page = tmp_path / "plan.csv", tmp_path / "plan.html"
+    out.write_text("previous plan\n")
+    page.write_text("previous page")
+    temporaries = lambda: sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".crmml-"))  # noqa: E731
+    real_write = dec.write_table
+
+    def write_half_then_fail(df, target):
+        real_write(df.head(3), target)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(dec, "write_table", write_half_then_fail)
+    argv = ["prioritise", "--model", str(model), "--output", str(out), "--report", str(page)]
+    assert main(argv) == 2
+    assert "No space left on device" in _err_line(capsys)
+    assert out.read_text() == "previous plan\n" and page.read_text() == "previous page" and temporaries() == []
+    monkeypatch.setattr(dec, "write_table", real_write)
+
+    planner_cls = type(load(model))
+
+    def report_half_then_interrupt(self, target, plan):
+        with open(target, "w") as f:
+            f.write("<html>half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(planner_cls, "report", report_half_then_interrupt)
+    assert main(argv) == 2
+    assert _err_line(capsys) == "crmml: error: interrupted (Ctrl-C); no output was written"
+    # true of both files: the plan is not renamed into place when its page fails
+    assert out.read_text() == "previous plan\n" and page.read_text() == "previous page" and temporaries() == []
+    monkeypatch.undo()
+    assert main(argv) == 0
+    assert pd.read_csv(out)["selected"].dtype == bool and "Retention plan" in page.read_text()

@@ -127,13 +127,13 @@ def cmd_prioritise(args, say):
         plan = model.plan(cost=args.cost, effect=args.effect, budget=args.budget)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    with atomic_path(args.output) as tmp:
+    with atomic_path(args.output) as tmp:      # the plan is renamed into place only once the page is written too
         write_table(plan, tmp)
         raise_if_interrupted()
-    if args.report:
-        with atomic_path(args.report) as tmp:
-            model.report(tmp, plan)
-            raise_if_interrupted()
+        if args.report:
+            with atomic_path(args.report) as page:
+                model.report(page, plan)
+                raise_if_interrupted()
     sel = plan[plan["selected"]]
     say(f"{len(sel):,} of {len(plan):,} customers selected (cost {sel['cost'].sum():,.2f}, expected net gain "
         f"{sel['expected_net_gain'].sum():,.2f}) -> {args.output}")
