@@ -150,6 +150,28 @@ def _images(text):
     return len(imgs)
 
 
+def test_a_demo_step_whose_module_is_missing_is_skipped_and_the_others_run(tmp_path, monkeypatch, capsys):
+    """README: "A step whose module is missing is reported as skipped and the others still run" (the real clv
+    step with crmml.clv unimportable, between two cheap steps so the cost stays small)."""
+    import sys
+
+    import crmml._demo as demo
+
+    def cheap(ctx):
+        page = ctx.out / f"cheap{len(ctx.results)}.html"
+        page.write_text("<html>ok</html>")
+        return {"report": page, "headline": "ran"}
+
+    monkeypatch.setitem(sys.modules, "crmml.clv", None)             # import crmml.clv -> ImportError
+    monkeypatch.setattr(demo, "STEPS", [("first", cheap), ("clv", demo._step_clv), ("last", cheap)])
+    out = tmp_path / "demo_out"
+    assert main(["demo", "--out", str(out), "--quick"]) == 0
+    assert "clv: skipped" in capsys.readouterr().err
+    rows = re.findall(r"<tr><td>(\w+)</td><td>(\w+)</td><td>(.*?)</td>", (out / "index.html").read_text())
+    assert [(step, status) for step, status, _ in rows] == [("first", "ok"), ("clv", "skipped"), ("last", "ok")]
+    assert "cheap2.html" in rows[2][2] and (out / "cheap2.html").exists()
+
+
 @pytest.mark.slow
 def test_demo_writes_reports_scores_and_models(demo_out):
     from crmml.persistence import load
