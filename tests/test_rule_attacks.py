@@ -291,3 +291,46 @@ def test_check_loaded_state_accepts_intact_models_and_refuses_inconsistent_ones(
         RuleSegmenter({"big": lambda d: d["x"] > 1})._check_loaded_state()
     with pytest.raises(RuleError, match="may hold only condition strings"):
         RuleLeadScorer({"big": (lambda d: d["x"] > 1, 1)})._check_loaded_state()
+
+
+def test_rules_are_evaluated_without_pandas_eval_or_query(monkeypatch, tmp_path):
+    """README: rules are "parsed by crmml, never DataFrame.eval": with pandas' eval and query made to raise,
+    RuleSegmenter and RuleLeadScorer fit, score, save and load and give the masks computed by hand."""
+    import pandas.core.computation.eval as pandas_eval
+
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame({"recency days": rng.integers(0, 400, n).astype(float), "frequency": rng.integers(1, 20, n),
+                          "segment": rng.choice(["a", "b", "c"], n)},
+                         index=pd.Index(np.arange(n), name="customer_id"))
+    frame.loc[frame.index[::17], "recency days"] = np.nan
+    rules = [("lapsed", "`recency days` > 300 or `recency days`.isna()"),
+             ("loyal", "5 <= frequency < 15 and segment in ['a', 'b']"),
+             ("twice", "frequency * 2 - 1 >= 21 and not segment == 'c'")]
+    r, f, s = frame["recency days"], frame["frequency"], frame["segment"]
+    masks = [(r > 300) | r.isna(), (5 <= f) & (f < 15) & s.isin(["a", "b"]), (f * 2 - 1 >= 21) & ~(s == "c")]
+    expected = np.select([m.to_numpy() for m in masks], [name for name, _ in rules], "Other")
+    leads = frame.reset_index(names="lead_id").assign(converted=lambda d: (rng.random(n) < 0.3).astype(int))
+    lead_rules = {name: (cond, 10 * (i + 1)) for i, (name, cond) in enumerate(rules)}
+    points = sum(10 * (i + 1) * m.to_numpy() for i, m in enumerate(masks))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pandas eval/query was called")
+
+    for target, name in [(pd.DataFrame, "eval"), (pd.DataFrame, "query"), (pd, "eval"), (pandas_eval, "eval")]:
+        monkeypatch.setattr(target, name, refuse)
+    with pytest.raises(AssertionError, match="pandas eval/query was called"):
+        frame.query("frequency > 1")                                 # the trap is armed
+
+    seg = RuleSegmenter(rules).fit(frame)
+    assert seg.transform(frame)["segment"].astype(str).tolist() == expected.tolist()
+    again = load(save(seg, tmp_path / "seg.zip"))
+    assert again.transform(frame)["segment"].astype(str).tolist() == expected.tolist()
+    scorer = RuleLeadScorer(lead_rules).fit(leads)                   # with `converted`: calibrated too
+    assert scorer.calibrator_ is not None
+    scored = scorer.score_leads(leads)
+    raw = load(save(scorer, tmp_path / "leads.zip")).matches(leads)
+    assert raw.to_numpy().astype(bool).tolist() == np.column_stack([m.to_numpy() for m in masks]).tolist()
+    by_points = scored["score"].reindex(leads["lead_id"]).groupby(points)    # one score per points total, rising
+    assert (by_points.nunique() == 1).all() and by_points.first().is_monotonic_increasing
+    assert by_points.first().is_unique and by_points.ngroups == len(np.unique(points)) > 3
