@@ -180,3 +180,20 @@ def test_bootstrap_takes_any_metric_for_continuous_outcomes():
         bootstrap_metrics(actual, np.r_[good[:-1], np.nan], metrics=mae)
     with pytest.raises(ValueError, match="y_true must contain only 0 and 1"):
         bootstrap_metrics(actual, good)                                    # the default metrics need 0/1
+
+
+def test_model_and_baseline_are_scored_on_the_same_resamples(scored):
+    """Paired bootstrap: a baseline equal to the model differs by exactly 0 on every resample, and a baseline that
+    only rescales the model (same ranking) differs by exactly 0 on every ranking metric; unpaired resamples would
+    give intervals of non-zero width."""
+    y, p, _ = scored
+    same = bootstrap_metrics(y, p, p.copy(), n_boot=40)
+    resampled = same.index.drop("n")
+    assert len(resampled) >= 8
+    assert (same.loc[resampled, ["difference", "difference_lower", "difference_upper"]] == 0).all().all()
+    assert same.loc["n", ["difference_lower", "difference_upper"]].isna().all()     # the size has no interval
+    rescaled = bootstrap_metrics(y, p, p ** 2, n_boot=40)                  # monotone: the same order on [0, 1]
+    ranking = [m for m in rescaled.index if m.startswith(("roc_auc", "pr_auc", "gini", "ks", "lift", "capture"))]
+    assert len(ranking) >= 6
+    assert (rescaled.loc[ranking, ["difference_lower", "difference_upper"]] == 0).all().all()
+    assert rescaled.loc["brier", "difference_lower"] < rescaled.loc["brier", "difference_upper"]
