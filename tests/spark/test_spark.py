@@ -236,3 +236,25 @@ def test_timestamps_round_trip_in_microseconds_and_tz_aware_as_utc(spark):
     finally:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
     assert_frame_equal(got, summarize(_us(tx), "2024-01-04"), check_exact=True)
+
+
+def test_to_pandas_restores_categorical_columns(spark):
+    """README: "Categorical columns come back as text (cs.to_pandas(..., categories={...}) restores them)": RFM
+    segments (categorical) sent through Spark come back as text, and with ``categories=`` equal the pandas frame
+    exactly, the fitted category order included. (That cs.score gives these segments as text:
+    test_score_segments_equal_pandas.)"""
+    from crmml.spark import to_pandas, to_spark
+
+    tx = make_synthetic_crm(n_customers=150, seed=5, with_events=False).transactions
+    rfm = rfm_table(tx, AS_OF)
+    expected = RFMSegmenter().fit(rfm).transform(rfm).sort_index(kind="mergesort")
+    expected.loc[expected.index[:3], "segment"] = np.nan                 # a missing value stays missing
+    cats = {c: list(expected[c].cat.categories) for c in expected.columns
+            if isinstance(expected[c].dtype, pd.CategoricalDtype)}
+    assert "segment" in cats and len(cats["segment"]) > 3 and cats["segment"] != sorted(cats["segment"])
+    sdf = to_spark(spark, expected.reset_index())
+    as_text = to_pandas(sdf, index="customer_id")
+    assert not any(isinstance(as_text[c].dtype, pd.CategoricalDtype) for c in cats)
+    restored = to_pandas(sdf, index="customer_id", categories={**cats, "not_a_column": ["x"]})
+    assert_frame_equal(restored, expected, check_exact=True)
+    assert list(restored["segment"].cat.categories) == cats["segment"]     # the fitted order, not sorted
