@@ -1,7 +1,7 @@
 """The install is lean and its lower bounds are the ones CI tests.
 
 - shap and lifetimes are not core dependencies, and nothing in ``src/`` imports them (shap is the ``[shap]`` extra;
-  lifetimes is a test-time reference, CDNOW ships in ``datasets/``);
+  lifetimes is a test-time reference, CDNOW ships in ``datasets/``); nor does it import the ``[bench]`` peers;
 - exactly one xgboost build is required on every platform (``xgboost-cpu`` where xgboost publishes it);
 - ``.ci/lower-bounds.txt``, which the lower-bounds CI job installs, pins exactly pyproject's lower bounds.
 """
@@ -37,9 +37,9 @@ def _pins() -> dict[str, str]:
     return pins
 
 
-def test_shap_and_lifetimes_are_not_core_dependencies_and_src_never_imports_them():
-    assert not {r.name.lower() for r in CORE} & {"shap", "lifetimes"}
-    assert PYPROJECT["optional-dependencies"]["shap"] == ["shap>=0.45"]
+def _src_imports() -> set[tuple[str, str]]:
+    """(top-level module, file) of every import in ``src/``: statements, and ``importlib.import_module`` /
+    ``__import__`` calls with a constant name."""
     imported = set()
     for path in (ROOT / "src").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -47,7 +47,27 @@ def test_shap_and_lifetimes_are_not_core_dependencies_and_src_never_imports_them
                 imported |= {(a.name.split(".")[0], path.name) for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 imported.add((node.module.split(".")[0], path.name))
-    assert not [(m, f) for m, f in imported if m in ("shap", "lifetimes")]
+            elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+                  and isinstance(node.args[0].value, str)
+                  and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("import_module", "__import__")):
+                imported.add((node.args[0].value.split(".")[0], path.name))
+    assert ("numpy", "_loaders.py") in imported                         # the scan sees imports
+    return imported
+
+
+def test_shap_and_lifetimes_are_not_core_dependencies_and_src_never_imports_them():
+    assert not {r.name.lower() for r in CORE} & {"shap", "lifetimes"}
+    assert PYPROJECT["optional-dependencies"]["shap"] == ["shap>=0.45"]
+    assert not [(m, f) for m, f in _src_imports() if m in ("shap", "lifetimes")]
+
+
+def test_bench_peers_are_never_imported_by_crmml():
+    """README: ``[bench]`` (polars, DuckDB, implicit: the peers the benchmarks time; never imported by crmml). Every
+    package of the extra, as pyproject lists it, is checked, so a new peer is covered too."""
+    peers = {Requirement(r).name.lower() for r in PYPROJECT["optional-dependencies"]["bench"]}
+    assert {"polars", "duckdb", "implicit"} <= peers
+    assert not peers & {r.name.lower() for r in CORE}
+    assert not [(m, f) for m, f in _src_imports() if m.lower() in peers]
 
 
 @pytest.mark.parametrize(("system", "machine", "expected"), [
