@@ -258,3 +258,15 @@ def test_to_pandas_restores_categorical_columns(spark):
     restored = to_pandas(sdf, index="customer_id", categories={**cats, "not_a_column": ["x"]})
     assert_frame_equal(restored, expected, check_exact=True)
     assert list(restored["segment"].cat.categories) == cats["segment"]     # the fitted order, not sorted
+
+
+@pytest.mark.parametrize("bad", [20240701, "9999-12-31"])
+def test_score_refuses_a_bad_cutoff(spark, bad):
+    from crmml import spark as cs
+    from crmml._time import AsOfError
+    from crmml.spark import to_spark
+
+    tx = make_synthetic_crm(n_customers=20, seed=2, with_events=False).transactions
+    model = RFMSegmenter().fit(rfm_table(tx, AS_OF))
+    with pytest.raises(AsOfError, match="The 'as_of' parameter of "):
+        cs.score(model, to_spark(spark, tx), bad)

@@ -188,7 +188,7 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
     if isinstance(cutoffs, (str, pd.Timestamp)) or len(cutoffs) == 0:
         raise ValueError(f"The 'cutoffs' parameter of backtest must be a non-empty sequence of timestamps. "
                          f"Got {cutoffs!r} instead.")
-    cutoffs = sorted(check_as_of(c, owner) for c in cutoffs)
+    cutoffs = sorted(check_as_of(c, owner, "cutoffs") for c in cutoffs)
     f = map_frames(columns, transactions=transactions, events=events, customers=customers)
     tx = validate_transactions(f["transactions"], allow_missing_amount=True)
     ev = validate_events(f["events"]) if events is not None else None

@@ -72,7 +72,7 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
         return cache[c]
 
     rows = []
-    for c in sorted(check_as_of(x, owner) for x in cutoffs):
+    for c in sorted(check_as_of(x, owner, "cutoffs") for x in cutoffs):
         if c + pd.Timedelta(days=h) > end:
             raise ValueError(f"{owner}: cutoff {c.date()} leaves less than {h} days of data (data end {end.date()}).")
         m = clone(model)

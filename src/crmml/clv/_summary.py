@@ -231,7 +231,7 @@ def summarize(transactions: pd.DataFrame, as_of, *, freq: str = "D", occasion: s
     check_in(freq, "freq", owner, ("D", "W"))
     check_in(occasion, "occasion", owner, ("period", "transaction"))
     as_of = check_as_of(as_of, owner)
-    start_ts = None if start is None else check_as_of(start, owner)
+    start_ts = None if start is None else check_as_of(start, owner, "start")
     if start_ts is not None and start_ts >= as_of:
         raise ParameterError(f"The 'start' parameter of {owner} must be before as_of ({as_of}). Got {start_ts} "
                              "instead (nothing would be read).")
@@ -280,12 +280,12 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
     owner = "calibration_holdout"
     check_in(freq, "freq", owner, ("D", "W"))
     check_in(occasion, "occasion", owner, ("period", "transaction"))
-    cal = check_as_of(calibration_end, owner)
-    obs = check_as_of(observation_end, owner)
+    cal = check_as_of(calibration_end, owner, "calibration_end")
+    obs = check_as_of(observation_end, owner, "observation_end")
     if obs <= cal:
         raise ValueError(f"The 'observation_end' parameter of {owner} must be after calibration_end "
                          f"({cal}). Got {obs} instead.")
-    start_ts = None if start is None else check_as_of(start, owner)
+    start_ts = None if start is None else check_as_of(start, owner, "start")
     tx = _prepare(transactions, columns, owner, occasion)
     cal_parts = _occasions(tx, start_ts, cal, freq, occasion)
     if len(cal_parts[3]) == 0:

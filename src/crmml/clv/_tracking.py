@@ -66,7 +66,8 @@ def tracking_table(purchase_model, transactions: pd.DataFrame, calibration_end, 
     """
     owner = "tracking_table"
     check_in(freq, "freq", owner, ("D", "W"))
-    cal, obs = check_as_of(calibration_end, owner), check_as_of(observation_end, owner)
+    cal = check_as_of(calibration_end, owner, "calibration_end")
+    obs = check_as_of(observation_end, owner, "observation_end")
     if obs <= cal:
         raise ValueError(f"The 'observation_end' parameter of {owner} must be after calibration_end ({cal}). "
                          f"Got {obs} instead.")

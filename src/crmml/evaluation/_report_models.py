@@ -170,15 +170,16 @@ def clv_tracking(model, transactions: pd.DataFrame, *, end, n_points: int = 30) 
     >>> t.columns.tolist(), bool(t["holdout"].iloc[-1])
     (['actual', 'expected', 'holdout'], True)
     """
-    from crmml._utils import check_number
+    from crmml._utils import check_as_of, check_number
     from crmml.clv import summarize
     from crmml.clv._summary import _UNIT_DAYS
 
     check_number(n_points, "n_points", "clv_tracking", low=2, high=1000)
+    end = check_as_of(end, "clv_tracking", "end")          # a number is not read as nanoseconds since 1970
     if getattr(model, "summary_", None) is None:
         raise ValueError("clv_tracking needs a CLVModel fitted with fit(transactions, as_of) (it keeps the "
                          "training customers in summary_); fit it first.")
-    as_of, end = pd.Timestamp(model.as_of_), pd.Timestamp(end)
+    as_of = pd.Timestamp(model.as_of_)
     if end <= as_of:
         raise ValueError(f"clv_tracking: end ({end}) must be after the model's as_of ({as_of}).")
     unit = pd.Timedelta(days=_UNIT_DAYS[model.freq])
@@ -264,6 +265,9 @@ def clv_report(path, model, transactions: pd.DataFrame, *, end=None, title: str 
     sections = [("Parameters", [("Fitted parameters (95% intervals on the log scale, mapped back)",
                                  clv_parameters(model))])]
     if end is not None:
+        from crmml._utils import check_as_of
+
+        end = check_as_of(end, "clv_report", "end")
         track = clv_tracking(model, transactions, end=end, n_points=n_points)
         as_of = pd.Timestamp(model.as_of_)
         horizon = (pd.Timestamp(end) - as_of) / pd.Timedelta(days=_UNIT_DAYS[model.freq])

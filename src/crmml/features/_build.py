@@ -231,7 +231,8 @@ def _block_edges(code, n, n_rows, block_rows):
 
 def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, event_types=None, channels=None,
                      dtype="float64", n_jobs=2, families=None) -> pd.DataFrame:
-    """:func:`build_features` on frames that are already validated (no checks; ``as_of`` a Timestamp).
+    """:func:`build_features` on frames that are already validated (no checks of the frames; ``as_of`` by crmml's
+    cut-off rule, a number or an out-of-range date raises ``AsOfError``).
 
     >>> import pandas as pd
     >>> from crmml.schema import validate_transactions
@@ -240,6 +241,7 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
     >>> compute_features(tx, pd.Timestamp("2024-03-01"), windows=(30,))["amount_sum_30d"].tolist()
     [35.0, 12.0]
     """
+    as_of = check_as_of(as_of, "compute_features")
     as_ns = int(as_of.value)
     t_all = tx["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
     keep = t_all < as_ns

@@ -93,7 +93,7 @@ def time_split(transactions, split_date, horizon_days=30, *, target="all", colum
     """
     check_number(horizon_days, "horizon_days", "evaluate_recommendations", low=1, high=MAX_HORIZON_DAYS)
     check_in(target, "target", "evaluate_recommendations", ("all", "new"))
-    split = check_as_of(split_date, "evaluate_recommendations")
+    split = check_as_of(split_date, "time_split", "split_date")
     tx = validate_transactions(transactions, columns, allow_missing_amount=True)
     if "product_id" not in tx.columns:
         raise ValueError("evaluate_recommendations needs a 'product_id' column in transactions.")
@@ -164,7 +164,7 @@ def evaluate_recommendations(model, transactions, split_date, horizon_days=30, k
     """
     check_number(k, "k", "evaluate_recommendations", low=1, high=MAX_K)
     check_estimator(model, "model", "evaluate_recommendations", ("fit", "recommend"))
-    split = check_as_of(split_date, "evaluate_recommendations")
+    split = check_as_of(split_date, "evaluate_recommendations", "split_date")
     f = map_frames(columns, transactions=transactions, products=products)
     products = f["products"]
     train, relevant = time_split(f["transactions"], split, horizon_days, target=target)

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._expression import RuleError, parse_condition
-from crmml._utils import ProbabilityCalibrator, check_number
+from crmml._utils import ProbabilityCalibrator, check_as_of, check_number
 from crmml.schema import validate_leads
 from crmml.scoring._evaluate import OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores
 from crmml.scoring._features import lead_event_features
@@ -140,6 +140,8 @@ class RuleLeadScorer(BaseEstimator):
     def fit(self, leads=None, events=None, *, as_of=None, columns=None, event_columns=None):
         """Check the rules; with labelled ``leads``, also learn a probability calibration of the score."""
         self._cutoffs_()
+        if as_of is not None:
+            check_as_of(as_of, "RuleLeadScorer.fit")     # refused even where unused (no leads or events)
         rules = _normalise_rules(self.rules)
         _conditions(rules)
         self.rules_ = rules
@@ -157,6 +159,8 @@ class RuleLeadScorer(BaseEstimator):
         return self
 
     def _frame(self, leads, events, as_of, columns, event_columns):
+        if as_of is not None:
+            check_as_of(as_of, "RuleLeadScorer")
         leads = validate_leads(leads, columns)
         if events is not None:
             ev = lead_event_features(leads, events, as_of=as_of, columns=event_columns)

@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_in, check_names, check_number
+from crmml._utils import check_as_of, check_in, check_names, check_number
 from crmml._utils._xgb import check_xgb_params
 from crmml.exceptions import InsufficientDataWarning
 from crmml.schema import SchemaError, validate_leads
@@ -247,6 +247,8 @@ class LeadScorer(BaseEstimator):
             Mappings of your column names onto the canonical ones.
         """
         thr = self._check_params()
+        if as_of is not None:
+            check_as_of(as_of, "LeadScorer.fit")     # refused even where unused (no events): it is a mistake
         leads = validate_leads(leads, columns, require_label=True)
         y = leads["converted"].to_numpy()
         exclude = set(self.exclude or ())
@@ -381,6 +383,8 @@ class LeadScorer(BaseEstimator):
     # ---------------------------------------------------------------------------------- score
     def _prepare(self, leads, events, as_of, columns, event_columns):
         check_is_fitted(self, "grade_cutoffs_")
+        if as_of is not None:
+            check_as_of(as_of, "LeadScorer")
         leads = validate_leads(leads, columns)
         for c in self.required_:
             if c not in leads.columns:

@@ -254,7 +254,7 @@ def summarize(transactions, as_of, *, freq="D", occasion="period", start=None, n
     as_of = check_as_of(as_of, owner)
     check_in(freq, "freq", owner, ("D", "W"))
     check_in(occasion, "occasion", owner, ("period", "transaction"))
-    start = None if start is None else check_as_of(start, owner)
+    start = None if start is None else check_as_of(start, owner, "start")
     return _tx_table(owner, transactions, as_of, _summary_part, SUMMARY_COLUMNS, n_buckets, freq=freq,
                      occasion=occasion, start=start)
 
