@@ -2,6 +2,7 @@
 column names, out-of-range timestamps, overflowing amounts, and the one id rule."""
 
 import datetime
+import tempfile
 import warnings
 
 import numpy as np
@@ -46,16 +47,138 @@ def test_pyarrow_and_nullable_columns_give_the_canonical_frame(tx, case):
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
-def test_pyarrow_timestamps_reach_every_transaction_entry_point(tx):
-    from crmml.clv import summarize
-    from crmml.features import build_features
-    from crmml.segmentation import rfm_table
+@pytest.fixture(scope="module")
+def crm_tx():
+    from crmml.datasets import make_synthetic_crm
 
+    tx = make_synthetic_crm(n_customers=150, seed=4, with_events=False).transactions
     arrow = tx.assign(timestamp=tx["timestamp"].dt.tz_localize("UTC").astype("timestamp[ns, tz=UTC][pyarrow]"),
                       customer_id=tx["customer_id"].astype("int64[pyarrow]"),
-                      amount=tx["amount"].astype("double[pyarrow]"))
-    for f in (rfm_table, build_features, summarize):
-        pd.testing.assert_frame_equal(f(arrow, "2024-03-02"), f(tx, "2024-03-02"), check_exact=True)
+                      amount=tx["amount"].astype("double[pyarrow]"),
+                      product_id=tx["product_id"].astype("int64[pyarrow]"),
+                      quantity=tx["quantity"].astype("double[pyarrow]"))
+    assert all(isinstance(arrow[c].dtype, pd.ArrowDtype) for c in ("timestamp", "customer_id", "amount"))
+    return tx, arrow
+
+
+def _transaction_entry_points():
+    """Every public entry point reading a transactions frame: ``name -> run(tx)`` giving something comparable."""
+    from crmml.churn import (TimeToChurnModel, backtest, make_churn_labels, make_churn_snapshot, make_time_to_event,
+                             survival_backtest)
+    from crmml.clv import CLVModel, FeatureCLVModel, calibration_holdout, p_alive_path, summarize, tracking_table
+    from crmml.decisions import RetentionPlanner, lost_value
+    from crmml.evaluation import clv_report, clv_tracking, summarize_data
+    from crmml.features import build_features
+    from crmml.recommend import (NextBestOffer, PastPurchasesBaseline, PopularityBaseline, evaluate_recommendations,
+                                 time_split)
+    from crmml.segmentation import rfm_table
+
+    a = "2024-06-01"
+    plain = _plain_models()
+    return {
+        "rfm_table": lambda tx: rfm_table(tx, a),
+        "build_features": lambda tx: build_features(tx, a),
+        "summarize": lambda tx: summarize(tx, a),
+        "calibration_holdout": lambda tx: calibration_holdout(tx, "2024-03-01", a),
+        "make_churn_labels": lambda tx: make_churn_labels(tx, "2024-03-01"),
+        "make_churn_snapshot": lambda tx: make_churn_snapshot(tx, "2024-03-01"),
+        "make_time_to_event": lambda tx: make_time_to_event(tx, "2024-03-01"),
+        "lost_value": lambda tx: lost_value(tx, "2024-03-01"),
+        "summarize_data": lambda tx: summarize_data(tx, as_of=a),
+        "time_split": lambda tx: time_split(tx, a),
+        "CLVModel.fit": lambda tx: CLVModel().fit(tx, a).predict(),
+        "CLVModel.predict": lambda tx: plain["clv"].predict(tx, as_of=a),
+        "CLVModel.predict_interval": lambda tx: plain["clv"].predict_interval(tx, as_of=a, n_draws=10, random_state=0),
+        "tracking_table": lambda tx: tracking_table(plain["clv"].purchase_model_, tx, "2024-03-04", "2024-06-03"),
+        "p_alive_path": lambda tx: p_alive_path(plain["clv"].purchase_model_, tx, 1, a),
+        "clv_tracking": lambda tx: clv_tracking(plain["clv"], tx, end=a, n_points=5),
+        "clv_report": lambda tx: _in_a_temporary_folder(lambda d: clv_report(f"{d}/clv.html", plain["clv"], tx,
+                                                                             end=a).stat().st_size > 1000),
+        "TimeToChurnModel.predict_survival": lambda tx: plain["ttc"].predict_survival(transactions=tx, as_of=a),
+        "backtest": lambda tx: backtest(tx, ["2024-03-01"], n_train_snapshots=1, windows=(30, 90)).predictions,
+        "survival_backtest": lambda tx: survival_backtest(tx, ["2024-03-01"], n_churn_snapshots=1),
+        "PastPurchasesBaseline.fit": lambda tx: PastPurchasesBaseline().fit(tx, as_of=a).recommend([1, 2, 3], k=3),
+        "evaluate_recommendations": lambda tx: evaluate_recommendations(NextBestOffer(), tx, "2024-05-01"),
+        "FeatureCLVModel.fit": lambda tx: FeatureCLVModel().fit(tx, a).predict(tx),
+        "NextBestOffer.fit": lambda tx: NextBestOffer().fit(tx, as_of=a).recommend(k=3),
+        "PopularityBaseline.fit": lambda tx: PopularityBaseline().fit(tx, as_of=a).recommend([1, 2, 3], k=3),
+        "TimeToChurnModel.fit": lambda tx: TimeToChurnModel().fit(tx, a).predict_survival(),
+        "RetentionPlanner.fit": lambda tx: RetentionPlanner().fit(tx, a).plan(),
+    }
+
+
+def _in_a_temporary_folder(run):
+    with tempfile.TemporaryDirectory() as folder:
+        return run(folder)
+
+
+_PLAIN: dict = {}
+
+
+def _plain_models():
+    """Models fitted once on plain numpy dtypes, for the entry points that take transactions after fit."""
+    if not _PLAIN:
+        from crmml.churn import TimeToChurnModel
+        from crmml.clv import CLVModel
+        from crmml.datasets import make_synthetic_crm
+
+        tx = make_synthetic_crm(n_customers=150, seed=4, with_events=False).transactions
+        _PLAIN.update(clv=CLVModel().fit(tx, "2024-03-01"), ttc=TimeToChurnModel().fit(tx, "2024-03-01"))
+    return _PLAIN
+
+
+#: public callables with a transactions parameter that take already validated frames, and why
+NOT_VALIDATING = {"compute_features": "the no-check fast path of build_features, on frames already validated",
+                  "FeatureCLVModel.predict": "FeatureCLVModel.fit's case predicts on the same arrow frame"}
+
+
+def test_the_transaction_entry_point_list_is_complete():
+    import importlib
+    import inspect
+
+    found = set()
+    for sub in ("churn", "clv", "decisions", "evaluation", "features", "recommend", "scoring", "segmentation"):
+        module = importlib.import_module(f"crmml.{sub}")
+        for name in module.__all__:
+            obj = getattr(module, name)
+            members = ([(f"{name}.{m}", f) for m, f in inspect.getmembers(obj, inspect.isfunction)
+                        if not m.startswith(("_", "set_"))] if inspect.isclass(obj)
+                       else [(name, obj)] if callable(obj) else [])
+            for qualname, fn in members:
+                try:
+                    params = inspect.signature(fn).parameters
+                except (TypeError, ValueError):
+                    continue
+                if "transactions" in params or "tx" in params:
+                    found.add(qualname)
+    assert len(found) > 20
+    assert found - set(_transaction_entry_points()) - set(NOT_VALIDATING) == set()
+
+
+def _assert_same(got, expected, name):
+    if isinstance(got, tuple):
+        assert len(got) == len(expected), name
+        for g, e in zip(got, expected):
+            _assert_same(g, e, name)
+    elif isinstance(got, pd.DataFrame):
+        pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=name)
+    elif isinstance(got, pd.Series):
+        pd.testing.assert_series_equal(got, expected, check_exact=True, obj=name)
+    elif isinstance(got, dict):
+        assert got.keys() == expected.keys(), name
+        for k in got:
+            _assert_same(got[k], expected[k], f"{name}[{k!r}]")
+    else:
+        assert got == expected or (got != got and expected != expected), name
+
+
+@pytest.mark.parametrize("name", sorted(_transaction_entry_points()))
+def test_pyarrow_timestamps_reach_every_transaction_entry_point(crm_tx, name):
+    tx, arrow = crm_tx
+    run = _transaction_entry_points()[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                     # the same warnings either way; not what is tested here
+        _assert_same(run(arrow), run(tx), name)
 
 
 def test_pyarrow_text_and_nullable_booleans_in_other_frames():

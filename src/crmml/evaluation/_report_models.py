@@ -172,10 +172,12 @@ def clv_tracking(model, transactions: pd.DataFrame, *, end, n_points: int = 30) 
     """
     from crmml._utils import check_as_of, check_number
     from crmml.clv import summarize
+    from crmml.schema import validate_transactions
     from crmml.clv._summary import _UNIT_DAYS
 
     check_number(n_points, "n_points", "clv_tracking", low=2, high=1000)
     end = check_as_of(end, "clv_tracking", "end")          # a number is not read as nanoseconds since 1970
+    transactions = validate_transactions(transactions)     # pyarrow/tz-aware timestamps, ids by the id rule
     if getattr(model, "summary_", None) is None:
         raise ValueError("clv_tracking needs a CLVModel fitted with fit(transactions, as_of) (it keeps the "
                          "training customers in summary_); fit it first.")
@@ -266,8 +268,10 @@ def clv_report(path, model, transactions: pd.DataFrame, *, end=None, title: str 
                                  clv_parameters(model))])]
     if end is not None:
         from crmml._utils import check_as_of
+        from crmml.schema import validate_transactions
 
         end = check_as_of(end, "clv_report", "end")
+        transactions = validate_transactions(transactions)
         track = clv_tracking(model, transactions, end=end, n_points=n_points)
         as_of = pd.Timestamp(model.as_of_)
         horizon = (pd.Timestamp(end) - as_of) / pd.Timedelta(days=_UNIT_DAYS[model.freq])
