@@ -172,8 +172,9 @@ class BetaGeoCNBDModel(CountDistributionMixin, BasePurchaseModel):
     def _loglik_grad(self, params, data):
         return _cnbd_loglik_grad(params, data, self._k_fit, self._shift)[:2]
 
-    def fit(self, summary: pd.DataFrame, sample_weight=None):
-        """Fit for the given ``k``, or for each k and keep the most likely (see the class notes).
+    def fit(self, summary: pd.DataFrame, y=None, sample_weight=None):
+        """Fit for the given ``k``, or for each k and keep the most likely (see the class notes). ``y`` is ignored
+        (scikit-learn's signature, as for the other purchase models: ``GridSearchCV`` passes ``fit(X, y, ...)``).
 
         Returns
         -------
