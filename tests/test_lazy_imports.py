@@ -9,7 +9,7 @@ import crmml
 
 HEAVY = ("sklearn", "xgboost", "matplotlib", "scipy", "shap", "lifetimes")
 SUBPACKAGES = ("features", "segmentation", "scoring", "churn", "clv", "recommend", "evaluation", "datasets",
-               "persistence", "spark")
+               "decisions", "persistence", "spark")                       # spark last: SUBPACKAGES[:-1] below
 
 
 def _imported_after(code: str) -> set:
@@ -63,3 +63,11 @@ def test_top_level_errors_resolve_lazily():
     assert RuleError is rule_error and SchemaError is schema_error
     with pytest.raises(AttributeError, match="module 'crmml' has no attribute 'nope'"):
         crmml.nope  # noqa: B018
+
+
+def test_every_subpackage_is_checked():
+    from pathlib import Path
+
+    root = Path(crmml.__file__).parent
+    found = {p.parent.name for p in root.glob("*/__init__.py") if not p.parent.name.startswith("_")}
+    assert found == set(SUBPACKAGES), found ^ set(SUBPACKAGES)
