@@ -72,9 +72,17 @@ def test_newer_xgboost_is_refused_older_loads(models):
     before = load(models["xgb"]).predict_proba(models["X"])
     older = _edit(models["xgb"], _lib("xgboost", "2.0.3"))
     assert np.array_equal(load(older).predict_proba(models["X"]), before)
-    _edit(models["xgb"], _lib("xgboost", _bump(xgboost.__version__, major=1)))
-    with pytest.raises(ModelLoadError, match=r"upgrade xgboost to >= \d+\.\d+ or re-save the model with xgboost"):
-        load(models["xgb"])
+    here = ".".join(xgboost.__version__.split(".")[:2])
+    for newer in (_bump(xgboost.__version__), _bump(xgboost.__version__, major=1)):   # a newer minor, a newer major
+        _edit(models["xgb"], _lib("xgboost", newer))
+        mm = ".".join(newer.split(".")[:2])
+        with pytest.raises(ModelLoadError, match=rf"saved with xgboost {newer}, newer than the installed .* "
+                                                 rf"upgrade xgboost to >= {mm} or re-save the model with xgboost "
+                                                 rf"{here}"):
+            load(models["xgb"])
+    patch = xgboost.__version__.split(".")
+    _edit(models["xgb"], _lib("xgboost", ".".join([*patch[:2], str(int(patch[2].split("rc")[0]) + 1)])))
+    assert np.array_equal(load(models["xgb"]).predict_proba(models["X"]), before)   # a newer patch loads
 
 
 def test_newer_numpy_and_pandas_are_allowed(models):
