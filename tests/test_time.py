@@ -78,6 +78,7 @@ def _entry_points():
                              survival_backtest)
     from crmml.clv import (CLVModel, FeatureCLVModel, calibration_holdout, p_alive_path, summarize,
                            tracking_table)
+    from crmml.datasets import make_synthetic_crm
     from crmml.decisions import RetentionPlanner, lost_value
     from crmml.evaluation import clv_report, clv_tracking, summarize_data
     from crmml.features import build_features, compute_features
@@ -146,13 +147,14 @@ def _entry_points():
                                                                        "evaluate")},
         "summarize_data": (lambda c, f, a: summarize_data(c.transactions, as_of=a), "as_of"),
         "as_timestamp": (lambda c, f, a: schema_as_timestamp(a, owner="f"), "as_of"),
+        # not a cut-off, but a date all the same: a number was read as nanoseconds since 1970
+        "make_synthetic_crm": (lambda c, f, a: make_synthetic_crm(50, start=a, with_events=False), "start"),
     }
 
 
 #: public callables with a cut-off parameter that are not entry points of the rule, and why
 NOT_CUTOFFS = {
     "SyntheticCRM.__init__": "a container of generated frames; start/end describe the data, nothing is cut",
-    "make_synthetic_crm": "start is the first date the generator draws, not a cut-off",
 }
 CUTOFF_PARAMETERS = {"as_of", "cutoffs", "calibration_end", "observation_end", "end", "start", "split_date"}
 

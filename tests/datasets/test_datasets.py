@@ -86,6 +86,15 @@ def test_synthetic_rejects_bad_params():
         make_synthetic_crm(0)
     with pytest.raises(ValueError, match=r"Unknown keys in 'params' of make_synthetic_crm: \['rr'\]"):
         make_synthetic_crm(10, params={"rr": 1.0})
+    # n_days and start were unchecked: -5 days gave an empty log, 20240701 was read as nanoseconds since 1970
+    with pytest.raises(ValueError, match=r"The 'n_days' parameter of make_synthetic_crm must be an int in \[1, 36500\]"):
+        make_synthetic_crm(10, n_days=-5)
+    with pytest.raises(ValueError, match=r"The 'start' parameter of make_synthetic_crm must be a date, not a number"):
+        make_synthetic_crm(10, start=20240701)
+    with pytest.raises(ValueError, match=r"reaches past 2262-04-11, the last date pandas holds"):
+        make_synthetic_crm(10, start="2262-01-01")
+    late = make_synthetic_crm(50, start="2259-01-01", n_days=30, with_events=False)   # near the limit: still fine
+    assert late.transactions["timestamp"].min() >= pd.Timestamp("2259-01-01")
 
 
 def _continuous_summary(crm):

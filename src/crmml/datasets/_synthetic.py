@@ -160,6 +160,22 @@ def _catalogue(rng, prm):
     return cat, price, margin, keys, glob_cdf, cat_pop / cat_pop.sum()
 
 
+def _check_window(start, n_days) -> pd.Timestamp:
+    """``start`` by crmml's date rule (a number is refused, not read as nanoseconds) and a window whose dates,
+    returns included, pandas can hold (before 2262-04-11)."""
+    from crmml._utils import check_as_of, check_number
+    from crmml.exceptions import ParameterError
+
+    owner = "make_synthetic_crm"
+    check_number(n_days, "n_days", owner, low=1, high=36_500)
+    t0 = check_as_of(start, owner, "start")
+    if (pd.Timestamp.max.value - t0.value) // 86_400_000_000_000 <= int(n_days) + 400:
+        raise ParameterError(f"The 'start' parameter of {owner}: the window {t0.date()} + {n_days} days (plus "
+                             "returns and events after it) reaches past 2262-04-11, the last date pandas holds; "
+                             "start earlier.")
+    return t0
+
+
 def make_synthetic_crm(n_customers: int = 5_000, seed: int = 0, *, n_days: int = 730,
                        start: str = "2023-01-01", n_leads: int | None = None,
                        with_events: bool = True, params: dict | None = None) -> SyntheticCRM:
@@ -190,8 +206,9 @@ def make_synthetic_crm(n_customers: int = 5_000, seed: int = 0, *, n_days: int =
     n_customers : int, default=5000
     seed : int, default=0
     n_days : int, default=730
-        Length of the observation window.
+        Length of the observation window, 1 to 36,500 days.
     start : str, default="2023-01-01"
+        First day of the window (a date; a number is refused, as for every ``as_of`` in crmml).
     n_leads : int, optional
         Defaults to ``max(500, n_customers // 2)``.
     with_events : bool, default=True
@@ -219,9 +236,9 @@ def make_synthetic_crm(n_customers: int = 5_000, seed: int = 0, *, n_days: int =
         raise ValueError(f"Unknown keys in 'params' of make_synthetic_crm: {sorted(unknown)}; "
                          f"known keys: {sorted(DEFAULT_SYNTHETIC_PARAMS)}")
     prm = {**DEFAULT_SYNTHETIC_PARAMS, **(params or {})}
+    t0 = _check_window(start, n_days)
     rng = np.random.default_rng(seed)
     n = int(n_customers)
-    t0 = pd.Timestamp(start)
     ids = np.arange(1, n + 1, dtype=np.int64)
 
     birth, lam, p_drop, m, rep_t, dropout = _simulate_purchases(rng, n, prm, float(n_days))
