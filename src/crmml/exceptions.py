@@ -69,6 +69,9 @@ class LeakageWarning(UserWarning):
 class DroppedCustomersWarning(UserWarning):
     """Some customers were left out of a result by a documented rule; the message gives the count.
 
+    Also issued when rows of another frame are left out by such a rule (products that can never be offered,
+    events without an ``event_type``).
+
     >>> import warnings, pandas as pd
     >>> from crmml.segmentation import rfm_table
     >>> tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": ["2024-01-02", "2024-01-03"], "amount": [5.0, -2.0]})

@@ -266,3 +266,22 @@ def test_a_products_frame_that_matches_no_purchased_product_is_refused():
                                          r"e.g. \['n/a'\]"):
         NextBestOffer(value_column="boost").fit(tx, products)
     assert len(NextBestOffer().fit(tx, products.iloc[:2]).recommend(k=2)) > 0    # a partial list is the rule
+
+
+def test_products_missing_a_flag_or_a_value_are_counted():
+    # audit: a missing eligibility flag or value_column made a listed product never offered, without a word
+    import warnings
+
+    from crmml.exceptions import DroppedCustomersWarning
+    tx = pd.DataFrame({"customer_id": [1, 1, 2, 2], "timestamp": pd.to_datetime(["2024-01-02", "2024-01-05",
+                                                                                  "2024-01-03", "2024-01-06"]),
+                       "amount": [5.0, 3.0, 4.0, 2.0], "product_id": ["p1", "p2", "p1", "p3"]})
+    prods = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "ok": [True, None, True], "margin": [1.0, 2.0, np.nan]})
+    with pytest.warns(DroppedCustomersWarning, match=r"NextBestOffer.fit: of the 3 listed products, 1 have no 'ok' "
+                      r"\(a missing eligibility flag .*\); 1 have no 'margin' .*never offered"):
+        m = NextBestOffer(eligible="ok", value_column="margin", blend="fixed").fit(tx, prods)
+    assert set(m.recommend(k=3)["product_id"]) == {"p1"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DroppedCustomersWarning)
+        NextBestOffer(eligible="ok", value_column="margin", blend="fixed").fit(tx, prods.fillna({"ok": False,
+                                                                                                  "margin": 0.5}))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_products
 
 
@@ -13,6 +16,24 @@ def _mode_per_product(tx: pd.DataFrame, column: str) -> pd.Series:
     vc = tx[["product_id", column]].dropna().value_counts(sort=True)
     first = vc.reset_index().drop_duplicates("product_id")
     return first.set_index("product_id")[column]
+
+
+def warn_unofferable(products, eligible, value_column, owner: str = "NextBestOffer.fit") -> None:
+    """Warn with counts about listed products that are never offered because a value they need is missing.
+
+    A missing eligibility flag counts as not eligible and a missing ``value_column`` as no value: both are never
+    offered. ``products`` is the frame given to ``fit`` (after the column mapping).
+    """
+    if products is None:
+        return
+    cols = [eligible] if isinstance(eligible, str) else list(eligible or [])
+    parts = [f"{int(n):,} have no {c!r} (a missing eligibility flag counts as not eligible)"
+             for c in cols if c in products.columns and (n := products[c].isna().sum())]
+    if value_column is not None and value_column in products.columns and (n := products[value_column].isna().sum()):
+        parts.append(f"{int(n):,} have no {value_column!r} (value_column: they cannot be valued)")
+    if parts:
+        warnings.warn(f"{owner}: of the {len(products):,} listed products, {'; '.join(parts)}; they are never "
+                      "offered. Fill the missing values to offer them.", DroppedCustomersWarning, stacklevel=3)
 
 
 def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, need_category=False) -> dict:

@@ -15,7 +15,7 @@ from crmml._utils import (MAX_K, MAX_WINDOW_DAYS, check_as_of, check_in, check_n
                           progress)
 from crmml._utils._state import check_codes, check_csr, check_length
 from crmml.recommend._blend import empty_selection, learn_blend
-from crmml.recommend._catalogue import catalogue
+from crmml.recommend._catalogue import catalogue, warn_unofferable
 from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import (affinity_matrices, basket_matrix, item_similarity, lookup, occasions,
                                       place_rows, purchase_rows)
@@ -94,9 +94,11 @@ class NextBestOffer(BaseEstimator):
         Never offer what the customer bought in this many days before ``as_of``
         (0 = off).
     eligible : str or list of str, optional
-        Boolean columns of the products frame; a product is offered only if all are true.
+        Boolean columns of the products frame; a product is offered only if all are true (a missing flag
+        is not true: ``fit`` warns with the count, :class:`crmml.exceptions.DroppedCustomersWarning`).
     value_column : str, optional
-        Numeric products column (e.g. ``"margin"``) to weight scores with.
+        Numeric products column (e.g. ``"margin"``) to weight scores with; a product without a value is
+        never offered (``fit`` warns with the count).
     value_weight : float, default=1.0
         Exponent of the value weighting.
     max_per_category : int, optional
@@ -240,7 +242,9 @@ class NextBestOffer(BaseEstimator):
         tx = purchase_rows(history_before(tx, as_of))
         if len(tx) == 0:
             raise ValueError(f"NextBestOffer found no purchases before as_of={as_of}.")
-        return self._fit_purchases(tx, products, as_of)
+        self._fit_purchases(tx, products, as_of)
+        warn_unofferable(products, self.eligible, self.value_column)
+        return self
 
     def _fit_purchases(self, tx, products, as_of, affinity_customers=None):
         """``fit`` on validated purchase rows; with ``affinity_customers`` the customer matrices hold only their
