@@ -273,3 +273,22 @@ def test_as_of_long_after_the_data_warns():
                        "amount": [5.0, 3.0]})
     with pytest.warns(AsOfWarning, match=r"as_of 2030-01-01 is \d+ days after the last row of transactions"):
         build_features(tx, "2030-01-01", windows=(30,), n_jobs=1)
+
+
+def test_events_without_a_type_are_counted_in_a_warning():
+    # audit: events with a missing event_type were left out of every event feature (event_count too), silently
+    import warnings
+
+    from crmml.exceptions import DroppedCustomersWarning
+    tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": pd.to_datetime(["2024-01-02", "2024-01-31"]),
+                       "amount": [5.0, 4.0]})
+    ev = pd.DataFrame({"customer_id": [1, 1, 1, 2, 2], "event_type": ["visit", None, None, "visit", "mail"],
+                       "timestamp": pd.to_datetime(["2024-01-05", "2024-01-06", "2024-03-01", "2024-01-07",
+                                                    "2024-01-08"])})
+    with pytest.warns(DroppedCustomersWarning, match=r"build_features: 1 events before as_of have no event_type"):
+        f = build_features(tx, "2024-02-01", events=ev, windows=(30,))
+    assert f["event_count_30d"].tolist() == [1.0, 2.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DroppedCustomersWarning)
+        clean = build_features(tx, "2024-02-01", events=ev.dropna(), windows=(30,))
+    pd.testing.assert_frame_equal(f, clean)

@@ -7,6 +7,7 @@ The integer coding of ids and categories is in ``_codes.py``, the data of one bl
 from __future__ import annotations
 
 import numbers
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
@@ -15,7 +16,7 @@ import pandas as pd
 
 from crmml._time import warn_if_after_data
 from crmml._utils import check_as_of
-from crmml.exceptions import ParameterError
+from crmml.exceptions import DroppedCustomersWarning, ParameterError
 from crmml.features import _transaction_families  # noqa: F401  (registers families, in this order)
 from crmml.features import _other_families  # noqa: F401
 from crmml.features._blocks import _block_data, _pairs_level  # noqa: F401
@@ -97,7 +98,9 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     **Which customers get a row**: every customer with at least one
     transaction (purchase or return) before ``as_of``, plus every customer of
     ``customers`` whose ``signup_date`` is missing or before ``as_of``. Events
-    of other customers are ignored. The index is ``customer_id``, sorted.
+    of other customers are ignored, and so are events without an ``event_type``
+    (a :class:`crmml.exceptions.DroppedCustomersWarning` gives their count).
+    The index is ``customer_id``, sorted.
 
     **Partitioning** (bit for bit): each row depends only on that customer's
     rows, so running on any subset of customers, in any customer order, gives
@@ -301,6 +304,10 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
         ecode, found = _codes_in(universe, ev["customer_id"].to_numpy()[ek])
         tcodes, labels = _codes_labels(ev["event_type"])
         tcodes = tcodes[ek][found]
+        if (untyped := int(np.count_nonzero(tcodes < 0))):
+            warnings.warn(f"build_features: {untyped:,} events before as_of have no event_type; they are not counted "
+                          "in any event feature. Fill event_type to count them.", DroppedCustomersWarning,
+                          stacklevel=3)
         ecode, et = ecode[found], et[ek][found]
         types = event_types if event_types is not None else _present(tcodes, labels)
         eo = _sorted_order(ecode, et)
