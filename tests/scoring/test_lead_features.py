@@ -72,3 +72,20 @@ def test_encoder_pools_rare_and_unseen_categories_and_imputes():
     assert Z["job=__other__"].tolist() == [1.0, 1.0, 0.0]
     assert Z.loc[0, "n"] == pytest.approx(enc.medians_["n"]) and Z.loc[0, "n__missing"] == 1.0
     assert Z.filter(like="job=").sum(axis=1).eq(1).all()
+
+
+def test_events_without_a_type_are_counted_in_a_warning():
+    # audit: a missing event_type ended in a raw TypeError from sorted() (lead_event_features, LeadScorer.fit)
+    from crmml.exceptions import DroppedCustomersWarning
+    from crmml.scoring import LeadScorer
+
+    leads = pd.DataFrame({"lead_id": range(40), "size": np.arange(40) % 7, "converted": [0, 1] * 20})
+    ev = pd.DataFrame({"lead_id": [0, 0, 1, 2, 3] * 8, "event_type": ["visit", None, "mail", "visit", None] * 8,
+                       "timestamp": pd.Timestamp("2024-01-05")})
+    with pytest.warns(DroppedCustomersWarning, match=r"lead events: 16 of 40 events have no event_type"):
+        f = lead_event_features(leads, ev, as_of="2024-02-01")
+    assert list(f.columns[:2]) == ["events_mail_count", "events_visit_count"]
+    assert f.loc[0, "events_total_count"] == 8 and f.loc[3, "events_total_count"] == 0
+    with pytest.warns(DroppedCustomersWarning, match=r"lead events: 16 of 40 events have no event_type") as caught:
+        LeadScorer(min_leads=10, min_conversions=2).fit(leads, ev, as_of="2024-02-01")
+    assert sum(w.category is DroppedCustomersWarning for w in caught) == 1

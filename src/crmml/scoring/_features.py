@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, numeric_values
+from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import SchemaError, validate_events
 
 __all__ = ["lead_event_features", "resolve_score_time"]
@@ -59,6 +61,12 @@ def prepare_events(events: pd.DataFrame, columns=None) -> pd.DataFrame:
                              "event_type": pd.Series(dtype="str")})
     out = validate_events(ev[[c for c in ("customer_id", "timestamp", "event_type") if c in ev.columns]])
     out = out.rename(columns={"customer_id": "lead_id"})
+    untyped = out["event_type"].isna()
+    if untyped.any():
+        warnings.warn(f"lead events: {int(untyped.sum()):,} of {len(out):,} events have no event_type; they are not "
+                      "counted in any event feature. Fill event_type to count them.", DroppedCustomersWarning,
+                      stacklevel=3)
+        out = out[~untyped.to_numpy()]
     out["event_type"] = out["event_type"].astype(str)
     return out
 
@@ -79,6 +87,8 @@ def lead_event_features(leads: pd.DataFrame, events: pd.DataFrame, *, as_of=None
     events : DataFrame
         Lead events with ``lead_id`` (or ``customer_id`` holding the lead id),
         ``timestamp`` and ``event_type``, e.g. ``make_synthetic_crm(...).lead_events``.
+        Events without an ``event_type`` are not counted (a
+        :class:`crmml.exceptions.DroppedCustomersWarning` gives their count).
     as_of : timestamp, optional
         Global scoring time, used when ``leads`` has no ``score_time``.
     event_types : list of str, optional
