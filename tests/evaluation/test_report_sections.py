@@ -116,6 +116,12 @@ def test_segment_migration_counts_every_customer_once():
         segment_migration(pd.Series(["a", "b"], index=[1, 1]), after)
     with pytest.raises(TypeError, match="indexed by customer_id"):
         segment_migration(["a", "b"], after)
+    # audit: a missing segment (NaN) was left out of every count by crosstab / groupby, silently
+    holed = before.where(before.index % 10 != 0)
+    with pytest.raises(ValueError, match=r"before has no segment for 30 of 300 customers \(e.g. \[0, 10, 20\]\)"):
+        segment_migration(holed, after)
+    with pytest.raises(ValueError, match=r"segments has no segment for 30 of 300 customers"):
+        segment_profile(holed, pd.DataFrame({"x": 1.0}, index=before.index))
 
 
 def test_segments_report_medians_migration_and_clusters(tmp_path):

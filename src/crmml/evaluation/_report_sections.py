@@ -30,6 +30,11 @@ def _segment_series(segments, name: str) -> pd.Series:
     if not s.index.is_unique:
         dup = s.index[s.index.duplicated()].unique()[:5].tolist()
         raise ValueError(f"{name} has customers listed more than once (e.g. {dup}): give one segment per customer.")
+    missing = s.isna()
+    if missing.any():       # groupby and crosstab would leave these customers out of every count
+        raise ValueError(f"{name} has no segment for {int(missing.sum()):,} of {len(s):,} customers (e.g. "
+                         f"{s.index[missing.to_numpy()][:3].tolist()}): give every customer a segment (for example "
+                         "'unassigned') or leave them out.")
     return s
 
 
@@ -43,7 +48,7 @@ def segment_migration(before, after, *, normalize: bool = False) -> pd.DataFrame
     """Customers by segment at the first date (rows) and at the second (columns).
 
     Customers in only one of the two are counted in the ``"(new)"`` row or the ``"(gone)"``
-    column, so every customer of either date is counted exactly once.
+    column, so every customer of either date is counted exactly once (a missing segment is a ``ValueError``).
 
     Parameters
     ----------
@@ -102,6 +107,8 @@ def plot_migration(matrix: pd.DataFrame, *, ax=None):
 
 def segment_profile(segments, values: pd.DataFrame) -> pd.DataFrame:
     """Customers, share and, for each numeric column of ``values``, its median and mean per segment.
+
+    Every customer needs a segment: a missing one (NaN) is a ``ValueError`` with the count.
 
     Examples
     --------

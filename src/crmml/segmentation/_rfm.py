@@ -228,7 +228,10 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
     revenue : str or None, default="monetary"
         Column of ``values`` whose share per segment is reported as ``revenue_share``.
     order : list, optional
-        Row order (default: categorical order, else by size).
+        Row order (default: categorical order, else by size); it must list every segment present.
+
+    Every customer needs a segment: a missing one (NaN), or a segment missing from ``order``, is a
+    ``ValueError`` with the count.
 
     Examples
     --------
@@ -247,10 +250,18 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
                          "segment names).")
     seg = segments["segment"] if isinstance(segments, pd.DataFrame) else pd.Series(segments)
     seg = seg.rename("segment")
+    missing = seg.isna()
+    if missing.any():           # value_counts and groupby would leave these customers out of every row
+        raise ValueError(f"segment_summary: {int(missing.sum()):,} of {len(seg):,} customers have no segment (e.g. "
+                         f"{seg.index[missing.to_numpy()][:3].tolist()}); give every customer a segment (for "
+                         "example 'unassigned') or leave them out.")
     counts = seg.value_counts(sort=False)
     if order is None:
         order = list(seg.cat.categories) if isinstance(seg.dtype, pd.CategoricalDtype) else \
             list(counts.sort_values(ascending=False).index)
+    elif len(left := counts[(counts > 0) & ~counts.index.isin(list(order))]):
+        raise ValueError(f"segment_summary: order leaves out the segments {left.index[:5].tolist()} "
+                         f"({int(left.sum()):,} customers); list every segment.")
     out = pd.DataFrame({"customers": counts.reindex(order).fillna(0).astype("int64")})
     out["share"] = (out["customers"] / max(len(seg), 1)).round(3)
     if values is not None:
