@@ -148,3 +148,16 @@ def test_psi_counts_missing_values_and_refuses_text_and_infinities():
         psi(x, np.r_[y, np.inf])
     with pytest.raises(ValueError, match="expected must hold numbers"):
         psi(np.array(["a", "b"]), y)
+
+
+def test_psi_table_counts_missing_categories():
+    # audit: with pandas 3, astype(str) keeps NaN and value_counts dropped it, so half the current sample of a
+    # categorical column turning missing read as 'stable' (PSI 0.0); missing is now a category of its own
+    import pandas as pd
+
+    from crmml.evaluation import psi_table
+    ref = pd.DataFrame({"c": ["a", "b"] * 50})
+    cur = pd.DataFrame({"c": [None] * 50 + ["a", "b"] * 25})
+    assert psi_table(ref, cur)["status"].tolist() == ["major shift"]
+    assert psi_table(cur, cur)["psi"].tolist() == [0.0]
+    assert psi_table(ref, ref.astype("category"))["psi"].tolist() == [0.0]

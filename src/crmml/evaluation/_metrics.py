@@ -321,8 +321,8 @@ def classification_metrics(y_true, y_prob, *, frac: float = 0.1) -> dict:
 
 
 def _psi_categorical(e, a, eps):
-    pe = pd.Series(e).astype(str).value_counts(normalize=True)
-    pa = pd.Series(a).astype(str).value_counts(normalize=True)
+    pe = pd.Series(e).astype(str).value_counts(normalize=True, dropna=False)   # missing: a category of its own
+    pa = pd.Series(a).astype(str).value_counts(normalize=True, dropna=False)
     cats = pe.index.union(pa.index)
     pe = np.clip(pe.reindex(cats, fill_value=0.0).to_numpy(), eps, None)
     pa = np.clip(pa.reindex(cats, fill_value=0.0).to_numpy(), eps, None)
@@ -333,7 +333,7 @@ def psi_table(reference: pd.DataFrame, current: pd.DataFrame, columns=None, *, n
     """Population stability of several columns (the score and top features) between two snapshots.
 
     Numeric columns are binned on the deciles of ``reference`` (see :func:`psi`);
-    other columns compare category shares.
+    other columns compare category shares, missing values being a category of their own.
 
     Parameters
     ----------
