@@ -8,6 +8,8 @@ cross-validated Qini on the training half only; the chosen learner is printed pe
 of 10 random orderings.
 
 Run: PYTHONPATH=src python benchmarks/bench_decisions_uplift.py [learner ...]   (default: all of them)
+     PYTHONPATH=src python benchmarks/bench_decisions_uplift.py --ceiling   (how much a per-customer policy could
+     gain over the men's e-mail for everyone: visit rates per arm within the purchase-history groups, all rows)
 """
 
 import sys
@@ -64,9 +66,29 @@ def one_run(train, test, outcome, learner, seed):
     return out
 
 
+def ceiling(df, by=("mens", "womens")):
+    """Visit rate per arm within groups of customers (all 64,000 rows), the women's minus men's e-mail difference
+    with its standard error, and what sending each group its better e-mail would gain over the men's e-mail for
+    everyone (visits per customer; an upper bound in expectation only: noise in the differences inflates it)."""
+    g = df.groupby([*by, "segment"])["visit"].agg(["mean", "size"]).unstack("segment")
+    mean, size = g["mean"], g["size"]
+    diff = mean["Womens E-Mail"] - mean["Mens E-Mail"]
+    se = np.sqrt(sum(mean[a] * (1 - mean[a]) / size[a] for a in ("Womens E-Mail", "Mens E-Mail")))
+    share = size.sum(axis=1) / size.to_numpy().sum()
+    out = pd.DataFrame({"share": share, "mens": mean["Mens E-Mail"], "womens": mean["Womens E-Mail"],
+                        "none": mean[CONTROL], "womens_minus_mens": diff, "se": se})
+    print(out.round(4).to_string())
+    print(f"better e-mail per group vs men's for everyone: +{float((share * diff.clip(lower=0)).sum()):.4f} visits "
+          "per customer")
+
+
 if __name__ == "__main__":
     pd.set_option("display.width", 250)
     df = load_hillstrom()
+    if sys.argv[1:] == ["--ceiling"]:
+        ceiling(df)
+        ceiling(df, ("mens", "womens", "newbie"))
+        sys.exit(0)
     rows = []
     for seed in range(5):
         train, test = hillstrom_halves(df, seed)
