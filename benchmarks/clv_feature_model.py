@@ -10,7 +10,8 @@ Each model is fit on rows before the cutoff only (FeatureCLVModel picks its own 
 before it). Customers: those with a purchase before the cutoff. Actual: net revenue in [cutoff, cutoff +
 horizon), floored at 0. Per cutoff and as mean (sd) over cutoffs: MAE, Spearman correlation, total forecast /
 total actual. CLVModel with discount_rate=0 and margin=1 forecasts revenue (clv = expected spend x expected
-purchases). A FeatureCLVModel that cannot train is reported with its error.
+purchases). A FeatureCLVModel that cannot train is reported with its error. "purchases x GG spend" (not
+shipped) multiplies the FeatureCLVModel purchases by the Gamma-Gamma expected spend, for comparison.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from scipy.stats import spearmanr
 
 from crmml.clv import CLVModel, FeatureCLVModel
 from crmml.datasets import load_cdnow, load_online_retail
+from crmml.schema import validate_transactions
 
 SETUPS = {"online_retail": (load_online_retail, 90, ("2011-06-01", "2011-07-01", "2011-08-01", "2011-09-01")),
           "cdnow": (load_cdnow, 273, ("1997-10-01",))}
@@ -55,6 +57,12 @@ def run(name):
         preds = [("BG/NBD+GG", bg.loc[ids, "clv"].to_numpy())]
         if fp is not None:
             preds.append(("FeatureCLVModel", fp.loc[ids, "expected_revenue"].to_numpy()))
+            # not shipped, for comparison: the model's purchases times the Gamma-Gamma spend (a two-part forecast)
+            v = validate_transactions(tx)
+            X, _ = fm._design(v[v["timestamp"] < as_of], as_of, None, None, fm.purchase_model_, fm.spend_model_,
+                              horizon)
+            preds.append(("purchases x GG spend", (fp["expected_purchases"] * X["pm_expected_spend"]).loc[ids]
+                          .to_numpy()))
             inside = ((actual >= fp.loc[ids, "revenue_lower"]) & (actual <= fp.loc[ids, "revenue_upper"])).mean()
             sel = getattr(fm, "selection_", None)
             print(f"{name} {cut}: FeatureCLVModel {fm.level:.0%} revenue interval covers {inside:.1%} of customers"
