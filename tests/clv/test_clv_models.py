@@ -142,7 +142,7 @@ def test_errors_and_convergence(cdnow_sample):
         BetaGeoModel(max_iter=0).fit(cdnow_sample)
     with pytest.raises(ValueError, match=r"The 'tol' parameter of ParetoNBDModel must be a float in \(0, 1\]"):
         ParetoNBDModel(tol=-1.0).fit(cdnow_sample)
-    with pytest.raises(ValueError, match="needs at least 3 customers"):
+    with pytest.raises(ValueError, match=r"needs at least 3 repeat buyers \(frequency > 0\) with monetary_value > 0"):
         GammaGammaModel().fit(cdnow_sample.assign(monetary_value=0.0))
     with pytest.warns(ConvergenceWarning, match="stopped before convergence"):
         BetaGeoModel(max_iter=2).fit(cdnow_sample)
@@ -213,3 +213,16 @@ def test_summaries_as_text_and_bad_horizons():
                                                  r"number >= 0"):
                 call(t)
     assert np.array_equal(m.expected_purchases(np.array([0.0, 10.0])), m.expected_purchases([0, 10]))
+
+
+def test_fit_refuses_all_zero_sample_weight(cdnow_sample):
+    """Weights of 0 leave their rows out; with fewer positive weights than parameters the fit is refused by name
+    (it was a ZeroDivisionError from inside the optimiser's objective)."""
+    n = len(cdnow_sample)
+    with pytest.raises(ValueError, match=r"BetaGeoModel.fit needs at least 4 customers with a positive "
+                                         r"sample_weight; got 0"):
+        BetaGeoModel().fit(cdnow_sample, sample_weight=np.zeros(n))
+    with pytest.raises(ValueError, match=r"GammaGammaModel.fit needs at least 3 repeat buyers .* with a positive "
+                                         r"sample_weight; got 2"):
+        GammaGammaModel().fit(cdnow_sample, sample_weight=(cdnow_sample["frequency"] == 0)
+                              | (cdnow_sample.index.isin(cdnow_sample.index[cdnow_sample["frequency"] > 0][:2])))

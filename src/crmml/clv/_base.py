@@ -108,6 +108,8 @@ class BaseCLVFitter(BaseEstimator):
                              f"(non-finite values, {self._rows_rule}), e.g. customer_id {ex}.")
         return data
 
+    #: the rows :meth:`_select` keeps, for the error message when too few are left
+    _rows_used = "customers"
     #: what :meth:`_invalid_rows` refuses, for the error message
     _rows_rule = "negative or non-integer frequency, recency outside [0, T], or recency != 0 with frequency 0"
 
@@ -133,7 +135,8 @@ class BaseCLVFitter(BaseEstimator):
         y : None
             Ignored (scikit-learn's ``fit(X, y, sample_weight)`` convention).
         sample_weight : array-like, optional
-            Number of customers each row stands for.
+            Number of customers each row stands for (finite, >= 0). Rows of weight 0 do not count: fewer
+            positive weights than the model has parameters is a ``ValueError``.
 
         Returns
         -------
@@ -149,9 +152,10 @@ class BaseCLVFitter(BaseEstimator):
             data = self._check_summary(rows, "fit")
         w = None if sample_weight is None else check_weights(sample_weight, "sample_weight", f"{name}.fit",
                                                              n=len(summary))[mask]
-        if len(rows) < len(self._param_names):
-            raise ValueError(f"{name}.fit needs at least {len(self._param_names)} customers; "
-                             f"got {len(rows)}.")
+        n_rows = len(rows) if w is None else int(np.count_nonzero(w))
+        if n_rows < len(self._param_names):
+            raise ValueError(f"{name}.fit needs at least {len(self._param_names)} {self._rows_used}"
+                             f"{'' if w is None else ' with a positive sample_weight'}; got {n_rows}.")
         if self.compress:
             data, w = compress(data, w)
         elif w is None:

@@ -45,6 +45,7 @@ class GammaGammaModel(BaseCLVFitter):
 
     _param_names = ("p", "q", "gamma")
     _columns = ("frequency", "monetary_value")
+    _rows_used = "repeat buyers (frequency > 0) with monetary_value > 0"
 
     def _select(self, summary):
         return (summary["frequency"].to_numpy("float64") > 0) & (summary["monetary_value"].to_numpy("float64") > 0)
