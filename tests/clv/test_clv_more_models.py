@@ -185,6 +185,8 @@ def test_bad_inputs_get_named_errors():
         sbg.fit(pd.DataFrame({"a": [100, np.nan, 60]}))
     with pytest.raises(ValueError, match="the cohort 'a' has no churn or no survivor"):
         sbg.fit(pd.DataFrame({"a": [100, 100, 100]}))
+    with pytest.raises(ValueError, match=r"the cohort 'a' holds 1 non-numeric values \(e.g. \['n/a'\]\)"):
+        sbg.fit(pd.DataFrame({"a": [100, 60, 45, "n/a"]}))     # was read as NaN: the last period silently dropped
     with pytest.raises(ValueError, match="expects a DataFrame of survivor counts"):
         sbg.fit([1000, 600])
     fitted = sbg.fit(pd.DataFrame({"a": [100, 60, 45], "b": [50, 40, np.nan]}))       # ragged cohorts are fine

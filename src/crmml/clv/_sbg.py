@@ -142,7 +142,11 @@ class ShiftedBetaGeometricModel(BaseEstimator):
             n_obs = len(col) if not np.isnan(col).any() else int(np.argmax(np.isnan(col)))
             counts = col[:n_obs]
             problem = None
-            if n_obs < 2 or np.isnan(col[n_obs:]).sum() != len(col) - n_obs:
+            text = np.isnan(col) & survivors[cohort].notna().to_numpy()
+            if text.any():
+                problem = (f"holds {int(text.sum())} non-numeric values (e.g. "
+                           f"{survivors[cohort][text].head(3).tolist()}); use NaN only after the last observed period")
+            elif n_obs < 2 or np.isnan(col[n_obs:]).sum() != len(col) - n_obs:
                 problem = "needs period 0 and at least one more period, with NaN only after the last observed one"
             elif (counts < 0).any() or (counts != np.round(counts)).any() or np.isinf(counts).any():
                 problem = "holds counts that are not non-negative integers"
