@@ -101,6 +101,17 @@ def test_p_alive_path_ends_at_the_summary_value(cdnow_tx):
     assert path.index[0] == first and path.index[-1] == pd.Timestamp("1997-09-30")
     with pytest.raises(ValueError, match="has no purchase before as_of"):
         p_alive_path(m, cdnow_tx, -1, as_of)
+    # a list of ids was compared element-wise by pandas ("Lengths must match to compare"), a spend model or a
+    # CLVModel failed with an AttributeError: now named errors
+    from crmml.clv import CLVModel, GammaGammaModel
+    from crmml.exceptions import ParameterError
+    with pytest.raises(ParameterError, match="The 'customer_id' parameter of p_alive_path must be one id"):
+        p_alive_path(m, cdnow_tx, [cid, cid], as_of)
+    with pytest.raises(ParameterError, match=r"'purchase_model' parameter of p_alive_path .*Got GammaGammaModel"):
+        p_alive_path(GammaGammaModel(), cdnow_tx, cid, as_of)
+    with pytest.raises(ParameterError, match=r"'purchase_model' parameter of tracking_table .*purchase_model_\)\. "
+                                             r"Got CLVModel"):
+        tracking_table(CLVModel(), cdnow_tx, "1997-09-29", "1998-06-29")
     fig, ax = plt.subplots()
     assert plot_p_alive_path(path, ax=ax) is ax
     plt.close(fig)

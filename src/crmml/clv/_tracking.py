@@ -30,6 +30,15 @@ def _period_start(pos: np.ndarray, freq: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.asarray(days, dtype="int64") * _NS_PER_DAY).as_unit("ns")
 
 
+def _check_model(model, method: str, owner: str) -> None:
+    """ParameterError unless ``model`` is a purchase model with ``method`` (not a spend model, CLVModel or name)."""
+    if not callable(getattr(model, method, None)):
+        from crmml.exceptions import ParameterError
+        raise ParameterError(f"The 'purchase_model' parameter of {owner} must be a fitted purchase model with "
+                             f"{method}() (BetaGeoModel, ParetoNBDModel, ...; for a CLVModel pass its "
+                             f"purchase_model_). Got {type(model).__name__} instead.")
+
+
 def tracking_table(purchase_model, transactions: pd.DataFrame, calibration_end, observation_end, *,
                    freq: str = "W", columns=None) -> pd.DataFrame:
     """Actual and expected repeat purchases of the calibration customers, period by period.
@@ -65,6 +74,7 @@ def tracking_table(purchase_model, transactions: pd.DataFrame, calibration_end, 
     {'actual': [22000, 18500], 'expected': [22100, 17800]}
     """
     owner = "tracking_table"
+    _check_model(purchase_model, "expected_purchases", owner)
     check_in(freq, "freq", owner, ("D", "W"))
     cal = check_as_of(calibration_end, owner, "calibration_end")
     obs = check_as_of(observation_end, owner, "observation_end")
@@ -117,6 +127,11 @@ def p_alive_path(purchase_model, transactions: pd.DataFrame, customer_id, as_of,
     True
     """
     owner = "p_alive_path"
+    _check_model(purchase_model, "conditional_probability_alive", owner)
+    if not pd.api.types.is_scalar(customer_id):
+        from crmml.exceptions import ParameterError
+        raise ParameterError(f"The 'customer_id' parameter of {owner} must be one id (a path is per customer). "
+                             f"Got {type(customer_id).__name__} instead.")
     check_in(freq, "freq", owner, ("D", "W"))
     as_of = check_as_of(as_of, owner)
     tx = _prepare(transactions, columns, owner, "period")
