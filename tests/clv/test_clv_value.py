@@ -86,6 +86,10 @@ def test_clv_model_errors(small_crm):
         CLVModel().fit(tx, "2000-01-01")
     with pytest.raises(ValueError, match="pass spend_model=None"):
         CLVModel().fit(tx.assign(amount=np.nan), "2024-06-01")
+    some = tx.assign(amount=tx["amount"].where(tx.index % 10 != 0))       # was silent: NaN read as 0 spend
+    n = int((some["amount"].isna() & (some["timestamp"] < "2024-06-01")).sum())
+    with pytest.warns(UserWarning, match=f"CLVModel.fit: {n} purchase lines before as_of have a missing amount"):
+        CLVModel().fit(some, "2024-06-01")
     m = CLVModel().fit(tx, "2024-06-01")
     with pytest.raises(ValueError, match="'as_of' needs 'transactions'"):
         m.predict(as_of="2024-01-01")

@@ -81,7 +81,8 @@ class CLVModel(BaseEstimator):
     - ``"no_purchase"``: customer with lines before ``as_of`` but no purchase occasion (only
       returns): not an acquired customer for the models: ``p_alive`` NaN, other values 0.
 
-    Every other value ``predict`` returns is finite: a customer whose values cannot be
+    Lines with a missing ``amount`` are purchases with 0 spend (a ``UserWarning`` in ``fit`` gives their count
+    when a spend model is used). Every other value ``predict`` returns is finite: a customer whose values cannot be
     computed as finite numbers raises :class:`crmml.exceptions.NonFiniteResultError` naming
     the customers, never a NaN in the output.
 
@@ -181,9 +182,17 @@ class CLVModel(BaseEstimator):
         self._check_params()
         tx = validate_transactions(transactions, columns, allow_missing_amount=True)
         summary = self._summarize(tx, as_of)
-        if self.spend_model is not None and len(summary) and tx["amount"].isna().all():
-            raise ValueError("CLVModel.fit: transactions.amount is missing on every row; pass spend_model=None "
-                             "to model purchases only.")
+        if self.spend_model is not None and len(summary):
+            before = (tx["timestamp"] < as_of.to_datetime64()).to_numpy()
+            missing = tx["amount"].isna().to_numpy() & before
+            if missing.sum() == before.sum():
+                raise ValueError("CLVModel.fit: transactions.amount is missing on every row before as_of; pass "
+                                 "spend_model=None to model purchases only.")
+            if missing.any():
+                warnings.warn(f"CLVModel.fit: {int(missing.sum())} purchase lines before as_of have a missing amount; "
+                              "they count as purchases with 0 spend in monetary_value (the Gamma-Gamma input). Fill "
+                              "or drop them, or pass spend_model=None to model purchases only.", UserWarning,
+                              stacklevel=2)
         if isinstance(self.purchase_model, str) and self.purchase_model == "auto":
             chosen, self.selection_ = select_purchase_model(tx, as_of, self.horizon_days, self.freq, self.occasion)
             self._chosen = AUTO_CANDIDATES[chosen]()

@@ -18,7 +18,7 @@ Rules (documented once, used by every CLV model):
   lifetimes / Fader-Hardie convention: a purchase on the last day has recency == T).
 - ``monetary_value`` is the mean gross value of the repeat occasions, net of the
   customer's returns pro rata: multiplied by ``1 - returns / gross purchases`` over the
-  window. It is 0 for customers without repeat occasions and may be <= 0 for customers
+  window (a missing amount adds 0). It is 0 for customers without repeat occasions and may be <= 0 for customers
   who returned everything (CLVModel then applies its documented rule).
 - Customers with no purchase occasion before ``as_of`` (only returns) have no row; a
   :class:`crmml.exceptions.DroppedCustomersWarning` gives their count.
