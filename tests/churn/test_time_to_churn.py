@@ -126,6 +126,9 @@ def test_bad_inputs_get_named_errors(crm):
         TimeToChurnModel(n_estimators=5).fit_subscriptions(bad)
     with pytest.raises(SchemaError, match="must be a finite number of days"):
         TimeToChurnModel(n_estimators=5).fit_subscriptions(tab.assign(tenure_days=-tab["tenure_days"]))
+    with pytest.raises(SchemaError, match=r"must be a finite number of days in \[0, 36500\] .*\(1 row"):
+        # a tenure in seconds: was a MemoryError allocating person-period rows
+        TimeToChurnModel(n_estimators=5).fit_subscriptions(tab.assign(tenure_days=np.r_[1e11, tab["tenure_days"][1:]]))
     with pytest.raises(ValueError, match="no event in the training data"):
         TimeToChurnModel(n_estimators=5).fit_subscriptions(tab.assign(churned=0))
     with pytest.raises(ValueError, match="every training snapshot falls before the first transaction"):

@@ -284,7 +284,8 @@ class TimeToChurnModel(BaseEstimator):
         return pd.concat(parts), pd.concat(tte), cuts
 
     def fit_subscriptions(self, table, *, tenure="tenure_days", churned="churned"):
-        """Fit on a subscription table: one row per customer, ``tenure`` in days and a 0/1 ``churned`` flag.
+        """Fit on a subscription table: one row per customer, ``tenure`` in days (at most 36,500) and a 0/1
+        ``churned`` flag.
 
         Every other column is a feature (numeric or boolean). Customers still subscribed (``churned == 0``)
         are scored by default, from their current tenure.
@@ -311,9 +312,10 @@ class TimeToChurnModel(BaseEstimator):
             if c not in table.columns:
                 raise SchemaError("subscriptions", c, f"column missing (columns: {list(table.columns)[:10]})")
         ten = numeric_values(table[tenure], "subscriptions", tenure)
-        bad = ~np.isfinite(ten) | (ten < 0)
+        bad = ~np.isfinite(ten) | (ten < 0) | (ten > MAX_WINDOW_DAYS)
         if bad.any():
-            raise SchemaError("subscriptions", tenure, "must be a finite number of days >= 0", int(bad.sum()),
+            raise SchemaError("subscriptions", tenure, f"must be a finite number of days in [0, {MAX_WINDOW_DAYS}] "
+                              "(a tenure in another unit?)", int(bad.sum()),
                               table.loc[bad, tenure].head(3).tolist())
         flag = numeric_values(table[churned], "subscriptions", churned)
         badf = ~np.isin(flag, (0, 1))
