@@ -147,6 +147,13 @@ def test_cox_baseline_recovers_a_known_coefficient():
     beta_per_unit = cox.coef_[0] / cox.scale_[0]
     assert abs(beta_per_unit - (-0.8)) < 0.08
     assert abs(cox.coef_[1] / cox.scale_[1]) < 0.08
+    # text durations and NaN / text days were numpy's 'could not convert string to float' / 'cannot convert float NaN
+    # to integer'; now named errors
+    with pytest.raises(ValueError, match="CoxBaseline.fit: time must hold numbers of days"):
+        CoxBaseline().fit(X.head(3), np.array(["a", "b", "c"], dtype=object), [1, 0, 1])
+    for days in ([np.nan], ["a"], [-5]):
+        with pytest.raises(ValueError, match="CoxBaseline.predict_survival: days must be finite numbers >= 0"):
+            cox.predict_survival(X.head(3), days)
 
 
 def test_save_load_round_trip_and_hostile_state(fitted, tmp_path):

@@ -13,7 +13,11 @@ __all__ = ["CoxBaseline"]
 
 
 def _check_duration(time, event, n, owner):
-    t = np.asarray(time, dtype=np.float64).ravel()
+    try:
+        t = np.asarray(time, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: time must hold numbers of days (finite, >= 0); it holds text or other "
+                         "non-numbers.") from None
     e = np.asarray(event).ravel()
     if len(t) != n or len(e) != n:
         raise ValueError(f"{owner}: time and event need one value per row of X ({n}).")
@@ -133,9 +137,16 @@ class CoxBaseline(BaseEstimator):
         return pd.Series(np.exp(((D - self.mean_) / self.scale_) @ self.coef_), index=X.index, name="risk")
 
     def predict_survival(self, X, days) -> pd.DataFrame:
-        """S(t) = exp(-H0(t) exp(beta . z)) at each of ``days`` (columns ``s_<t>d``), indexed like ``X``."""
+        """S(t) = exp(-H0(t) exp(beta . z)) at each of ``days`` (finite, >= 0; columns ``s_<t>d``), indexed like
+        ``X``."""
+        given = days
+        try:
+            days = np.atleast_1d(np.asarray(days, dtype=np.float64))
+        except (TypeError, ValueError):
+            days = np.array([np.nan])
+        if days.ndim != 1 or not np.isfinite(days).all() or (days < 0).any():
+            raise ValueError(f"CoxBaseline.predict_survival: days must be finite numbers >= 0. Got {given!r}.")
         risk = self.predict_risk(X).to_numpy()
-        days = np.asarray(days, dtype=np.float64)
         i = np.searchsorted(self.baseline_times_, days, side="right") - 1
         h0 = np.where(i >= 0, self.baseline_cumhaz_[np.clip(i, 0, None)], 0.0)
         s = np.exp(-np.outer(risk, h0))
