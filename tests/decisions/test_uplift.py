@@ -163,3 +163,24 @@ def test_repeated_column_names_are_refused(data):
     X, arm, y, _ = data
     with pytest.raises(ValueError, match=r"UpliftModel.fit: X has repeated column names \['x1'\]"):
         UpliftModel(n_estimators=5).fit(pd.concat([X, X[["x1"]]], axis=1), arm, y, control="control")
+
+
+def test_metric_inputs_get_named_errors():
+    """Text in y/score was numpy's 'could not convert string to float'; a missing arm in treatment or a policy
+    became an arm named 'nan'/'None' (its rows silently worth 0 to every policy), and a policy arm absent from the
+    test was valued at 0: all named errors now."""
+    y, arm = np.array([0, 1, 1, 0, 1, 0]), np.array(["a", "b", "a", "b", "a", "b"], dtype=object)
+    with pytest.raises(ValueError, match="qini_curve: score must hold numbers"):
+        qini_coefficient(y, arm == "b", np.array(["x"] * 6, dtype=object))
+    with pytest.raises(ValueError, match="policy_value: y must hold numbers"):
+        policy_value(np.array(["x"] * 6, dtype=object), arm, {"p": arm}, n_bootstrap=0)
+    with pytest.raises(ValueError, match="policy_value: treatment is missing on 2 rows"):
+        policy_value(y, np.r_[arm[:4], None, np.nan], {"p": arm}, n_bootstrap=0)
+    with pytest.raises(ValueError, match="policy_value: policy 'p' is missing on 1 rows"):
+        policy_value(y, arm, {"p": np.r_[arm[:5], None]}, n_bootstrap=0)
+    with pytest.raises(ValueError, match=r"policy 'p' assigns 6 rows to arms that never occur in treatment \(\['z'\]"):
+        policy_value(y, arm, {"p": np.full(6, "z")}, n_bootstrap=0)
+    with pytest.raises(ValueError, match="policies must be a dict"):
+        policy_value(y, arm, [arm], n_bootstrap=0)
+    with pytest.raises(ValueError, match="propensity must give every arm"):
+        policy_value(y, arm, {"p": arm}, propensity={"a": "x", "b": 0.5}, n_bootstrap=0)

@@ -10,10 +10,27 @@ from crmml._utils import check_number
 __all__ = ["auuc", "policy_value", "qini_coefficient", "qini_curve", "uplift_by_decile"]
 
 
+def _floats(values, name, owner):
+    """A float array, or a ValueError naming the parameter (numpy's 'could not convert string to float' otherwise)."""
+    try:
+        return np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {name} must hold numbers; it holds text or other non-numbers.") from None
+
+
+def _labels(values, name, owner):
+    """Arm labels as str; a missing label (None, NaN) is refused instead of becoming an arm named 'nan'."""
+    raw = np.asarray(values, dtype=object).ravel()
+    missing = pd.isna(raw)
+    if missing.any():
+        raise ValueError(f"{owner}: {name} is missing on {int(missing.sum())} rows; every row needs its arm.")
+    return raw.astype(str)
+
+
 def _inputs(y, treated, score, owner):
-    y = np.asarray(y, dtype=np.float64).ravel()
+    y = _floats(y, "y", owner)
     w = np.asarray(treated).ravel()
-    s = np.asarray(score, dtype=np.float64).ravel()
+    s = _floats(score, "score", owner)
     if not (len(y) == len(w) == len(s)) or len(y) == 0:
         raise ValueError(f"{owner}: y, treated and score must be non-empty and of the same length.")
     if not np.isin(w, (0, 1)).all():
@@ -128,7 +145,8 @@ def policy_value(y, treatment, policies: dict, *, reference=None, propensity=Non
     treatment : array-like
         Arm received per row.
     policies : dict
-        Name -> array of the arm each row would get.
+        Name -> array of the arm each row would get. Missing arms (in ``treatment`` or a policy) and policy arms
+        that never occur in ``treatment`` (their value cannot be estimated) are refused with a ``ValueError``.
     reference : str, optional
         A key of ``policies``: adds ``diff``, ``diff_lower``, ``diff_upper``.
 
@@ -143,22 +161,30 @@ def policy_value(y, treatment, policies: dict, *, reference=None, propensity=Non
     True
     """
     owner = "policy_value"
-    y = np.asarray(y, dtype=np.float64).ravel()
-    t = np.asarray(treatment, dtype=object).ravel().astype(str)
+    y = _floats(y, "y", owner)
+    t = _labels(treatment, "treatment", owner)
+    if not isinstance(policies, dict):
+        raise ValueError(f"{owner}: policies must be a dict name -> array of arms. Got {type(policies).__name__}.")
     if len(t) != len(y) or not np.isfinite(y).all():
         raise ValueError(f"{owner}: y and treatment must have the same length and y must be finite.")
     check_number(n_bootstrap, "n_bootstrap", owner, low=0, high=100_000)
     check_number(level, "level", owner, kind="float", low=0, high=1, low_inclusive=False, high_inclusive=False)
     arms, counts = np.unique(t, return_counts=True)
-    p = dict(zip(arms, counts / len(t))) if propensity is None else {str(k): float(v) for k, v in propensity.items()}
-    if any(a not in p or not 0 < p[a] <= 1 for a in arms):
+    p = dict(zip(arms, counts / len(t))) if propensity is None else {str(k): v for k, v in propensity.items()}
+    if any(a not in p or not isinstance(p[a], (int, float, np.integer, np.floating)) or isinstance(p[a], bool)
+           or not 0 < p[a] <= 1 for a in arms):
         raise ValueError(f"{owner}: propensity must give every arm in treatment a probability in (0, 1].")
     pt = np.array([p[a] for a in t])
     contrib = {}
     for name, pol in policies.items():
-        pol = np.asarray(pol, dtype=object).ravel().astype(str)
+        pol = _labels(pol, f"policy {name!r}", owner)
         if len(pol) != len(y):
             raise ValueError(f"{owner}: policy {name!r} has {len(pol)} entries for {len(y)} rows.")
+        unseen = ~np.isin(pol, arms)
+        if unseen.any():
+            raise ValueError(f"{owner}: policy {name!r} assigns {int(unseen.sum())} rows to arms that never occur in "
+                             f"treatment ({pd.unique(pol[unseen])[:3].tolist()}; arms: {arms.tolist()}); their "
+                             "value cannot be estimated from this test.")
         contrib[name] = (pol == t) * y / pt
     if reference is not None and reference not in contrib:
         raise ValueError(f"{owner}: reference {reference!r} is not one of the policies {list(policies)}.")
