@@ -120,12 +120,12 @@ def _entry_points():
         "CLVModel.predict_interval": (lambda c, f, a: f["clv"].predict_interval(c.transactions, as_of=a, n_draws=10),
                                       "as_of"),
         "FeatureCLVModel.fit": (lambda c, f, a: FeatureCLVModel().fit(c.transactions, a), "as_of"),
-        "tracking_table": (lambda c, f, a: tracking_table(f["clv"], c.transactions, a, "2024-06-01"),
-                           "calibration_end"),
-        "tracking_table observation_end": (
-            lambda c, f, a: tracking_table(f["clv"], c.transactions, "2024-03-01", a), "observation_end"),
-        "p_alive_path": (lambda c, f, a: p_alive_path(f["clv"], c.transactions, c.transactions["customer_id"].iloc[0],
-                                                      a), "as_of"),
+        "tracking_table": (lambda c, f, a: tracking_table(f["clv"].purchase_model_, c.transactions, a,
+                                                          "2024-06-01"), "calibration_end"),
+        "tracking_table observation_end": (lambda c, f, a: tracking_table(
+            f["clv"].purchase_model_, c.transactions, "2024-03-01", a), "observation_end"),
+        "p_alive_path": (lambda c, f, a: p_alive_path(f["clv"].purchase_model_, c.transactions,
+                                                      c.transactions["customer_id"].iloc[0], a), "as_of"),
         "clv_tracking": (lambda c, f, a: clv_tracking(f["clv"], c.transactions, end=a), "end"),
         "clv_report": (lambda c, f, a: clv_report("never_written.html", f["clv"], c.transactions, end=a), "end"),
         "RetentionPlanner.fit": (lambda c, f, a: RetentionPlanner().fit(c.transactions, a), "as_of"),

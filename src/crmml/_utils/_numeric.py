@@ -1,4 +1,7 @@
-"""Numeric columns at scoring time: text and infinities are refused by name, never turned into NaN."""
+"""Numeric columns at scoring time: text and infinities are refused by name, never turned into NaN.
+
+Also :data:`trapezoid`, numpy's trapezoidal rule under the name it has on every supported numpy.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,9 @@ import numpy as np
 import pandas as pd
 
 from crmml.schema import SchemaError
+
+#: ``np.trapezoid`` (numpy >= 2.0), or ``np.trapz`` on numpy 1.26 (pyproject's lower bound), which lacks it
+trapezoid = getattr(np, "trapezoid", None) or np.trapz
 
 
 def numeric_values(values, frame: str, column: str) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import check_number
+from crmml._utils._numeric import trapezoid
 
 __all__ = ["auuc", "policy_value", "qini_coefficient", "qini_curve", "uplift_by_decile"]
 
@@ -74,7 +75,7 @@ def qini_curve(y, treated, score) -> pd.DataFrame:
 
 def _area_over_random(curve, col):
     x, v = curve["fraction"].to_numpy(), curve[col].to_numpy()
-    return float(np.trapezoid(v, x) - v[-1] / 2)
+    return float(trapezoid(v, x) - v[-1] / 2)
 
 
 def qini_coefficient(y, treated, score) -> float:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from crmml._utils._numeric import trapezoid
+
 __all__ = ["concordance_index", "integrated_brier_score", "kaplan_meier"]
 
 
@@ -133,4 +135,4 @@ def integrated_brier_score(time, event, survival, times) -> float:
         alive = t > tk
         w_d = np.where(died, 1.0 / np.where(g_t > 0, g_t, np.inf), 0.0)
         scores[k] = np.mean(w_d * s[:, k] ** 2 + alive * (1.0 - s[:, k]) ** 2 / g_grid[k])
-    return float(np.trapezoid(scores, grid) / (grid[-1] - grid[0]))
+    return float(trapezoid(scores, grid) / (grid[-1] - grid[0]))
