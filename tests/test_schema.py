@@ -77,6 +77,19 @@ def test_unparseable_timestamps():
         validate_transactions(raw)
 
 
+def test_day_first_dates_are_read_day_first_when_the_column_proves_it():
+    # hostile audit: format="mixed" read '05/06/2024' as May 6 beside '13/06/2024' as June 13 in one column
+    raw = _tx(timestamp=["05/06/2024", "13/06/2024 10:30", "2024-03-04", "1.2.2024"])
+    assert validate_transactions(raw)["timestamp"].tolist() == pd.to_datetime(
+        ["2024-06-05", "2024-06-13 10:30", "2024-03-04", "2024-02-01"], format="mixed").tolist()
+    us = _tx(timestamp=["05/06/2024", "06/13/2024", "2024-03-04", "01/02/2024"])      # month-first: unchanged
+    assert validate_transactions(us)["timestamp"].dt.month.tolist() == [5, 6, 3, 1]
+    both = _tx(timestamp=["05/06/2024", "06/13/2024", "13/06/2024", "2024-03-04"])
+    with pytest.raises(SchemaError, match=r"timestamp: mixes day-first dates \(1 row such as '13/06/2024'\) "
+                                          r"and month-first ones \(1 row such as '06/13/2024'\)"):
+        validate_transactions(both)
+
+
 def test_nat_timestamps():
     raw = _tx(timestamp=pd.to_datetime(["2024-01-01", None, "2024-02-01", "2024-02-03"]))
     with pytest.raises(SchemaError, match=r"transactions\.timestamp: missing timestamps \(null/NaT\) are not "

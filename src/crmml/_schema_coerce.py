@@ -122,6 +122,7 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
         parsed = pd.to_datetime(s, errors="coerce", utc=bool(aware.any()), format="mixed")
     except (ValueError, TypeError) as exc:  # pragma: no cover - pandas-version specific
         raise SchemaError(frame, col, f"timestamps could not be parsed: {exc}", len(s)) from exc
+    parsed = _day_first(s, parsed, aware.any(), frame, col)
     unparsed = parsed.isna() & ~null
     if unparsed.any():
         far = dates_out_of_range(s[unparsed]).dropna()
@@ -131,6 +132,37 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return _in_range(parsed, frame, col)
+
+
+_NUMERIC_DATE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?!\d)"
+
+
+def _day_first(s: pd.Series, parsed: pd.Series, utc: bool, frame: str, col: str) -> pd.Series:
+    """Re-read numeric dates (``05/06/2024``, ``5.6.24``) day-first when another row of the column proves the
+    column is day-first (its first number above 12: ``13/06/2024``). ``format="mixed"`` reads each value on its
+    own, month-first unless impossible, so such a column silently got May 6 next to June 13. A column with
+    proof of both orders is refused; with proof of neither, month-first (pandas' default) stays."""
+    if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
+        return parsed
+    text = s.astype(str)
+    hit = text.str.match(_NUMERIC_DATE).fillna(False).to_numpy(dtype=bool)
+    if not hit.any():
+        return parsed
+    codes, heads = pd.factorize(text[hit].str.slice(0, 11))     # the dates repeat: read each one once
+    nums = pd.Series(heads).str.extract(_NUMERIC_DATE).astype(float)
+    day1 = ((nums[0] > 12) & (nums[1] <= 12)).to_numpy()[codes]
+    month1 = ((nums[1] > 12) & (nums[0] <= 12)).to_numpy()[codes]
+    if not day1.any():
+        return parsed
+    if month1.any():
+        n_day, n_month = int(day1.sum()), int(month1.sum())
+        raise SchemaError(frame, col, f"mixes day-first dates ({n_day:,} row{'s' * (n_day > 1)} such as "
+                          f"{text[hit][day1].iloc[0]!r}) and month-first ones ({n_month:,} row"
+                          f"{'s' * (n_month > 1)} such as {text[hit][month1].iloc[0]!r}); write every date in one "
+                          "order (YYYY-MM-DD is unambiguous)", n_day + n_month)
+    out = parsed.copy()
+    out[hit] = pd.to_datetime(s[hit], errors="coerce", utc=utc, format="mixed", dayfirst=True)
+    return out
 
 
 def _is_tz_aware(vals: pd.Series) -> np.ndarray:

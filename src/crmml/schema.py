@@ -17,7 +17,9 @@ Rules applied by every validator
   (``1.0`` -> ``"1"``) and text (even numeric text such as ``"007"``) kept as
   it is. A column mixing text and numbers warns (:class:`MixedIdWarning`).
 - timestamps are parsed with :func:`pandas.to_datetime`; nulls and unparseable
-  values raise. Naive timestamps are kept as they are; tz-aware ones are
+  values raise. Numeric dates (``05/06/2024``) are read month-first unless a
+  value of the column proves it day-first (``13/06/2024``): then all of them
+  are read day-first; a column with proof of both orders raises. Naive timestamps are kept as they are; tz-aware ones are
   converted to UTC and made naive; a column that mixes both raises. They must
   lie within 1677-09-22 .. 2262-04-11 (what ``datetime64[ns]`` holds).
 - numeric columns (``amount``, ``quantity``, ``value``, ``price``, ``margin``)
