@@ -148,6 +148,18 @@ def test_a_failing_batch_leaves_no_partial_output(small, monkeypatch, capsys, fm
     assert out.read_bytes() == b"yesterday's scores" and _temporaries(folder) == []
 
 
+def test_an_output_naming_an_input_file_is_refused(small, capsys):
+    # hostile audit: --output equal to --input replaced the transactions by the scores (exit 0)
+    folder, _, model = small
+    before = (folder / "tx.csv").read_bytes()
+    assert _score(folder, model, folder / "tx.csv") == 2
+    assert _one_error_line(capsys).endswith("is the same file as --input; the command would replace it. Choose "
+                                            "another path.")
+    assert (folder / "tx.csv").read_bytes() == before
+    assert _score(folder, model, folder / "out.csv", "--bad-rows", str(folder / "." / "tx.csv")) == 2
+    assert "--bad-rows" in _one_error_line(capsys) and not (folder / "out.csv").exists()
+
+
 def test_output_is_complete_and_nothing_is_left_beside_it(small):
     folder, tx, model = small
     out = folder / "sub" / "scores.csv.gz"                 # compression inferred from the target's suffix

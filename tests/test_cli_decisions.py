@@ -80,6 +80,10 @@ def test_retention_train_and_prioritise(tmp_path, tx_csv, capsys):
     assert "Retention plan" in page.read_text()
     assert main(["prioritise", "--model", str(model), "--output", str(out), "--effect", "3"]) == 2
     assert "effect" in _err_line(capsys)
+    # hostile audit: --report equal to --output wrote the page there, then failed with a FileNotFoundError
+    other = tmp_path / "other.csv"
+    assert main(["prioritise", "--model", str(model), "--output", str(other), "--report", str(other)]) == 2
+    assert "--report" in _err_line(capsys) and not other.exists()
     assert main(["score", "--model", str(model), "--input", str(path), "--output", str(tmp_path / "s.csv")]) == 2
     assert "crmml prioritise" in _err_line(capsys)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crmml._cli_guard import UserError, load_model, model_key, raise_if_interrupted
-from crmml._cli_io import as_of_arg, read_input, read_transactions
+from crmml._cli_io import as_of_arg, distinct_paths, read_input, read_transactions
 from crmml._tables import _kind_of, write_table
 
 __all__ = ["DECISION_TASKS", "add_decision_parsers", "add_score_options", "cmd_prioritise", "read_features"]
@@ -119,6 +119,7 @@ def cmd_prioritise(args, say):
     from crmml._atomic import atomic_path
 
     _kind_of(Path(args.output))
+    distinct_paths(model=args.model, output=args.output, report=args.report)
     model = load_model(args.model, model_key(args.key))
     if type(model).__name__ != "RetentionPlanner":
         raise UserError(f"{args.model}: a {type(model).__name__} cannot be used by 'crmml prioritise' "

@@ -31,7 +31,7 @@ from crmml._cli_guard import UserError
 from crmml._tables import _kind_of, parse_mapping, read_table, write_table
 
 __all__ = ["Rejected", "read_frame", "read_input", "read_transactions", "read_leads", "as_of_arg", "required_columns",
-           "step", "check_probability", "parse_sep"]
+           "step", "check_probability", "parse_sep", "distinct_paths"]
 
 #: lines before the first data row of a CSV file (the header is line 1)
 _CSV_FIRST_LINE = 2
@@ -47,6 +47,25 @@ def parse_sep(value: str | None) -> str | None:
     if len(value) != 1:
         raise UserError(f"--sep {value!r}: give one character, e.g. --sep ';' (or --sep tab).")
     return value
+
+
+def distinct_paths(**flags) -> None:
+    """Refuse two file options naming one file (``--output`` = ``--input`` would replace the input by the scores).
+
+    >>> distinct_paths(input="a.csv", output="./a.csv")
+    Traceback (most recent call last):
+    ...
+    crmml._cli_guard.UserError: --output ./a.csv is the same file as --input; the command would replace it. Choose another path.
+    """
+    seen = {}
+    for flag, value in flags.items():
+        if value is None:
+            continue
+        where = Path(value).resolve()
+        if where in seen:
+            raise UserError(f"--{flag.replace('_', '-')} {value} is the same file as --{seen[where].replace('_', '-')}; "
+                            "the command would replace it. Choose another path.")
+        seen[where] = flag
 
 
 @dataclass

@@ -20,7 +20,8 @@ rows and writes the rejected ones to FILE with ``crmml_line`` and ``crmml_reason
 line counts input, valid and rejected rows (see ``crmml._cli_io`` and ``crmml._bad_rows``).
 
 Outputs (``score``/``report`` files, ``train`` models) are atomic: written beside the
-target as ``.crmml-<pid>-<name>`` and renamed onto it when complete (see ``crmml._atomic``).
+target as ``.crmml-<pid>-<name>`` and renamed onto it when complete (see ``crmml._atomic``); two file
+options naming one file (``--output`` = ``--input``) are refused before any work.
 ``--key`` (or ``$CRMML_MODEL_KEY``) signs models in ``train`` and is demanded by ``score``.
 """
 
@@ -36,8 +37,8 @@ import pandas as pd
 
 from crmml._cli_decisions import DECISION_TASKS, add_decision_parsers, add_score_options, cmd_prioritise, read_features
 from crmml._cli_guard import KEY_ENV, UserError, load_model, model_key, raise_if_interrupted, run_guarded
-from crmml._cli_io import (ReadAhead, as_of_arg, check_probability, parse_sep, read_input, read_leads,
-                           read_transactions, step)
+from crmml._cli_io import (ReadAhead, as_of_arg, check_probability, distinct_paths, parse_sep, read_input,
+                           read_leads, read_transactions, step)
 from crmml._tables import TableSink, _kind_of, parse_mapping, partitions, read_table, write_table
 
 __all__ = ["main", "read_table", "write_table", "parse_mapping", "UserError", "TASKS"]
@@ -191,6 +192,7 @@ def _cmd_train(args, say):
     t0 = time.perf_counter()
     target = Path(args.model)
     fmt = _model_format(target)
+    distinct_paths(input=args.input, model=args.model, bad_rows=args.bad_rows)
     args.exclude = [c.strip() for spec in args.exclude for c in spec.split(",") if c.strip()]
     if args.exclude and args.kind != "leads":
         raise UserError(f"--exclude works with 'train leads' only (got 'train {args.kind}')")
@@ -245,6 +247,7 @@ def _cmd_score(args, say):
 
     t0 = time.perf_counter()
     _kind_of(Path(args.output))                   # refuse an unknown output suffix before any work
+    distinct_paths(input=args.input, model=args.model, output=args.output, bad_rows=args.bad_rows)
     ahead, on_verified = _read_ahead(args)
     model = load_model(args.model, model_key(args.key), on_verified=on_verified)
     name = type(model).__name__
@@ -300,6 +303,7 @@ def _cmd_score(args, say):
 def _cmd_report(args, say):
     from crmml.evaluation import classification_report, summarize_data
 
+    distinct_paths(input=args.input, reference=args.reference, output=args.output)
     df = read_table(args.input, parse_mapping(args.map), sep=parse_sep(args.sep), encoding=args.encoding)
     for col, flag in ((args.label, "--label"), (args.score, "--score")):
         if col not in df.columns:
