@@ -68,6 +68,8 @@ def test_plan_ranks_by_net_gain_and_respects_the_budget(planner):
     (dict(cost="cheap"), "cost must be a number or a Series"),
     (dict(cost=pd.Series({"nobody": 1.0})), "cost has no value for"),
     (dict(budget=-5), "budget"),
+    # hostile audit: a Series repeating an id raised pandas' 'cannot reindex on an axis with duplicate labels'
+    (dict(cost=pd.Series([1.0, 2.0], index=[1, 1])), r"cost gives 1 customer\(s\) more than one value, e.g. \[1\]"),
 ])
 def test_bad_plan_arguments_get_named_errors(planner, kw, match):
     with pytest.raises(ValueError, match=match):
@@ -103,6 +105,9 @@ def test_report_page_and_save_load(planner, tmp_path):
     out = planner.report(tmp_path / "plan.html", planner.plan(cost=1.0, effect=0.2, budget=100))
     text = out.read_text()
     assert "Retention plan" in text and "value_at_risk_total" in text and "data:image/png;base64" in text
+    # hostile audit: a table not from plan() raised KeyError 'selected'
+    with pytest.raises(ValueError, match=r"plan must be a table returned by plan\(\)"):
+        planner.report(tmp_path / "x.html", pd.DataFrame({"a": [1]}))
     path = save(planner, tmp_path / "planner.zip")
     back = load(path)
     pd.testing.assert_frame_equal(back.plan(cost=1.0, effect=0.2), planner.plan(cost=1.0, effect=0.2))

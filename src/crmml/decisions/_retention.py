@@ -24,8 +24,12 @@ _SCORE_COLS = ["churn_probability", "value_if_retained", "value_at_risk", "clv",
 
 
 def _per_customer(x, name, index, owner):
-    """A scalar or a Series aligned on ``index`` (every customer needs a value), as float array."""
+    """A scalar or a Series aligned on ``index`` (every customer needs a value; others are ignored), as float array."""
     if isinstance(x, pd.Series):
+        if x.index.has_duplicates:
+            dup = x.index[x.index.duplicated()].unique()
+            raise ValueError(f"{owner}: {name} gives {len(dup)} customer(s) more than one value, e.g. "
+                             f"{dup[:3].tolist()}; pass one value per customer_id.")
         v = x.reindex(index)
         if v.isna().any():
             raise ValueError(f"{owner}: {name} has no value for {int(v.isna().sum())} customer(s) of the plan, "
@@ -216,7 +220,8 @@ class RetentionPlanner(BaseEstimator):
         Parameters
         ----------
         cost : float or Series, default=0.0
-            Cost of the action per customer (a Series indexed by ``customer_id`` for per-customer costs).
+            Cost of the action per customer (a Series indexed by ``customer_id`` for per-customer costs: one value
+            per customer of the plan, each id once; values of customers not in the plan are ignored).
         effect : float or Series, default=0.1
             Share of the churn probability the action removes, in [0, 1] (assumed, or estimated by an uplift
             test such as :class:`UpliftModel`).
@@ -268,6 +273,12 @@ class RetentionPlanner(BaseEstimator):
         from crmml.evaluation import report
 
         plan = self.plan() if plan is None else plan
+        need = ["selected", "value_at_risk", "cost", "expected_net_gain"]
+        if not isinstance(plan, pd.DataFrame) or any(c not in plan.columns for c in need) or \
+                not pd.api.types.is_bool_dtype(plan["selected"].dtype):
+            got = list(plan.columns)[:8] if isinstance(plan, pd.DataFrame) else type(plan).__name__
+            raise ValueError(f"RetentionPlanner.report: plan must be a table returned by plan() (columns {need}, "
+                             f"'selected' true/false); got {got}.")
         sel = plan[plan["selected"]]
         metrics = {"customers_active": len(plan), "customers_selected": len(sel),
                    "value_at_risk_total": float(plan["value_at_risk"].sum()),
