@@ -62,6 +62,16 @@ def test_uplift_score_recommends_an_arm(tmp_path, capsys):
     assert list(got.columns) == ["customer_id", "uplift_a", "uplift_b", "recommended_arm", "expected_gain"]
     share = np.mean(got["recommended_arm"].to_numpy() == np.where(X["x1"] > 0, "a", "b"))
     assert share > 0.85
+    # hostile audit: a missing feature column and --cost -1 / nan ended as 'ValueError: ... (rerun with --debug)'
+    # or, for a negative cost, were scored silently
+    for extra, frame, what in (([], X.drop(columns="channel"), "lacks 1 column(s) seen in fit, e.g. ['channel']"),
+                               (["--cost", "-1"], X, "--value 1 / --cost -1: UpliftModel.recommend: cost must be >= 0"),
+                               (["--cost", "nan"], X, "cost must be a finite number")):
+        frame.assign(customer_id=np.arange(n)).to_csv(tmp_path / "bad.csv", index=False)
+        assert main(["score", "--model", str(model), "--input", str(tmp_path / "bad.csv"), "--output",
+                     str(tmp_path / "bad_out.csv"), *extra]) == 2
+        line = _err_line(capsys)
+        assert what in line and "rerun with --debug" not in line and not (tmp_path / "bad_out.csv").exists()
     X.assign(customer_id=1).to_csv(inp, index=False)
     assert main(["score", "--model", str(model), "--input", str(inp), "--output", str(out)]) == 2
     assert "customer_id must be unique" in _err_line(capsys)

@@ -77,8 +77,14 @@ def read_features(args):
 
 def _score_uplift(model, df, as_of, args):
     X = df.set_index("customer_id")
-    out = model.predict_uplift(X).add_prefix("uplift_")
-    rec = model.recommend(X, value=args.value, cost=args.cost)
+    try:
+        out = model.predict_uplift(X).add_prefix("uplift_")
+    except ValueError as exc:                      # a column of the model missing or repeated in the file
+        raise UserError(f"{args.input}: {exc}") from exc
+    try:
+        rec = model.recommend(X, value=args.value, cost=args.cost)
+    except ValueError as exc:
+        raise UserError(f"--value {args.value:g} / --cost {args.cost:g}: {exc}") from exc
     return out.join(rec[["arm", "expected_gain"]]).rename(columns={"arm": "recommended_arm"})
 
 

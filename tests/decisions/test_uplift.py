@@ -66,8 +66,13 @@ def test_policy_picks_the_best_arm_net_of_cost(data):
     pv = policy_value(yt, armt, {"policy": pol, "all_a": np.full(len(yt), "a"), "all_b": np.full(len(yt), "b")},
                       reference="all_a", n_bootstrap=200)
     assert pv.loc["policy", "diff_lower"] > 0 and pv.loc["policy", "value"] > pv.loc["all_b", "value"]
-    with pytest.raises(ValueError, match="no entry for arm 'b'"):
+    with pytest.raises(ValueError, match=r"one entry per treatment arm \['a', 'b'\].*it lacks 'b'"):
         m.recommend(X, cost={"a": 1.0})
+    # hostile audit: a cost for the control or an unknown arm was ignored, a negative cost accepted, silently
+    with pytest.raises(ValueError, match=r"cost must have one entry per .*\['control'\] are not arms"):
+        m.recommend(X, cost={"a": 1.0, "b": 1.0, "control": 5.0})
+    with pytest.raises(ValueError, match=r"cost must be >= 0"):
+        m.recommend(X, cost=-1.0)
 
 
 def test_bootstrap_intervals_cover_the_truth_mostly(data):
@@ -163,6 +168,13 @@ def test_repeated_column_names_are_refused(data):
     X, arm, y, _ = data
     with pytest.raises(ValueError, match=r"UpliftModel.fit: X has repeated column names \['x1'\]"):
         UpliftModel(n_estimators=5).fit(pd.concat([X, X[["x1"]]], axis=1), arm, y, control="control")
+    # hostile audit: columns 0 and "0" (one name as text) in fit, a repeated name in predict_uplift: pandas errors
+    with pytest.raises(ValueError, match=r"UpliftModel.fit: X has repeated column names \['0'\]"):
+        UpliftModel(n_estimators=5).fit(X.assign(**{"0": 1.0}).rename(columns={"x2": 0}), arm, y, control="control")
+    m = UpliftModel(n_estimators=5).fit(X.assign(empty=None), arm, y, control="control")   # all-None: numpy error
+    with pytest.raises(ValueError, match=r"predict_uplift: X has repeated column names \['x1'\]"):
+        m.predict_uplift(pd.concat([X, X[["x1"]]], axis=1).assign(empty=None))
+    assert np.allclose(m.predict_uplift(X.assign(empty="new")), m.predict_uplift(X.assign(empty=None)))
 
 
 def test_metric_inputs_get_named_errors():

@@ -39,6 +39,13 @@ def _check_arms(treatment, n, control, owner):
     return t.to_numpy(), control, [a for a in arms if a != control]
 
 
+def _str_columns(X, owner):
+    """``X`` with its column names as text (as stored in ``feature_names_in_``); names equal as text are refused."""
+    X = X.set_axis([str(c) for c in X.columns], axis=1)
+    check_feature_frame(X, owner)
+    return X
+
+
 def _check_outcome(y, n, owner):
     s = pd.Series(np.asarray(y, dtype=object).ravel() if not isinstance(y, pd.Series) else y.to_numpy())
     if len(s) != n:
@@ -216,13 +223,15 @@ class UpliftModel(BaseEstimator):
     def _encode(self, X, owner):
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"{owner} expects X as a pandas DataFrame (one row per customer).")
-        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        X = _str_columns(X, owner)
+        missing = [str(c) for c in self.feature_names_in_ if c not in X.columns]
         if missing:
             raise ValueError(f"{owner}: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
-        X = X.set_axis([str(c) for c in X.columns], axis=1)
         cols = []
         for c in self.feature_names_in_:
-            if c in self.categories_:
+            if c in self.categories_ and not self.categories_[c]:      # no value in fit: no encoded column
+                cols.append(np.empty((len(X), 0)))
+            elif c in self.categories_:
                 v = X[c].astype(object).map(lambda x: None if pd.isna(x) else str(x)).to_numpy()
                 cols.append(np.column_stack([(v == k).astype(np.float64) for k in self.categories_[c]]))
             else:
@@ -230,9 +239,9 @@ class UpliftModel(BaseEstimator):
         return np.hstack(cols) if cols else np.empty((len(X), 0))
 
     def _learn_encoding(self, X):
-        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
+        X = _str_columns(X, "UpliftModel.fit")
+        self.feature_names_in_ = np.asarray(list(X.columns), dtype=object).astype(str)
         self.n_features_in_ = len(self.feature_names_in_)
-        X = X.set_axis(list(self.feature_names_in_), axis=1)
         self.categories_ = {c: sorted({str(v) for v in X[c].dropna().unique()}) for c in X.columns
                             if not (pd.api.types.is_numeric_dtype(X[c].dtype) or pd.api.types.is_bool_dtype(X[c].dtype))}
         self.encoded_names_ = [n for c in self.feature_names_in_
@@ -412,7 +421,8 @@ class UpliftModel(BaseEstimator):
         value : float or dict, default=1.0
             Value of one unit of outcome (e.g. margin per conversion); a dict gives it per arm.
         cost : float or dict, default=0.0
-            Cost of treating one customer with an arm; a dict gives it per arm (the control costs 0).
+            Cost (>= 0) of treating one customer with an arm; a dict gives it per arm (the control costs 0).
+            A dict must name every treatment arm and nothing else.
 
         Returns
         -------
@@ -434,12 +444,15 @@ class UpliftModel(BaseEstimator):
         return pd.concat([out, pd.DataFrame(gains, index=X.index)], axis=1)
 
     def _per_arm(self, x, arm, name):
-        if isinstance(x, dict):
-            if arm not in x:
-                raise ValueError(f"UpliftModel.recommend: {name} has no entry for arm {arm!r} (arms: {self.arms_}).")
-            x = x[arm]
+        own, extra = "UpliftModel.recommend", sorted(set(map(str, x)) - set(self.arms_)) if isinstance(x, dict) else []
+        if isinstance(x, dict) and (arm not in x or extra):
+            raise ValueError(f"{own}: {name} must have one entry per treatment arm {self.arms_} (the control is not "
+                             f"treated); {f'it lacks {arm!r}' if arm not in x else f'{extra} are not arms'}.")
+        x = x[arm] if isinstance(x, dict) else x
         if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not np.isfinite(x):
-            raise ValueError(f"UpliftModel.recommend: {name} must be a finite number or a dict of them per arm.")
+            raise ValueError(f"{own}: {name} must be a finite number or a dict of them per arm.")
+        if name == "cost" and x < 0:
+            raise ValueError(f"{own}: cost must be >= 0 (the cost of treating one customer); got {x!r}.")
         return float(x)
 
     def _check_loaded_state(self):
