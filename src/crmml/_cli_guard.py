@@ -112,10 +112,11 @@ class _SigtermRaises:
 
 def _message(exc: BaseException) -> str:
     from crmml._time import AsOfError
+    from crmml.exceptions import IdTypeError
     from crmml.persistence import ModelLoadError
     from crmml.schema import SchemaError
 
-    if isinstance(exc, (UserError, SchemaError, ModelLoadError, AsOfError)):
+    if isinstance(exc, (UserError, SchemaError, ModelLoadError, AsOfError, IdTypeError)):
         return str(exc)
     if isinstance(exc, ImportError):
         return f"this step needs a part of crmml that is not available: {exc}"
@@ -127,7 +128,8 @@ def _message(exc: BaseException) -> str:
 
 
 def run_guarded(command, *, debug: bool) -> int:
-    """Run ``command()`` (returns an exit status); failures become one line on stderr and status 2.
+    """Run ``command()`` (returns an exit status); failures become one line on stderr and status 2 (named input
+    errors, also ``IdTypeError``, print their message alone; others with their type and a pointer to --debug).
 
     With ``debug`` exceptions propagate (tracebacks). Either way SIGTERM raises
     :class:`Terminated` inside ``command`` and each distinct warning prints as one line.

@@ -44,6 +44,8 @@ def test_one_customer_is_not_two(int_model):
     ([1.5], r"not integers, e.g. 1.5"),
     ([True], r"not integers, e.g. True"),
     ([1, None], r"1 missing customer id\(s\)"),
+    # hostile audit: an id beyond int64 raised Python's OverflowError "int too large to convert to C long"
+    (["99999999999999999999999999"], r"1 requested id\(s\) are integers beyond the int64 range"),
 ])
 def test_unconvertible_ids_are_refused(int_model, ids, match):
     with pytest.raises(IdTypeError, match=match):

@@ -67,6 +67,10 @@ def customer_ids_like(customers, fitted: pd.Index, owner: str, *, warn_unknown: 
             raise IdTypeError(f"{owner}: the model was fitted on integer customer ids, but {len(bad)} requested "
                               f"id(s) are not integers, e.g. {', '.join(ex)}. Pass the ids as they appear in the "
                               "training transactions (integer-valued ids are integers, by the schema's id rule).")
+        big = [v for v, c in zip(raw, conv) if not -2**63 <= c < 2**63]
+        if big:                                    # no fitted id is that large (int64)
+            raise IdTypeError(f"{owner}: {len(big)} requested id(s) are integers beyond the int64 range of the "
+                              f"model's ids, e.g. {', '.join(map(repr, big[:_N_EXAMPLES]))}; pass real customer ids.")
         ids = np.asarray(pd.unique(np.asarray(conv, dtype=np.int64)), dtype=np.int64)
     else:
         ids = np.asarray(pd.unique(pd.Series([_canon_one(v) for v in raw], dtype=object)), dtype=object)
