@@ -3,8 +3,6 @@ for randomised tests with one or several treatment arms."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -12,81 +10,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_aligned, check_feature_frame, check_in, check_number, numeric_values
 from crmml._utils._xgb import check_xgb_params, xgb_errors
-from crmml.decisions._errors import NotRandomisedWarning, TreatmentError
+from crmml.decisions._errors import TreatmentError
+from crmml.decisions._uplift_inputs import check_arms, check_outcome, randomisation_check, str_columns
 from crmml.decisions._uplift_select import AUTO_CANDIDATES, _folds, select_learner
 from crmml.decisions._uplift_shift import check_shift_models, fit_shift, shift_uplift
-from crmml.schema import SchemaError
 
 __all__ = ["UpliftModel"]
-
-#: p-value (after Bonferroni over the features) below which arm shares are taken to vary with a feature
-_RANDOMISATION_ALPHA = 1e-3
-def _check_arms(treatment, n, control, owner):
-    t = pd.Series(np.asarray(treatment, dtype=object).ravel())
-    if len(t) != n:
-        raise ValueError(f"{owner}: treatment has {len(t)} values but X has {n} rows.")
-    if t.isna().any():
-        raise TreatmentError(f"{owner}: treatment is missing on {int(t.isna().sum())} rows; every row needs its arm.")
-    t = t.map(str)
-    arms = sorted(t.unique())
-    if len(arms) < 2:
-        raise TreatmentError(f"{owner}: the treatment column holds a single arm ({arms[0]!r}); an uplift model "
-                             "needs a control arm and at least one treatment arm.")
-    control = str(control)
-    if control not in arms:
-        raise TreatmentError(f"{owner}: the control arm {control!r} does not occur in treatment (arms: {arms}). "
-                             "Pass control= with the label of the untreated group.")
-    return t.to_numpy(), control, [a for a in arms if a != control]
-
-
-def _str_columns(X, owner):
-    """``X`` with its column names as text (as stored in ``feature_names_in_``); names equal as text are refused."""
-    X = X.set_axis([str(c) for c in X.columns], axis=1)
-    check_feature_frame(X, owner)
-    return X
-
-
-def _check_outcome(y, n, owner):
-    s = pd.Series(np.asarray(y, dtype=object).ravel() if not isinstance(y, pd.Series) else y.to_numpy())
-    if len(s) != n:
-        raise ValueError(f"{owner}: y has {len(s)} values but X has {n} rows.")
-    if pd.api.types.is_bool_dtype(s.dtype):
-        s = s.astype(np.float64)
-    num = pd.to_numeric(s, errors="coerce")
-    bad = num.isna().to_numpy()
-    if bad.any():
-        raise SchemaError("outcome", "y", "the outcome must be numeric (0/1 for a response, an amount for "
-                          "spend) and present on every row", n_rows=int(bad.sum()),
-                          examples=pd.unique(s[bad].astype(str))[:3].tolist())
-    v = num.to_numpy(np.float64)
-    if not np.isfinite(v).all():
-        raise SchemaError("outcome", "y", "infinite outcome values", n_rows=int((~np.isfinite(v)).sum()))
-    return v
-
-
-def _randomisation_check(X, t, owner):
-    """Warn when arm shares depend on a feature (chi-square test per column, Bonferroni-corrected)."""
-    from scipy.stats import chi2_contingency
-
-    worst = (1.0, None)
-    for c in X.columns:
-        col = X[c]
-        if col.nunique(dropna=True) > 10:
-            key = pd.qcut(col.rank(method="first"), 5, labels=False)
-        else:
-            key = col.astype(str)
-        tab = pd.crosstab(key, t)
-        if tab.shape[0] < 2:
-            continue
-        p = chi2_contingency(tab.to_numpy())[1]
-        if p < worst[0]:
-            worst = (p, c)
-    p_adj = min(1.0, worst[0] * max(1, X.shape[1]))
-    if p_adj < _RANDOMISATION_ALPHA:
-        warnings.warn(f"{owner}: the arm shares vary with {worst[1]!r} (chi-square p = {p_adj:.2g} after "
-                      f"Bonferroni over {X.shape[1]} columns): the assignment does not look randomised, so the "
-                      "propensities are not constant and the estimated effects may be biased. Check the test "
-                      "design, or restrict to a randomised subset.", NotRandomisedWarning, stacklevel=3)
 
 
 class UpliftModel(BaseEstimator):
@@ -223,7 +152,7 @@ class UpliftModel(BaseEstimator):
     def _encode(self, X, owner):
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"{owner} expects X as a pandas DataFrame (one row per customer).")
-        X = _str_columns(X, owner)
+        X = str_columns(X, owner)
         missing = [str(c) for c in self.feature_names_in_ if c not in X.columns]
         if missing:
             raise ValueError(f"{owner}: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
@@ -239,7 +168,7 @@ class UpliftModel(BaseEstimator):
         return np.hstack(cols) if cols else np.empty((len(X), 0))
 
     def _learn_encoding(self, X):
-        X = _str_columns(X, "UpliftModel.fit")
+        X = str_columns(X, "UpliftModel.fit")
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object).astype(str)
         self.n_features_in_ = len(self.feature_names_in_)
         self.categories_ = {c: sorted({str(v) for v in X[c].dropna().unique()}) for c in X.columns
@@ -349,12 +278,12 @@ class UpliftModel(BaseEstimator):
             control = "False" if labels & {"False", "True"} else "0"
         check_aligned(treatment, X, "treatment", owner)
         check_aligned(y, X, "y", owner)
-        t, self.control_, self.arms_ = _check_arms(treatment, len(X), control, owner)
-        yv = _check_outcome(y, len(X), owner)
+        t, self.control_, self.arms_ = check_arms(treatment, len(X), control, owner)
+        yv = check_outcome(y, len(X), owner)
         self.binary_ = bool(np.isin(yv, (0.0, 1.0)).all())
         self._learn_encoding(X)
         Z = self._encode(X, owner)
-        _randomisation_check(X.set_axis(list(self.feature_names_in_), axis=1), t, owner)
+        randomisation_check(X.set_axis(list(self.feature_names_in_), axis=1), t, owner)
         self.shares_ = {a: float(np.mean(t == a)) for a in [self.control_] + self.arms_}
         self.learner_, self.selection_ = self.learner, None
         if self.learner == "auto":
