@@ -242,3 +242,23 @@ def test_read_ahead_returns_or_raises_what_the_reader_did():
     with pytest.raises(UserError, match="amount"):
         ahead.result()
     assert ahead._thread.daemon                     # never holds up an exit
+
+
+def test_crmml_named_errors_print_their_message_alone(capsys):
+    # a library-side ParameterError (e.g. crmml score --k 0 reaching NextBestOffer.recommend) printed
+    # "ParameterError: ... (rerun with --debug for the traceback)", as if it were a crash
+    from crmml._cli_guard import run_guarded
+    from crmml.exceptions import ParameterError
+
+    def bad_k():
+        raise ParameterError("The 'k' parameter of NextBestOffer.recommend must be an int in [1, 1000]. Got 0 instead.")
+
+    assert run_guarded(bad_k, debug=False) == 2
+    assert capsys.readouterr().err.strip() == ("crmml: error: The 'k' parameter of NextBestOffer.recommend must be an "
+                                               "int in [1, 1000]. Got 0 instead.")
+
+    def crash():
+        raise RuntimeError("disk on fire")                    # not crmml's: type and the --debug pointer stay
+
+    assert run_guarded(crash, debug=False) == 2
+    assert "RuntimeError: disk on fire (rerun with --debug" in capsys.readouterr().err

@@ -111,25 +111,23 @@ class _SigtermRaises:
 
 
 def _message(exc: BaseException) -> str:
-    from crmml._time import AsOfError
-    from crmml.exceptions import IdTypeError
-    from crmml.persistence import ModelLoadError
-    from crmml.schema import SchemaError
-
-    if isinstance(exc, (UserError, SchemaError, ModelLoadError, AsOfError, IdTypeError)):
-        return str(exc)
+    """One line for a failure: crmml's named errors (``UserError``, ``SchemaError``, ``AsOfError``,
+    ``ParameterError``, ``ModelLoadError``, ``IdTypeError``, ...) say what to fix, so their message alone; any
+    other exception with its type and a pointer to ``--debug``."""
     if isinstance(exc, ImportError):
         return f"this step needs a part of crmml that is not available: {exc}"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted (Ctrl-C); no output was written"
     if isinstance(exc, Terminated):
         return "terminated (SIGTERM); no output was written"
+    if type(exc).__module__.startswith("crmml."):
+        return str(exc)
     return f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
 
 
 def run_guarded(command, *, debug: bool) -> int:
-    """Run ``command()`` (returns an exit status); failures become one line on stderr and status 2 (named input
-    errors, also ``IdTypeError``, print their message alone; others with their type and a pointer to --debug).
+    """Run ``command()`` (returns an exit status); failures become one line on stderr and status 2 (crmml's named
+    errors print their message alone; others with their type and a pointer to --debug).
 
     With ``debug`` exceptions propagate (tracebacks). Either way SIGTERM raises
     :class:`Terminated` inside ``command`` and each distinct warning prints as one line.
