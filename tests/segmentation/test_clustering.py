@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from crmml.exceptions import ParameterError
 from crmml.segmentation import CustomerClusterer, rfm_table
 
 FEATS = ["recency", "frequency", "monetary", "tenure"]
@@ -240,3 +241,27 @@ def test_features_as_a_single_string_is_refused():
     with pytest.raises(ValueError, match=r"The 'features' parameter of CustomerClusterer must be None or a list of "
                                          r"column names. Got 'monetary' instead \(write \['monetary'\]\)"):
         CustomerClusterer(features="monetary", n_clusters=3).fit(X)
+
+
+def test_repeated_feature_names_and_duplicate_columns_are_refused_by_name():
+    # hostile audit: features=["recency", "recency"] and a frame with two 'recency' columns ended in pandas errors
+    # ("The truth value of a Series is ambiguous", "'DataFrame' object has no attribute 'dtype'")
+    X, _ = _blobs(n=20)
+    with pytest.raises(ParameterError, match=r"The 'features' parameter of CustomerClusterer names \['recency'\] "
+                                             r"more than once"):
+        CustomerClusterer(features=["recency", "recency"], n_clusters=2).fit(X)
+    twice = pd.concat([X, X[["recency"]]], axis=1)
+    with pytest.raises(ValueError, match=r"CustomerClusterer.fit: the frame has several columns named \['recency'\]"):
+        CustomerClusterer(n_clusters=2).fit(twice)
+    cc = CustomerClusterer(n_clusters=2).fit(X)
+    with pytest.raises(ValueError, match=r"CustomerClusterer.predict: the frame has several columns named"):
+        cc.predict(twice)
+
+
+@pytest.mark.parametrize("vocabulary", [["recency"], {"recency": "lapsed"}, {"recency": ("recent",)},
+                                        {"recency": ("recent", 2)}, {"monetary": ("low", "high", "nouns")}])
+def test_malformed_vocabulary_is_refused_by_name(vocabulary):
+    # hostile audit: these ended in TypeError/IndexError from inside the naming code
+    X, _ = _blobs(n=20)
+    with pytest.raises(ParameterError, match=r"The 'vocabulary' parameter of CustomerClusterer must"):
+        CustomerClusterer(n_clusters=2, vocabulary=vocabulary).fit(X)

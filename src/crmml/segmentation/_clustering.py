@@ -117,7 +117,8 @@ class CustomerClusterer(FrameOutputMixin, ClusterMixin, TransformerMixin, BaseEs
     name_threshold : float, default=0.5
     max_name_terms : int, default=3
     vocabulary : dict, optional
-        Merged over :data:`DEFAULT_NAME_VOCABULARY`.
+        Merged over :data:`DEFAULT_NAME_VOCABULARY`: feature -> (word when low, word when high[, "noun"]); a
+        ParameterError names any other entry.
     revenue : str or None, default="monetary"
         Column of the frame used for revenue share and cluster order (it need not be a clustering feature).
     random_state : int, default=0
@@ -200,11 +201,37 @@ class CustomerClusterer(FrameOutputMixin, ClusterMixin, TransformerMixin, BaseEs
         check_number(self.name_threshold, "name_threshold", _OWNER, kind="float", low=0)
         check_number(self.max_name_terms, "max_name_terms", _OWNER, low=1, high=100)
         check_names(self.features, "features", _OWNER)
+        if self.features is not None:
+            dup = sorted({str(c) for c in self.features if list(self.features).count(c) > 1})
+            if dup:
+                raise ParameterError(f"The 'features' parameter of {_OWNER} names {dup} more than once; "
+                                     f"list each column once.")
+        self._check_vocabulary()
+
+    def _check_vocabulary(self):
+        voc = self.vocabulary
+        if voc is not None and not isinstance(voc, dict):
+            raise ParameterError(f"The 'vocabulary' parameter of {_OWNER} must be None or a dict "
+                                 f"{{feature: (word when low, word when high[, 'noun'])}}. Got {voc!r} instead.")
+        for feat, entry in (voc or {}).items():
+            if entry is None:
+                continue
+            if not (isinstance(entry, (tuple, list)) and len(entry) in (2, 3)
+                    and all(isinstance(w, str) for w in entry[:2]) and (len(entry) == 2 or entry[2] == "noun")):
+                raise ParameterError(f"The 'vocabulary' parameter of {_OWNER} must map each feature to (word when "
+                                     f"low, word when high[, 'noun']) with words as str ('' leaves the feature "
+                                     f"out of names). Got {entry!r} for {feat!r} instead.")
 
     def _check_X(self, X, where: str, fitting: bool) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             raise ValueError(f"{_OWNER}.{where} expects a DataFrame of numeric features indexed by customer_id. "
                              f"Got {type(X).__name__} instead.")
+        named = list(self.features) if fitting and self.features is not None else \
+            None if fitting else list(self.feature_names_in_)
+        dup = sorted({str(c) for c in X.columns[X.columns.duplicated()] if named is None or c in named})
+        if dup:
+            raise ValueError(f"{_OWNER}.{where}: the frame has several columns named {dup}; keep one of each "
+                             f"(rename or drop the copies).")
         if fitting:
             cols = list(self.features) if self.features is not None else \
                 [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c].dtype)
