@@ -6,6 +6,7 @@ import pytest
 
 from crmml.evaluation import roc_auc
 from crmml import RuleError
+from crmml.exceptions import ParameterError
 from crmml.schema import SchemaError
 from crmml.scoring import BANT_RULES, LeadScorer, RuleLeadScorer
 
@@ -100,3 +101,30 @@ def test_rule_errors(bant):
         RuleLeadScorer({"bad": ("need > 0 and budget", 1)}).fit().score_leads(bant)
     with pytest.raises(ValueError, match="'points' parameter of RuleLeadScorer rule 0 must be a float"):
         RuleLeadScorer([{"condition": "need > 0", "points": "many"}]).fit()
+
+
+def test_points_too_large_to_add_are_refused_by_name():
+    # hostile audit: points=1e308 on two rules overflowed the sums and scored leads -9223372036854775808
+    leads = pd.DataFrame({"lead_id": [1, 2, 3], "employees": [1, 50, 500]})
+    rules = [{"condition": "employees > 100", "points": 1e308}, {"condition": "employees > 10", "points": 1e308}]
+    with pytest.raises(ParameterError, match=r"The 'points' parameter of RuleLeadScorer rule 0 must be a float in "
+                                             r"\[-1000000000000.0, 1000000000000.0\]. Got 1e\+308"):
+        RuleLeadScorer(rules).fit()
+    ok = RuleLeadScorer([{**r, "points": 1e12} for r in rules]).fit().score_leads(leads)
+    assert ok["score"].tolist() == [0, 50, 100]
+
+
+@pytest.mark.parametrize("result, match", [
+    (lambda d: pd.Series([2, 1, 0]), r"must give True/False per lead \(missing counts as no match\); 1 of 3 "
+                                     r"values are not, e.g. \[2\]"),
+    (lambda d: pd.Series([True, False, False], index=[7, 8, 9]), r"returned a Series with another index than the "
+                                                                 r"leads frame"),
+])
+def test_callable_condition_giving_non_booleans_or_another_index_is_refused(result, match):
+    # hostile audit: 2 ended in pandas' "Need to pass bool-like values"; a Series on another index was read by
+    # position, silently
+    leads = pd.DataFrame({"lead_id": [1, 2, 3], "employees": [1, 50, 500]})
+    with pytest.raises(ValueError, match=r"Rule 'big' of RuleLeadScorer \(a callable\) " + match):
+        RuleLeadScorer({"big": (result, 10)}).fit().score_leads(leads)
+    fine = RuleLeadScorer({"big": (lambda d: d["employees"] > 100, 10)}).fit().score_leads(leads)
+    assert fine["score"].tolist() == [0, 0, 100]

@@ -25,6 +25,27 @@ BANT_RULES = (
 )
 
 
+_MAX_POINTS = 1e12  # beyond this the sums of points overflow or lose the small rules in rounding
+
+
+def _callable_mask(m, frame, name) -> np.ndarray:
+    """The boolean match of a callable condition's result (missing is no match); ValueError naming the rule."""
+    if isinstance(m, pd.Series) and not m.index.equals(frame.index):
+        raise ValueError(f"Rule {name!r} of RuleLeadScorer (a callable) returned a Series with another index than "
+                         f"the leads frame it was given; return one indexed like that frame (or an array).")
+    m = pd.Series(np.asarray(m), index=frame.index) if np.ndim(m) else pd.Series(bool(m), index=frame.index)
+    if len(m) != len(frame):
+        raise ValueError(f"Rule {name!r} of RuleLeadScorer must give one value per lead. "
+                         f"Got {len(m)} values for {len(frame)} leads instead.")
+    try:
+        return m.astype("boolean").fillna(False).astype(bool).to_numpy()
+    except (TypeError, ValueError):
+        bad = m[m.notna() & ~m.isin([True, False])]
+        raise ValueError(f"Rule {name!r} of RuleLeadScorer (a callable) must give True/False per lead (missing "
+                         f"counts as no match); {len(bad)} of {len(m)} values are not, e.g. "
+                         f"{bad.unique()[:3].tolist()}.") from None
+
+
 def _normalise_rules(rules):
     owner = "RuleLeadScorer"
     if rules is None:
@@ -49,7 +70,7 @@ def _normalise_rules(rules):
         if not (isinstance(cond, str) or callable(cond)):
             raise ValueError(f"The condition of rule {i} of {owner} must be a query string or a callable. "
                              f"Got {cond!r} instead.")
-        check_number(r["points"], "points", f"{owner} rule {i}", kind="float")
+        check_number(r["points"], "points", f"{owner} rule {i}", kind="float", low=-_MAX_POINTS, high=_MAX_POINTS)
         kind = r.get("kind", "fit")
         if kind not in ("fit", "engagement"):
             raise ValueError(f"The kind of rule {i} of {owner} must be 'fit' or 'engagement'. Got {kind!r} instead.")
@@ -80,7 +101,9 @@ class RuleLeadScorer(BaseEstimator):
     pandas query syntax without anything that could run code, such as
     ``"employees >= 50 and source == 'referral'"`` -- see :class:`crmml.RuleError`
     for the grammar -- or a callable ``frame -> boolean array``) and a number of
-    points (negative points allowed).
+    points (negative points allowed, at most 1e12 in absolute value). A callable
+    must return True/False per lead (an array, or a Series indexed like the
+    frame it was given).
     When events are given, the engagement features of
     :func:`lead_event_features` (``events_<type>_count``, ``events_7d_count``,
     ``days_since_last_event``, ...) can be used in conditions too; mark such
@@ -181,11 +204,7 @@ class RuleLeadScorer(BaseEstimator):
             except Exception as exc:  # noqa: BLE001 - the user's callable; re-raised with the rule named
                 raise ValueError(f"Rule {name!r} of RuleLeadScorer (a callable) could not be evaluated: "
                                  f"{type(exc).__name__}: {exc}") from exc
-            m = pd.Series(np.asarray(m), index=frame.index) if np.ndim(m) else pd.Series(bool(m), index=frame.index)
-            if len(m) != len(frame):
-                raise ValueError(f"Rule {name!r} of RuleLeadScorer must give one value per lead. "
-                                 f"Got {len(m)} values for {len(frame)} leads instead.")
-            out[name] = m.astype("boolean").fillna(False).astype(bool).to_numpy()
+            out[name] = _callable_mask(m, frame, name)
         return pd.DataFrame(out, index=pd.Index(frame["lead_id"].to_numpy(), name="lead_id"))
 
     def _check_loaded_state(self) -> None:
