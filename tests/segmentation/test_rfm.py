@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from crmml.schema import SchemaError
 from crmml.segmentation import DEFAULT_RFM_SEGMENTS, RFMSegmenter, default_rfm_segments, rfm_table, segment_summary
 from crmml.segmentation._rfm import _tie_aware_edges
 
@@ -316,3 +317,10 @@ def test_segment_summary_of_a_frame_without_segments_is_refused():
     with pytest.raises(ValueError, match=r"segment_summary: the segments frame has no 'segment' column; got "
                                          r"\['recency', 'frequency'"):
         segment_summary(rfm_table(TX, AS_OF, returns_only="keep"))
+
+
+def test_rfm_table_columns_not_a_dict_is_refused_by_name():
+    # hostile audit: columns=["x"] ended in "dictionary update sequence element #0 has length 1; 2 is required"
+    tx = pd.DataFrame({"customer_id": [1, 2], "timestamp": pd.to_datetime(["2024-01-01"] * 2), "amount": [1.0, 2.0]})
+    with pytest.raises(SchemaError, match=r"columns= must be a dict \{their_name: canonical_name\}; got list"):
+        rfm_table(tx, "2024-02-01", columns=["x"])

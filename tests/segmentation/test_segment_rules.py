@@ -60,3 +60,14 @@ def test_errors():
     rs = RuleSegmenter({"a": "monetary > 1"}).fit(X)
     with pytest.raises(ValueError, match=r"RuleSegmenter.transform: rule 0 'a'"):
         rs.transform(X.drop(columns="monetary"))
+
+
+def test_callable_giving_a_series_on_another_index_is_refused():
+    # hostile audit: the Series was read by position, so each customer silently got another row's answer
+    X = pd.DataFrame({"a": [1, 2, 3]}, index=pd.Index([10, 20, 30], name="customer_id"))
+    seg = RuleSegmenter({"Big": lambda d: (d["a"] > 1).reset_index(drop=True)})
+    with pytest.raises(ValueError, match=r"RuleSegmenter.fit: rule 0 'Big' \(a callable\) returned a Series with "
+                                         r"another index than the frame"):
+        seg.fit(X)
+    ok = RuleSegmenter({"Big": lambda d: d["a"] > 1}).fit_transform(X)
+    assert ok["segment"].tolist() == ["Other", "Big", "Big"]

@@ -78,8 +78,8 @@ def rfm_table(transactions: pd.DataFrame, as_of, *, returns_only: str = "drop",
     owner = "rfm_table"
     check_in(returns_only, "returns_only", owner, ("drop", "keep"))
     ts = check_as_of(as_of, owner)
-    if isinstance(transactions, pd.DataFrame):
-        cmap = dict(columns or {})
+    if isinstance(transactions, pd.DataFrame) and (columns is None or isinstance(columns, dict)):
+        cmap = dict(columns or {})  # other columns= values: validate_transactions names the mistake
         wanted = [c for c in transactions.columns
                   if cmap.get(c, c) in ("customer_id", "timestamp", "amount", "transaction_id")]
         cmap = {k: v for k, v in cmap.items() if k in wanted}

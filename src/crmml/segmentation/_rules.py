@@ -24,7 +24,7 @@ class RuleSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
         Ordered rules. A rule is a condition in crmml's rule language, the pandas query syntax without
         anything that could run code (for example ``"monetary > 5000 and frequency >= 10"``; see
         :class:`crmml.RuleError` for the grammar), or a callable taking the frame and returning a boolean
-        mask. Several rules may give the same segment name.
+        mask (an array, or a Series indexed like the frame). Several rules may give the same segment name.
     default : str, default="Other"
         Segment of customers no rule matches.
 
@@ -104,6 +104,10 @@ class RuleSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
             except Exception as exc:  # noqa: BLE001 - the user's callable; re-raised with the rule named
                 raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} (a callable) failed on the frame: "
                                  f"{type(exc).__name__}: {exc}") from exc
+            if isinstance(m, pd.Series) and not m.index.equals(X.index):
+                raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} (a callable) returned a Series with another "
+                                 f"index than the frame it was given; return one indexed like that frame (or an "
+                                 f"array).")
             m = np.asarray(m)
             if m.shape != (len(X),) or m.dtype != bool:
                 raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} must give one boolean per customer; "
