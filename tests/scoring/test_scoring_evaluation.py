@@ -28,6 +28,8 @@ def test_evaluation_tables_are_consistent(seed):
     for score in (100 * p, p - 0.5):
         ev3 = evaluate_lead_scores(y, score)
         assert np.isnan(ev3["brier"]) and ev3["roc_auc"] == pytest.approx(ev["roc_auc"])
+    one_class = evaluate_lead_scores(np.zeros(50), p[:50])              # documented: undefined, so NaN
+    assert np.isnan(one_class["roc_auc"]) and np.isnan(one_class["pr_auc"]) and one_class["base_rate"] == 0
 
 
 def test_plot_gains_draws_on_the_given_axes(seed):

@@ -265,3 +265,20 @@ def test_malformed_vocabulary_is_refused_by_name(vocabulary):
     X, _ = _blobs(n=20)
     with pytest.raises(ParameterError, match=r"The 'vocabulary' parameter of CustomerClusterer must"):
         CustomerClusterer(n_clusters=2, vocabulary=vocabulary).fit(X)
+
+
+def test_more_clusters_than_distinct_customers_warns_with_the_counts():
+    # fewer distinct rows than clusters left empty clusters (size 0, named "(2)") with scikit-learn's warning only
+    import warnings as _w
+
+    from crmml.exceptions import InsufficientDataWarning
+
+    X = pd.DataFrame({"recency": [5.0] * 20 + [50.0] * 20, "frequency": [1.0] * 20 + [3.0] * 20})
+    with _w.catch_warnings():
+        _w.simplefilter("ignore")                  # scikit-learn's own ConvergenceWarning
+        with pytest.warns(InsufficientDataWarning, match=r"1 of the 3 clusters are empty: the features hold only 2 "
+                                                         r"distinct customer rows"):
+            CustomerClusterer(n_clusters=3, random_state=0).fit(X)
+    with _w.catch_warnings():
+        _w.simplefilter("error", InsufficientDataWarning)
+        CustomerClusterer(n_clusters=2, random_state=0).fit(X)          # as many clusters as distinct rows: quiet

@@ -90,7 +90,8 @@ def evaluate_lead_scores(y_true, probability, grade=None, *, n_bins: int = 10) -
 
     Returns
     -------
-    dict with ``n``, ``base_rate``, ``roc_auc``, ``pr_auc``, ``brier``, ``gains``
+    dict with ``n``, ``base_rate``, ``roc_auc``, ``pr_auc`` (both NaN when all leads share one outcome), ``brier``,
+    ``gains``
     (:func:`crmml.evaluation.decile_table`, highest scores first) and ``grades``
     (per grade: ``count``, ``conversions``, ``conversion_rate``, ``mean_probability``, ``lift``).
 

@@ -4,6 +4,7 @@ that explains membership as if-then rules."""
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from crmml._utils import check_in, check_names, check_number, progress
 from crmml._utils._rowdot import row_dot
 from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._state import check_codes
-from crmml.exceptions import ParameterError
+from crmml.exceptions import InsufficientDataWarning, ParameterError
 
 __all__ = ["CustomerClusterer", "DEFAULT_NAME_VOCABULARY"]
 
@@ -320,6 +321,10 @@ class CustomerClusterer(FrameOutputMixin, ClusterMixin, TransformerMixin, BaseEs
         k = self.n_clusters_
         rev = self._revenue(X)
         size = np.bincount(raw, minlength=k)
+        if (empty := int(np.count_nonzero(size == 0))):   # fewer distinct customers than clusters (ties)
+            warnings.warn(f"{_OWNER}.fit: {empty} of the {k} clusters are empty: the features hold only "
+                          f"{len(np.unique(Z, axis=0)):,} distinct customer rows. Choose fewer clusters or "
+                          "features that tell the customers apart.", InsufficientDataWarning, stacklevel=2)
         key = (np.bincount(raw, weights=rev, minlength=k) / np.maximum(size, 1)) if rev is not None else size
         order = np.lexsort((np.arange(k), -key))  # cluster 0 = highest mean revenue (else largest)
         self.label_map_ = np.empty(k, dtype=np.int64)
