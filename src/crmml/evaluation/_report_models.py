@@ -170,20 +170,33 @@ def clv_tracking(model, transactions: pd.DataFrame, *, end, n_points: int = 30) 
     >>> t.columns.tolist(), bool(t["holdout"].iloc[-1])
     (['actual', 'expected', 'holdout'], True)
     """
-    from crmml._utils import check_as_of, check_number
-    from crmml.clv import summarize
-    from crmml.schema import validate_transactions
-    from crmml.clv._summary import _UNIT_DAYS
+    end, transactions = _tracking_inputs(model, transactions, end, n_points, "clv_tracking")
+    return _tracking(model, transactions, end, n_points)
 
-    check_number(n_points, "n_points", "clv_tracking", low=2, high=1000)
-    end = check_as_of(end, "clv_tracking", "end")          # a number is not read as nanoseconds since 1970
+
+def _tracking_inputs(model, transactions, end, n_points, owner):
+    """The checks of :func:`clv_tracking` (and :func:`clv_report`): ``(end, validated transactions)``."""
+    from crmml._utils import check_as_of, check_number
+    from crmml.schema import validate_transactions
+
+    check_number(n_points, "n_points", owner, low=2, high=1000)
+    end = check_as_of(end, owner, "end")                   # a number is not read as nanoseconds since 1970
     transactions = validate_transactions(transactions)     # pyarrow/tz-aware timestamps, ids by the id rule
     if getattr(model, "summary_", None) is None:
-        raise ValueError("clv_tracking needs a CLVModel fitted with fit(transactions, as_of) (it keeps the "
+        raise ValueError(f"{owner} needs a CLVModel fitted with fit(transactions, as_of) (it keeps the "
                          "training customers in summary_); fit it first.")
     as_of = pd.Timestamp(model.as_of_)
     if end <= as_of:
-        raise ValueError(f"clv_tracking: end ({end}) must be after the model's as_of ({as_of}).")
+        raise ValueError(f"{owner}: end ({end}) must be after the model's as_of ({as_of}).")
+    return end, transactions
+
+
+def _tracking(model, transactions, end, n_points):
+    """:func:`clv_tracking` on checked inputs (:func:`_tracking_inputs`)."""
+    from crmml.clv import summarize
+    from crmml.clv._summary import _UNIT_DAYS
+
+    as_of = pd.Timestamp(model.as_of_)
     unit = pd.Timedelta(days=_UNIT_DAYS[model.freq])
     T = model.summary_["T"].to_numpy(float)
     ages, counts = np.unique(np.round(T, 2), return_counts=True)
@@ -267,12 +280,8 @@ def clv_report(path, model, transactions: pd.DataFrame, *, end=None, title: str 
     sections = [("Parameters", [("Fitted parameters (95% intervals on the log scale, mapped back)",
                                  clv_parameters(model))])]
     if end is not None:
-        from crmml._utils import check_as_of
-        from crmml.schema import validate_transactions
-
-        end = check_as_of(end, "clv_report", "end")
-        transactions = validate_transactions(transactions)
-        track = clv_tracking(model, transactions, end=end, n_points=n_points)
+        end, transactions = _tracking_inputs(model, transactions, end, n_points, "clv_report")
+        track = _tracking(model, transactions, end, n_points)   # validated once for the tracking and the cohort
         as_of = pd.Timestamp(model.as_of_)
         horizon = (pd.Timestamp(end) - as_of) / pd.Timedelta(days=_UNIT_DAYS[model.freq])
         pred = model.purchase_model_.conditional_expected_purchases(model.summary_, horizon)
