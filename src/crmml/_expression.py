@@ -34,7 +34,7 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from crmml.schema import SchemaError
 
-__all__ = ["RuleError", "Condition", "parse_condition", "MAX_CHARS", "MAX_NODES", "MAX_DEPTH", "MAX_EXPONENT"]
+__all__ = ["RuleError", "Condition", "check_callable_index", "parse_condition", "MAX_CHARS", "MAX_NODES", "MAX_DEPTH", "MAX_EXPONENT"]
 
 MAX_CHARS, MAX_NODES, MAX_DEPTH, MAX_EXPONENT = 5000, 1000, 50, 16
 _INT_LIMIT = 2**63
@@ -261,6 +261,20 @@ class _Checker:
         f = node.func
         return (isinstance(f, ast.Attribute) and f.attr in _METHODS and isinstance(f.value, ast.Name)
                 and not node.args and not node.keywords)
+
+
+def check_callable_index(result, frame: pd.DataFrame, rule: str, frame_name: str = "frame") -> None:
+    """A callable rule's Series must be indexed like the frame it was given: read by position, each row would get
+    another row's answer. ``rule`` names the rule in the ValueError.
+
+    >>> check_callable_index(pd.Series([True], index=[7]), pd.DataFrame({"a": [1]}), "rule 'x'")
+    Traceback (most recent call last):
+    ...
+    ValueError: rule 'x' (a callable) returned a Series with another index than the frame it was given; return one indexed like that frame (or an array).
+    """
+    if isinstance(result, pd.Series) and not result.index.equals(frame.index):
+        raise ValueError(f"{rule} (a callable) returned a Series with another index than the {frame_name} it was "
+                         "given; return one indexed like that frame (or an array).")
 
 
 def parse_condition(text, where: str = "rule") -> "Condition":

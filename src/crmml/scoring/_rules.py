@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._expression import RuleError, parse_condition
+from crmml._expression import RuleError, check_callable_index, parse_condition
 from crmml._utils import ProbabilityCalibrator, check_as_of, check_number
 from crmml.schema import validate_leads
 from crmml.scoring._evaluate import OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores
@@ -30,9 +30,7 @@ _MAX_POINTS = 1e12  # beyond this the sums of points overflow or lose the small 
 
 def _callable_mask(m, frame, name) -> np.ndarray:
     """The boolean match of a callable condition's result (missing is no match); ValueError naming the rule."""
-    if isinstance(m, pd.Series) and not m.index.equals(frame.index):
-        raise ValueError(f"Rule {name!r} of RuleLeadScorer (a callable) returned a Series with another index than "
-                         f"the leads frame it was given; return one indexed like that frame (or an array).")
+    check_callable_index(m, frame, f"Rule {name!r} of RuleLeadScorer", "leads frame")
     m = pd.Series(np.asarray(m), index=frame.index) if np.ndim(m) else pd.Series(bool(m), index=frame.index)
     if len(m) != len(frame):
         raise ValueError(f"Rule {name!r} of RuleLeadScorer must give one value per lead. "

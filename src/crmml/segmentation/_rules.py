@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._expression import Condition, RuleError, parse_condition
+from crmml._expression import Condition, RuleError, check_callable_index, parse_condition
 from crmml._utils._sklearn import FrameOutputMixin
 
 __all__ = ["RuleSegmenter"]
@@ -104,10 +104,7 @@ class RuleSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
             except Exception as exc:  # noqa: BLE001 - the user's callable; re-raised with the rule named
                 raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} (a callable) failed on the frame: "
                                  f"{type(exc).__name__}: {exc}") from exc
-            if isinstance(m, pd.Series) and not m.index.equals(X.index):
-                raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} (a callable) returned a Series with another "
-                                 f"index than the frame it was given; return one indexed like that frame (or an "
-                                 f"array).")
+            check_callable_index(m, X, f"{_OWNER}.{where}: rule {i} {name!r}")
             m = np.asarray(m)
             if m.shape != (len(X),) or m.dtype != bool:
                 raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} must give one boolean per customer; "
