@@ -196,3 +196,24 @@ def test_metric_inputs_get_named_errors():
         policy_value(y, arm, [arm], n_bootstrap=0)
     with pytest.raises(ValueError, match="propensity must give every arm"):
         policy_value(y, arm, {"p": arm}, propensity={"a": "x", "b": 0.5}, n_bootstrap=0)
+
+
+def test_metric_and_model_inputs_share_one_rule():
+    """Review: the uplift metrics had their own copies of the per-row number check (a (n, 2) table was flattened
+    silently, ValueError) and of the arm-label check (ValueError where UpliftModel.fit raised TreatmentError).
+    Both are now the shared checks: ParameterError naming the 2-D shape, TreatmentError for a missing arm."""
+    from crmml.decisions import TreatmentError
+    from crmml.exceptions import ParameterError
+
+    y, arm = np.array([0, 1, 1, 0, 1, 0]), np.array(["a", "b", "a", "b", "a", "b"], dtype=object)
+    with pytest.raises(ParameterError, match=r"qini_curve: y must be one-dimensional .*got shape \(3, 2\)"):
+        qini_coefficient(y.reshape(3, 2), arm == "b", np.arange(6.0))
+    with pytest.raises(ParameterError, match=r"policy_value: y must be one-dimensional"):
+        policy_value(np.c_[y, y], arm, {"p": arm}, n_bootstrap=0)
+    qini_coefficient(y.reshape(6, 1), arm == "b", np.arange(6.0))     # a column vector is one value per row
+    for call in (lambda: policy_value(y, np.r_[arm[:5], None], {"p": arm}, n_bootstrap=0),
+                 lambda: policy_value(y, arm, {"p": np.r_[arm[:5], None]}, n_bootstrap=0),
+                 lambda: UpliftModel(n_estimators=5).fit(pd.DataFrame({"x": np.arange(6.0)}),
+                                                         np.r_[arm[:5], None], y, control="a")):
+        with pytest.raises(TreatmentError, match=r"is missing on 1 rows; every row needs its arm"):
+            call()

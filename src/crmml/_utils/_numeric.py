@@ -1,6 +1,7 @@
 """Numeric columns at scoring time: text and infinities are refused by name, never turned into NaN.
 
-Also :data:`trapezoid`, numpy's trapezoidal rule under the name it has on every supported numpy.
+Also :func:`float_vector` (a parameter that must be one number per row) and :data:`trapezoid`, numpy's
+trapezoidal rule under the name it has on every supported numpy.
 """
 
 from __future__ import annotations
@@ -56,6 +57,32 @@ def numeric_values(values, frame: str, column: str) -> np.ndarray:
         raise SchemaError(frame, column, "infinite values in a numeric column; replace them by finite numbers or "
                           "leave them empty (missing)", n_rows=int(inf.sum()), examples=out[inf][:3].tolist())
     return out
+
+
+def float_vector(values, name: str, owner: str | None = None) -> np.ndarray:
+    """``values`` as a flat float64 array, or :class:`crmml.exceptions.ParameterError` naming ``name``.
+
+    The one rule for a metric's or a curve's per-row numbers (``y_true``, ``y_score``, an uplift ``y``): text is
+    refused (numpy's bare "could not convert string to float" otherwise), and so is a 2-D table; a column vector
+    (shape ``(n, 1)``) counts as 1-D. NaN and infinities pass: each caller says what it accepts.
+
+    >>> float_vector([[1], [0.5]], "y_score")
+    array([1. , 0.5])
+    >>> float_vector(["a", 1], "y", "qini_curve")
+    Traceback (most recent call last):
+    ...
+    crmml.exceptions.ParameterError: qini_curve: y must hold numbers (could not convert string to float: 'a').
+    """
+    from crmml.exceptions import ParameterError
+
+    where = f"{owner}: {name}" if owner else name
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"{where} must hold numbers ({exc}).") from None
+    if sum(d > 1 for d in out.shape) > 1:
+        raise ParameterError(f"{where} must be one-dimensional (one value per row); got shape {out.shape}.")
+    return out.ravel()
 
 
 def check_weights(values, name: str, owner: str, *, n: int | None = None, negative: bool = False,

@@ -11,20 +11,26 @@ from crmml._utils import check_feature_frame
 from crmml.decisions._errors import NotRandomisedWarning, TreatmentError
 from crmml.schema import SchemaError
 
-__all__ = ["check_arms", "check_outcome", "randomisation_check", "str_columns"]
+__all__ = ["arm_labels", "check_arms", "check_outcome", "randomisation_check", "str_columns"]
 
 #: p-value (after Bonferroni over the features) below which arm shares are taken to vary with a feature
 _RANDOMISATION_ALPHA = 1e-3
 
 
+def arm_labels(values, name, owner):
+    """Arm labels as a str array; a missing label (None, NaN) is a :class:`TreatmentError`, never an arm 'nan'."""
+    raw = np.asarray(values, dtype=object).ravel()
+    missing = pd.isna(raw)
+    if missing.any():
+        raise TreatmentError(f"{owner}: {name} is missing on {int(missing.sum())} rows; every row needs its arm.")
+    return raw.astype(str)
+
+
 def check_arms(treatment, n, control, owner):
-    t = pd.Series(np.asarray(treatment, dtype=object).ravel())
+    t = arm_labels(treatment, "treatment", owner)
     if len(t) != n:
         raise ValueError(f"{owner}: treatment has {len(t)} values but X has {n} rows.")
-    if t.isna().any():
-        raise TreatmentError(f"{owner}: treatment is missing on {int(t.isna().sum())} rows; every row needs its arm.")
-    t = t.map(str)
-    arms = sorted(t.unique())
+    arms = sorted(np.unique(t).tolist())
     if len(arms) < 2:
         raise TreatmentError(f"{owner}: the treatment column holds a single arm ({arms[0]!r}); an uplift model "
                              "needs a control arm and at least one treatment arm.")
@@ -32,7 +38,7 @@ def check_arms(treatment, n, control, owner):
     if control not in arms:
         raise TreatmentError(f"{owner}: the control arm {control!r} does not occur in treatment (arms: {arms}). "
                              "Pass control= with the label of the untreated group.")
-    return t.to_numpy(), control, [a for a in arms if a != control]
+    return t, control, [a for a in arms if a != control]
 
 
 def str_columns(X, owner):

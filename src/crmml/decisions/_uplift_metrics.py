@@ -6,26 +6,11 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import check_number
+from crmml._utils._numeric import float_vector as _floats
 from crmml._utils._numeric import trapezoid
+from crmml.decisions._uplift_inputs import arm_labels
 
 __all__ = ["auuc", "policy_value", "qini_coefficient", "qini_curve", "uplift_by_decile"]
-
-
-def _floats(values, name, owner):
-    """A float array, or a ValueError naming the parameter (numpy's 'could not convert string to float' otherwise)."""
-    try:
-        return np.asarray(values, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}: {name} must hold numbers; it holds text or other non-numbers.") from None
-
-
-def _labels(values, name, owner):
-    """Arm labels as str; a missing label (None, NaN) is refused instead of becoming an arm named 'nan'."""
-    raw = np.asarray(values, dtype=object).ravel()
-    missing = pd.isna(raw)
-    if missing.any():
-        raise ValueError(f"{owner}: {name} is missing on {int(missing.sum())} rows; every row needs its arm.")
-    return raw.astype(str)
 
 
 def _inputs(y, treated, score, owner):
@@ -163,7 +148,7 @@ def policy_value(y, treatment, policies: dict, *, reference=None, propensity=Non
     """
     owner = "policy_value"
     y = _floats(y, "y", owner)
-    t = _labels(treatment, "treatment", owner)
+    t = arm_labels(treatment, "treatment", owner)
     if not isinstance(policies, dict):
         raise ValueError(f"{owner}: policies must be a dict name -> array of arms. Got {type(policies).__name__}.")
     if len(t) != len(y) or not np.isfinite(y).all():
@@ -178,7 +163,7 @@ def policy_value(y, treatment, policies: dict, *, reference=None, propensity=Non
     pt = np.array([p[a] for a in t])
     contrib = {}
     for name, pol in policies.items():
-        pol = _labels(pol, f"policy {name!r}", owner)
+        pol = arm_labels(pol, f"policy {name!r}", owner)
         if len(pol) != len(y):
             raise ValueError(f"{owner}: policy {name!r} has {len(pol)} entries for {len(y)} rows.")
         unseen = ~np.isin(pol, arms)

@@ -25,6 +25,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from crmml._utils import check_number
+from crmml._utils._numeric import float_vector as _floats
 from crmml.exceptions import ParameterError
 
 __all__ = [
@@ -56,17 +57,6 @@ def _paired(a, b, names=("y_true", "y_score")):
     if len(a) == 0:
         raise ParameterError(f"{names[0]} is empty.")
     return a, b
-
-
-def _floats(values, name):
-    """``values`` as a flat float array, or a ValueError naming ``name`` (text, a 2-D table)."""
-    try:
-        out = np.asarray(values, dtype=float)
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(f"{name} must hold numbers ({exc}).") from None
-    if sum(d > 1 for d in out.shape) > 1:
-        raise ParameterError(f"{name} must be one-dimensional (one value per row); got shape {out.shape}.")
-    return out.ravel()
 
 
 def _xy(y_true, y_score):
