@@ -167,8 +167,10 @@ def test_shift_learner_ranks_a_logodds_constant_effect_like_the_truth():
 
 @pytest.mark.parametrize("binary", [True, False])
 def test_shift_learner_falls_back_to_theconstant_shift(binary):
-    """An effect that is one constant on the model's scale and features that are noise: every arm keeps 0
-    heterogeneity rounds, so the model is f plus one fitted constant per arm."""
+    """An effect that is one constant on the model's scale and features that are noise: the model is f plus one
+    fitted constant per arm, and the heterogeneity the arms keep is at most a few rounds that move no one's uplift.
+    (The one-standard-error rule keeps a round by chance now and then: on this seed xgboost 3.x keeps 0 rounds for
+    both outcomes, xgboost 2.1.1, the lower bound, 1 round for 'mail' on the continuous outcome.)"""
     rng = np.random.default_rng(7)
     n = 12000
     X = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
@@ -178,7 +180,8 @@ def test_shift_learner_falls_back_to_theconstant_shift(binary):
     else:
         y = 2.0 + 0.5 * (arm == "mail") + rng.normal(size=n)
     m = UpliftModel(learner="shift", random_state=1).fit(X, arm, y, control="none")
-    assert not [k for k in m.models_ if k.startswith("g:")], sorted(m.models_)
+    kept = {k: g.get_booster().num_boosted_rounds() for k, g in m.models_.items() if k.startswith("g:")}
+    assert all(v <= 3 for v in kept.values()), kept
     u = m.predict_uplift(X)["mail"]
     truth = 1 / (1 + np.exp(0.5)) - 1 / (1 + np.exp(1.0)) if binary else 0.5
     assert abs(u.mean() - truth) < 0.03 and u.std() < 0.03, (u.mean(), u.std(), truth)
