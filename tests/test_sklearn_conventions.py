@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.utils.estimator_checks import check_estimator
@@ -105,20 +106,54 @@ def test_every_public_estimator_is_checked():
     assert public == GRID_SEARCHED | set(NOT_GRID_SEARCHED) and not GRID_SEARCHED & set(NOT_GRID_SEARCHED)
 
 
+_SKLEARN = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
+
+
+def _check_results(estimator, expected):
+    """``check_estimator``'s results as scikit-learn >= 1.6 reports them (dicts with ``check_name``, ``status``,
+    ``exception``); on older versions (the lower bound is 1.4, which has no ``expected_failed_checks``) each
+    generated check is run here, a failure of a listed check counting as ``xfail``."""
+    if _SKLEARN >= (1, 6):
+        return check_estimator(estimator, expected_failed_checks=expected, on_fail=None)
+    from unittest import SkipTest
+
+    renamed = {"check_estimator_sparse_data": "check_estimator_sparse_array",      # split in two by 1.6
+               "check_sample_weights_invariance": "check_sample_weight_equivalence_on_dense_data"}   # by 1.6
+    results = []
+    for est, check in check_estimator(estimator, generate_only=True):
+        name = getattr(check, "func", check).__name__
+        name = renamed.get(name, name)
+        try:
+            check(est)
+            status, exc = "passed", None
+        except SkipTest as e:
+            status, exc = "skipped", e
+        except Exception as e:  # noqa: BLE001 - the check's own failure is the result
+            status, exc = ("xfail" if name in expected else "failed"), e
+        results.append({"check_name": name, "status": status, "exception": exc})
+    return results
+
+
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 def test_check_estimator(estimator):
     expected = expected_failed_checks(estimator)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = check_estimator(estimator, expected_failed_checks=expected, on_fail=None)
+        results = _check_results(estimator, expected)
     failed = {r["check_name"]: f"{type(r['exception']).__name__}: {r['exception']}"
               for r in results if r["status"] == "failed"}
     assert failed == {}
     xfailed = {r["check_name"] for r in results if r["status"] == "xfail"}
-    assert xfailed == set(expected), f"listed but passing now: {sorted(set(expected) - xfailed)}"
+    if _SKLEARN >= (1, 6):
+        assert xfailed == set(expected), f"listed but passing now: {sorted(set(expected) - xfailed)}"
+    else:                       # an older scikit-learn runs fewer checks, and some listed ones pass there
+        assert xfailed <= set(expected)
     passed = {r["check_name"] for r in results if r["status"] == "passed"}
-    assert {"check_estimators_unfitted", "check_get_params_invariance", "check_set_params",
-            "check_no_attributes_set_in_init", "check_parameters_default_constructible"} <= passed
+    must = {"check_get_params_invariance", "check_set_params", "check_no_attributes_set_in_init",
+            "check_parameters_default_constructible"}
+    if _SKLEARN >= (1, 6):                  # scikit-learn 1.4 runs it for classifiers and regressors only
+        must.add("check_estimators_unfitted")
+    assert must <= passed
 
 
 # --------------------------------------------------------------------------------------------- frame contract
