@@ -90,6 +90,33 @@ def test_day_first_dates_are_read_day_first_when_the_column_proves_it():
         validate_transactions(both)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["05/06/2024", "13/06/2024 10:30", "06/13/2024", "2024-03-04", "1.2.2024",
+                                 "2024-01-01T00:00Z", "2024-01-01T05:00+02:00", "not a date", "2300-01-01",
+                                 "2024-02-29 23:59:59.123456", None]), min_size=1, max_size=40),
+       st.integers(1, 6))
+def test_repeated_text_timestamps_parse_once_with_the_row_by_row_result(values, repeat):
+    """Text timestamps are parsed once per distinct text when at least half the rows repeat one (a basket's
+    lines share a timestamp; 540k Online Retail lines hold 23k texts): the result, and any error with its row
+    counts, must equal parsing every row."""
+    from crmml._schema_coerce import _coerce_datetime, _in_range, _parse_text
+
+    s = pd.Series(values * repeat, dtype=object)
+
+    def outcome(f):
+        try:
+            return f()
+        except SchemaError as e:
+            return (str(e), e.n_rows)
+
+    rows = outcome(lambda: _in_range(_parse_text(s, "transactions", "timestamp"), "transactions", "timestamp"))
+    once = outcome(lambda: _coerce_datetime(s, "transactions", "timestamp", allow_null=True))
+    if isinstance(rows, tuple) or isinstance(once, tuple):
+        assert once == rows
+    else:
+        pd.testing.assert_series_equal(once, rows, check_exact=True)
+
+
 def test_nat_timestamps():
     raw = _tx(timestamp=pd.to_datetime(["2024-01-01", None, "2024-02-01", "2024-02-03"]))
     with pytest.raises(SchemaError, match=r"transactions\.timestamp: missing timestamps \(null/NaT\) are not "

@@ -113,6 +113,24 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
         raise SchemaError(frame, col, f"expected datetimes or date strings, got numeric dtype {s.dtype}; "
                           "convert epoch numbers with pd.to_datetime(..., unit=...) first",
                           len(s), _examples(s))
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object))
+    if len(uniques) <= len(s) // 2:
+        # timestamps repeat (every line of a basket): parse each distinct text once; the rules are per value, so
+        # the result is the same. An error is raised again from every row, so its row counts are rows, not texts.
+        try:
+            once = _parse_text(pd.Series(uniques, dtype=s.dtype), frame, col)
+        except SchemaError:
+            return _in_range(_parse_text(s, frame, col, null), frame, col)
+        once = once.to_numpy()                  # datetime64 in the unit pandas parsed to; checked in _in_range
+        out = pd.Series(np.append(once, np.array(["NaT"], dtype=once.dtype))[codes], index=s.index, name=s.name)
+        return _in_range(out, frame, col)
+    return _in_range(_parse_text(s, frame, col, null), frame, col)
+
+
+def _parse_text(s: pd.Series, frame: str, col: str, null: pd.Series | None = None) -> pd.Series:
+    """Text (or object) timestamps as naive UTC datetime64 (the unit pandas parsed to, checked and made ``ns`` by
+    :func:`_in_range`); NaT where ``null``; a SchemaError otherwise."""
+    null = s.isna() if null is None else null
     vals = s[~null]
     aware = _is_tz_aware(vals)
     if aware.any() and not aware.all():
@@ -131,7 +149,7 @@ def _coerce_datetime(s: pd.Series, frame: str, col: str, allow_null: bool) -> pd
         raise SchemaError(frame, col, "unparseable timestamps", unparsed.sum(), _examples(s[unparsed]))
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return _in_range(parsed, frame, col)
+    return parsed
 
 
 _NUMERIC_DATE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?!\d)"

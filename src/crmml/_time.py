@@ -80,7 +80,8 @@ def dates_out_of_range(values: pd.Series) -> pd.Series:
     """
     from dateutil.parser import isoparse
 
-    lo, hi = TIMESTAMP_MIN.to_pydatetime(), TIMESTAMP_MAX.to_pydatetime()
+    # to microseconds inward (datetime has no nanoseconds; pandas warns "Discarding nonzero nanoseconds" otherwise)
+    lo, hi = TIMESTAMP_MIN.ceil("us").to_pydatetime(), TIMESTAMP_MAX.floor("us").to_pydatetime()
 
     def one(v):
         try:
