@@ -5,7 +5,8 @@ the frame's name, and the frames are unioned, so one ``applyInPandas`` sees, for
 ``pmod(xxhash64(key), n_buckets)``, all rows of its customers from every frame at once (a
 multi-frame cogroup). A group is one bucket: a customer's rows are never split (``mapInPandas``
 would split them across Arrow batches). Inside the function the rows are put back into pandas
-frames with the original dtypes (timestamps ``datetime64[ns]``, integers ``int64``), sorted in a
+frames with the original dtypes (timestamps ``datetime64[ns]``, crossing as microseconds since 1970 so that
+neither time zone nor pyarrow's range matters: :func:`crmml.spark._frames.micros`; integers ``int64``), sorted in a
 canonical order (:func:`crmml.spark._frames.canonical_order`), and BLAS/OpenMP pools are limited to
 one thread: Spark runs one task per core.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmml.spark._frames import _quiet, canonical_order
+from crmml.spark._frames import NAT_MICROS, _quiet, canonical_order, from_micros, micros
 
 __all__ = ["bucket_apply", "default_buckets"]
 
@@ -28,7 +29,7 @@ def default_buckets(spark) -> int:
 
 
 def _prepared(sdf, name, key, key_type):
-    """Columns prefixed, key kept, timestamps as UTC micros (tz-aware) or naive; the dtype plan for pandas."""
+    """Columns prefixed, key kept, timestamps as micros (:func:`micros`, NULL as NAT_MICROS); the dtype plan."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -37,12 +38,8 @@ def _prepared(sdf, name, key, key_type):
         c, t = F.col(f"`{f.name}`"), f.dataType
         if f.name == key:
             continue
-        if isinstance(t, T.TimestampType):
-            c, kind = F.unix_micros(c), "micros"
-        elif isinstance(t, T.DateType):
-            c, kind = c.cast(T.TimestampNTZType()), "datetime"
-        elif isinstance(t, T.TimestampNTZType):
-            kind = "datetime"
+        if isinstance(t, (T.TimestampType, T.TimestampNTZType, T.DateType)):
+            c, kind = F.coalesce(micros(f.name, t), F.lit(NAT_MICROS)), "micros"
         elif isinstance(t, T.IntegralType):
             c, kind = c.cast(T.LongType()), "int"
         elif isinstance(t, T.BooleanType):
@@ -60,13 +57,7 @@ def _restore(part: pd.DataFrame, name: str, key: str, plan: dict) -> pd.DataFram
     for col, kind in plan.items():
         s = part[f"{name}__{col}"]
         if kind == "micros":
-            v = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            ok = ~np.isnan(v)
-            ns = np.full(len(v), np.datetime64("NaT"), dtype="datetime64[ns]")
-            ns[ok] = v[ok].astype(np.int64).astype("datetime64[us]").astype("datetime64[ns]")
-            out[col] = ns
-        elif kind == "datetime":
-            out[col] = s.astype("datetime64[ns]").to_numpy()
+            out[col] = from_micros(s, name, col)
         elif kind in ("int", "bool") and not s.isna().any():
             out[col] = s.to_numpy().astype(np.int64 if kind == "int" else bool)
         else:

@@ -17,10 +17,10 @@ import pandas as pd
 from crmml._utils import check_as_of, check_in, check_number
 from crmml.features import DEFAULT_WINDOWS, compute_features, feature_catalog
 from crmml.features._build import _check_windows, _values
-from crmml.schema import validate_customers, validate_events, validate_transactions
+from crmml.schema import SchemaError, validate_customers, validate_events, validate_transactions
 from crmml.spark._buckets import bucket_apply
 from crmml.spark._errors import surface_errors
-from crmml.spark._frames import check_spark_frame, spark_schema
+from crmml.spark._frames import check_spark_frame, last_timestamp, map_spark_columns, spark_schema
 
 __all__ = ["build_features", "rfm_table", "summarize", "make_churn_labels"]
 
@@ -34,7 +34,12 @@ def _key_dtype(*frames, key="customer_id"):
 
 
 def _history(tx: pd.DataFrame, as_of) -> bool:
-    return bool(len(tx)) and bool((tx["timestamp"].to_numpy("datetime64[ns]") < as_of.to_datetime64()).any())
+    """Whether the bucket has rows before ``as_of``; a bucket skipped for having none is validated first, so a
+    bad row (a missing timestamp) raises as in the pandas API instead of leaving its customer out."""
+    found = bool(len(tx)) and bool((tx["timestamp"].to_numpy("datetime64[ns]") < as_of.to_datetime64()).any())
+    if not found and len(tx):
+        validate_transactions(tx, allow_missing_amount=True)
+    return found
 
 
 def _eligible(cu, as_of) -> bool:
@@ -102,7 +107,8 @@ def _features_part(parts, as_of, windows, event_types, channels, dtype):
 
 
 def build_features(transactions, as_of, events=None, customers=None, windows=DEFAULT_WINDOWS, *,
-                   event_types=None, channels=None, attribute_columns=None, dtype="float64", n_buckets=None):
+                   event_types=None, channels=None, attribute_columns=None, dtype="float64", columns=None,
+                   n_buckets=None):
     """:func:`crmml.features.build_features` on Spark DataFrames: one row per customer.
 
     Every customer's rows are processed together in one bucket, so each row equals the pandas
@@ -122,6 +128,9 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
         Customer columns that become ``attr_{column}`` features (default: all but ``customer_id``
         and ``signup_date``). Numeric and boolean columns give doubles, others text.
     dtype : {"float64", "float32"}, default="float64"
+    columns : dict, optional
+        Your column names -> canonical names, as in the pandas API (one mapping for every frame, or one
+        per frame name); applied with ``toDF`` on the driver.
     n_buckets : int, optional
         Customer-hash buckets (default ``spark.sql.shuffle.partitions``).
 
@@ -146,6 +155,8 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     event_types = _values(event_types, "event_types", owner)
     channels = _values(channels, "channels", owner)
     check_in(dtype, "dtype", owner, ("float64", "float32"))
+    f = map_spark_columns(columns, transactions=transactions, events=events, customers=customers)
+    transactions, events, customers = f["transactions"], f["events"], f["customers"]
     tx = check_spark_frame(transactions, "transactions", owner)
     ev = None if events is None else check_spark_frame(events, "events", owner)
     cu = None if customers is None else check_spark_frame(customers, "customers", owner)
@@ -188,9 +199,10 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
 
 
 # ------------------------------------------------------------------------------------------ small tables
-def _tx_table(owner, transactions, as_of, part_fn, columns, n_buckets, **kwargs):
+def _tx_table(owner, transactions, as_of, part_fn, out_columns, n_buckets, columns=None, **kwargs):
+    transactions = map_spark_columns(columns, transactions=transactions)["transactions"]
     tx = check_spark_frame(transactions, "transactions", owner)
-    dtypes = {"customer_id": _key_dtype(tx), **columns}
+    dtypes = {"customer_id": _key_dtype(tx), **out_columns}
     fn = functools.partial(part_fn, as_of=as_of, **kwargs)
     return bucket_apply({"transactions": tx}, fn, spark_schema(dtypes), n_buckets=n_buckets)
 
@@ -202,12 +214,16 @@ def _rfm_part(parts, as_of, returns_only):
     if not _history(tx, as_of):
         return None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")     # counted drops are reported once, on the driver (see rfm_table)
+        warnings.simplefilter("ignore")     # per-bucket counts: documented in rfm_table instead
         return pd_rfm(tx, as_of, returns_only=returns_only)
 
 
-def rfm_table(transactions, as_of, *, returns_only="drop", n_buckets=None):
+def rfm_table(transactions, as_of, *, returns_only="drop", columns=None, n_buckets=None):
     """:func:`crmml.segmentation.rfm_table` on a Spark DataFrame (same columns, one row per customer).
+
+    Customers with only returns before ``as_of`` are left out (``returns_only="drop"``) as in the pandas
+    API, but without its :class:`crmml.exceptions.DroppedCustomersWarning` (counting them would take a
+    Spark job): pass ``returns_only="keep"`` to keep them with frequency 0.
 
     Examples
     --------
@@ -223,7 +239,7 @@ def rfm_table(transactions, as_of, *, returns_only="drop", n_buckets=None):
     check_in(returns_only, "returns_only", owner, ("drop", "keep"))
     cols = {"recency": "float64", "frequency": "int64", "monetary": "float64", "avg_order_value": "float64",
             "tenure": "float64", "returns": "float64"}
-    return _tx_table(owner, transactions, as_of, _rfm_part, cols, n_buckets, returns_only=returns_only)
+    return _tx_table(owner, transactions, as_of, _rfm_part, cols, n_buckets, columns, returns_only=returns_only)
 
 
 def _summary_part(parts, as_of, freq, occasion, start):
@@ -238,7 +254,7 @@ def _summary_part(parts, as_of, freq, occasion, start):
 SUMMARY_COLUMNS = {"frequency": "int64", "recency": "float64", "T": "float64", "monetary_value": "float64"}
 
 
-def summarize(transactions, as_of, *, freq="D", occasion="period", start=None, n_buckets=None):
+def summarize(transactions, as_of, *, freq="D", occasion="period", start=None, columns=None, n_buckets=None):
     """:func:`crmml.clv.summarize` on a Spark DataFrame: frequency, recency, T, monetary_value per customer.
 
     Examples
@@ -255,7 +271,7 @@ def summarize(transactions, as_of, *, freq="D", occasion="period", start=None, n
     check_in(freq, "freq", owner, ("D", "W"))
     check_in(occasion, "occasion", owner, ("period", "transaction"))
     start = None if start is None else check_as_of(start, owner, "start")
-    return _tx_table(owner, transactions, as_of, _summary_part, SUMMARY_COLUMNS, n_buckets, freq=freq,
+    return _tx_table(owner, transactions, as_of, _summary_part, SUMMARY_COLUMNS, n_buckets, columns, freq=freq,
                      occasion=occasion, start=start)
 
 
@@ -269,7 +285,7 @@ def _labels_part(parts, as_of, horizon_days, lookback_days):
                         lookback_days, warn=False)
 
 
-def make_churn_labels(transactions, as_of, horizon_days=45, *, lookback_days=365, n_buckets=None):
+def make_churn_labels(transactions, as_of, horizon_days=45, *, lookback_days=365, columns=None, n_buckets=None):
     """:func:`crmml.churn.make_churn_labels` on a Spark DataFrame (``churned``, ``last_purchase``,
     ``purchases_in_horizon``); warns on the driver, as the pandas API does, when the data end early.
 
@@ -283,18 +299,18 @@ def make_churn_labels(transactions, as_of, horizon_days=45, *, lookback_days=365
     >>> to_pandas(lab, index="customer_id")["churned"].tolist()
     [0, 1]
     """
-    from pyspark.sql import functions as F
-
     owner = "make_churn_labels"
     as_of = check_as_of(as_of, owner)
     check_number(horizon_days, "horizon_days", owner, low=1)
     check_number(lookback_days, "lookback_days", owner, low=1)
-    tx = check_spark_frame(transactions, "transactions", owner)
+    tx = check_spark_frame(map_spark_columns(columns, transactions=transactions)["transactions"], "transactions",
+                           owner)
     end = as_of + pd.Timedelta(days=horizon_days)
-    with surface_errors():
-        last = tx.agg(F.max("timestamp")).collect()[0][0]
-    if last is not None and pd.Timestamp(last).tz_localize(None) < end - pd.Timedelta(days=1):
-        warnings.warn(f"The transactions end on {pd.Timestamp(last).date()}, before as_of + horizon "
+    last, n_rows = last_timestamp(tx)                 # the job this check always ran, now counting rows too
+    if n_rows == 0:
+        raise SchemaError("transactions", None, "the frame is empty (0 rows)")
+    if last is not None and last < end - pd.Timedelta(days=1):
+        warnings.warn(f"The transactions end on {last.date()}, before as_of + horizon "
                       f"({end.date()}): churn labels are not fully observed.", UserWarning, stacklevel=2)
     cols = {"churned": "int64", "last_purchase": "datetime64[ns]", "purchases_in_horizon": "int64"}
     return _tx_table(owner, tx, as_of, _labels_part, cols, n_buckets, horizon_days=int(horizon_days),

@@ -18,25 +18,45 @@ class SparkJobError(ValueError):
     """
 
 
-_LAST = re.compile(r"^(?:[\w.]+\.)?(SchemaError|ModelLoadError|SparkJobError|ValueError|TypeError): (.+)$")
+_LAST = re.compile(r"^(?:([\w.]+)\.)?(\w+(?:Error|Exception)|ValueError|TypeError): (.+)$")
+
+
+def _named(module: str | None, kind: str):
+    """The crmml exception class ``module.kind`` named in a worker traceback, or None (crmml modules only)."""
+    import importlib
+
+    if not module or not (module == "crmml" or module.startswith("crmml.")):
+        return None
+    try:
+        cls = getattr(importlib.import_module(module), kind, None)
+    except ImportError:
+        return None
+    return cls if isinstance(cls, type) and issubclass(cls, Exception) else None
 
 
 def _crmml_error(text: str):
-    """The crmml error named in a worker traceback, or None."""
+    """The crmml error named in a worker traceback (the same class on the driver), or None."""
     for line in reversed(text.splitlines()):
         m = _LAST.match(line.strip())
         if m is None:
             continue
-        kind, msg = m.groups()
-        if kind == "ModelLoadError":
-            from crmml.persistence import ModelLoadError
-
-            return ModelLoadError(msg)
+        module, kind, msg = m.groups()
         if kind == "SchemaError" and ": " in msg:
             where, problem = msg.split(": ", 1)
             frame, _, column = where.partition(".")
-            err = SchemaError(frame, column or None, problem)
-            return err
+            return SchemaError(frame, column or None, problem)
+        cls = _named(module, kind)
+        if cls is not None and cls is not SchemaError:
+            try:
+                return cls(msg)
+            except Exception:  # noqa: BLE001 - a class with another constructor: keep its name in the message
+                pass
+        if kind in ("ModelLoadError", "SparkJobError"):
+            from crmml.persistence import ModelLoadError
+
+            return ModelLoadError(msg) if kind == "ModelLoadError" else SparkJobError(msg)
+        if cls is None and kind not in ("ValueError", "TypeError"):
+            continue
         return SparkJobError(f"{kind} in a Spark task: {msg}")
     return None
 

@@ -11,15 +11,15 @@ so 10M customers need about 1 GB of driver memory.
 
 from __future__ import annotations
 
-from crmml._utils import check_as_of
+from crmml._utils import check_as_of, check_in
 from crmml.spark._compute import rfm_table, summarize
 from crmml.spark._errors import surface_errors
-from crmml.spark._frames import check_spark_frame, to_pandas
+from crmml.spark._frames import check_spark_frame, map_spark_columns, to_pandas
 
 __all__ = ["fit_clv", "fit_segmenter"]
 
 
-def fit_clv(transactions, as_of, *, n_buckets=None, **params):
+def fit_clv(transactions, as_of, *, columns=None, n_buckets=None, **params):
     """Fit a :class:`crmml.clv.CLVModel` on Spark transactions: summary on the cluster, fit on the driver.
 
     Gives the same parameters as ``CLVModel(**params).fit(transactions, as_of)`` on one machine
@@ -29,6 +29,8 @@ def fit_clv(transactions, as_of, *, n_buckets=None, **params):
     ----------
     transactions : pyspark.sql.DataFrame
     as_of : timestamp or str
+    columns : dict, optional
+        Your column names -> canonical names (as in the pandas API).
     n_buckets : int, optional
     **params
         :class:`crmml.clv.CLVModel` parameters (``purchase_model``, ``freq``, ``horizon_days``...).
@@ -54,7 +56,8 @@ def fit_clv(transactions, as_of, *, n_buckets=None, **params):
     model = CLVModel(**params)
     model._check_params()
     as_of = check_as_of(as_of, "fit_clv")
-    tx = check_spark_frame(transactions, "transactions", "fit_clv")
+    tx = check_spark_frame(map_spark_columns(columns, transactions=transactions)["transactions"], "transactions",
+                           "fit_clv")
     summary = summarize(tx, as_of, freq=model.freq, occasion=model.occasion, n_buckets=n_buckets)
     rows = summary.groupBy("frequency", "recency", "T", "monetary_value").agg(F.count(F.lit(1)).alias("n"))
     with surface_errors():
@@ -67,7 +70,7 @@ def fit_clv(transactions, as_of, *, n_buckets=None, **params):
     return model.fit_summary(compact, as_of, sample_weight=weights)
 
 
-def fit_segmenter(transactions, as_of, *, method="rfm", n_buckets=None, **params):
+def fit_segmenter(transactions, as_of, *, method="rfm", columns=None, n_buckets=None, **params):
     """Fit an ``RFMSegmenter`` (``method="rfm"``) or ``CustomerClusterer`` (``"clusters"``) on the RFM table
     built on the cluster and collected to the driver (see the module notes for the memory it takes).
 
@@ -81,11 +84,9 @@ def fit_segmenter(transactions, as_of, *, method="rfm", n_buckets=None, **params
     """
     from crmml.segmentation import CustomerClusterer, RFMSegmenter
 
-    if method not in ("rfm", "clusters"):
-        raise ValueError(f"The 'method' parameter of fit_segmenter must be one of ['rfm', 'clusters']. "
-                         f"Got {method!r} instead.")
+    check_in(method, "method", "fit_segmenter", ("rfm", "clusters"))
     with surface_errors():
-        table = to_pandas(rfm_table(transactions, as_of, n_buckets=n_buckets), index="customer_id")
+        table = to_pandas(rfm_table(transactions, as_of, columns=columns, n_buckets=n_buckets), index="customer_id")
     est = RFMSegmenter(**params) if method == "rfm" else CustomerClusterer(**params)
     return est.fit(table)
 

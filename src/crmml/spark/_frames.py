@@ -2,9 +2,11 @@
 
 Spark stores timestamps in microseconds; pandas in nanoseconds. :func:`to_spark` floors pandas
 timestamps to the microsecond and writes them as ``TIMESTAMP_NTZ`` (naive, as the crmml schema
-keeps them); :func:`to_pandas` reads them back as ``datetime64[ns]``. Inside the per-bucket
-functions, tz-aware Spark ``TIMESTAMP`` columns travel as UTC microseconds (``unix_micros``), so
-the result does not depend on the session time zone; naive ones travel as they are.
+keeps them; tz-aware ones in UTC); :func:`to_pandas` reads them back as ``datetime64[ns]``. Every
+timestamp crosses to pandas as microseconds since 1970 (:func:`micros`): tz-aware ``TIMESTAMP`` as
+the UTC instant, naive ``TIMESTAMP_NTZ`` and ``DATE`` as they are, so nothing depends on the session
+or driver time zone, and dates that ``datetime64[ns]`` cannot hold get the pandas validator's
+:class:`crmml.SchemaError` (:func:`from_micros`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmml.schema import SPECS, SchemaError
+from crmml._schema_coerce import _in_range
+from crmml._utils import check_in
+from crmml.exceptions import ParameterError
+from crmml.schema import SPECS, SchemaError, map_columns, map_frames
 
-__all__ = ["SparkInputError", "check_spark_frame", "to_spark", "to_pandas", "spark_schema", "canonical_order"]
+__all__ = ["SparkInputError", "check_spark_frame", "map_spark_columns", "to_spark", "to_pandas", "spark_schema",
+           "canonical_order", "micros", "from_micros", "last_timestamp"]
+
+#: how to turn a Spark column of another type into the canonical one (the driver-side error's hint)
+_HINTS = {"id": " (cast it: integer ids with .cast('long'), others with .cast('string'); the pandas API's rule for "
+                "float ids such as 1.0 needs every row of the column, so Spark frames give ids as integers or text)",
+          "datetime": " (parse text with pyspark.sql.functions.to_timestamp(col, format) and numbers with "
+                      "timestamp_micros/timestamp_seconds; the pandas API's day-first rule needs every row of the "
+                      "column at once)",
+          "float": " (cast it with .cast('double'))"}
 
 
 class SparkInputError(TypeError, ValueError):
@@ -40,7 +54,8 @@ def check_spark_frame(sdf, frame: str, owner: str, *, key: str = "customer_id"):
     """Check that ``sdf`` is a Spark DataFrame with the canonical columns of ``frame``; return it.
 
     Raises :class:`SparkInputError` for anything but a Spark DataFrame and
-    :class:`crmml.SchemaError` for missing canonical columns or columns of the wrong type.
+    :class:`crmml.SchemaError` for repeated column names, missing canonical columns or columns of the
+    wrong type (from ``sdf.schema``: no Spark job).
     """
     from pyspark.sql import types as T
 
@@ -50,11 +65,12 @@ def check_spark_frame(sdf, frame: str, owner: str, *, key: str = "customer_id"):
         raise SparkInputError(f"The {frame!r} argument of crmml.spark.{owner} must be a pyspark.sql.DataFrame. "
                               f"Got {type(sdf).__name__} instead{hint}.")
     spec = SPECS[frame]
+    map_columns(pd.DataFrame(columns=list(sdf.columns)), None, frame)        # repeated names: the pandas rule
     fields = {f.name: f.dataType for f in sdf.schema.fields}
     for col in spec.required:
         if col not in fields:
             raise SchemaError(frame, col, f"required column is missing from the Spark DataFrame; got columns "
-                              f"{list(fields)[:20]} (rename yours with withColumnRenamed)")
+                              f"{list(fields)[:20]} (map your names with columns={{'your_name': '{col}'}})")
     for col, kind in spec.columns.items():
         if col not in fields:
             continue
@@ -63,24 +79,80 @@ def check_spark_frame(sdf, frame: str, owner: str, *, key: str = "customer_id"):
               "float": (T.NumericType,), "str": (T.StringType,), "label": (T.NumericType,)}[kind]
         if not isinstance(t, ok):
             raise SchemaError(frame, col, f"has Spark type {t.simpleString()}, expected "
-                              f"{' or '.join(c.__name__.replace('Type', '').lower() for c in ok)}")
+                              f"{' or '.join(c.__name__.replace('Type', '').lower() for c in ok)}"
+                              f"{_HINTS.get(kind, '')}")
     return sdf
+
+
+def map_spark_columns(columns, **frames) -> dict:
+    """The ``columns=`` argument of the pandas API on Spark frames: :func:`crmml.schema.map_frames` applied to
+    their column names (same rules, same :class:`crmml.SchemaError`), the frames renamed with ``toDF``.
+
+    Frames that are None or not Spark frames are returned as they are (:func:`check_spark_frame` names them).
+    """
+    if not columns:
+        return frames
+    spark = {n: f for n, f in frames.items() if _is_spark_frame(f)}
+    mapped = map_frames(columns, **{n: pd.DataFrame(columns=list(f.columns)) for n, f in spark.items()})
+    out = dict(frames)
+    for n, f in spark.items():
+        names = [str(c) for c in mapped[n].columns]
+        if names != list(f.columns):
+            out[n] = f.toDF(*names)
+    return out
+
+
+def micros(column: str, dtype):
+    """A Spark column: the timestamp ``column`` as microseconds since 1970 (a long; NULL stays NULL).
+
+    Tz-aware ``TIMESTAMP``: the UTC instant; naive ``TIMESTAMP_NTZ`` and ``DATE``: the wall-clock time as
+    it is. Neither depends on the session time zone.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if isinstance(dtype, T.TimestampType):
+        return F.unix_micros(F.col(f"`{column}`"))
+    c = f"CAST(`{column}` AS TIMESTAMP_NTZ)" if isinstance(dtype, T.DateType) else f"`{column}`"
+    return F.expr(f"timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', {c})")
+
+
+def from_micros(values, frame: str, column: str) -> np.ndarray:
+    """``datetime64[ns]`` from microseconds since 1970 (int64, the minimum or NaN/None meaning NaT);
+    :class:`crmml.SchemaError` (the pandas validator's, naming ``frame.column``) for dates that
+    nanoseconds cannot hold."""
+    v = pd.Series(values)
+    if pd.api.types.is_integer_dtype(v.dtype):
+        us = v.to_numpy(dtype=np.int64).astype("datetime64[us]")       # int64 min is NaT
+    else:
+        missing = v.isna().to_numpy()
+        us = np.full(len(v), np.datetime64("NaT"), dtype="datetime64[us]")
+        us[~missing] = v[~missing].to_numpy().astype(np.int64).astype("datetime64[us]")
+    return _in_range(pd.Series(us), frame, column).to_numpy()
+
+
+#: NULL timestamps cross as this (int64 min, NaT in numpy): the column stays int64, exact beyond 2**53 us
+NAT_MICROS = np.iinfo(np.int64).min
+
+
+def last_timestamp(sdf, column: str = "timestamp"):
+    """``(latest timestamp, number of rows)`` of ``sdf`` in one small job; the timestamp naive (UTC when the
+    column is tz-aware), None when there is none, whatever the session and driver time zones."""
+    from pyspark.sql import functions as F
+
+    from crmml.spark._errors import surface_errors
+
+    with surface_errors():
+        last, n = sdf.agg(F.max(micros(column, sdf.schema[column].dataType)), F.count(F.lit(1))).collect()[0]
+    return (None if last is None else pd.Timestamp(from_micros([last], "transactions", column)[0])), int(n)
 
 
 def before(sdf, as_of: pd.Timestamp, column: str = "timestamp"):
     """A Spark condition ``column < as_of`` (naive timestamps as they are, tz-aware ones in UTC)."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
-    micros = (as_of.value + 999) // 1000             # ts_us < as_of (ns)  <=>  ts_us < ceil(as_of / 1 us)
-    t = sdf.schema[column].dataType
-    c = F.col(column)
-    if isinstance(t, T.TimestampType):
-        return F.unix_micros(c) < F.lit(micros)
-    if isinstance(t, T.DateType):
-        c = c.cast(T.TimestampNTZType())
-    iso = pd.Timestamp(micros * 1000).isoformat(sep=" ", timespec="microseconds")
-    return c < F.expr(f"TIMESTAMP_NTZ '{iso}'")
+    limit = (as_of.value + 999) // 1000              # ts_us < as_of (ns)  <=>  ts_us < ceil(as_of / 1 us)
+    return micros(column, sdf.schema[column].dataType) < F.lit(limit)
 
 
 def spark_type(dtype):
@@ -93,7 +165,7 @@ def spark_type(dtype):
         return T.LongType()
     if pd.api.types.is_float_dtype(dtype):
         return T.FloatType() if np.dtype(dtype) == np.float32 else T.DoubleType()
-    if pd.api.types.is_datetime64_dtype(dtype):
+    if pd.api.types.is_datetime64_any_dtype(dtype):      # tz-aware: in UTC (for_spark)
         return T.TimestampNTZType()
     return T.StringType()
 
@@ -138,7 +210,11 @@ def to_spark(spark, pdf: pd.DataFrame):
     if not isinstance(pdf, pd.DataFrame):
         raise SparkInputError(f"to_spark expects a pandas DataFrame. Got {type(pdf).__name__} instead.")
     if any(n is not None for n in pdf.index.names):
+        clash = [n for n in pdf.index.names if n in pdf.columns]
+        if clash:
+            raise SchemaError("frame", clash[0], "is both an index level and a column; drop or rename one")
         pdf = pdf.reset_index()
+    map_columns(pdf.iloc[:0], None, "frame")           # repeated column names: the pandas rule
     out = for_spark(pdf)
     return spark.createDataFrame(out, schema=spark_schema(pdf.dtypes))
 
@@ -171,15 +247,28 @@ def to_pandas(sdf, *, index=None, sort=True, categories=None) -> pd.DataFrame:
     """
     if not _is_spark_frame(sdf):
         raise SparkInputError(f"to_pandas expects a pyspark.sql.DataFrame. Got {type(sdf).__name__} instead.")
+    from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     from crmml.spark._errors import surface_errors
 
+    keys = [] if index is None else [index] if isinstance(index, str) else index
+    if not isinstance(keys, (list, tuple)) or any(not isinstance(k, str) or k not in sdf.columns for k in keys):
+        raise ParameterError(f"The 'index' parameter of to_pandas must be a column name or a list of them "
+                             f"(columns: {sdf.columns[:20]}). Got {index!r} instead.")
+    check_in(sort, "sort", "to_pandas", (True, False))
+    if categories is not None and not isinstance(categories, dict):
+        raise ParameterError(f"The 'categories' parameter of to_pandas must be a dict {{column: categories}}. "
+                             f"Got {type(categories).__name__} instead.")
+    stamps = {f.name: f.dataType for f in sdf.schema.fields
+              if isinstance(f.dataType, (T.TimestampType, T.TimestampNTZType))}
+    cols = [micros(f.name, f.dataType).alias(f.name) if f.name in stamps else F.col(f"`{f.name}`")
+            for f in sdf.schema.fields]
     with _quiet(), surface_errors():
-        pdf = sdf.toPandas()
+        pdf = (sdf.select(*cols) if stamps else sdf).toPandas()
     for f in sdf.schema.fields:
-        if isinstance(f.dataType, (T.TimestampType, T.TimestampNTZType)):
-            pdf[f.name] = pdf[f.name].astype("datetime64[ns]")
+        if f.name in stamps:                     # microseconds: the UTC instant / the naive time, any time zone
+            pdf[f.name] = from_micros(pdf[f.name], "frame", f.name)
         elif isinstance(f.dataType, T.StringType):
             pdf[f.name] = pdf[f.name].astype("str").where(pdf[f.name].notna(), np.nan)
     for c, cats in (categories or {}).items():
@@ -204,6 +293,9 @@ def canonical_order(pdf: pd.DataFrame) -> pd.DataFrame:
     >>> canonical_order(pd.DataFrame({"customer_id": [2, 1, 1], "amount": [5.0, 3.0, 1.0]}))["amount"].tolist()
     [1.0, 3.0, 5.0]
     """
+    if not isinstance(pdf, pd.DataFrame):
+        raise SparkInputError(f"canonical_order expects a pandas DataFrame (collect a Spark one with "
+                              f"crmml.spark.to_pandas). Got {type(pdf).__name__} instead.")
     if len(pdf) < 2:
         return pdf
     cols = [c for c in ("customer_id", "lead_id", "timestamp") if c in pdf.columns]

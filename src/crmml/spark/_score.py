@@ -20,10 +20,11 @@ import pandas as pd
 
 from crmml._utils import check_as_of, check_number
 from crmml.features import DEFAULT_WINDOWS
+from crmml.schema import SchemaError
 from crmml.spark._buckets import bucket_apply
 from crmml.spark._compute import _discover, _features_part, _history
 from crmml.spark._errors import surface_errors
-from crmml.spark._frames import before, check_spark_frame, spark_schema
+from crmml.spark._frames import before, check_spark_frame, last_timestamp, map_spark_columns, spark_schema
 
 __all__ = ["score"]
 
@@ -135,7 +136,8 @@ def _as_dtype(text: str):
 
 
 # ------------------------------------------------------------------------------------------ public
-def score(model, transactions, as_of=None, events=None, customers=None, *, reasons=False, k=5, n_buckets=None):
+def score(model, transactions, as_of=None, events=None, customers=None, *, reasons=False, k=5, columns=None,
+          n_buckets=None):
     """Score customers (or leads) with a fitted crmml model on Spark; rows equal the pandas API's.
 
     What runs in each customer bucket is what ``crmml score`` runs on one machine:
@@ -158,6 +160,8 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
     reasons : bool, default=False
     k : int, default=5
         Offers per customer (``NextBestOffer``).
+    columns : dict, optional
+        Your column names -> canonical names (one mapping for every frame, or one per frame name).
     n_buckets : int, optional
 
     Returns
@@ -169,6 +173,10 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
     ------
     crmml.persistence.ModelLoadError
         When the model cannot be loaded on the workers (the loader's message).
+    crmml.SchemaError
+        Input frames that fail their checks (an empty transactions frame when ``as_of`` is not given).
+    crmml.exceptions.NoHistoryError
+        Nothing to score: no row before ``as_of``.
 
     Examples
     --------
@@ -196,16 +204,18 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
                          f"{', '.join(sorted(KINDS))}.")
     frame, key = KINDS[name]
     check_number(k, "k", owner, low=1)
+    f = map_spark_columns(columns, **{frame: transactions, "events": events, "customers": customers})
+    transactions, events, customers = f[frame], f["events"], f["customers"]
     main = check_spark_frame(transactions, frame, owner, key=key)
     frames = {frame: main}
     features = {}
     if frame == "transactions":
         if as_of is None:
-            with surface_errors():
-                last = main.agg(F.max("timestamp")).collect()[0][0]
+            last, n_rows = last_timestamp(main)
             if last is None:
-                raise ValueError("crmml.spark.score: the transactions are empty; pass as_of.")
-            as_of = pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
+                raise SchemaError("transactions", None, "the frame is empty (0 rows)" if n_rows == 0 else
+                                  f"missing timestamps (null/NaT) are not allowed ({n_rows:,} rows)")
+            as_of = last.normalize() + pd.Timedelta(days=1)
         as_of = check_as_of(as_of, owner)
     if name == "ChurnModel":
         ev = None if events is None else check_spark_frame(events, "events", owner)
@@ -233,7 +243,9 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
         rows = bucket_apply(probe, functools.partial(_dtypes_part, **kwargs), dschema, key=key,
                             n_buckets=1).collect()
     if not rows:
-        raise ValueError(f"crmml.spark.score: nothing to score in {frame} (as_of={as_of}).")
+        from crmml.exceptions import NoHistoryError
+
+        raise NoHistoryError(f"crmml.spark.score: nothing to score in {frame}: no row before as_of={as_of}.")
     cols = sorted({(r["position"], r["column"], r["dtype"]) for r in rows})
     schema = spark_schema({c: _as_dtype(d) for _, c, d in cols})
     return bucket_apply(frames, functools.partial(_score_part, **kwargs), schema, key=key, n_buckets=n_buckets)
