@@ -249,6 +249,22 @@ def test_train_and_score_churn(tmp_path, their_tx):
                  "--map", *MAP, "--as-of", "2024-06-01", "--n-jobs", "0"]) == 2
 
 
+def test_a_churn_model_with_channel_features_refuses_input_without_the_channel_column(tmp_path, their_tx, capsys):
+    """Audit: a model trained with channel features, scored on transactions without the channel column, ended in
+    an internal RuntimeError; now one line naming transactions.channel, exit 2."""
+    path, crm = their_tx
+    with_channel = tmp_path / "tx_channel.csv"
+    pd.read_csv(path).assign(channel=crm.transactions["channel"].to_numpy()).to_csv(with_channel, index=False)
+    model = tmp_path / "churn.zip"
+    assert main(["--quiet", "train", "churn", "--input", str(with_channel), "--model", str(model), "--map", *MAP,
+                 "--as-of", "2024-06-01", "--churn-horizon-days", "60"]) == 0
+    capsys.readouterr()
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output",
+                 str(tmp_path / "s.csv"), "--map", *MAP, "--as-of", "2024-06-01"]) == 2
+    assert "transactions.channel: the column is missing" in _err_line(capsys)
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_train_and_score_clusters(tmp_path, their_tx):
     path, crm = their_tx
     model = tmp_path / "clusters.zip"

@@ -292,3 +292,20 @@ def test_events_without_a_type_are_counted_in_a_warning():
         warnings.simplefilter("error", DroppedCustomersWarning)
         clean = build_features(tx, "2024-02-01", events=ev.dropna(), windows=(30,))
     pd.testing.assert_frame_equal(f, clean)
+
+
+def test_channels_without_a_channel_column_are_refused_by_name(small_crm):
+    """Audit (probing crmml.spark.score): channels= with transactions that have no channel column ended in an
+    internal RuntimeError ("feature family 'channel' computed [...] that its templates do not declare"); it is the
+    column's SchemaError now, in build_features and so in crmml score and crmml.spark (which pass a model's
+    channels). Without channels= the channel family still gives channel_nunique as NaN (unknown)."""
+    from crmml.schema import SchemaError
+
+    tx = small_crm.transactions.drop(columns=["channel"])
+    with pytest.raises(SchemaError, match=r"transactions\.channel: the column is missing, but "
+                                          r"channels=\['online', 'store'\] asks for the share"):
+        build_features(tx, AS_OF, channels=["online", "store"])
+    X = build_features(tx, AS_OF)
+    assert not [c for c in X.columns if c.startswith("channel_") and "_share_" in c]
+    assert X.filter(like="channel_nunique").isna().all().all()
+    assert build_features(tx, AS_OF, channels=[]).shape == X.shape

@@ -276,6 +276,12 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
         del order
     hint = set(windows) | {2 * w for w in windows}
     wanted = {f.name for f in REGISTRY} if families is None else set(families)
+    if channels and "channel" in wanted and "channel" not in tx.columns:
+        # per-channel shares of purchases whose channel is not recorded: refused, not NaN or 0 (a model trained
+        # with them would score without them silently; crmml score and crmml.spark pass the model's channels)
+        raise SchemaError("transactions", "channel", f"the column is missing, but channels={list(channels)[:5]} "
+                          "asks for the share of purchases in each channel (a model trained with channel features "
+                          "needs it); add the transactions' channel column, or pass channels=None")
     if "events" not in wanted:
         ev = None                                  # the rows still come from transactions and customers
     # coded columns, factorised once for the whole log (int32 codes), gathered per block; only those a
