@@ -96,6 +96,30 @@ class ProbabilityCalibrator(BaseEstimator):
             self.match_rate(s, y)
         return self
 
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load``: the fitted numbers make probabilities in [0, 1] (never NaN)."""
+        from crmml._utils._state import check_codes, check_finite
+
+        if self.method == "isotonic":
+            if not hasattr(self, "x_"):
+                return
+            x = check_finite(self.x_, "x_", shape=(-1,))
+            check_finite(self.y_, "y_", shape=x.shape, low=0.0, high=1.0)
+            if not len(x) or np.any(np.diff(x) < 0):
+                raise ValueError("x_ must be non-empty and non-decreasing.")
+            return
+        if self.method != "sigmoid":
+            raise ValueError(f"method must be 'isotonic' or 'sigmoid'; it is {self.method!r:.40}.")
+        if not hasattr(self, "coef_"):
+            return
+        check_finite(self.coef_, "coef_")
+        check_finite(getattr(self, "intercept_", None), "intercept_")
+        if hasattr(self, "periods_"):            # absent from files saved before per-period intercepts
+            periods = check_codes(self.periods_, "periods_", -2**62, 2**62)
+            check_finite(self.period_intercepts_, "period_intercepts_", shape=periods.shape)
+            if not len(periods) or np.any(np.diff(periods) <= 0):
+                raise ValueError("periods_ must be non-empty and increasing.")
+
     def match_rate(self, scores, y):
         """Set the Platt level so the mean calibrated probability of ``scores`` equals the rate of ``y``.
 
@@ -126,3 +150,10 @@ class ProbabilityCalibrator(BaseEstimator):
             pos = np.clip(pos, 0, len(self.periods_) - 1)
             b = self.period_intercepts_[pos]
         return 1.0 / (1.0 + np.exp(-(self.coef_ * self._logit(s) + b)))
+
+
+def check_calibrator(cal, name: str = "calibrator_") -> None:
+    """For an owner's ``_check_loaded_state``: ``cal`` is a fitted :class:`ProbabilityCalibrator` (its numbers are
+    checked by its own hook when loaded)."""
+    if not isinstance(cal, ProbabilityCalibrator) or not hasattr(cal, "x_" if cal.method == "isotonic" else "coef_"):
+        raise ValueError(f"{name} must be a fitted ProbabilityCalibrator; it is {type(cal).__name__}.")

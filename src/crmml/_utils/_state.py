@@ -99,3 +99,103 @@ def check_covariance(cov, name: str, k: int) -> None:
         ok = bool(eig.min() >= -1e-9 * max(1.0, float(np.abs(eig).max())))
     if not ok:
         raise ValueError(f"{name} must be a symmetric positive semi-definite {k} x {k} matrix (or all NaN).")
+
+
+def fitted_attrs(obj, names) -> bool:
+    """True when ``obj`` holds every attribute of ``names``, False when it holds none (an unfitted model, which
+    may be saved); a model holding only some of them is refused, naming the first missing one.
+
+    >>> class M: pass
+    >>> m = M(); m.coef_ = 1.0
+    >>> fitted_attrs(m, ["coef_", "mean_"])
+    Traceback (most recent call last):
+    ...
+    ValueError: mean_ is missing from a fitted M.
+    """
+    have = [hasattr(obj, n) for n in names]
+    if any(have) and not all(have):
+        raise ValueError(f"{names[have.index(False)]} is missing from a fitted {type(obj).__name__}.")
+    return all(have)
+
+
+def check_finite(v, name: str, *, shape=None, low=None, high=None) -> np.ndarray:
+    """A finite real number (``shape=()``, the default for a scalar) or float array of ``shape`` (``-1`` for any
+    length), every value in ``[low, high]``.
+
+    >>> check_finite(float("nan"), "recency_fill_")
+    Traceback (most recent call last):
+    ...
+    ValueError: recency_fill_ must hold finite numbers; it holds [nan].
+    >>> check_finite(np.array([1.0, -1.0]), "scale_", shape=(-1,), low=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: scale_ must hold numbers >= 0; it holds [1.0, -1.0].
+    """
+    if isinstance(v, (bool, np.bool_, str, bytes)) or (shape is None and not isinstance(v, (int, float, np.number))):
+        raise ValueError(f"{name} must be a number; it is {type(v).__name__}.")
+    a = np.asarray(v)
+    want = () if shape is None else tuple(shape)
+    if a.dtype.kind not in "fiu" or a.ndim != len(want) or any(w not in (-1, s) for w, s in zip(want, a.shape)):
+        raise ValueError(f"{name} must be a float {'number' if not want else 'array of shape ' + str(want)}; "
+                         f"it is {a.dtype} of shape {a.shape}.")
+    values = a.ravel()[:8].tolist()
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must hold finite numbers; it holds {values}.")
+    if (low is not None and np.any(a < low)) or (high is not None and np.any(a > high)):
+        bounds = " and ".join(f"{op} {b}" for op, b in ((">=", low), ("<=", high)) if b is not None)
+        raise ValueError(f"{name} must hold numbers {bounds}; it holds {values}.")
+    return a
+
+
+def check_str_list(v, name: str, length: int | None = None) -> list[str]:
+    """A list (or 1-D array) of distinct strings, of ``length`` when given.
+
+    >>> check_str_list(["a", "a"], "feature_names_in_")
+    Traceback (most recent call last):
+    ...
+    ValueError: feature_names_in_ must be distinct strings; it is ['a', 'a'].
+    """
+    items = list(v) if isinstance(v, (list, tuple)) or (isinstance(v, np.ndarray) and v.ndim == 1) else None
+    if items is None or not all(isinstance(s, str) for s in items) or len(set(items)) != len(items):
+        raise ValueError(f"{name} must be distinct strings; it is {v!r:.80}.")
+    if length is not None and len(items) != length:
+        raise ValueError(f"{name} must have {length} entries; it has {len(items)}.")
+    return items
+
+
+def check_type(v, name: str, types, what: str | None = None) -> None:
+    """``v`` is an instance of ``types``.
+
+    >>> check_type("x", "scaler_", dict, "a dict")
+    Traceback (most recent call last):
+    ...
+    ValueError: scaler_ must be a dict; it is str.
+    """
+    if not isinstance(v, types):
+        raise ValueError(f"{name} must be {what or 'a ' + getattr(types, '__name__', str(types))}; "
+                         f"it is {type(v).__name__}.")
+
+
+def check_linear(scaler, model, name: str, n: int) -> None:
+    """A fitted ``StandardScaler`` and binary ``LogisticRegression`` over ``n`` features, every number finite
+    (``name`` is the owner's attribute prefix, e.g. ``model_``).
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> check_linear(StandardScaler(), LogisticRegression(), "model_", 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: scaler_.mean_ must be a float array of shape (2,); it is object of shape ().
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    check_type(scaler, "scaler_", StandardScaler, "a StandardScaler")
+    check_type(model, name, LogisticRegression, "a LogisticRegression")
+    for attr in ("mean_", "scale_"):
+        check_finite(getattr(scaler, attr, None), f"scaler_.{attr}", shape=(n,), low=0 if attr == "scale_" else None)
+    if getattr(scaler, "n_features_in_", None) != n or getattr(model, "n_features_in_", None) != n:
+        raise ValueError(f"scaler_ and {name} must be fitted on {n} features; they were on "
+                         f"{getattr(scaler, 'n_features_in_', None)!r:.20} and {getattr(model, 'n_features_in_', None)!r:.20}.")
+    check_finite(getattr(model, "coef_", None), f"{name}.coef_", shape=(1, n))
+    check_finite(getattr(model, "intercept_", None), f"{name}.intercept_", shape=(1,))

@@ -130,6 +130,12 @@ class CoxBaseline(BaseEstimator):
         self.baseline_cumhaz_ = np.cumsum(d[keep] / rsum[keep]) * np.exp(-eta.max())
         return self
 
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load`` (checks in ``crmml.churn._loaded``)."""
+        from crmml.churn._loaded import check_cox
+
+        check_cox(self)
+
     def predict_risk(self, X) -> pd.Series:
         """Relative hazard ``exp(beta . z)`` (higher: event sooner), indexed like ``X``."""
         check_is_fitted(self, "coef_")

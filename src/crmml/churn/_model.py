@@ -17,6 +17,7 @@ from crmml._utils import (ProbabilityCalibrator, check_aligned, check_feature_fr
                           numeric_values)
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._encode import category_codes, check_columns, churn_scores
+from crmml.churn._loaded import check_churn_model, check_recency_frequency
 from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline, forward_fold_scores
 from crmml.exceptions import InsufficientDataWarning
 
@@ -286,6 +287,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load`` (checks in ``crmml.churn._loaded``)."""
+        check_churn_model(self)
+
     def _check_params(self):
         """Bounds of every hyper-parameter, checked before any work (nothing invalid reaches xgboost)."""
         own = "ChurnModel"
@@ -461,6 +466,10 @@ class RecencyFrequencyBaseline(ClassifierMixin, BaseEstimator):
         self.model_ = LogisticRegression(C=1.0, max_iter=1000).fit(self.scaler_.transform(D), y)
         self.classes_ = np.array([0, 1])
         return self
+
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load`` (checks in ``crmml.churn._loaded``)."""
+        check_recency_frequency(self)
 
     def contributions(self, X) -> np.ndarray:
         """Log-odds terms of recency and frequency per row (``n x 2``), relative to the average training row."""

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._time import warn_if_before_data
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, numeric_values
+from crmml._utils._state import check_str_list, fitted_attrs
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._backtest import _values_present
 from crmml.features import DEFAULT_WINDOWS, compute_features
@@ -194,6 +195,10 @@ class TimeToChurnModel(BaseEstimator):
                              f"{len(self.feature_names_in_) + 1}.")
         if self.kind_ not in ("transactions", "subscriptions"):
             raise ValueError(f"kind_ must be 'transactions' or 'subscriptions'; it is {self.kind_!r:.40}.")
+        fitted_attrs(self, ("model_", "event_types_", "channels_"))
+        for name in ("event_types_", "channels_"):      # None: features were given, not built from transactions
+            if getattr(self, name) is not None:
+                check_str_list(getattr(self, name), name)
         names = [str(c) for c in self.feature_names_in_]
         if not isinstance(self.features_, pd.DataFrame) or [str(c) for c in self.features_.columns] != names:
             raise ValueError("features_ must be a DataFrame with the columns of feature_names_in_.")

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_horizon, check_number, check_weights
-from crmml._utils._state import check_covariance, check_positive_params
+from crmml._utils._state import check_covariance, check_positive_params, fitted_attrs
 from crmml.clv._rows import binned, compress
 
 __all__ = ["ConvergenceError", "BaseCLVFitter", "BasePurchaseModel"]
@@ -310,7 +310,7 @@ class BaseCLVFitter(BaseEstimator):
     def _check_loaded_state(self):
         """Called by :func:`crmml.persistence.load`: the stored parameters and covariance are usable."""
         names = self._param_names
-        if not hasattr(self, "params_"):     # an unfitted model (e.g. CLVModel's constructor argument)
+        if not fitted_attrs(self, ("params_", "cov_log_")):  # an unfitted model (e.g. CLVModel's constructor argument)
             return
         check_positive_params(self.params_, "params_", names)
         check_covariance(getattr(self.cov_log_, "to_numpy", lambda: self.cov_log_)(), "cov_log_", len(names))

@@ -280,6 +280,12 @@ class FeatureCLVModel(BaseEstimator):
         self.train_cutoffs_ = [c.isoformat() for c in cuts]
         return self
 
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load`` (checks in ``crmml.clv._loaded``)."""
+        from crmml.clv._loaded import check_feature_clv_model
+
+        check_feature_clv_model(self)
+
     def predict(self, transactions: pd.DataFrame, events=None, customers=None, *, columns=None) -> pd.DataFrame:
         """Per customer with a purchase before ``as_of``: expected purchases and revenue over the horizon.
 

@@ -298,6 +298,12 @@ class CLVModel(BaseEstimator):
         discount = (1.0 + self.discount_rate) ** (-days / _DAYS_PER_YEAR)
         return days / _UNIT_DAYS[self.freq], discount
 
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load`` (checks in ``crmml.clv._loaded``)."""
+        from crmml.clv._loaded import check_clv_model
+
+        check_clv_model(self, tuple(_PURCHASE.values()))
+
     def _rules(self, summary):
         x = summary["frequency"].to_numpy()
         m = summary["monetary_value"].to_numpy()

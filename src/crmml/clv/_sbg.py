@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_number
-from crmml._utils._state import check_covariance, check_positive_params
+from crmml._utils._state import check_covariance, check_positive_params, fitted_attrs
 from crmml.clv._base import BaseCLVFitter
 
 __all__ = ["ShiftedBetaGeometricModel"]
@@ -180,7 +180,7 @@ class ShiftedBetaGeometricModel(BaseEstimator):
 
     def _check_loaded_state(self):
         """Called by :func:`crmml.persistence.load`: parameters, covariances and cohort labels agree."""
-        if not hasattr(self, "params_"):
+        if not fitted_attrs(self, ("params_", "cov_log_")):
             return
         check_positive_params(self.params_, "params_", ["gamma", "delta"])
         cohorts = list(self.params_.index)

@@ -388,8 +388,9 @@ class UpliftModel(BaseEstimator):
         import xgboost as xgb
 
         self._check_params()
-        if not isinstance(self.arms_, list) or not self.arms_ or not all(isinstance(a, str) for a in self.arms_):
-            raise ValueError("arms_ must be a non-empty list of str.")
+        if not isinstance(self.arms_, list) or not self.arms_ or not all(isinstance(a, str) for a in self.arms_) \
+                or len(set(self.arms_)) != len(self.arms_):
+            raise ValueError("arms_ must be a non-empty list of distinct str.")
         if not isinstance(self.control_, str) or self.control_ in self.arms_:
             raise ValueError("control_ must be a str that is not a treatment arm.")
         if "learner_" not in self.__dict__:             # files written before "s" and "auto" existed

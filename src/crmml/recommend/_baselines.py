@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import MAX_K, MAX_WINDOW_DAYS, check_as_of, check_number, history_before
+from crmml._utils._state import fitted_attrs
 from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame
@@ -29,6 +30,30 @@ def _popular(tx: pd.DataFrame, as_of: pd.Timestamp, window_days: int) -> pd.Seri
     recent = tx[tx["timestamp"] >= as_of - pd.Timedelta(days=window_days)]
     counts = recent.drop_duplicates(["customer_id", "product_id"])["product_id"].value_counts()
     return counts.sort_values(ascending=False, kind="stable")
+
+
+def _check_frame(v, name: str, columns) -> pd.DataFrame:
+    """A DataFrame holding ``columns`` (for the ``_check_loaded_state`` hooks below)."""
+    if not isinstance(v, pd.DataFrame) or not set(columns) <= set(v.columns):
+        raise ValueError(f"{name} must be a DataFrame with the columns {list(columns)}; it is {type(v).__name__}"
+                         f"{' with ' + str(list(v.columns)[:8]) if isinstance(v, pd.DataFrame) else ''}.")
+    return v
+
+
+def _check_counts(v, name: str) -> None:
+    """Whole non-negative counts."""
+    values = np.asarray(v)
+    if values.dtype.kind not in "iu" or (values.size and values.min() < 0):
+        raise ValueError(f"{name} must hold counts (integers >= 0); it is {values.dtype} {values[:8].tolist()}.")
+
+
+def _check_popular(popular) -> None:
+    """``popular_``: buyer counts (integers >= 0) of distinct products, best first."""
+    if not isinstance(popular, pd.Series) or not popular.index.is_unique:
+        raise ValueError("popular_ must be a Series of buyer counts indexed by distinct products.")
+    _check_counts(popular.to_numpy(), "popular_")
+    if np.any(np.diff(popular.to_numpy()) > 0):
+        raise ValueError("popular_ must be sorted, most buyers first.")
 
 
 class PopularityBaseline(BaseEstimator):
@@ -62,6 +87,14 @@ class PopularityBaseline(BaseEstimator):
                         if self.exclude_bought else None)
         self.as_of_ = as_of.isoformat()
         return self
+
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load``: popularity counts and the bought table are usable."""
+        if not fitted_attrs(self, ("popular_", "bought_")):
+            return
+        _check_popular(self.popular_)
+        if self.bought_ is not None:
+            _check_frame(self.bought_, "bought_", ("customer_id", "product_id"))
 
     def recommend(self, customers, k=10):
         check_is_fitted(self, "popular_")
@@ -124,6 +157,15 @@ class PastPurchasesBaseline(BaseEstimator):
         self.popular_ = _popular(tx, as_of, self.window_days)
         self.as_of_ = as_of.isoformat()
         return self
+
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load``: history, customers and popularity counts are usable."""
+        if not fitted_attrs(self, ("history_", "customers_", "popular_")):
+            return
+        _check_counts(_check_frame(self.history_, "history_", ("customer_id", "product_id", "n"))["n"], "history_.n")
+        if not isinstance(self.customers_, pd.Index) or not self.customers_.is_unique:
+            raise ValueError("customers_ must be an Index of distinct customer ids.")
+        _check_popular(self.popular_)
 
     def recommend(self, customers, k=10):
         check_is_fitted(self, "history_")

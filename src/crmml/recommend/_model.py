@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import (MAX_K, MAX_WINDOW_DAYS, check_as_of, check_in, check_number, check_weights, history_before,
                           progress)
-from crmml._utils._state import check_codes, check_csr, check_length
+from crmml._utils._state import check_codes, check_csr, check_finite, check_length
 from crmml.recommend._blend import empty_selection, learn_blend
 from crmml.recommend._catalogue import catalogue, warn_unofferable
 from crmml.recommend._ids import customer_ids_like
@@ -307,6 +307,7 @@ class NextBestOffer(BaseEstimator):
             check_csr(getattr(self, name), name, (n_cust, n_items))
         for name in ("popularity_", "eligible_", "value_", "descriptions_"):
             check_length(getattr(self, name), name, n_items)
+        check_finite(self.popularity_, "popularity_", shape=(n_items,), low=0)
         check_codes(self.category_codes_, "category_codes_", -1, len(self.categories_), n_items)
         if np.asarray(self.eligible_).dtype != bool:
             raise ValueError("eligible_ must be a boolean array.")

@@ -195,6 +195,12 @@ class LeadEncoder(BaseEstimator):
         self.columns_ = list(self.numeric_) + list(self.categorical_)
         return self
 
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load`` (checks in ``crmml.scoring._loaded``)."""
+        from crmml.scoring._loaded import check_lead_encoder
+
+        check_lead_encoder(self)
+
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """Encode ``X`` (absent columns are taken as missing on every row).
 

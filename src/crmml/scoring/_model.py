@@ -46,6 +46,12 @@ class CalibratedModel(BaseEstimator):
         self.calibration = calibration
         self.random_state = random_state
 
+    def _check_loaded_state(self):
+        """Called by ``crmml.persistence.load`` (checks in ``crmml.scoring._loaded``)."""
+        from crmml.scoring._loaded import check_calibrated_model
+
+        check_calibrated_model(self)
+
     # -- raw model ------------------------------------------------------------------------------
     def _new(self, n_features):
         if self.kind == "logistic":

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._expression import RuleError, check_callable_index, parse_condition
 from crmml._utils import ProbabilityCalibrator, check_as_of, check_number
+from crmml._utils._state import fitted_attrs
 from crmml.schema import validate_leads
 from crmml.scoring._evaluate import OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores
 from crmml.scoring._features import lead_event_features
@@ -216,6 +217,10 @@ class RuleLeadScorer(BaseEstimator):
         if any(not isinstance(r["condition"], str) for r in rules):
             raise RuleError("A loaded RuleLeadScorer may hold only condition strings, not callables.")
         _conditions(rules)
+        if fitted_attrs(self, ("rules_", "calibrator_")) and self.calibrator_ is not None:
+            from crmml._utils._calibration import check_calibrator
+
+            check_calibrator(self.calibrator_)
         if hasattr(self, "rules_"):
             if not isinstance(self.rules_, list) or self.rules_ != rules:
                 raise RuleError("The loaded RuleLeadScorer's rules_ do not follow from its 'rules' parameter: "

@@ -16,6 +16,7 @@ from crmml.schema import SchemaError, validate_leads
 from crmml.scoring._evaluate import (OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores,
                                      reasons, to_score)
 from crmml.scoring._features import RESERVED, LeadEncoder, lead_event_features, prepare_events
+from crmml.scoring._loaded import LeadScorerState
 from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
 from crmml.scoring._validation import (date_feature_names, date_features, lead_times, leakage_screen, time_folds,
                                        warn_unknown_excluded)
@@ -25,7 +26,7 @@ __all__ = ["LeadScorer", "InsufficientDataWarning"]
 _DEFAULT_THRESHOLDS = {"odds": (2.0, 1.0, 0.5), "quantile": (0.1, 0.3, 0.6), "score": (75, 50, 25)}
 
 
-class LeadScorer(BaseEstimator):
+class LeadScorer(LeadScorerState, BaseEstimator):
     """Calibrated lead scoring: probability, 0-100 score, grade A-D, fit and engagement sub-scores, reasons.
 
     Fits on a standard leads frame with a ``converted`` label and, optionally,

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from crmml._utils import check_in, check_names, check_number, progress
 from crmml._utils._rowdot import row_dot
 from crmml._utils._sklearn import FrameOutputMixin
-from crmml._utils._state import check_codes
+from crmml._utils._state import check_codes, check_finite, check_str_list, fitted_attrs
 from crmml.exceptions import InsufficientDataWarning, ParameterError
 
 __all__ = ["CustomerClusterer", "DEFAULT_NAME_VOCABULARY"]
@@ -426,6 +426,13 @@ class CustomerClusterer(FrameOutputMixin, ClusterMixin, TransformerMixin, BaseEs
         n_model = getattr(self.model_, "n_clusters", getattr(self.model_, "n_components", k))
         if n_model != k:
             raise ValueError(f"model_ has {n_model} clusters, n_clusters_ says {k}.")
+        fitted_attrs(self, ("model_", "feature_names_in_", "center_", "scale_"))
+        n = len(check_str_list([str(c) for c in self.feature_names_in_], "feature_names_in_"))
+        if getattr(self.model_, "n_features_in_", n) != n:
+            raise ValueError(f"model_ reads {self.model_.n_features_in_} features; feature_names_in_ has {n}.")
+        check_finite(self.center_, "center_", shape=(n,))
+        if np.any(check_finite(self.scale_, "scale_", shape=(n,)) <= 0):
+            raise ValueError("scale_ must hold numbers > 0.")
 
     # ------------------------------------------------------------------------------------------------ predicting
     def predict(self, X: pd.DataFrame) -> pd.Series:

@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_in, check_number, history_before, numeric_values
 from crmml._utils._sklearn import FrameOutputMixin
-from crmml._utils._state import check_codes
+from crmml._utils._state import check_codes, check_str_list
 from crmml.segmentation._rfm_segments import DEFAULT_RFM_SEGMENTS, _segment_lookup
 from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
@@ -393,7 +393,7 @@ class RFMSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
         check_number(k, "n_scores", "RFMSegmenter", low=2, high=10)
         if np.shape(self.lookup_) != (k, k, k):
             raise ValueError(f"lookup_ must have shape {(k, k, k)}; it has {np.shape(self.lookup_)}.")
-        check_codes(self.lookup_, "lookup_", -1, len(self.segment_names_))
+        check_codes(self.lookup_, "lookup_", -1, len(check_str_list(self.segment_names_, "segment_names_")))
         for name in "rfm":
             edges = np.asarray(getattr(self, f"{name}_edges_"), dtype=float)
             check_codes(getattr(self, f"{name}_scores_"), f"{name}_scores_", 1, k + 1, edges.size + 1)

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._expression import Condition, RuleError, check_callable_index, parse_condition
 from crmml._utils._sklearn import FrameOutputMixin
+from crmml._utils._state import fitted_attrs
 
 __all__ = ["RuleSegmenter"]
 
@@ -121,7 +122,7 @@ class RuleSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
         rules = self._conditions("load")
         if not all(isinstance(c, Condition) for _, c in rules):
             raise RuleError(f"A loaded {_OWNER} may hold only rule strings, not callables.")
-        if hasattr(self, "segment_names_"):
+        if fitted_attrs(self, ("segment_names_", "feature_names_in_")):
             expected = list(dict.fromkeys([*(n for n, _ in rules), self.default]))
             if list(self.segment_names_) != expected:
                 raise RuleError(f"The loaded {_OWNER}'s segment_names_ {list(self.segment_names_)!r} do not "
