@@ -29,9 +29,8 @@ _DEFAULT_THRESHOLDS = {"odds": (2.0, 1.0, 0.5), "quantile": (0.1, 0.3, 0.6), "sc
 class LeadScorer(LeadScorerState, BaseEstimator):
     """Calibrated lead scoring: probability, 0-100 score, grade A-D, fit and engagement sub-scores, reasons.
 
-    Fits on a standard leads frame with a ``converted`` label and, optionally,
-    lead events (behavioural features: counts per event type, events in the
-    last 7 days, days since the last event, read only *before* each lead's
+    Fits on a standard leads frame with a ``converted`` label and, optionally, lead events (behavioural features:
+    counts per event type, events in the last 7 days, days since the last event, read only *before* each lead's
     scoring time).
 
     Notes
