@@ -4,7 +4,8 @@ xgboost trusts its model files: a corrupt ``.ubj`` can crash the interpreter whe
 random byte flips of a small model crash it within a few dozen tries). So :func:`check_xgboost_model` parses the
 UBJSON itself (bounded depth, counts checked against the bytes left) and checks every tree: node arrays of the
 declared length, children with larger ids than their parent (no loops), one parent per node, split features in
-range, numerical splits only, one leaf value per node; tree groups in range and the iteration index consistent.
+range, one leaf value per node; tree groups in range and the iteration index consistent; categorical splits and
+category encodings in :mod:`crmml.persistence._ubj_categorical`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import numpy as np
 
 from crmml.persistence._errors import ModelLoadError
+from crmml.persistence._ubj_categorical import CategoricalError, check_categorical_splits, check_category_encodings
 
 _INT = {b"i": ">i1", b"U": ">u1", b"I": ">i2", b"l": ">i4", b"L": ">i8", b"d": ">f4", b"D": ">f8"}
 _NODE_ARRAYS = ("left_children", "right_children", "parents", "split_indices", "split_conditions", "default_left",
@@ -135,7 +137,7 @@ def _ints(a, n: int, what: str) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def _check_tree(t, i: int, num_feature: int) -> None:
+def _check_tree(t, i: int, num_feature: int, n_cats=None, categorical=None) -> None:
     if not isinstance(t, dict) or not isinstance(t.get("tree_param"), dict):
         raise _Bad(f"tree {i} is not an object with tree_param")
     tp = t["tree_param"]
@@ -149,9 +151,6 @@ def _check_tree(t, i: int, num_feature: int) -> None:
         a = t.get(name)
         if not isinstance(a, np.ndarray) or a.ndim != 1 or len(a) != n:
             raise _Bad(f"tree {i} {name} does not hold {n} values")
-    if np.any(t.get("split_type", np.zeros(n, np.uint8)) != 0) or any(
-            len(t.get(k, [])) for k in ("categories", "categories_nodes", "categories_segments", "categories_sizes")):
-        raise _Bad(f"tree {i} has categorical splits, which crmml does not load")
     left, right = _ints(t["left_children"], n, "left_children"), _ints(t["right_children"], n, "right_children")
     parents, feat = _ints(t["parents"], n, "parents"), _ints(t["split_indices"], n, "split_indices")
     ids = np.arange(n)
@@ -165,6 +164,10 @@ def _check_tree(t, i: int, num_feature: int) -> None:
         raise _Bad(f"tree {i} parents do not match its children")
     if np.any(~leaf & ((feat < 0) | (feat >= num_feature))) or np.any(feat < 0) or np.any(feat >= max(num_feature, 1)):
         raise _Bad(f"tree {i} splits on a feature outside [0, {num_feature})")
+    try:
+        check_categorical_splits(t, n, leaf, feat, n_cats, categorical)
+    except CategoricalError as exc:
+        raise _Bad(f"tree {i}: {exc}") from None
 
 
 def check_xgboost_model(data: bytes, member: str, max_depth: int = 64) -> None:
@@ -196,12 +199,12 @@ def check_xgboost_model(data: bytes, member: str, max_depth: int = 64) -> None:
             indptr = _ints(indptr, len(indptr), "iteration_indptr")
             if len(indptr) and (indptr[0] != 0 or indptr[-1] != n_trees or np.any(np.diff(indptr) < 0)):
                 raise _Bad("iteration_indptr is not a monotone index of the trees")
-        for i, t in enumerate(trees):
-            _check_tree(t, i, num_feature)
-        names = learner.get("feature_names", [])
-        if len(names) not in (0, num_feature) or len(learner.get("feature_types", [])) not in (0, num_feature):
+        names, types = learner.get("feature_names", []), learner.get("feature_types", [])
+        if len(names) not in (0, num_feature) or len(types) not in (0, num_feature):
             raise _Bad("feature_names or feature_types do not have one entry per feature")
-        if any(len(v) for v in model.get("cats", {}).values()):
-            raise _Bad("it holds categorical encodings, which crmml does not load")
-    except (_Bad, KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        categorical = np.array([x == "c" for x in types], dtype=bool) if len(types) else None
+        n_cats = check_category_encodings(model.get("cats", {}), num_feature)
+        for i, t in enumerate(trees):
+            _check_tree(t, i, num_feature, n_cats, categorical)
+    except (_Bad, CategoricalError, KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
         raise ModelLoadError(f"The xgboost model {member!r} is invalid: {exc}.") from exc
