@@ -368,13 +368,21 @@ def test_every_html_writer_is_in_the_injection_cases():
     assert writers - covered == set(), "HTML writers without an injection case: add them to CASES"
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="known, not fixed: matplotlib reads $...$ in a user string drawn in a plot (segment, "
-                          "column, series name) as mathtext, so '$10-$50' is drawn as math and invalid mathtext "
-                          "stops the report with matplotlib's ParseSyntaxException (no HTML is involved: images "
-                          "are PNG)")
 def test_a_dollar_sign_in_a_segment_name_does_not_stop_the_report(tmp_path):
-    from crmml.evaluation import segments_report
+    """Found by this audit: matplotlib read '$...$' in a name drawn in a plot as mathtext, so '$10-$50' was drawn
+    as a formula and '$^$' (a segment name, possibly from a model file) stopped the report with matplotlib's
+    ParseSyntaxException. Report images now draw every text as plain text (figure_to_png)."""
+    from matplotlib.figure import Figure
 
-    s = pd.Series(["spend $^$ high", "low"], index=[1, 2])
+    from crmml.evaluation import drift_report, segments_report
+    from crmml.evaluation._report import figure_to_png
+
+    s = pd.Series(["spend $^$ high", "$10-$50", "low"], index=[1, 2, 3])
     segments_report(tmp_path / "s.html", s, previous_segments=s)
+    assert "spend $^$ high" in (tmp_path / "s.html").read_text()
+    ref = pd.DataFrame({"cost $^$": np.arange(50.0), "band": ["$10-$50", "$^$"] * 25})
+    drift_report(tmp_path / "d.html", ref, ref.assign(**{"cost $^$": ref["cost $^$"] + 5}))
+    ax = Figure().add_subplot()
+    ax.bar(["$^$", "$10-$50"], [1, 2])
+    ax.set_title("$\\frac{$")
+    assert figure_to_png(ax)[:4] == b"\x89PNG"

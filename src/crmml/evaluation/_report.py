@@ -88,11 +88,19 @@ def figure_to_png(fig, dpi: int = 100) -> bytes:
     >>> figure_to_png(Figure(figsize=(1, 1)))[:4]
     b'\\x89PNG'
     """
+    import matplotlib
+    from matplotlib.text import Text
+
     fig = _figure_of(fig)
     buf = io.BytesIO()
     # figures made without a layout engine (e.g. plt.subplots()) often clip their labels: save them tight
     tight = getattr(fig, "get_layout_engine", lambda: None)() is None
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
+    # the text drawn comes from the user's data and model files (segment, column, series names): plain text, never
+    # matplotlib's mathtext, so '$10-$50' is drawn as written and '$^$' cannot stop a report
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+    with matplotlib.rc_context({"text.parse_math": False}):           # tick labels made while drawing
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     return buf.getvalue()
 
 
