@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MODELS = ("churn", "rfm", "tree", "forest", "nbo")
+#: churn_cat: a churn model whose trees split on categories (text columns), with xgboost >= 3.1's encodings
+MODELS = ("churn", "churn_cat", "rfm", "tree", "forest", "nbo")
 
 
 def build(folder: Path) -> None:
@@ -42,7 +43,13 @@ def build(folder: Path) -> None:
     X = X.select_dtypes("number").astype(float)
     rfm = rfm_table(crm.transactions, as_of)
     ids = pd.DataFrame({"customer_id": crm.customers["customer_id"].to_numpy()[:30]})
+    rng = np.random.default_rng(5)
+    Xc = pd.DataFrame({"region": rng.choice(list("abcdef"), 400), "plan": rng.choice(["basic", "plus", "pro"], 400),
+                       "x": rng.normal(size=400)})
+    yc = (Xc["region"].isin(["a", "b"]).to_numpy() ^ (rng.random(400) < 0.1)).astype(int)
     models = {
+        "churn_cat": (ChurnModel(n_estimators=10, learning_rate=0.3, min_child_weight=2.0, early_stopping_rounds=5,
+                                 n_jobs=1).fit(Xc, yc), Xc),
         "churn": (ChurnModel(n_estimators=10, learning_rate=0.3, min_child_weight=2.0, early_stopping_rounds=5,
                              n_jobs=1).fit(X, y.to_numpy()), X),
         "rfm": (RFMSegmenter().fit(rfm), rfm),
@@ -187,7 +194,7 @@ def _nbo_cases(members, meta):
     yield "nbo popularity short", _edit_array(members, meta["root"]["state"]["popularity_"]["file"], lambda a: a[:-1])
 
 
-def _xgb_cases(members):
+def _xgb_cases(members, categorical=False):
     name = next(n for n in members if n.endswith(".ubj"))
     raw = members[name]
 
@@ -200,6 +207,10 @@ def _xgb_cases(members):
     yield "xgboost split feature out of range", patch(b"split_indices", 10**5)
     yield "xgboost truncated", resign({**members, name: raw[: len(raw) // 2]})
     yield "xgboost deep", resign({**members, name: b"[" * 5000 + b"]" * 5000})
+    if categorical:                      # the first tree's first categorical split: its node, its category list
+        yield "xgboost categorical node not a split", patch(b"categories_nodes", 10**5)
+        if b"sorted_idx" in raw:         # xgboost >= 3.1 stores each feature's categories, which bound the codes
+            yield "xgboost unknown category", patch(b"categories", 10**6)
 
 
 def crafted(name: str, members: dict[str, bytes]):
@@ -240,8 +251,8 @@ def crafted(name: str, members: dict[str, bytes]):
         cases += list(_tree_cases(members, meta))
     if name == "nbo":
         cases += list(_nbo_cases(members, meta))
-    if name == "churn":
-        cases += list(_xgb_cases(members))
+    if name in ("churn", "churn_cat"):
+        cases += list(_xgb_cases(members, categorical=name == "churn_cat"))
     return [(case, zip_bytes(m)) for case, m in cases]
 
 
@@ -280,7 +291,7 @@ def main(folder: str, seed: int, n_fuzz: int) -> None:
     for name in MODELS:
         members = members_of(folder / f"{name}.zip")
         groups = [("crafted", crafted(name, members)), ("fuzz", fuzzed(members, rng, n_fuzz))]
-        if name == "churn":  # xgboost trusts its model file: flip bytes of the .ubj member itself
+        if name in ("churn", "churn_cat"):  # xgboost trusts its model file: flip bytes of the .ubj member itself
             groups.append(("fuzz", fuzzed(members, rng, 2 * n_fuzz, only=".ubj")))
         for kind, cases in groups:
             for case, blob in cases:

@@ -3,8 +3,8 @@
 Cases (seeded): random byte flips and truncations of whole saved zips (in this process: the manifest check
 refuses them before any library sees a byte); crafted members and random flips inside one member with the
 manifest recomputed, so they reach the validators (in a subprocess, whose exit code proves no SIGSEGV); zip-level
-attacks (huge declared size, a zip bomb, duplicate names, limits). Models: a churn model (xgboost), an RFM
-segmenter, a scikit-learn tree and forest, NextBestOffer.
+attacks (huge declared size, a zip bomb, duplicate names, limits). Models: a churn model (xgboost), one whose
+trees split on categories, an RFM segmenter, a scikit-learn tree and forest, NextBestOffer.
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ def test_crafted_and_fuzzed_members_never_crash_the_interpreter(built):
     assert "not between its own node id" in by_case[("tree", "tree child cycle")]
     assert "feature index is outside" in by_case[("forest", "tree feature out of range")]
     assert "splits on a feature outside" in by_case[("churn", "xgboost split feature out of range")]
+    import xgboost
+
+    if tuple(int(p) for p in xgboost.__version__.split(".")[:2]) >= (3, 1):     # it stores category encodings
+        assert "names a category its feature does not have" in by_case[("churn_cat", "xgboost unknown category")]
+    assert "categories_nodes are not" in by_case[("churn_cat", "xgboost categorical node not a split")]
     assert "holds Python objects" in by_case[("rfm", "npy object dtype")]
     assert "nests too deeply to parse" in by_case[("rfm", "deep json")]
     assert "nests 201 levels deep; the limit is 64" in by_case[("rfm", "deep json in state")]
