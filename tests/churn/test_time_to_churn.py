@@ -194,3 +194,28 @@ def test_time_to_event_before_all_data_warns(crm):
     from crmml.schema import AsOfWarning
     with pytest.warns(AsOfWarning, match="is on or before the first row of transactions"):
         assert make_time_to_event(crm.transactions, "2000-01-01").empty
+
+
+def test_text_attributes_are_read_as_categories(crm, tmp_path):
+    """Audit (round trips with a real customers frame): fit(customers=...) with a text attribute (region, channel)
+    raised "X.attr_region: text values in a numeric column (it was numeric when the model was fitted)" during
+    fit, and fit_subscriptions refused a text plan column. Text columns are now read as their code among the
+    categories seen in fit (unseen or missing: missing), and the model saves and loads with them."""
+    model = TimeToChurnModel(**FAST).fit(crm.transactions, AS_OF, customers=crm.customers)
+    cu = crm.customers
+    text = [c for c in cu.columns if c not in ("customer_id", "signup_date")
+            and not pd.api.types.is_numeric_dtype(cu[c].dtype) and not pd.api.types.is_bool_dtype(cu[c].dtype)]
+    assert text and {f"attr_{c}" for c in text} <= set(model.categories_)
+    s = model.predict_survival(days=[45])
+    assert s["survival_45d"].between(0, 1).all() and len(s) == len(model.features_)
+    back = load(save(model, tmp_path / "ttc.zip"))
+    pd.testing.assert_frame_equal(back.predict_survival(days=[45]), s, check_exact=True)
+    other = crm.customers.assign(**{text[0]: "never seen"})          # unseen category: read as missing
+    assert np.isfinite(model.predict_survival(days=[45], transactions=crm.transactions, customers=other)).all().all()
+
+    table, _ = _subscriptions(3000, 5)
+    table["plan"] = np.where(table["yearly"], "annual", "monthly")
+    sub = TimeToChurnModel(n_estimators=40, max_days=360, period_days=30).fit_subscriptions(table.drop(columns="yearly"))
+    assert sub.categories_ == {"plan": ["annual", "monthly"]}
+    p = sub.predict_churn_probability(90)
+    assert p[table.loc[p.index, "plan"] == "annual"].mean() < p[table.loc[p.index, "plan"] == "monthly"].mean()

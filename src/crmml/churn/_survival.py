@@ -133,7 +133,10 @@ class TimeToChurnModel(BaseEstimator):
     feature_names_in_ : ndarray of str
     kind_ : {"transactions", "subscriptions"}
     features_ : DataFrame
-        Features of the customers scored by default (active at ``as_of`` / subscribed).
+        Features of the customers scored by default (active at ``as_of`` / subscribed), as the model reads them.
+    categories_ : dict
+        Text feature -> its categories seen in fit (sorted). A text column (a customer attribute such as region,
+        a plan in a subscription table) is read as its code among these; missing or unseen values are missing.
     start_days_ : ndarray
         Their time origin (0 for transaction logs, the current tenure for subscriptions).
 
@@ -196,6 +199,11 @@ class TimeToChurnModel(BaseEstimator):
         if self.kind_ not in ("transactions", "subscriptions"):
             raise ValueError(f"kind_ must be 'transactions' or 'subscriptions'; it is {self.kind_!r:.40}.")
         fitted_attrs(self, ("model_", "event_types_", "channels_"))
+        cats = getattr(self, "categories_", {})              # absent from files saved before text features
+        if not isinstance(cats, dict) or not set(cats) <= {str(c) for c in self.feature_names_in_}:
+            raise ValueError("categories_ must be a dict keyed by features of feature_names_in_.")
+        for c, levels in cats.items():
+            check_str_list(levels, f"categories_[{c!r:.40}]")
         for name in ("event_types_", "channels_"):      # None: features were given, not built from transactions
             if getattr(self, name) is not None:
                 check_str_list(getattr(self, name), name)
@@ -255,13 +263,11 @@ class TimeToChurnModel(BaseEstimator):
             def features(c):
                 return compute_features(tx, c, ev, cu, tuple(self.windows), **kw)
         X, tt, cuts = self._stack(tx, as_of, features, owner)
-        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
-        self.n_features_in_ = len(self.feature_names_in_)
+        self._learn_features(X)
         self._fit_rows(self._numeric(X, owner), np.zeros(len(X)), tt["duration_days"].to_numpy(),
                        tt["event"].to_numpy(), owner, self.n_periods_)
         active = _time_to_event(tx, as_of, as_of + pd.Timedelta(days=1), self.lookback_days, 1).index
-        self.features_ = features(as_of).reindex(active)
-        self.features_.columns = list(self.feature_names_in_)
+        self.features_ = self._numeric(features(as_of).reindex(active), owner)
         self.start_days_ = np.zeros(len(self.features_))
         self.kind_ = "transactions"
         self.as_of_ = as_of.isoformat()
@@ -292,8 +298,8 @@ class TimeToChurnModel(BaseEstimator):
         """Fit on a subscription table: one row per customer, ``tenure`` in days (at most 36,500) and a 0/1
         ``churned`` flag.
 
-        Every other column is a feature (numeric or boolean). Customers still subscribed (``churned == 0``)
-        are scored by default, from their current tenure.
+        Every other column is a feature (numeric, boolean, or text read as its category). Customers still
+        subscribed (``churned == 0``) are scored by default, from their current tenure.
 
         Examples
         --------
@@ -328,8 +334,7 @@ class TimeToChurnModel(BaseEstimator):
             raise SchemaError("subscriptions", churned, "must hold only 0 and 1", int(badf.sum()),
                               table.loc[badf, churned].head(3).tolist())
         X = table.drop(columns=[tenure, churned])
-        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
-        self.n_features_in_ = len(self.feature_names_in_)
+        self._learn_features(X)
         Xn = self._numeric(X, owner)
         self._fit_rows(Xn, np.zeros(len(X)), ten, flag.astype(np.int64), owner, None)
         keep = flag == 0
@@ -339,11 +344,25 @@ class TimeToChurnModel(BaseEstimator):
         self.as_of_ = self.event_types_ = self.channels_ = None
         return self
 
+    def _learn_features(self, X):
+        """Feature names, and the categories of the text columns (any dtype that is not numeric or boolean)."""
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.categories_ = {str(c): sorted({str(v) for v in X[c].dropna().unique()}) for c in X.columns
+                            if not (pd.api.types.is_numeric_dtype(X[c].dtype) or pd.api.types.is_bool_dtype(X[c].dtype))}
+
     def _numeric(self, X, owner):
-        """Features as float columns (booleans as 0/1); text columns are refused by name."""
+        """Features as float columns: booleans as 0/1, text columns of ``categories_`` as their category code
+        (missing or unseen: NaN); text in another column is refused by name."""
+        from crmml.churn._encode import category_codes
+
+        cats = getattr(self, "categories_", {})
         out = {}
         for c in X.columns:
-            if pd.api.types.is_bool_dtype(X[c].dtype):
+            if str(c) in cats:
+                codes = category_codes(X[c], cats[str(c)]).astype(np.float64)
+                out[str(c)] = np.where(codes < 0, np.nan, codes)
+            elif pd.api.types.is_bool_dtype(X[c].dtype):
                 out[str(c)] = X[c].astype(np.float64).to_numpy()
             else:
                 out[str(c)] = numeric_values(X[c], "X", str(c))
