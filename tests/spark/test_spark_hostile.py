@@ -176,6 +176,21 @@ def test_to_pandas_to_spark_and_canonical_order_refuse_bad_arguments_by_name(spa
         cs.canonical_order(sdf)
 
 
+def test_to_spark_applies_the_pandas_id_rule(spark):
+    """Before: object ids mixing numbers and text became text silently (the pandas API warns MixedIdWarning), and
+    float ids such as 1.0 reached Spark as doubles, which every crmml.spark function then refused."""
+    from crmml import spark as cs
+    from crmml.schema import MixedIdWarning
+
+    mixed = TX.assign(customer_id=pd.Series([1, "b", 1, "b"], dtype=object))
+    with pytest.warns(MixedIdWarning, match="mixes"):
+        back = cs.to_pandas(cs.to_spark(spark, mixed))
+    assert set(back["customer_id"]) == {"1", "b"}
+    floats = TX.assign(customer_id=TX["customer_id"].astype(float))
+    assert_frame_equal(cs.to_pandas(cs.rfm_table(cs.to_spark(spark, floats), AS_OF), index="customer_id"),
+                       rfm_table(floats, AS_OF), check_exact=True, check_dtype=False)
+
+
 def test_cases_that_already_matched_the_pandas_api(spark):
     """Audited and equal before this change (kept as regression checks): NULL ids, duplicate customers, extra and
     reordered columns, as_of as date / tz-aware timestamp / NaT / number."""

@@ -17,10 +17,13 @@ import pandas as pd
 from crmml._schema_coerce import _in_range
 from crmml._utils import check_in
 from crmml.exceptions import ParameterError
-from crmml.schema import SPECS, SchemaError, map_columns, map_frames
+from crmml.schema import SPECS, SchemaError, map_columns, map_frames, normalize_ids
 
 __all__ = ["SparkInputError", "check_spark_frame", "map_spark_columns", "to_spark", "to_pandas", "spark_schema",
            "canonical_order", "micros", "from_micros", "last_timestamp"]
+
+#: id columns of the canonical frames that to_spark brings to the pandas API's id rule
+_ID_COLUMNS = ("customer_id", "lead_id", "product_id")
 
 #: how to turn a Spark column of another type into the canonical one (the driver-side error's hint)
 _HINTS = {"id": " (cast it: integer ids with .cast('long'), others with .cast('string'); the pandas API's rule for "
@@ -195,7 +198,9 @@ def to_spark(spark, pdf: pd.DataFrame):
     """A Spark DataFrame from a pandas frame (index kept as a column when it is named).
 
     Timestamps are floored to the microsecond (Spark's resolution) and stored as ``TIMESTAMP_NTZ``;
-    categorical columns become strings.
+    categorical columns become strings. Id columns (``customer_id``, ``lead_id``, ``product_id``) held as
+    floats or objects follow the pandas API's id rule (:func:`crmml.schema.normalize_ids`: integer-valued ids
+    become integers; text mixed with numbers becomes text, with a ``MixedIdWarning``).
 
     Examples
     --------
@@ -215,6 +220,9 @@ def to_spark(spark, pdf: pd.DataFrame):
             raise SchemaError("frame", clash[0], "is both an index level and a column; drop or rename one")
         pdf = pdf.reset_index()
     map_columns(pdf.iloc[:0], None, "frame")           # repeated column names: the pandas rule
+    for col in _ID_COLUMNS:       # the pandas API's id rule (1.0 -> 1; text mixed with numbers: MixedIdWarning)
+        if col in pdf.columns and pdf[col].dtype.kind in "Of" and not pdf[col].isna().any():
+            pdf = pdf.assign(**{col: normalize_ids(pdf[col], name=col, frame="frame")})
     out = for_spark(pdf)
     return spark.createDataFrame(out, schema=spark_schema(pdf.dtypes))
 
