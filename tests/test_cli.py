@@ -265,6 +265,26 @@ def test_a_churn_model_with_channel_features_refuses_input_without_the_channel_c
     assert not (tmp_path / "s.csv").exists()
 
 
+def test_a_churn_model_with_attribute_features_is_not_scored_without_them(tmp_path, their_tx, capsys):
+    """Audit: crmml score filled the features it could not build from transactions (customer attributes, event
+    features) with missing values and scored every customer anyway (exit 0, other probabilities than the Python
+    API's); now one line naming the features, exit 2, nothing written."""
+    from crmml.churn import ChurnModel, make_churn_snapshot
+    from crmml.persistence import save
+
+    path, crm = their_tx
+    tx = crm.transactions[["customer_id", "timestamp", "amount", "transaction_id"]]
+    X, y = make_churn_snapshot(tx, pd.Timestamp("2024-04-01"), 60, customers=crm.customers)
+    model = save(ChurnModel(n_estimators=30, random_state=0).fit(X, y.to_numpy()), tmp_path / "churn_attr.zip")
+    capsys.readouterr()
+    assert main(["--quiet", "score", "--model", str(model), "--input", str(path), "--output",
+                 str(tmp_path / "s.csv"), "--map", *MAP, "--as-of", "2024-06-01"]) == 2
+    line = _err_line(capsys)
+    assert "reads 4 feature(s) these frames do not give" in line and "attr_" in line   # 3 attributes, tenure
+    assert "score it from Python or with crmml.spark.score" in line
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_train_and_score_clusters(tmp_path, their_tx):
     path, crm = their_tx
     model = tmp_path / "clusters.zip"

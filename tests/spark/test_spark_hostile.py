@@ -215,3 +215,18 @@ def test_cases_that_already_matched_the_pandas_api(spark):
     for bad in (pd.NaT, 20240301):
         with pytest.raises(AsOfError):
             cs.summarize(sdf, bad)
+
+
+def test_a_churn_model_missing_its_customer_features_is_refused(spark):
+    """Before: the features a bucket could not build (customer attributes when customers= was not passed) were
+    scored as missing values, silently giving other probabilities than the pandas API with the customers frame."""
+    from crmml import spark as cs
+    from crmml.churn import ChurnModel, make_churn_snapshot
+    from crmml.datasets import make_synthetic_crm
+
+    crm = make_synthetic_crm(n_customers=300, seed=4, with_events=False)
+    cutoff = crm.start + pd.Timedelta(days=400)
+    X, y = make_churn_snapshot(crm.transactions, cutoff, 45, customers=crm.customers)
+    model = ChurnModel(n_estimators=20, random_state=0).fit(X, y.to_numpy())
+    with pytest.raises(SchemaError, match=r"the churn model reads \d+ feature\(s\) these frames do not give"):
+        cs.score(model, cs.to_spark(spark, crm.transactions), cutoff + pd.Timedelta(days=45))

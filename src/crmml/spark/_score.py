@@ -89,10 +89,12 @@ def score_frames(model, parts, as_of, reasons, k, features):
         ids = pd.unique(tx["customer_id"].to_numpy())
         return model.recommend(ids, k=k) if len(ids) else None
     if name == "ChurnModel":
+        from crmml.churn._encode import scoring_frame
+
         X = _features_part(parts, as_of, **features)
         if X is None:
             return None
-        X = X.reindex(columns=list(model.feature_names_in_))
+        X = scoring_frame(X, model.feature_names_in_)
         return model.explain(X, top_n=3) if reasons else model.predict_risk(X).to_frame()
     if not _history(tx, as_of):
         return None
@@ -144,7 +146,8 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
     ``RFMSegmenter`` / ``CustomerClusterer``: ``model.transform(rfm_table(tx, as_of))``;
     ``CLVModel``: ``model.predict(tx, as_of=as_of)``; ``ChurnModel``: ``predict_risk`` (or
     ``explain`` with ``reasons``) on ``build_features(tx, as_of, events, customers)`` with the
-    model's channel columns (as ``crmml score``), reindexed to the model's features;
+    model's channel columns (as ``crmml score``), in the model's feature order (a feature the frames do not give
+    is a ``SchemaError``);
     ``NextBestOffer``: ``recommend(customers of tx, k=k)``; ``LeadScorer`` / ``RuleLeadScorer``:
     ``score_leads(leads)`` (with ``explain`` columns when ``reasons``).
 
