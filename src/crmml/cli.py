@@ -144,17 +144,16 @@ def _train_churn(args):
 
 
 def _score_churn(model, tx, as_of, args):
-    from crmml.churn._encode import scoring_frame
     from crmml.features import build_features
-    from crmml.features._registry import model_channels
+    from crmml.features._registry import model_channels, scoring_frame
 
     # the trees read float32: features stored as float32 give the same scores with half the memory (the
     # recency-frequency baseline and the printed values of --reasons read float64)
     dtype = "float64" if args.reasons or model._uses_baseline() else "float32"
     X = build_features(tx, as_of, channels=model_channels(model.feature_names_in_, tx), n_jobs=args.n_jobs,
                        dtype=dtype)
-    X = scoring_frame(X, model.feature_names_in_, "score it from Python or with crmml.spark.score, which take "
-                      "customers= and events=")
+    X = scoring_frame(X, model.feature_names_in_, hint="score it from Python or with crmml.spark.score, which "
+                      "take customers= and events=")
     if args.reasons:
         return model.explain(X, top_n=3)
     return model.predict_risk(X).to_frame()

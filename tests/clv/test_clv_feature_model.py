@@ -136,6 +136,17 @@ def test_errors_name_the_fix(crm):
     assert np.isfinite(_model().fit(crm.transactions, AS_OF).predict(crm.transactions).to_numpy()).all()
 
 
+def test_predict_without_the_frames_of_fit_is_refused(crm):
+    """Audit: predict() without the customers frame fit had used scored the attribute features as missing values
+    (other forecasts, silently); it is a SchemaError naming them now, and with the frames the forecast is finite."""
+    from crmml.schema import SchemaError
+
+    m = _model().fit(crm.transactions, AS_OF, customers=crm.customers)
+    with pytest.raises(SchemaError, match=r"FeatureCLVModel reads \d+ feature\(s\) these frames do not give"):
+        m.predict(crm.transactions)
+    assert np.isfinite(m.predict(crm.transactions, customers=crm.customers).to_numpy()).all()
+
+
 @pytest.mark.slow
 def test_beats_bgnbd_gamma_gamma_on_cdnow(cdnow):
     """CDNOW 39 + 39 weeks (calibration to 1997-09-30, 273-day holdout): the feature model trains (on a 136-day

@@ -34,25 +34,6 @@ def check_columns(X: pd.DataFrame, feature_names) -> None:
         raise ValueError(f"ChurnModel: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
 
 
-def scoring_frame(X: pd.DataFrame, feature_names, hint: str = "pass customers= / events= as in fit") -> pd.DataFrame:
-    """``X``'s columns in the model's order, or a :class:`crmml.SchemaError` naming the features the scoring
-    frames do not give: ``crmml score`` and ``crmml.spark.score`` build features themselves, and scoring a missing
-    feature as missing would change every score silently.
-
-    >>> scoring_frame(pd.DataFrame({"b": [1.0], "a": [2.0]}), ["a", "b"]).columns.tolist()
-    ['a', 'b']
-    """
-    from crmml.schema import SchemaError
-
-    missing = [str(c) for c in feature_names if c not in X.columns]
-    if missing:
-        raise SchemaError("transactions", None, f"the churn model reads {len(missing)} feature(s) these frames do "
-                          f"not give (e.g. {missing[:3]}): features of the customers frame (attr_*, signup_*) and "
-                          f"of events need those frames ({hint}); others need the transaction columns the model "
-                          "was trained with (product_id, category, quantity, channel)")
-    return X[list(feature_names)]
-
-
 def category_codes(values: pd.Series, categories) -> np.ndarray:
     """Code of each value among the learned ``categories`` (compared as text); -1 for missing or unseen.
 

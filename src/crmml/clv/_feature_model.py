@@ -46,6 +46,7 @@ from crmml.clv._feature_training import (
 from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._summary import summarize
 from crmml.exceptions import DroppedCustomersWarning, NoHistoryError
+from crmml.features._registry import scoring_frame
 from crmml.schema import validate_transactions
 
 __all__ = ["FeatureCLVModel"]
@@ -301,7 +302,7 @@ class FeatureCLVModel(BaseEstimator):
         tx = tx[tx["timestamp"] < as_of]
         ev = None if events is None else events[events["timestamp"] < as_of]
         X, off = self._design(tx, as_of, ev, customers, self.purchase_model_, self.spend_model_, self.horizon_days)
-        X = X.reindex(columns=self.feature_names_)
+        X = scoring_frame(X, self.feature_names_, "FeatureCLVModel", "pass events= / customers= as in fit")
         out = pd.DataFrame(index=X.index)
         for col, target in (("expected_purchases", "purchases"), ("expected_revenue", "revenue")):
             model, a = getattr(self, f"{target}_model_"), getattr(self, f"{target}_shrinkage_")

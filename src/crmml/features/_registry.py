@@ -17,7 +17,8 @@ from typing import Callable
 
 import pandas as pd
 
-__all__ = ["FeatureTemplate", "FeatureFamily", "FeatureRegistry", "FeatureContext", "REGISTRY", "model_channels"]
+__all__ = ["FeatureTemplate", "FeatureFamily", "FeatureRegistry", "FeatureContext", "REGISTRY", "model_channels",
+           "scoring_frame"]
 
 
 def slug(value) -> str:
@@ -41,6 +42,26 @@ def model_channels(feature_names, tx: pd.DataFrame) -> tuple:
     present = {} if "channel" not in tx.columns else {slug(v): str(v) for v in sorted(
         {str(v) for v in tx["channel"].dropna().unique()}, reverse=True)}
     return tuple(present.get(w, w) for w in wanted)
+
+
+def scoring_frame(X: pd.DataFrame, feature_names, owner: str = "the churn model",
+                  hint: str = "pass customers= / events= as in fit") -> pd.DataFrame:
+    """``X``'s columns in a fitted model's order, or a :class:`crmml.SchemaError` naming the features the scoring
+    frames do not give (``crmml score``, ``crmml.spark.score`` and ``FeatureCLVModel.predict`` build the features
+    themselves; scoring a missing feature as missing would change every score silently).
+
+    >>> scoring_frame(pd.DataFrame({"b": [1.0], "a": [2.0]}), ["a", "b"]).columns.tolist()
+    ['a', 'b']
+    """
+    from crmml.schema import SchemaError
+
+    missing = [str(c) for c in feature_names if c not in X.columns]
+    if missing:
+        raise SchemaError("transactions", None, f"{owner} reads {len(missing)} feature(s) these frames do not give "
+                          f"(e.g. {missing[:3]}): features of the customers frame (attr_*, signup_*) and of events "
+                          f"need those frames ({hint}); others need the transaction columns the model was trained "
+                          "with (product_id, category, quantity, channel)")
+    return X[list(feature_names)]
 
 
 @dataclass(frozen=True)

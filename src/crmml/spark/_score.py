@@ -89,7 +89,7 @@ def score_frames(model, parts, as_of, reasons, k, features):
         ids = pd.unique(tx["customer_id"].to_numpy())
         return model.recommend(ids, k=k) if len(ids) else None
     if name == "ChurnModel":
-        from crmml.churn._encode import scoring_frame
+        from crmml.features._registry import scoring_frame
 
         X = _features_part(parts, as_of, **features)
         if X is None:
