@@ -34,6 +34,23 @@ def check_columns(X: pd.DataFrame, feature_names) -> None:
         raise ValueError(f"ChurnModel: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
 
 
+def text_categories(X: pd.DataFrame) -> dict:
+    """Each text column of ``X`` (any dtype that is not numeric or boolean) -> its values seen, as sorted text.
+
+    >>> text_categories(pd.DataFrame({"region": ["s", "n", None], "x": [1.0, 2.0, 3.0], "flag": [True, False, True]}))
+    {'region': ['n', 's']}
+    """
+    return {str(c): sorted({str(v) for v in X[c].dropna().unique()}) for c in X.columns
+            if not (pd.api.types.is_numeric_dtype(X[c].dtype) or pd.api.types.is_bool_dtype(X[c].dtype))}
+
+
+def category_floats(values: pd.Series, categories) -> np.ndarray:
+    """:func:`category_codes` as float64, missing or unseen values NaN (how the trees read a category)."""
+    codes = category_codes(values, categories).astype(np.float64)
+    codes[codes < 0] = np.nan
+    return codes
+
+
 def category_codes(values: pd.Series, categories) -> np.ndarray:
     """Code of each value among the learned ``categories`` (compared as text); -1 for missing or unseen.
 
@@ -60,9 +77,7 @@ def _columns(X: pd.DataFrame, model) -> list[np.ndarray]:
     out = []
     for name in model.feature_names_in_:
         if name in cat:
-            codes = category_codes(X[name], model.categories_[name]).astype(np.float64)
-            codes[codes < 0] = np.nan
-            out.append(codes)
+            out.append(category_floats(X[name], model.categories_[name]))
         else:
             out.append(_numeric_column(X[name], name))
     return out

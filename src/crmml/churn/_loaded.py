@@ -31,13 +31,7 @@ def check_churn_model(model) -> None:
         raise ValueError("numeric_features_ and categorical_features_ must split feature_names_in_.")
     if getattr(model, "n_features_in_", len(names)) != len(names):
         raise ValueError(f"n_features_in_ must be {len(names)} (the length of feature_names_in_).")
-    cats = model.categories_
-    check_type(cats, "categories_", dict, "a dict")
-    if sorted(cats) != sorted(cat):
-        raise ValueError(f"categories_ must have one entry per categorical feature {cat[:8]}; it has "
-                         f"{list(cats)[:8]}.")
-    for c, levels in cats.items():
-        check_str_list(levels, f"categories_[{c!r:.40}]")
+    check_categories(model.categories_, cat, exact=True)
     check_type(model.model_, "model_", XGBClassifier, "an XGBClassifier")
     booster = model.model_.get_booster()
     if booster.num_features() != len(names):
@@ -55,6 +49,24 @@ def check_churn_model(model) -> None:
         check_type(baseline, "baseline_", RecencyFrequencyBaseline, "a RecencyFrequencyBaseline")
         if not hasattr(baseline, "model_"):
             raise ValueError("baseline_ must be a fitted RecencyFrequencyBaseline.")
+
+
+def check_categories(cats, features, *, exact: bool) -> None:
+    """``categories_``: a dict from text features to their distinct categories as text; keyed by exactly
+    ``features`` when ``exact``, else by some of them.
+
+    >>> check_categories({"region": ["n", "n"]}, ["region"], exact=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: categories_['region'] must be distinct strings; it is ['n', 'n'].
+    """
+    check_type(cats, "categories_", dict, "a dict")
+    keys_ok = sorted(cats) == sorted(features) if exact else set(cats) <= set(features)
+    if not keys_ok:
+        raise ValueError(f"categories_ must have one entry per {'categorical feature' if exact else 'text feature of'} "
+                         f"{list(features)[:8]}; it has {list(cats)[:8]}.")
+    for c, levels in cats.items():
+        check_str_list(levels, f"categories_[{c!r:.40}]")
 
 
 def check_recency_frequency(model) -> None:

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmml._utils import (ProbabilityCalibrator, check_aligned, check_feature_frame, check_in, check_number,
                           numeric_values)
 from crmml._utils._xgb import check_xgb_params, xgb_errors
-from crmml.churn._encode import category_codes, check_columns, churn_scores
+from crmml.churn._encode import category_codes, check_columns, churn_scores, text_categories
 from crmml.churn._loaded import check_churn_model, check_recency_frequency
 from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline, forward_fold_scores
 from crmml.exceptions import InsufficientDataWarning
@@ -221,12 +221,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         import xgboost as xgb
 
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
-        num = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c].dtype)
-               or pd.api.types.is_bool_dtype(X[c].dtype)]
-        self.numeric_features_ = [str(c) for c in num]
-        self.categorical_features_ = [str(c) for c in X.columns if c not in set(num)]
         X = X.set_axis(self.feature_names_in_, axis=1)
-        self.categories_ = {c: sorted({str(v) for v in X[c].dropna().unique()}) for c in self.categorical_features_}
+        self.categories_ = text_categories(X)
+        self.categorical_features_ = list(self.categories_)
+        self.numeric_features_ = [str(c) for c in self.feature_names_in_ if c not in self.categories_]
         self.n_features_in_ = len(self.feature_names_in_)
         Xe = self._encode(X)
 

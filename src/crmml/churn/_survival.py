@@ -12,6 +12,8 @@ from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_n
 from crmml._utils._state import check_str_list, fitted_attrs
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._backtest import _values_present
+from crmml.churn._encode import category_floats, text_categories
+from crmml.churn._loaded import check_categories
 from crmml.features import DEFAULT_WINDOWS, compute_features
 from crmml.features._build import _check_windows
 from crmml.schema import SchemaError, validate_customers, validate_events, validate_transactions
@@ -199,11 +201,8 @@ class TimeToChurnModel(BaseEstimator):
         if self.kind_ not in ("transactions", "subscriptions"):
             raise ValueError(f"kind_ must be 'transactions' or 'subscriptions'; it is {self.kind_!r:.40}.")
         fitted_attrs(self, ("model_", "event_types_", "channels_"))
-        cats = getattr(self, "categories_", {})              # absent from files saved before text features
-        if not isinstance(cats, dict) or not set(cats) <= {str(c) for c in self.feature_names_in_}:
-            raise ValueError("categories_ must be a dict keyed by features of feature_names_in_.")
-        for c, levels in cats.items():
-            check_str_list(levels, f"categories_[{c!r:.40}]")
+        # absent from files saved before text features
+        check_categories(getattr(self, "categories_", {}), [str(c) for c in self.feature_names_in_], exact=False)
         for name in ("event_types_", "channels_"):      # None: features were given, not built from transactions
             if getattr(self, name) is not None:
                 check_str_list(getattr(self, name), name)
@@ -348,20 +347,16 @@ class TimeToChurnModel(BaseEstimator):
         """Feature names, and the categories of the text columns (any dtype that is not numeric or boolean)."""
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
         self.n_features_in_ = len(self.feature_names_in_)
-        self.categories_ = {str(c): sorted({str(v) for v in X[c].dropna().unique()}) for c in X.columns
-                            if not (pd.api.types.is_numeric_dtype(X[c].dtype) or pd.api.types.is_bool_dtype(X[c].dtype))}
+        self.categories_ = text_categories(X)
 
     def _numeric(self, X, owner):
         """Features as float columns: booleans as 0/1, text columns of ``categories_`` as their category code
         (missing or unseen: NaN); text in another column is refused by name."""
-        from crmml.churn._encode import category_codes
-
         cats = getattr(self, "categories_", {})
         out = {}
         for c in X.columns:
             if str(c) in cats:
-                codes = category_codes(X[c], cats[str(c)]).astype(np.float64)
-                out[str(c)] = np.where(codes < 0, np.nan, codes)
+                out[str(c)] = category_floats(X[c], cats[str(c)])
             elif pd.api.types.is_bool_dtype(X[c].dtype):
                 out[str(c)] = X[c].astype(np.float64).to_numpy()
             else:
