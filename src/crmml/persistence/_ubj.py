@@ -4,8 +4,14 @@ xgboost trusts its model files: a corrupt ``.ubj`` can crash the interpreter whe
 random byte flips of a small model crash it within a few dozen tries). So :func:`check_xgboost_model` parses the
 UBJSON itself (bounded depth, counts checked against the bytes left) and checks every tree: node arrays of the
 declared length, children with larger ids than their parent (no loops), one parent per node, split features in
-range, one leaf value per node; tree groups in range and the iteration index consistent; categorical splits and
-category encodings in :mod:`crmml.persistence._ubj_categorical`.
+range, one leaf value per node; tree groups in range and the iteration index consistent.
+
+Categorical splits and category encodings: a :class:`crmml.churn.ChurnModel` trained on text columns (customer
+attributes such as region or channel) has categorical splits (``enable_categorical=True``), and xgboost >= 3.1
+also stores each feature's category names (``cats``) to re-code frames at prediction. xgboost reads these arrays
+without bounds checks, so each one is checked against the others: every offset and index inside the array it
+points into, every categorical node a split node on a categorical feature, every category code below that
+feature's number of categories, and the bitsets xgboost allocates for the splits bounded in total.
 """
 
 from __future__ import annotations
@@ -15,7 +21,6 @@ import re
 import numpy as np
 
 from crmml.persistence._errors import ModelLoadError
-from crmml.persistence._ubj_categorical import CategoricalError, check_categorical_splits, check_category_encodings
 
 _INT = {b"i": ">i1", b"U": ">u1", b"I": ">i2", b"l": ">i4", b"L": ">i8", b"d": ">f4", b"D": ">f8"}
 _NODE_ARRAYS = ("left_children", "right_children", "parents", "split_indices", "split_conditions", "default_left",
@@ -129,12 +134,106 @@ def _int(v, what: str, low: int = 0, high: int = 2**31 - 1) -> int:
     return int(v)
 
 
-def _ints(a, n: int, what: str) -> np.ndarray:
+def _ints(a, n: int | None, what: str) -> np.ndarray:
+    """An integer array (a list of ints too) of ``n`` values (any number when None), as int64."""
     if isinstance(a, list) and all(type(x) is int for x in a):
         a = np.array(a, dtype=np.int64)
-    if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind not in "iu" or len(a) != n:
-        raise _Bad(f"{what} is not {n} integers")
+    if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind not in "iu" or n not in (None, len(a)):
+        raise _Bad(f"{what} is not {'a list of' if n is None else n} integers")
     return a.astype(np.int64)
+
+
+#: bits of the per-node category bitsets xgboost allocates for one tree (sum over its categorical nodes of the
+#: largest category code + 1) when the model stores no encodings to bound the codes: 2**26 bits = 8 MiB
+MAX_CATEGORY_BITS = 2**26
+
+
+def _offsets(a, end: int, what: str) -> np.ndarray:
+    """Offsets starting at 0, non-decreasing, ending at ``end``."""
+    a = _ints(a, None, what)
+    if len(a) == 0 or a[0] != 0 or a[-1] != end or np.any(np.diff(a) < 0):
+        raise _Bad(f"{what} are not offsets from 0 to {end}")
+    return a
+
+
+def check_category_encodings(cats, num_feature: int) -> np.ndarray | None:
+    """The number of categories of each feature recorded in the model's ``cats`` (None when it holds none).
+
+    ``enc`` has one entry per feature: text categories as UTF-8 bytes (``values``) cut by ``offsets``, or numeric
+    categories (``values`` alone); ``feature_segments`` cuts ``sorted_idx``, which orders each feature's
+    categories, so within a feature it must be a permutation.
+
+    >>> enc = [{"offsets": np.array([], np.int32), "values": np.array([], np.int8)},
+    ...        {"offsets": np.array([0, 1, 3], np.int32), "values": np.frombuffer(b"abc", np.int8)}]
+    >>> check_category_encodings({"enc": enc, "feature_segments": np.array([0, 0, 2]),
+    ...                           "sorted_idx": np.array([0, 1])}, 2).tolist()
+    [0, 2]
+    """
+    if not cats or not any(len(v) for v in cats.values()):
+        return None
+    enc, seg = cats.get("enc"), _ints(cats.get("feature_segments"), None, "cats feature_segments")
+    order = _ints(cats.get("sorted_idx"), None, "cats sorted_idx")
+    if not isinstance(enc, list) or len(enc) != num_feature or len(seg) != num_feature + 1:
+        raise _Bad("cats do not have one encoding per feature")
+    seg = _offsets(seg, len(order), "cats feature_segments")
+    n_cats = np.diff(seg)
+    for f, e in enumerate(enc):
+        if not isinstance(e, dict) or not set(e) <= {"offsets", "values"} or "values" not in e:
+            raise _Bad(f"the category encoding of feature {f} is not offsets and values")
+        values = e["values"]
+        if not isinstance(values, np.ndarray) or values.ndim != 1:
+            raise _Bad(f"the category values of feature {f} are not an array")
+        if "offsets" not in e:                          # numeric categories: the values themselves
+            count = len(values)
+        elif len(e["offsets"]) == 0 and len(values) == 0:   # a feature without categories
+            count = 0
+        else:                                           # text: UTF-8 bytes cut by the offsets
+            count = len(_offsets(e["offsets"], len(values), f"the category offsets of feature {f}")) - 1
+        if count != n_cats[f]:
+            raise _Bad(f"feature {f} has {count} categories but feature_segments gives {n_cats[f]}")
+        part = np.sort(order[seg[f]:seg[f + 1]])
+        if np.any(part != np.arange(n_cats[f])):
+            raise _Bad(f"sorted_idx is not a permutation of feature {f}'s categories")
+    return n_cats
+
+
+def check_categorical_splits(t: dict, n: int, leaf: np.ndarray, feat: np.ndarray, n_cats, categorical) -> None:
+    """The categorical splits of one tree (``t``, ``n`` nodes): ``split_type`` 0/1, ``categories_nodes`` exactly
+    its categorical split nodes in order, on features typed categorical (``categorical``: bool per feature, or
+    None when the model records no types), segments and sizes cutting ``categories`` exactly, codes >= 0 and below
+    the feature's count of categories (``n_cats``), or with bounded bitsets when the model records no counts."""
+    kind = t.get("split_type")
+    kind = np.zeros(n, np.int64) if kind is None else _ints(kind, None, "split_type")
+    if len(kind) != n or np.any((kind != 0) & (kind != 1)):
+        raise _Bad(f"split_type does not hold {n} values 0 (numerical) or 1 (categorical)")
+    nodes = _ints(t.get("categories_nodes", np.zeros(0, np.int64)), None, "categories_nodes")
+    if np.any(kind[leaf] != 0) or not np.array_equal(nodes, np.flatnonzero(kind == 1)):
+        raise _Bad("categories_nodes are not the tree's categorical split nodes")
+    if not len(nodes):
+        if any(len(t.get(k, [])) for k in ("categories", "categories_segments", "categories_sizes")):
+            raise _Bad("categories are given for a tree without categorical splits")
+        return
+    if categorical is not None and not np.all(categorical[feat[nodes]]):
+        raise _Bad("a categorical split is on a feature whose type is not categorical")
+    codes = _ints(t.get("categories"), None, "categories")
+    sizes = _ints(t.get("categories_sizes"), None, "categories_sizes")
+    starts = _ints(t.get("categories_segments"), None, "categories_segments")
+    if len(sizes) != len(nodes) or len(starts) != len(nodes) or np.any(sizes < 0):
+        raise _Bad("categories_segments and categories_sizes do not give one segment per node")
+    _offsets(np.append(starts, starts[-1] + sizes[-1]), len(codes), "categories_segments")
+    if np.any(starts[1:] != starts[:-1] + sizes[:-1]) or np.any(codes < 0):
+        raise _Bad("categories_segments and categories_sizes do not cut categories in order")
+    if not len(codes):
+        return
+    node_of = np.repeat(np.arange(len(nodes)), sizes)
+    if n_cats is not None:
+        if np.any(codes >= n_cats[feat[nodes]][node_of]):
+            raise _Bad("a categorical split names a category its feature does not have")
+    else:
+        top = np.full(len(nodes), -1, np.int64)
+        np.maximum.at(top, node_of, codes)
+        if int((top + 1).sum()) > MAX_CATEGORY_BITS:
+            raise _Bad(f"its category codes need more than {MAX_CATEGORY_BITS} bits of bitsets")
 
 
 def _check_tree(t, i: int, num_feature: int, n_cats=None, categorical=None) -> None:
@@ -166,7 +265,7 @@ def _check_tree(t, i: int, num_feature: int, n_cats=None, categorical=None) -> N
         raise _Bad(f"tree {i} splits on a feature outside [0, {num_feature})")
     try:
         check_categorical_splits(t, n, leaf, feat, n_cats, categorical)
-    except CategoricalError as exc:
+    except _Bad as exc:
         raise _Bad(f"tree {i}: {exc}") from None
 
 
@@ -206,5 +305,6 @@ def check_xgboost_model(data: bytes, member: str, max_depth: int = 64) -> None:
         n_cats = check_category_encodings(model.get("cats", {}), num_feature)
         for i, t in enumerate(trees):
             _check_tree(t, i, num_feature, n_cats, categorical)
-    except (_Bad, CategoricalError, KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+    except (_Bad, KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
         raise ModelLoadError(f"The xgboost model {member!r} is invalid: {exc}.") from exc
+
