@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def check_codes(a, name: str, low: int, high: int, length: int | None = None) -> np.ndarray:
-    """An integer array whose values lie in ``[low, high)`` (and of ``length`` when given).
+def check_codes(a, name: str, low: int, high: int | None, length: int | None = None) -> np.ndarray:
+    """An integer array whose values lie in ``[low, high)`` (``>= low`` when ``high`` is None; of ``length`` when
+    given).
 
     >>> check_codes(np.array([0, 2]), "label_map_", 0, 3)
     array([0, 2])
@@ -23,8 +24,9 @@ def check_codes(a, name: str, low: int, high: int, length: int | None = None) ->
         raise ValueError(f"{name} must be an integer array; it is {a.dtype}.")
     if length is not None and a.shape[:1] != (length,):
         raise ValueError(f"{name} must have length {length}; it has shape {a.shape}.")
-    if a.size and (a.min() < low or a.max() >= high):
-        raise ValueError(f"{name} must hold integers in [{low}, {high}); it holds values "
+    if a.size and (a.min() < low or (high is not None and a.max() >= high)):
+        rule = f">= {low}" if high is None else f"in [{low}, {high})"
+        raise ValueError(f"{name} must hold integers {rule}; it holds values "
                          f"{'down to ' + str(a.min()) if a.min() < low else 'up to ' + str(a.max())}.")
     return a
 

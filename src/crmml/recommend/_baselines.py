@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import MAX_K, MAX_WINDOW_DAYS, check_as_of, check_number, history_before
-from crmml._utils._state import fitted_attrs
+from crmml._utils._state import check_codes, fitted_attrs
 from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame
@@ -40,18 +40,11 @@ def _check_frame(v, name: str, columns) -> pd.DataFrame:
     return v
 
 
-def _check_counts(v, name: str) -> None:
-    """Whole non-negative counts."""
-    values = np.asarray(v)
-    if values.dtype.kind not in "iu" or (values.size and values.min() < 0):
-        raise ValueError(f"{name} must hold counts (integers >= 0); it is {values.dtype} {values[:8].tolist()}.")
-
-
 def _check_popular(popular) -> None:
     """``popular_``: buyer counts (integers >= 0) of distinct products, best first."""
     if not isinstance(popular, pd.Series) or not popular.index.is_unique:
         raise ValueError("popular_ must be a Series of buyer counts indexed by distinct products.")
-    _check_counts(popular.to_numpy(), "popular_")
+    check_codes(popular.to_numpy(), "popular_", 0, None)
     if np.any(np.diff(popular.to_numpy()) > 0):
         raise ValueError("popular_ must be sorted, most buyers first.")
 
@@ -162,7 +155,8 @@ class PastPurchasesBaseline(BaseEstimator):
         """Called by ``crmml.persistence.load``: history, customers and popularity counts are usable."""
         if not fitted_attrs(self, ("history_", "customers_", "popular_")):
             return
-        _check_counts(_check_frame(self.history_, "history_", ("customer_id", "product_id", "n"))["n"], "history_.n")
+        history = _check_frame(self.history_, "history_", ("customer_id", "product_id", "n"))
+        check_codes(history["n"], "history_.n", 0, None)
         if not isinstance(self.customers_, pd.Index) or not self.customers_.is_unique:
             raise ValueError("customers_ must be an Index of distinct customer ids.")
         _check_popular(self.popular_)
