@@ -274,3 +274,23 @@ def test_columns_that_are_not_a_mapping_get_a_named_error_in_single_frame_calls(
                  lambda: time_split(tx, "2024-01-03", columns=bad)):
         with pytest.raises(SchemaError, match=r"columns= must be a dict \{their_name: canonical_name\}; got "):
             call()
+
+
+def test_tz_awareness_of_texts_beside_datetime_objects_is_judged_per_value():
+    # an object column mixing texts and datetime objects, all distinct (the path that judged one value at a time)
+    from crmml._schema_coerce import _is_tz_aware
+    base = pd.Timestamp("2024-01-01")
+    vals, want = [], []
+    for i in range(300):
+        t = base + pd.Timedelta(minutes=i)
+        kind = i % 6
+        vals.append([t.isoformat() + "+02:00", t.isoformat(), t.isoformat() + "Z", t.tz_localize("UTC"), t,
+                     t.to_pydatetime()][kind])
+        want.append(kind in (0, 2, 3))
+    got = _is_tz_aware(pd.Series(vals, dtype=object))
+    assert got.dtype == bool and got.tolist() == want
+    raw = _tx(timestamp=pd.Series([base.isoformat(), base + pd.Timedelta(days=1), "2024-01-03 10:00",
+                                   (base + pd.Timedelta(days=3)).to_pydatetime()], dtype=object))
+    out = validate_transactions(raw)
+    assert out["timestamp"].tolist() == [base, base + pd.Timedelta(days=1), pd.Timestamp("2024-01-03 10:00"),
+                                         base + pd.Timedelta(days=3)]

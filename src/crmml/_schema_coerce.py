@@ -191,13 +191,12 @@ def _is_tz_aware(vals: pd.Series) -> np.ndarray:
         return _is_tz_aware(pd.Series(uniques, dtype=vals.dtype if len(uniques) else object))[codes]
     if pd.api.types.is_string_dtype(vals.dtype) and not vals.map(type).eq(pd.Timestamp).any():
         return vals.astype(str).str.contains(_TZ_SUFFIX, regex=True).to_numpy()
-    out = np.empty(len(vals), dtype=bool)
-    for i, v in enumerate(vals.to_numpy()):
-        if isinstance(v, str):
-            out[i] = bool(pd.Series([v]).str.contains(_TZ_SUFFIX, regex=True).iloc[0])
-        else:
-            out[i] = getattr(v, "tzinfo", None) is not None
-    return out
+    objs = vals.to_numpy(dtype=object)             # texts beside datetime objects: one regex pass over the texts
+    text = np.fromiter((isinstance(v, str) for v in objs), dtype=bool, count=len(objs))
+    aware = np.empty(len(objs), dtype=bool)
+    aware[text] = pd.Series(objs[text], dtype=object).str.contains(_TZ_SUFFIX, regex=True).to_numpy(dtype=bool)
+    aware[~text] = [getattr(v, "tzinfo", None) is not None for v in objs[~text]]
+    return aware
 
 
 def _clean_floats(s: pd.Series) -> bool:
