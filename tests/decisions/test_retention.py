@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from crmml.churn import ChurnModel, TimeToChurnModel
 from crmml.clv import CLVModel
 from crmml.decisions import HorizonMismatchError, RetentionPlanner, capture_table, lost_value
+from crmml.exceptions import DroppedCustomersWarning
 from crmml.persistence import ModelLoadError, load, save
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -129,3 +131,22 @@ def test_bad_windows_are_refused_by_name(crm):
     # hostile audit: windows=(0, -5) fitted on 0-day and negative-day features
     with pytest.raises(ValueError, match="The 'windows' parameter of RetentionPlanner must be a non-empty sequence"):
         RetentionPlanner(windows=(0, -5)).fit(crm.transactions, "2024-07-01")
+
+
+def test_capture_table_counts_the_lost_value_it_leaves_out():
+    # the lost value of customers absent from rankings silently left the total: every share was inflated
+    ranks = pd.DataFrame({"score": [3.0, 2.0, np.nan]}, index=pd.Index([1, 2, 3], name="customer_id"))
+    lost = pd.Series([10.0, 0.0, 5.0, 85.0], index=pd.Index([1, 2, 3, 4], name="customer_id"))
+    with pytest.warns(DroppedCustomersWarning, match=r"1 of the 4 customers of lost are not in rankings "
+                                                     r"\(lost value 85\.00\)"):
+        tab = capture_table(ranks, lost, fractions=[1 / 3])
+    assert tab.loc["score", "top_33pct"] == pytest.approx(10 / 15)       # the documented rule: of the ranked
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert capture_table(ranks, lost.loc[[1, 2, 3]], fractions=[1 / 3]).loc["score", "top_33pct"] == \
+            pytest.approx(10 / 15)                                      # the same customers: no warning, NaN last
+    for bad in ("rankings", "lost"):                                      # raw pandas reindex error before
+        r, v = (pd.concat([ranks, ranks.iloc[:1]]), lost) if bad == "rankings" else (ranks, pd.concat([lost, lost[:1]]))
+        with pytest.raises(ValueError, match=f"capture_table: {bad} holds 1 customer id\\(s\\) more than once, "
+                                             r"e\.g\. \[1\]"):
+            capture_table(r, v)

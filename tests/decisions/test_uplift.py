@@ -217,3 +217,16 @@ def test_metric_and_model_inputs_share_one_rule():
                                                          np.r_[arm[:5], None], y, control="a")):
         with pytest.raises(TreatmentError, match=r"is missing on 1 rows; every row needs its arm"):
             call()
+
+
+def test_an_assignment_that_follows_missing_values_warns():
+    # the check cut a many-valued column into quintiles and crosstab left out its missing values: treating
+    # exactly the customers without a value went unnoticed
+    rng = np.random.default_rng(3)
+    n = 3000
+    x = pd.Series(rng.normal(size=n))
+    x[:1200] = np.nan
+    arm = np.where(x.isna(), "a", rng.choice(["control", "a"], n))
+    X, y = pd.DataFrame({"spend": x}), rng.normal(size=n)
+    with pytest.warns(NotRandomisedWarning, match="vary with 'spend'"):
+        UpliftModel(learner="t", n_estimators=5).fit(X, arm, y, control="control")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number
 from crmml.churn._labels import churn_labels
+from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
 
 __all__ = ["capture_table", "lost_value"]
@@ -47,9 +50,13 @@ def capture_table(rankings: pd.DataFrame, lost: pd.Series, fractions=(0.1, 0.2))
     Parameters
     ----------
     rankings : DataFrame
-        One column per ranking score (higher = contact first), indexed by ``customer_id``.
+        One column per ranking score (higher = contact first), indexed by ``customer_id`` (each id once). A
+        missing score (NaN) ranks the customer last in that column.
     lost : Series
-        Realised lost value per customer (e.g. :func:`lost_value`), aligned on the index.
+        Realised lost value per customer (e.g. :func:`lost_value`), aligned on the index (each id once). Every
+        ranked customer needs a value (``ValueError`` otherwise). Customers of ``lost`` that are not ranked
+        are left out of the total, with a :class:`crmml.exceptions.DroppedCustomersWarning` giving their
+        count and their lost value: the shares are of the ranked customers' lost value.
     fractions : sequence of float in (0, 1]
 
     Returns
@@ -67,7 +74,19 @@ def capture_table(rankings: pd.DataFrame, lost: pd.Series, fractions=(0.1, 0.2))
     """
     if not isinstance(rankings, pd.DataFrame):
         raise TypeError("capture_table expects rankings as a DataFrame (one column per ranking).")
-    lost = pd.Series(lost).reindex(rankings.index)
+    lost = pd.Series(lost)
+    for name, index in (("rankings", rankings.index), ("lost", lost.index)):
+        if index.has_duplicates:
+            dup = index[index.duplicated()].unique()
+            raise ValueError(f"capture_table: {name} holds {len(dup):,} customer id(s) more than once, e.g. "
+                             f"{dup[:3].tolist()}; pass one row per customer_id.")
+    unranked = ~lost.index.isin(rankings.index)
+    if unranked.any():
+        warnings.warn(f"capture_table: {int(unranked.sum()):,} of the {len(lost):,} customers of lost are not in "
+                      f"rankings (lost value {float(np.nansum(lost.to_numpy(np.float64)[unranked])):,.2f}); they "
+                      "are left out of the total, so the shares are of the ranked customers' lost value.",
+                      DroppedCustomersWarning, stacklevel=2)
+    lost = lost.reindex(rankings.index)
     if lost.isna().any():
         raise ValueError(f"capture_table: {int(lost.isna().sum())} ranked customers have no lost value.")
     total = float(lost.sum())

@@ -67,14 +67,18 @@ def check_outcome(y, n, owner):
 
 
 def randomisation_check(X, t, owner):
-    """Warn when arm shares depend on a feature (chi-square test per column, Bonferroni-corrected)."""
+    """Warn when arm shares depend on a feature (chi-square test per column, Bonferroni-corrected).
+
+    A column with more than 10 distinct values is cut into quintiles; missing values are a group of their own
+    (so are they in a column of few values), so an assignment that follows missingness is caught too.
+    """
     from scipy.stats import chi2_contingency
 
     worst = (1.0, None)
     for c in X.columns:
         col = X[c]
-        if col.nunique(dropna=True) > 10:
-            key = pd.qcut(col.rank(method="first"), 5, labels=False)
+        if col.nunique(dropna=True) > 10:       # crosstab would leave out the rows of a NaN quintile: -1 is theirs
+            key = pd.qcut(col.rank(method="first"), 5, labels=False).fillna(-1)
         else:
             key = col.astype(str)
         tab = pd.crosstab(key, t)
