@@ -309,3 +309,15 @@ def test_channels_without_a_channel_column_are_refused_by_name(small_crm):
     assert not [c for c in X.columns if c.startswith("channel_") and "_share_" in c]
     assert X.filter(like="channel_nunique").isna().all().all()
     assert build_features(tx, AS_OF, channels=[]).shape == X.shape
+
+
+def test_missing_category_and_channel_follow_the_documented_rule():
+    # lines without a category or channel count in every other feature, but are no category or channel of their own
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1],
+                       "timestamp": pd.to_datetime(["2024-01-02", "2024-01-05", "2024-01-09", "2024-01-09"]),
+                       "amount": [5.0, 6.0, 7.0, 1.0], "category": ["a", None, "b", None],
+                       "channel": ["web", None, "store", "web"]})
+    f = build_features(tx, "2024-01-10", windows=(30,)).loc[1]
+    assert f["purchase_count_30d"] == 3 and f["amount_sum_30d"] == 19.0           # every line counted
+    assert f["category_nunique_30d"] == 2 and f["channel_nunique_30d"] == 2        # missing is no value
+    assert f["channel_web_share_30d"] == f["channel_store_share_30d"] == pytest.approx(1 / 3)  # first line's channel

@@ -76,6 +76,8 @@ def test_baselines_use_the_same_rule():
         past.recommend([77])
     pop = PopularityBaseline(exclude_bought=True).fit(tx)
     pd.testing.assert_frame_equal(pop.recommend(["4"], k=2), pop.recommend([4], k=2))
+    for model in (past, pop):                           # an id requested twice is answered once (documented)
+        pd.testing.assert_frame_equal(model.recommend([4, "4", 4.0], k=2), model.recommend([4], k=2))
 
 
 def test_batch_size_bounded():

@@ -285,3 +285,15 @@ def test_products_missing_a_flag_or_a_value_are_counted():
         warnings.simplefilter("error", DroppedCustomersWarning)
         NextBestOffer(eligible="ok", value_column="margin", blend="fixed").fit(tx, prods.fillna({"ok": False,
                                                                                                   "margin": 0.5}))
+
+
+def test_products_without_a_category_are_never_capped():
+    # the documented rule of max_per_category: a product without a category belongs to no category
+    prods = [f"p{i}" for i in range(6)]
+    tx = pd.DataFrame({"customer_id": np.repeat(np.arange(1, 7), 6), "product_id": prods * 6, "amount": 5.0,
+                       "transaction_id": np.repeat(np.arange(1, 7), 6),
+                       "timestamp": pd.Timestamp("2024-03-01")})
+    products = pd.DataFrame({"product_id": prods, "category": ["a", "a", None, None, None, None]})
+    m = NextBestOffer(max_per_category=1, blend="fixed").fit(tx, products)
+    recs = m.recommend([1], k=6).join(products.set_index("product_id"), on="product_id")
+    assert (recs["category"] == "a").sum() == 1 and recs["category"].isna().sum() == 4

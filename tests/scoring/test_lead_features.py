@@ -89,3 +89,14 @@ def test_events_without_a_type_are_counted_in_a_warning():
     with pytest.warns(DroppedCustomersWarning, match=r"lead events: 16 of 40 events have no event_type") as caught:
         LeadScorer(min_leads=10, min_conversions=2).fit(leads, ev, as_of="2024-02-01")
     assert sum(w.category is DroppedCustomersWarning for w in caught) == 1
+
+
+def test_events_of_other_types_and_other_leads_follow_the_documented_rule():
+    leads = pd.DataFrame({"lead_id": [1, 2]})
+    ev = pd.DataFrame({"lead_id": [1, 1, 2, 9], "event_type": ["visit", "webinar", "visit", "visit"],
+                       "timestamp": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-02", "2024-01-03"])})
+    f = lead_event_features(leads, ev, as_of="2024-01-10", event_types=["visit"])
+    assert list(f.index) == [1, 2] and "events_webinar_count" not in f.columns      # lead 9: ignored
+    assert f["events_visit_count"].tolist() == [1.0, 1.0]
+    assert f["events_total_count"].tolist() == [2.0, 1.0]                            # the webinar counts here
+    assert f["days_since_last_event"].tolist() == [2.0, 8.0]

@@ -118,7 +118,13 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     transactions : DataFrame
         Standard-schema transactions; ``amount < 0`` rows are returns. Optional
         columns ``quantity``, ``product_id``, ``category``, ``channel`` feed
-        their features (NaN when absent). Missing amounts count as 0.
+        their features (NaN when absent). Missing amounts count as 0. A purchase
+        occasion's channel is the channel of its first line. A line with a missing
+        ``category`` or ``channel`` counts in every other feature but is no
+        category or channel of its own: it adds nothing to ``category_nunique``
+        or ``channel_nunique``, and the ``channel_{value}_share`` columns are
+        shares of all occasions, so they sum to less than 1 when some occasions
+        have no channel.
     as_of : timestamp or str
     events : DataFrame, optional
         Standard-schema events (``event_type``).

@@ -53,7 +53,8 @@ class PopularityBaseline(BaseEstimator):
     """Everybody gets the products with most distinct buyers in the last ``window_days``.
 
     With ``exclude_bought=True`` each customer's list skips what they bought
-    before (the fair baseline for new-product recommendations).
+    before (the fair baseline for new-product recommendations). An id requested
+    twice is answered once, as in :meth:`NextBestOffer.recommend`.
 
     Examples
     --------
@@ -119,7 +120,8 @@ class PastPurchasesBaseline(BaseEstimator):
     """The customer's own past products, most purchase occasions first (ties: most recent).
 
     With ``fill_popular=True`` (default) a list shorter than ``k`` is filled with
-    recent popular products, which makes this a stronger, fairer baseline.
+    recent popular products, which makes this a stronger, fairer baseline. An id
+    requested twice is answered once, as in :meth:`NextBestOffer.recommend`.
 
     Examples
     --------

@@ -103,7 +103,9 @@ class NextBestOffer(BaseEstimator):
         Exponent of the value weighting.
     max_per_category : int, optional
         At most this many offers per category and customer (needs ``category``
-        in the products frame or in the transactions).
+        in the products frame or in the transactions). A product without a
+        category (missing in the products frame, or in every transaction line
+        of it) belongs to no category and is never capped.
     batch_size : int, default=1000
         Customers scored per dense block, in [1, 100000]; blocks are also capped at
         2**27 cells (0.5 GB of float32 scores) whatever the catalogue size.
@@ -358,7 +360,8 @@ class NextBestOffer(BaseEstimator):
             so ``"17"`` and ``17.0`` find customer 17); ids that cannot be converted
             raise :class:`crmml.exceptions.IdTypeError`. Unknown customers get recent
             popular products (cold start), with a :class:`crmml.exceptions.ColdStartWarning`
-            giving their count.
+            giving their count. An id given twice (``1`` and ``"1"`` too) is answered once,
+            at its first position.
         k : int, default=10
         customer_weights : Series, optional
             Per-customer multiplier indexed by ``customer_id`` (e.g. predicted

@@ -92,7 +92,9 @@ def lead_event_features(leads: pd.DataFrame, events: pd.DataFrame, *, as_of=None
     as_of : timestamp, optional
         Global scoring time, used when ``leads`` has no ``score_time``.
     event_types : list of str, optional
-        Event types to count (default: the types present in ``events``).
+        Event types to count (default: the types present in ``events``). Events of other types count in
+        ``events_total_count``, ``events_7d_count`` and ``days_since_last_event`` only; events of leads
+        that are not in ``leads`` are ignored.
     columns : dict, optional
         Mapping of the events' column names onto the canonical ones.
 

@@ -432,8 +432,8 @@ class LeadScorer(LeadScorerState, BaseEstimator):
     def score_leads(self, leads, events=None, *, as_of=None, columns=None, event_columns=None) -> pd.DataFrame:
         """Score leads (per lead; partitionable).
 
-        Parameters are as in :meth:`fit` (``converted`` is not needed; extra columns are ignored; unseen
-        categories go to ``__other__``; absent optional columns are taken as missing).
+        As :meth:`fit` (``converted`` not needed; extra columns ignored; unseen categories go to ``__other__``; absent
+        optional columns taken as missing); events as :func:`lead_event_features` with ``event_types=event_types_``.
 
         Returns
         -------
