@@ -19,32 +19,47 @@ from crmml.schema import map_frames, validate_customers, validate_events, valida
 __all__ = ["BacktestResult", "backtest", "make_churn_snapshot"]
 
 
-def _values_present(frame, col):
+def _values_present(frame, col, before: pd.Timestamp):
+    """The values of ``frame[col]`` in the rows before ``before``, sorted (a categorical column: all its categories,
+    which its dtype declares); None without the column. Rows at or after ``before`` are not read."""
     if frame is None or col not in frame.columns:
         return None
     s = frame[col]
-    return tuple(sorted({str(v) for v in (s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype)
-                                          else s.dropna().unique())}))
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        values = s.cat.categories
+    else:
+        values = s[frame["timestamp"].to_numpy() < before.to_datetime64()].dropna().unique()
+    return tuple(sorted({str(v) for v in values}))
+
+
+def feature_columns(tx, ev, before: pd.Timestamp, event_types=None, channels=None) -> dict:
+    """``event_types`` and ``channels`` of :func:`compute_features`: those given, else the values present before
+    ``before`` (so the columns of a snapshot or a model fitted as of ``before`` never come from later rows)."""
+    return dict(event_types=event_types if event_types is not None else _values_present(ev, "event_type", before),
+                channels=channels if channels is not None else _values_present(tx, "channel", before))
 
 
 class _Snapshots:
-    """Features joined to labels at cutoffs, cached per cutoff."""
+    """Features joined to labels at cutoffs, cached per cutoff and set of columns."""
 
     def __init__(self, tx, ev, cu, horizon_days, lookback_days, windows, event_types=None, channels=None):
         self.tx, self.ev, self.cu = tx, ev, cu
         self.h, self.lb, self.windows = horizon_days, lookback_days, windows
-        # the set of columns is fixed from the values present anywhere (schema-level, not label information)
-        self.kw = dict(event_types=event_types if event_types is not None else _values_present(ev, "event_type"),
-                       channels=channels if channels is not None else _values_present(tx, "channel"))
+        self.event_types, self.channels = event_types, channels
         self._cache: dict = {}
 
-    def __call__(self, cutoff, warn=True):
-        if cutoff not in self._cache:
+    def columns(self, before):
+        """The per-type and per-channel columns of snapshots used as of ``before`` (values present before it)."""
+        return feature_columns(self.tx, self.ev, before, self.event_types, self.channels)
+
+    def __call__(self, cutoff, kw, warn=True):
+        key = (cutoff, kw["event_types"], kw["channels"])
+        if key not in self._cache:
             lab = churn_labels(self.tx, cutoff, self.h, self.lb, warn=warn)
-            feat = compute_features(self.tx, cutoff, self.ev, self.cu, self.windows, **self.kw)
+            feat = compute_features(self.tx, cutoff, self.ev, self.cu, self.windows, **kw)
             X = feat.reindex(lab.index)
-            self._cache[cutoff] = (X, lab["churned"].to_numpy())
-        return self._cache[cutoff]
+            self._cache[key] = (X, lab["churned"].to_numpy())
+        return self._cache[key]
 
 
 def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback_days: int = 365, events=None,
@@ -56,9 +71,9 @@ def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback
     Series (same index).
 
     The per-type and per-channel columns come from ``event_types`` and ``channels``; by default from the
-    values present in ``events.event_type`` and ``transactions.channel`` (all categories of a categorical
-    column). Pass them explicitly when computing customer partitions separately, so every part has the same
-    columns (each customer's row is then bit-identical to the one of the whole base).
+    values present in ``events.event_type`` and ``transactions.channel`` before ``as_of`` (all categories of
+    a categorical column). Pass them explicitly when computing customer partitions separately, so every part
+    has the same columns (each customer's row is then bit-identical to the one of the whole base).
 
     ``columns`` maps your column names to canonical ones in every frame given (one dict, or one per frame
     name such as ``{"events": {...}}``; see :func:`crmml.schema.map_frames`).
@@ -84,9 +99,10 @@ def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback
         if v is not None and (isinstance(v, str) or not all(isinstance(x, str) for x in v)):
             raise ValueError(f"The {name!r} parameter of {owner} must be None or a sequence of str. "
                              f"Got {v!r} instead.")
-    X, y = _Snapshots(tx, ev, cu, horizon_days, lookback_days, _check_windows(windows, owner),
-                      None if event_types is None else tuple(event_types),
-                      None if channels is None else tuple(channels))(as_of)
+    snaps = _Snapshots(tx, ev, cu, horizon_days, lookback_days, _check_windows(windows, owner),
+                       None if event_types is None else tuple(event_types),
+                       None if channels is None else tuple(channels))
+    X, y = snaps(as_of, snaps.columns(as_of))
     return X, pd.Series(y, index=X.index, name="churned")
 
 
@@ -141,7 +157,8 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
     window ``[c_k, c_k + horizon)`` ends at or before ``c``: nothing the model
     learns from is observed after the test cutoff. The latest training snapshot
     validates (early stopping, calibration). The model then scores the at-risk
-    customers as of ``c`` and is compared with their labels in ``[c, c + horizon)``.
+    customers as of ``c`` and is compared with their labels in ``[c, c + horizon)``. The per-type and
+    per-channel feature columns of cutoff ``c`` are the event types and channels present before ``c``.
 
     Parameters
     ----------
@@ -207,11 +224,12 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
         if not train_c:
             raise ValueError(f"backtest: no training cutoff before {c.date()} lies after the first transaction "
                              f"({first.date()}); use later cutoffs or a smaller horizon.")
-        parts = [snaps(t, warn=False) for t in train_c]
+        kw = snaps.columns(c)                     # the columns of this test cutoff: values present before it
+        parts = [snaps(t, kw, warn=False) for t in train_c]
         Xtr = pd.concat([p[0] for p in parts])
         ytr = np.concatenate([p[1] for p in parts])
         ttr = np.concatenate([np.full(len(p[1]), np.datetime64(t.to_datetime64())) for p, t in zip(parts, train_c)])
-        Xte, yte = snaps(c)
+        Xte, yte = snaps(c, kw)
         m = clone(model).fit(Xtr, ytr, time=ttr)
         b = clone(baseline).fit(Xtr, ytr)
         pm, pb = m.predict_proba(Xte)[:, 1], b.predict_proba(Xte)[:, 1]

@@ -11,7 +11,7 @@ from crmml._time import warn_if_before_data
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, numeric_values
 from crmml._utils._state import check_str_list, fitted_attrs
 from crmml._utils._xgb import check_xgb_params, xgb_errors
-from crmml.churn._backtest import _values_present
+from crmml.churn._backtest import feature_columns
 from crmml.churn._encode import category_floats, text_categories
 from crmml.churn._loaded import check_categories
 from crmml.features import DEFAULT_WINDOWS, compute_features
@@ -257,7 +257,7 @@ class TimeToChurnModel(BaseEstimator):
 
         ``features(cutoff)``, when given, returns the feature frame at a cutoff (a cache shared by a backtest).
         """
-        kw = dict(event_types=_values_present(ev, "event_type"), channels=_values_present(tx, "channel"))
+        kw = feature_columns(tx, ev, as_of)         # the values present before as_of
         if features is None:
             def features(c):
                 return compute_features(tx, c, ev, cu, tuple(self.windows), **kw)

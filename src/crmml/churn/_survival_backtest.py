@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from crmml._utils import check_as_of, check_number
-from crmml.churn._backtest import _values_present
+from crmml.churn._backtest import feature_columns
 from crmml.churn._cox import CoxBaseline
 from crmml.churn._labels import churn_labels
 from crmml.churn._model import ChurnModel
@@ -63,18 +63,23 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
     end = tx["timestamp"].max().normalize() + pd.Timedelta(days=1)
     h = int(horizon_days)
     auc_col = f"roc_auc_{h}d"
-    kw = dict(event_types=_values_present(ev, "event_type"), channels=_values_present(tx, "channel"))
     cache = {}
 
-    def features(c):                     # snapshots shared by the survival and churn models and across cutoffs
-        if c not in cache:
-            cache[c] = compute_features(tx, c, ev, cu, tuple(model.windows), **kw)
-        return cache[c]
+    def snapshot(c, kw):                 # shared by the survival and churn models and across test cutoffs
+        key = (c, kw["event_types"], kw["channels"])
+        if key not in cache:
+            cache[key] = compute_features(tx, c, ev, cu, tuple(model.windows), **kw)
+        return cache[key]
 
     rows = []
     for c in sorted(check_as_of(x, owner, "cutoffs") for x in cutoffs):
         if c + pd.Timedelta(days=h) > end:
             raise ValueError(f"{owner}: cutoff {c.date()} leaves less than {h} days of data (data end {end.date()}).")
+        kw = feature_columns(tx, ev, c)          # the columns of this test cutoff: values present before it
+
+        def features(s, kw=kw):
+            return snapshot(s, kw)
+
         m = clone(model)
         Xtr, tt = m._fit_validated(tx, ev, cu, c, owner, features=features)
         cox = CoxBaseline().fit(Xtr, tt["duration_days"], tt["event"])

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number
 from crmml.churn import ChurnModel, TimeToChurnModel, make_churn_snapshot
-from crmml.churn._backtest import _values_present
+from crmml.churn._backtest import feature_columns
 from crmml.churn._labels import churn_labels
 from crmml.clv import CLVModel
 from crmml.decisions._errors import HorizonMismatchError
@@ -161,7 +161,7 @@ class RetentionPlanner(BaseEstimator):
         active = churn_labels(tx, as_of, h, self.lookback_days, warn=False).index
         if len(active) == 0:
             raise ValueError(f"{owner}: no customer bought in the {self.lookback_days} days before {as_of.date()}.")
-        kw = dict(event_types=_values_present(ev, "event_type"), channels=_values_present(tx, "channel"))
+        kw = feature_columns(tx, ev, as_of)
         X_now = compute_features(tx, as_of, ev, cu, tuple(self.windows), **kw).reindex(active)
         reasons = pd.Series("", index=active, dtype=object)
         if isinstance(cm, TimeToChurnModel):

@@ -15,7 +15,7 @@ from crmml._utils import check_as_of, numeric_values
 from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import SchemaError, validate_events
 
-__all__ = ["lead_event_features", "resolve_score_time"]
+__all__ = ["lead_event_features", "resolve_score_time", "event_types_before"]
 
 #: Columns of a leads frame that are never attributes.
 RESERVED = ("lead_id", "converted", "created_at", "score_time")
@@ -42,6 +42,15 @@ def resolve_score_time(leads: pd.DataFrame, as_of=None, owner: str = "lead_event
                          "have no 'score_time' column: only events before the scoring time may be read. "
                          "Got None instead.")
     return np.full(len(leads), check_as_of(as_of, owner).to_datetime64(), dtype="datetime64[ns]")
+
+
+def event_types_before(leads: pd.DataFrame, events: pd.DataFrame, as_of=None) -> list:
+    """The event types of (prepared) ``events`` before the latest scoring time of ``leads``, sorted: the default
+    columns of :func:`lead_event_features`. Types that appear only at or after every scoring time make no column."""
+    st = resolve_score_time(leads, as_of)
+    if len(st) == 0:
+        return []
+    return sorted(events.loc[events["timestamp"].to_numpy() < st.max(), "event_type"].unique().tolist())
 
 
 def _slug(s) -> str:
@@ -92,9 +101,9 @@ def lead_event_features(leads: pd.DataFrame, events: pd.DataFrame, *, as_of=None
     as_of : timestamp, optional
         Global scoring time, used when ``leads`` has no ``score_time``.
     event_types : list of str, optional
-        Event types to count (default: the types present in ``events``). Events of other types count in
-        ``events_total_count``, ``events_7d_count`` and ``days_since_last_event`` only; events of leads
-        that are not in ``leads`` are ignored.
+        Event types to count (default: the types present in ``events`` before the latest scoring time).
+        Events of other types count in ``events_total_count``, ``events_7d_count`` and
+        ``days_since_last_event`` only; events of leads that are not in ``leads`` are ignored.
     columns : dict, optional
         Mapping of the events' column names onto the canonical ones.
 
@@ -119,7 +128,7 @@ def lead_event_features(leads: pd.DataFrame, events: pd.DataFrame, *, as_of=None
     ev = prepare_events(events, columns)
     ids = leads["lead_id"].to_numpy()
     st = resolve_score_time(leads, as_of)
-    types = sorted(ev["event_type"].unique()) if event_types is None else list(event_types)
+    types = event_types_before(leads, ev, as_of) if event_types is None else list(event_types)
     idx = pd.Index(ids, name="lead_id")
     pos = idx.get_indexer(ev["lead_id"].to_numpy())
     keep = pos >= 0

@@ -15,7 +15,7 @@ from crmml.exceptions import InsufficientDataWarning
 from crmml.schema import SchemaError, validate_leads
 from crmml.scoring._evaluate import (OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores,
                                      reasons, to_score)
-from crmml.scoring._features import RESERVED, LeadEncoder, lead_event_features, prepare_events
+from crmml.scoring._features import RESERVED, LeadEncoder, event_types_before, lead_event_features, prepare_events
 from crmml.scoring._loaded import LeadScorerState
 from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
 from crmml.scoring._validation import (date_feature_names, date_features, lead_times, leakage_screen, time_folds,
@@ -270,7 +270,7 @@ class LeadScorer(LeadScorerState, BaseEstimator):
         X_df = self._attribute_frame(leads)
         if events is not None:
             events = prepare_events(events, event_columns)
-            self.event_types_ = sorted(events["event_type"].unique().tolist())
+            self.event_types_ = event_types_before(leads, events, as_of)
             ev = lead_event_features(leads, events, as_of=as_of, event_types=self.event_types_)
             self.event_features_ = list(ev.columns)
             X_df = pd.concat([X_df.reset_index(drop=True), ev.reset_index(drop=True)], axis=1)

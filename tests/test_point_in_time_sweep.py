@@ -1,0 +1,402 @@
+"""Point in time, swept over every public entry point with a cut-off (the list is checked against the API).
+
+Each case computes its output on a small synthetic CRM, then again after appending hostile rows where the entry
+point may not look: rows exactly at the end of what it may read, a few nanoseconds and days later, thirty years
+later; customers, products, categories, channels and event types that exist only then; amounts of 1e12 and
+-5e11; customers whose ``signup_date`` is at or after ``as_of``. The outputs must be identical (``check_exact``;
+fitted models: their predictions and their saved state, member by member).
+
+What an entry point may read (``window``):
+
+- features, summaries, fits, scores "as of" a cut-off: rows before ``as_of``. The first run sees only those rows
+  (every frame cut at ``as_of``, customers signed up before it), the second the whole synthetic CRM plus the
+  hostile rows;
+- labels and outcomes (``make_churn_labels``, ``lost_value``, backtests, ``time_split``,
+  ``evaluate_recommendations``, holdout and tracking tables): up to the end of their documented window (``as_of +
+  horizon``, ``observation_end``, ``end``). Both runs see the whole synthetic CRM; the hostile rows start at that
+  end.
+
+Customer attributes are not time-stamped: a customer's attribute columns are read as they are (README, "Feature
+factory"); who gets a row is decided by ``signup_date`` (missing or before ``as_of``).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+AS_OF = pd.Timestamp("2024-06-01")
+NEW = 900_001                      # ids of customers, products and leads that exist only in the hostile rows
+
+
+@pytest.fixture(scope="module")
+def crm():
+    return small_crm()
+
+
+def small_crm():
+    from crmml.datasets import make_synthetic_crm
+
+    c = make_synthetic_crm(n_customers=160, seed=11, n_leads=400)
+    text = {"category": str, "channel": str}        # plain text, so appended values keep the column's dtype
+    tx = c.transactions.astype(text)
+    ev = c.events.astype({"event_type": str})
+    lev = c.lead_events.astype({"event_type": str})
+    first = tx.groupby("customer_id")["timestamp"].min()
+    cu = c.customers.copy()
+    # a signup after a customer's first purchase would make the two runs differ for a reason other than a leak
+    cu["signup_date"] = np.minimum(cu["signup_date"], cu["customer_id"].map(first).fillna(cu["signup_date"]))
+    return SimpleNamespace(tx=tx, ev=ev, cu=cu, leads=c.leads, lev=lev, products=c.products)
+
+
+def cut(c, at):
+    """The frames as they were just before ``at``: rows before it, customers signed up before it."""
+    def before(df):
+        return df[df["timestamp"] < at].reset_index(drop=True)
+
+    cu = c.cu[c.cu["signup_date"] < at].reset_index(drop=True)
+    return SimpleNamespace(tx=before(c.tx), ev=before(c.ev), cu=cu, leads=c.leads, lev=before(c.lev),
+                           products=c.products)
+
+
+def hostile(c, at):
+    """``c`` plus rows at and after ``at`` that nothing reading before ``at`` may see."""
+    ids = np.sort(c.tx.loc[c.tx["timestamp"] < at, "customer_id"].unique())[:12]
+    new = np.arange(NEW, NEW + 6)
+    when = [at, at + pd.Timedelta(1, "ns"), at + pd.Timedelta(days=3), at + pd.DateOffset(years=30)]
+    rows = []
+    for k, t in enumerate(when):
+        for i in ids:
+            rows.append((i, t, [1e12, -5e11, 3.5, 777.0][k], NEW + k, "cat_new" if k % 2 else "cat_00",
+                         1e6 if k == 0 else 1.0, "phone" if k != 2 else "online"))
+        for i in new:
+            rows.append((i, t, 50.0 + k, NEW + 10 + k, "cat_new", 2.0, "phone"))
+    tid0 = int(c.tx["transaction_id"].max()) + 1
+    extra = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount", "product_id", "category",
+                                        "quantity", "channel"])
+    extra["transaction_id"] = np.arange(tid0, tid0 + len(extra))
+    tx = pd.concat([c.tx, extra[c.tx.columns]], ignore_index=True)
+
+    ev_rows = [(i, t, typ) for t in when for i in [*ids, *new] for typ in ("survey", "web_visit", "complaint")]
+    ev = pd.concat([c.ev, pd.DataFrame(ev_rows, columns=c.ev.columns)], ignore_index=True)
+
+    lids = c.leads["lead_id"].to_numpy()
+    lev_rows = [(i, t, typ) for t in when for i in [*lids[:40], NEW] for typ in ("webinar", "demo_request")]
+    lev = pd.concat([c.lev, pd.DataFrame(lev_rows, columns=c.lev.columns)], ignore_index=True)
+
+    signups = [at, at + pd.Timedelta(days=1), at + pd.DateOffset(years=30)]
+    new_cu = pd.DataFrame({"customer_id": np.arange(NEW + 20, NEW + 20 + len(signups)),
+                           "signup_date": pd.to_datetime(signups)})
+    for col in c.cu.columns.drop(["customer_id", "signup_date"]):
+        new_cu[col] = c.cu[col].iloc[:len(signups)].to_numpy()
+    # the customers who buy only after `at` signed up then too
+    new_buyers = pd.DataFrame({"customer_id": new, "signup_date": at + pd.Timedelta(days=2)})
+    for col in new_cu.columns.drop(["customer_id", "signup_date"]):
+        new_buyers[col] = c.cu[col].iloc[0]
+    cu = pd.concat([c.cu, new_cu, new_buyers], ignore_index=True).astype(c.cu.dtypes.to_dict())
+    return SimpleNamespace(tx=tx, ev=ev, cu=cu, leads=c.leads, lev=lev, products=c.products)
+
+
+def same(a, b, where="output"):
+    """``a`` and ``b`` equal bit for bit (frames, arrays, dicts, numbers; NaN equals NaN)."""
+    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=where)
+    elif isinstance(a, pd.Series):
+        pd.testing.assert_series_equal(a, b, check_exact=True, obj=where)
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where, strict=True)
+    elif isinstance(a, dict):
+        assert list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
+        for k in a:
+            same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{where}: length {len(a)} != {len(b)}"
+        for k, (x, y) in enumerate(zip(a, b)):
+            same(x, y, f"{where}[{k}]")
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b), f"{where}: nan != {b!r}"
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def members(folder: Path) -> dict:
+    """A model saved as a folder, member by member (the metadata without its creation time)."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name != "manifest.json":
+            data = p.read_bytes()
+            if p.name == "metadata.json":
+                data = {k: v for k, v in json.loads(data).items() if k != "created"}
+            out[str(p.relative_to(folder))] = data
+    return out
+
+
+def state(model, folder: Path) -> dict:
+    """The model as saved by crmml.persistence."""
+    from crmml.persistence import save
+
+    save(model, folder, format="dir")
+    return members(folder)
+
+
+# --------------------------------------------------------------------------------------------------- cases
+def _fast():
+    from crmml.churn import ChurnModel, TimeToChurnModel
+    from crmml.clv import FeatureCLVModel
+
+    return SimpleNamespace(
+        ttc=lambda: TimeToChurnModel(n_estimators=20, windows=(30, 90, 365), n_snapshots=2),
+        churn=lambda: ChurnModel(n_estimators=30, early_stopping_rounds=10),
+        fclv=lambda: FeatureCLVModel(horizon_days=90, windows=(30, 90), n_snapshots=2, n_estimators=30))
+
+
+def _rule_scorer():
+    from crmml.scoring import RuleLeadScorer
+
+    return RuleLeadScorer(rules=[{"name": "engaged", "condition": "events_total_count >= 3", "points": 40},
+                                 {"name": "recent", "condition": "events_7d_count >= 1", "points": 30},
+                                 {"name": "big", "condition": "employees >= 50", "points": 30}])
+
+
+def _cli(*argv):
+    from crmml.cli import main
+
+    assert main(["--quiet", *map(str, argv)]) == 0
+
+
+def _cli_train(kind):
+    """``crmml train KIND --as-of``: the saved model, member by member."""
+    def call(f, d, m):
+        f.tx.to_parquet(d / "tx.parquet")
+        method = ["--method", "clusters"] if kind == "clusters" else []
+        _cli("train", "segments" if kind == "clusters" else kind, "--input", d / "tx.parquet", "--model",
+             d / "model", "--as-of", AS_OF.date(), "--horizon-days", 90, *method)
+        return members(d / "model")
+    return call
+
+
+def _cli_score(kind):
+    """``crmml score --as-of`` with a model fitted on the rows before AS_OF: the scored file."""
+    def call(f, d, m):
+        from crmml.persistence import save
+
+        save(m.cli_model(kind), d / "model.zip")
+        f.tx.to_parquet(d / "tx.parquet")
+        _cli("score", "--model", d / "model.zip", "--input", d / "tx.parquet", "--output", d / "out.parquet",
+             "--as-of", AS_OF.date())
+        return pd.read_parquet(d / "out.parquet")
+    return call
+
+
+def _fitted(model, probe, folder):
+    """What a fitted model is: its answers on ``probe`` and its saved state."""
+    return {"answers": probe(model), "state": state(model, folder)}
+
+
+def _cases():
+    """``name -> (call(frames, folder, models), end)``: ``end(as_of)`` is where the hostile rows start (the end of the
+    documented window; ``None``: ``as_of`` itself, and the first run sees only the rows before it). The part of
+    a name before a space is the callable's qualified name (checked against the API below)."""
+    from crmml.churn import (backtest, make_churn_labels, make_churn_snapshot, make_time_to_event,
+                             survival_backtest)
+    from crmml.clv import CLVModel, calibration_holdout, p_alive_path, summarize, tracking_table
+    from crmml.decisions import RetentionPlanner, lost_value
+    from crmml.evaluation import clv_report, clv_tracking
+    from crmml.features import build_features, compute_features
+    from crmml.recommend import (NextBestOffer, PastPurchasesBaseline, PopularityBaseline, evaluate_recommendations,
+                                 time_split)
+    from crmml.schema import validate_customers, validate_events, validate_transactions
+    from crmml.scoring import LeadScorer, lead_event_features
+    from crmml.segmentation import rfm_table
+
+    fast = _fast()
+    A = AS_OF
+    early = pd.Timestamp("2024-02-01")
+
+    def days(n):
+        return lambda a: a + pd.Timedelta(days=n)
+
+    def clv(f):
+        return CLVModel(horizon_days=90).fit(f.tx, A)
+
+    def ttc(f):
+        return fast.ttc().fit(f.tx, A, f.ev, f.cu)
+
+    def leads(f):
+        return LeadScorer(cv=3, random_state=0).fit(f.leads, f.lev, as_of=A)
+
+    def nbo_probe(m):
+        return m.recommend(k=5)
+
+    def baseline_probe(ids):
+        return lambda m: m.recommend(ids, k=5)
+
+    ids = np.arange(1, 60)
+    return {
+        "build_features": (lambda f, d, m: build_features(f.tx, A, f.ev, f.cu), None),
+        "compute_features": (lambda f, d, m: compute_features(validate_transactions(f.tx), A, validate_events(f.ev),
+                                                           validate_customers(f.cu)), None),
+        "rfm_table": (lambda f, d, m: rfm_table(f.tx, A), None),
+        "summarize": (lambda f, d, m: summarize(f.tx, A), None),
+        "summarize start=": (lambda f, d, m: summarize(f.tx, A, start=early), None),
+        "calibration_holdout": (lambda f, d, m: calibration_holdout(f.tx, early, A), None),
+        "make_churn_labels": (lambda f, d, m: make_churn_labels(f.tx, A, 45), days(45)),
+        "make_churn_snapshot": (lambda f, d, m: make_churn_snapshot(f.tx, A, 45, events=f.ev, customers=f.cu),
+                                days(45)),
+        "make_time_to_event": (lambda f, d, m: make_time_to_event(f.tx, A, max_days=120), days(120)),
+        "make_time_to_event end=": (lambda f, d, m: make_time_to_event(f.tx, early, end=A), None),
+        "backtest": (lambda f, d, m: (lambda r: {"metrics": r.metrics, "predictions": r.predictions,
+                                              "features": r.test_features})(
+            backtest(f.tx, [early, A], horizon_days=45, n_train_snapshots=2, events=f.ev, customers=f.cu,
+                     windows=(30, 90, 365), model=fast.churn())), days(45)),
+        "survival_backtest": (lambda f, d, m: survival_backtest(f.tx, [A], model=fast.ttc(), churn_model=fast.churn(),
+                                                             n_churn_snapshots=2), days(180)),
+        "TimeToChurnModel.fit": (lambda f, d, m: _fitted(ttc(f), lambda m: m.predict_survival(), d), None),
+        "TimeToChurnModel.predict_survival": (
+            lambda f, d, m: m.ttc.predict_survival(transactions=f.tx, as_of=A, events=f.ev, customers=f.cu), None),
+        "CLVModel.fit": (lambda f, d, m: _fitted(clv(f), lambda m: m.predict(), d), None),
+        "CLVModel.fit_summary": (lambda f, d, m: _fitted(CLVModel(horizon_days=90).fit_summary(summarize(f.tx, A), A),
+                                                      lambda m: m.predict(), d), None),
+        "CLVModel.predict": (lambda f, d, m: m.clv.predict(f.tx, as_of=A), None),
+        "CLVModel.predict_interval": (lambda f, d, m: m.clv.predict_interval(f.tx, as_of=A, n_draws=20,
+                                                                            random_state=3), None),
+        "FeatureCLVModel.fit": (lambda f, d, m: _fitted(fast.fclv().fit(f.tx, A, f.ev, f.cu),
+                                                     lambda m: m.predict(f.tx, f.ev, f.cu), d), None),
+        "tracking_table": (lambda f, d, m: tracking_table(m.clv.purchase_model_, f.tx, early, A, freq="D"), None),
+        "p_alive_path": (lambda f, d, m: p_alive_path(m.clv.purchase_model_, f.tx, 3, A), None),
+        "clv_tracking": (lambda f, d, m: clv_tracking(m.clv, f.tx, end=A + pd.Timedelta(days=60)), days(60)),
+        "clv_report": (lambda f, d, m: clv_report(d / "clv.html", m.clv, f.tx, end=A + pd.Timedelta(days=60),
+                                               n_points=8).read_text(), days(60)),
+        "RetentionPlanner.fit": (lambda f, d, m: _fitted(
+            RetentionPlanner(horizon_days=45, value_horizon_days=90, churn_model=fast.churn(), n_snapshots=2,
+                             windows=(30, 90, 365)).fit(f.tx, A, f.ev, f.cu), lambda m: m.plan(cost=1.0, effect=0.2),
+            d), None),
+        "lost_value": (lambda f, d, m: lost_value(f.tx, A, horizon_days=45), days(45)),
+        "NextBestOffer.fit": (lambda f, d, m: _fitted(NextBestOffer().fit(f.tx, as_of=A), nbo_probe, d), None),
+        "NextBestOffer.fit products=": (lambda f, d, m: _fitted(NextBestOffer().fit(f.tx, f.products, as_of=A),
+                                                             nbo_probe, d), None),
+        "PopularityBaseline.fit": (lambda f, d, m: _fitted(PopularityBaseline().fit(f.tx, as_of=A),
+                                                        baseline_probe(ids), d), None),
+        "PastPurchasesBaseline.fit": (lambda f, d, m: _fitted(PastPurchasesBaseline().fit(f.tx, as_of=A),
+                                                           baseline_probe(ids), d), None),
+        "time_split": (lambda f, d, m: time_split(f.tx, A, horizon_days=30), days(30)),
+        "evaluate_recommendations": (lambda f, d, m: evaluate_recommendations(NextBestOffer(), f.tx, A, 30, k=5),
+                                     days(30)),
+        "lead_event_features": (lambda f, d, m: lead_event_features(f.leads, f.lev, as_of=A), None),
+        "LeadScorer.fit": (lambda f, d, m: _fitted(leads(f), lambda m: m.score_leads(f.leads, f.lev, as_of=A), d),
+                           None),
+        **{f"LeadScorer.{m}": ((lambda name: lambda f, d, m: getattr(m.leads, name)(f.leads, f.lev, as_of=A))(m), None)
+           for m in ("score_leads", "contributions", "explain", "evaluate")},
+        **{f"cli train {kind}": (_cli_train(kind), None)
+           for kind in ("segments", "clusters", "clv", "nbo", "churn", "survival", "retention")},
+        **{f"cli score {kind}": (_cli_score(kind), None) for kind in ("segments", "clv", "churn", "survival")},
+        "RuleLeadScorer.fit": (lambda f, d, m: _fitted(_rule_scorer().fit(f.leads, f.lev, as_of=A),
+                                                       lambda m: m.score_leads(f.leads, f.lev, as_of=A), d), None),
+        **{f"RuleLeadScorer.{m}": ((lambda name: lambda f, d, m: getattr(m.rules, name)(f.leads, f.lev, as_of=A))(m),
+                                   None)
+           for m in ("matches", "score_leads", "explain", "evaluate")},
+    }
+
+
+#: entry points of the cut-off list (tests/test_time.py) with nothing to sweep, and why
+NOT_SWEPT = {
+    "as_timestamp": "parses a date; reads no rows",
+    "make_synthetic_crm": "generates data; start= is where it begins, nothing is cut",
+    "summarize_data": "describes the frame it is given (rows, date range); as_of is only printed beside them",
+}
+
+
+class _Models:
+    """Models fitted once on the frames cut at AS_OF, for the cases of their scoring methods (both runs score
+    with the same model; what differs is the frames given to the method)."""
+
+    def __init__(self, base):
+        self.base, self._cache = base, {}
+
+    def _get(self, name, make):
+        if name not in self._cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._cache[name] = make()
+        return self._cache[name]
+
+    @property
+    def clv(self):
+        from crmml.clv import CLVModel
+
+        return self._get("clv", lambda: CLVModel(horizon_days=90).fit(self.base.tx, AS_OF))
+
+    @property
+    def ttc(self):
+        b = self.base
+        return self._get("ttc", lambda: _fast().ttc().fit(b.tx, AS_OF, b.ev, b.cu))
+
+    @property
+    def leads(self):
+        from crmml.scoring import LeadScorer
+
+        return self._get("leads", lambda: LeadScorer(cv=3, random_state=0).fit(self.base.leads, self.base.lev,
+                                                                                 as_of=AS_OF))
+
+    def cli_model(self, kind):
+        from crmml.churn import ChurnModel, make_churn_snapshot
+        from crmml.segmentation import RFMSegmenter, rfm_table
+
+        b = self.base
+        make = {"segments": lambda: RFMSegmenter().fit(rfm_table(b.tx, AS_OF)), "clv": lambda: self.clv,
+                "survival": lambda: _fast().ttc().fit(b.tx, AS_OF),           # the CLI reads transactions only
+                "churn": lambda: ChurnModel(n_estimators=30, early_stopping_rounds=10).fit(
+                    *make_churn_snapshot(b.tx, AS_OF - pd.Timedelta(days=45), 45))}[kind]
+        return self._get(f"cli {kind}", make)
+
+    @property
+    def rules(self):
+        return self._get("rules", lambda: _rule_scorer().fit(self.base.leads, self.base.lev, as_of=AS_OF))
+
+
+@pytest.fixture(scope="module")
+def base(crm):
+    return cut(crm, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def models(base):
+    return _Models(base)
+
+
+def test_every_cutoff_entry_point_is_swept():
+    """The sweep covers the cut-off entry point list of tests/test_time.py (itself checked against the API)."""
+    from test_time import _entry_points
+
+    listed = {n.split(" ")[0] for n in _entry_points()}
+    swept = {n.split(" ")[0] for n in _cases() if not n.startswith("cli ")}
+    assert listed - swept - set(NOT_SWEPT) == set(), "add these to _cases() (or NOT_SWEPT, with why)"
+    assert not swept & set(NOT_SWEPT)
+
+
+def _run(call, frames, folder, models):
+    folder.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call(frames, folder, models)
+
+
+@pytest.mark.parametrize("name", sorted(_cases()))
+def test_rows_outside_the_window_change_nothing(crm, base, models, name, tmp_path):
+    call, end = _cases()[name]
+    if end is None:                                   # reads before as_of: only those rows, then everything
+        first, second = base, hostile(crm, AS_OF)
+    else:                                             # a documented window after as_of: the same CRM both times
+        first, second = crm, hostile(crm, end(AS_OF))
+    a = _run(call, first, tmp_path / "a", models)
+    b = _run(call, second, tmp_path / "b", models)
+    if isinstance(a, str):                            # an HTML page names its own file
+        b = b.replace(str(tmp_path / "b"), str(tmp_path / "a"))
+    same(a, b, name)
