@@ -128,3 +128,26 @@ def test_callable_condition_giving_non_booleans_or_another_index_is_refused(resu
         RuleLeadScorer({"big": (result, 10)}).fit().score_leads(leads)
     fine = RuleLeadScorer({"big": (lambda d: d["employees"] > 100, 10)}).fit().score_leads(leads)
     assert fine["score"].tolist() == [0, 0, 100]
+
+
+def test_a_rule_may_name_an_event_type_that_first_occurs_after_the_scoring_time():
+    # "demo" events exist only after as_of: the rule is valid (the type is in the events) and counts 0 for
+    # everybody; the later rows change nothing (a misspelt type is still a SchemaError naming the columns)
+    leads = pd.DataFrame({"lead_id": [1, 2, 3], "budget": [1, 0, 1]})
+    ev = pd.DataFrame({"lead_id": [1, 2, 1, 3], "event_type": ["visit", "visit", "demo", "demo"],
+                       "timestamp": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-02-01", "2024-03-01"])})
+    rules = [{"name": "demo", "condition": "events_demo_count >= 1", "points": 50, "kind": "engagement"},
+             {"name": "visited", "condition": "events_visit_count >= 1", "points": 20, "kind": "engagement"},
+             {"name": "budget", "condition": "budget == 1", "points": 30}]
+    scorer = RuleLeadScorer(rules=rules).fit()
+    m = scorer.matches(leads, ev, as_of="2024-01-15")
+    assert m["demo"].tolist() == [False, False, False] and m["visited"].tolist() == [True, True, False]
+    later = scorer.matches(leads, ev, as_of="2024-02-15")
+    assert later["demo"].tolist() == [True, False, False]
+    more = pd.concat([ev, pd.DataFrame({"lead_id": [2, 3], "event_type": ["demo", "visit"],
+                                        "timestamp": pd.to_datetime(["2024-01-15", "2030-01-01"])})])
+    pd.testing.assert_frame_equal(scorer.score_leads(leads, more, as_of="2024-01-15"),
+                                  scorer.score_leads(leads, ev, as_of="2024-01-15"), check_exact=True)
+    typo = RuleLeadScorer(rules=[{"name": "x", "condition": "events_demoo_count >= 1", "points": 1}]).fit()
+    with pytest.raises(SchemaError, match="events_demoo_count"):
+        typo.matches(leads, ev, as_of="2024-01-15")

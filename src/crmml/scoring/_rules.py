@@ -12,7 +12,7 @@ from crmml._utils import ProbabilityCalibrator, check_as_of, check_number
 from crmml._utils._state import fitted_attrs
 from crmml.schema import validate_leads
 from crmml.scoring._evaluate import OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores
-from crmml.scoring._features import lead_event_features
+from crmml.scoring._features import lead_event_features, prepare_events
 
 __all__ = ["RuleLeadScorer", "BANT_RULES"]
 
@@ -106,8 +106,10 @@ class RuleLeadScorer(BaseEstimator):
     When events are given, the engagement features of
     :func:`lead_event_features` (``events_<type>_count``, ``events_7d_count``,
     ``days_since_last_event``, ...) can be used in conditions too; mark such
-    rules ``"kind": "engagement"``. A condition that is missing/NaN for a lead
-    does not match.
+    rules ``"kind": "engagement"``. A rule may name any event type present in
+    ``events`` (its count is 0 for a lead with no such event before its scoring
+    time, even when the type first occurs later). A condition that is
+    missing/NaN for a lead does not match.
 
     The score is ``100 * (points - min_points) / (max_points - min_points)``
     (0 when no positive rule matches and every negative one does, 100 for the
@@ -185,7 +187,10 @@ class RuleLeadScorer(BaseEstimator):
             check_as_of(as_of, "RuleLeadScorer")
         leads = validate_leads(leads, columns)
         if events is not None:
-            ev = lead_event_features(leads, events, as_of=as_of, columns=event_columns)
+            # a rule may name any event type of ``events``; it is counted before each lead's scoring time only
+            events = prepare_events(events, event_columns)
+            ev = lead_event_features(leads, events, as_of=as_of,
+                                     event_types=sorted(events["event_type"].unique().tolist()))
             leads = pd.concat([leads.reset_index(drop=True), ev.reset_index(drop=True)], axis=1)
         return leads
 
