@@ -31,9 +31,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-__all__ = ["AsOfError", "AsOfWarning", "as_timestamp", "shift_days", "warn_if_after_data",
-           "warn_if_before_data", "warn_if_outside_data", "TIMESTAMP_MIN",
-           "TIMESTAMP_MAX"]
+__all__ = ["AsOfError", "AsOfWarning", "as_timestamp", "shift_days", "warn_after_last", "warn_before_first",
+           "warn_if_after_data", "warn_if_before_data", "warn_if_outside_data", "TIMESTAMP_MIN", "TIMESTAMP_MAX"]
 
 #: The first and last instants a ``datetime64[ns]`` column can hold.
 TIMESTAMP_MIN = pd.Timestamp.min.as_unit("ns")
@@ -197,7 +196,12 @@ def warn_if_after_data(as_of: pd.Timestamp, timestamps, what: str = "transaction
     last = values.max()
     if np.isnat(last):
         return
-    last = pd.Timestamp(last)
+    warn_after_last(as_of, pd.Timestamp(last), what, stacklevel=stacklevel + 1)
+
+
+def warn_after_last(as_of: pd.Timestamp, last: pd.Timestamp, what: str = "transactions", *,
+                    stacklevel: int = 2) -> None:
+    """:func:`warn_if_after_data` given the last row's timestamp (``crmml.spark`` merges it over its buckets)."""
     if as_of > last + _GRACE:
         gap = (as_of - last).days
         days = f"{gap} day{'s' if gap != 1 else ''}"
@@ -227,10 +231,15 @@ def warn_if_before_data(as_of: pd.Timestamp, timestamps, what: str = "transactio
         if np.isnat(values).all():
             return
         first = np.nanmin(values)
-    first = pd.Timestamp(first)
+    warn_before_first(as_of, pd.Timestamp(first), values.size, what, stacklevel=stacklevel + 1)
+
+
+def warn_before_first(as_of: pd.Timestamp, first: pd.Timestamp, n_rows: int, what: str = "transactions", *,
+                      stacklevel: int = 2) -> None:
+    """:func:`warn_if_before_data` given the first row's timestamp and the number of rows (merged over buckets)."""
     if as_of <= first:
         warnings.warn(f"as_of {_short(as_of)} is on or before the first row of {what} ({_short(first)}): none of its "
-                      f"{values.size} rows is read and the result is empty; pass the cut-off that matches the data.",
+                      f"{n_rows} rows is read and the result is empty; pass the cut-off that matches the data.",
                       AsOfWarning, stacklevel=stacklevel)
 
 

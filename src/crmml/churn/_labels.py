@@ -72,6 +72,19 @@ def make_churn_labels(transactions, as_of, horizon_days: int = 45, *, lookback_d
     return churn_labels(tx, as_of, horizon_days, lookback_days)
 
 
+def warn_labels_end(last: pd.Timestamp, end: pd.Timestamp, *, stacklevel: int = 2) -> None:
+    """The transactions end more than a day before ``as_of + horizon`` (``end``): labels not fully observed."""
+    warnings.warn(f"The transactions end on {last.date()}, before as_of + horizon ({end.date()}): churn labels are "
+                  "not fully observed.", UserWarning, stacklevel=stacklevel)
+
+
+def warn_no_purchase_in_window(n_window: int, *, stacklevel: int = 2) -> None:
+    """Every one of the ``n_window`` rows of the look-back window is a return: nobody is at risk."""
+    warnings.warn(f"None of the {n_window} rows in the look-back window before as_of is a purchase (all have amount "
+                  "< 0, i.e. returns), so no customer is at risk and the labels are empty; are sales recorded as "
+                  "negative amounts?", DroppedCustomersWarning, stacklevel=stacklevel)
+
+
 def churn_labels(tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int, lookback_days: int,
                  warn: bool = True) -> pd.DataFrame:
     """:func:`make_churn_labels` on validated transactions."""
@@ -80,18 +93,14 @@ def churn_labels(tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int, lookb
     end = shift_days(as_of, horizon_days).to_datetime64()
     buy = ~(tx["amount"].to_numpy(dtype=np.float64, na_value=np.nan) < 0)
     if warn and len(t) and t.max() < end - np.timedelta64(1, "D"):
-        warnings.warn(f"The transactions end on {pd.Timestamp(t.max()).date()}, before as_of + horizon "
-                      f"({pd.Timestamp(end).date()}): churn labels are not fully observed.", UserWarning,
-                      stacklevel=3)
+        warn_labels_end(pd.Timestamp(t.max()), pd.Timestamp(end), stacklevel=4)
     if warn:
         warn_if_before_data(as_of, t, stacklevel=4)
     ids = tx["customer_id"].to_numpy()
     window = (t < a) & (t >= shift_days(as_of, -lookback_days).to_datetime64())
     past = buy & window
     if warn and window.any() and not past.any():
-        warnings.warn(f"None of the {int(window.sum())} rows in the look-back window before as_of is a purchase (all "
-                      "have amount < 0, i.e. returns), so no customer is at risk and the labels are empty; are sales "
-                      "recorded as negative amounts?", DroppedCustomersWarning, stacklevel=3)
+        warn_no_purchase_in_window(int(window.sum()), stacklevel=4)
     last = pd.Series(t[past], index=ids[past]).groupby(level=0).max()
     fut = buy & (t >= a) & (t < end)
     n_future = pd.Series(1, index=ids[fut]).groupby(level=0).sum().reindex(last.index, fill_value=0)

@@ -29,13 +29,13 @@ customers' rows of the summary of all customers.
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from crmml._time import warn_if_outside_data
 from crmml._utils import check_as_of, check_in
+from crmml._utils._warn import warn_counts
 from crmml.exceptions import DroppedCustomersWarning, NoHistoryError, ParameterError
 from crmml.schema import validate_transactions
 
@@ -163,9 +163,9 @@ def _warn_return_only(parts, owner, end):
     uniques, returns = parts[3], parts[4]
     n = int(len(pd.Index(returns.index).difference(pd.Index(uniques))))
     if n:
-        warnings.warn(f"{owner}: {n} customers with only returns before {end.isoformat()} left out (no purchase "
-                      "occasion to model; CLVModel keeps them under the rule 'no_purchase').",
-                      DroppedCustomersWarning, stacklevel=3)
+        warn_counts(DroppedCustomersWarning, f"{owner}: {{n}} customers with only returns before {end.isoformat()} "
+                    "left out (no purchase occasion to model; CLVModel keeps them under the rule 'no_purchase').",
+                    n=n, stacklevel=3)
 
 
 def _no_calibration_history(tx, start, cal, owner):

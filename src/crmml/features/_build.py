@@ -7,7 +7,6 @@ The integer coding of ids and categories is in ``_codes.py``, the data of one bl
 from __future__ import annotations
 
 import numbers
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
@@ -16,6 +15,7 @@ import pandas as pd
 
 from crmml._time import warn_if_after_data
 from crmml._utils import check_as_of
+from crmml._utils._warn import warn_counts
 from crmml.exceptions import DroppedCustomersWarning, ParameterError
 from crmml.features import _transaction_families  # noqa: F401  (registers families, in this order)
 from crmml.features import _other_families  # noqa: F401
@@ -317,9 +317,9 @@ def compute_features(tx, as_of, ev=None, cu=None, windows=DEFAULT_WINDOWS, *, ev
         tcodes, labels = _codes_labels(ev["event_type"])
         tcodes = tcodes[ek][found]
         if (untyped := int(np.count_nonzero(tcodes < 0))):
-            warnings.warn(f"build_features: {untyped:,} events before as_of have no event_type; they are not counted "
-                          "in any event feature. Fill event_type to count them.", DroppedCustomersWarning,
-                          stacklevel=3)
+            warn_counts(DroppedCustomersWarning, "build_features: {n:,} events before as_of have no event_type; they "
+                        "are not counted in any event feature. Fill event_type to count them.", n=untyped,
+                        stacklevel=3)
         ecode, et = ecode[found], et[ek][found]
         types = event_types if event_types is not None else _present(tcodes, labels)
         eo = _sorted_order(ecode, et)

@@ -9,12 +9,12 @@ model was fitted on: ``"1"`` finds customer 1 of a model fitted on integer ids.
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from crmml._ids import _canon_one
+from crmml._utils._warn import warn_counts
 from crmml.exceptions import ColdStartWarning, IdTypeError
 
 _N_EXAMPLES = 5
@@ -78,7 +78,7 @@ def customer_ids_like(customers, fitted: pd.Index, owner: str, *, warn_unknown: 
         unknown = fitted.get_indexer(pd.Index(ids)) < 0
         if unknown.any():
             ex = ids[unknown][:_N_EXAMPLES].tolist()
-            warnings.warn(f"{owner}: {int(unknown.sum())} of {len(ids)} customer id(s) were not seen in fit "
-                          f"(e.g. {ex}); they get the cold-start list (recent popular products).",
-                          ColdStartWarning, stacklevel=3)
+            warn_counts(ColdStartWarning, f"{owner}: {{n}} of {{m}} customer id(s) were not seen in fit (e.g. {{ex}}); "
+                        "they get the cold-start list (recent popular products).", n=int(unknown.sum()), m=len(ids),
+                        ex=ex, examples=_N_EXAMPLES, stacklevel=3)
     return ids

@@ -19,7 +19,6 @@ cancellations in the UCI Online Retail file) have no purchase occasion to score.
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -28,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_in, check_number, history_before, numeric_values
 from crmml._utils._sklearn import FrameOutputMixin
+from crmml._utils._warn import warn_counts
 from crmml._utils._state import check_codes, check_str_list
 from crmml.segmentation._rfm_segments import DEFAULT_RFM_SEGMENTS, _segment_lookup
 from crmml.exceptions import DroppedCustomersWarning
@@ -160,9 +160,9 @@ def _compute_rfm(tx: pd.DataFrame, as_of: pd.Timestamp, returns_only: str) -> pd
     if returns_only == "drop":
         keep &= ~no_buy
         if no_buy.any():
-            warnings.warn(f"rfm_table: {int(no_buy.sum())} customers with only returns before as_of="
-                          f"{as_of.isoformat()} left out (returns_only='drop'); pass returns_only='keep' to keep "
-                          "them with frequency 0.", DroppedCustomersWarning, stacklevel=3)
+            warn_counts(DroppedCustomersWarning, f"rfm_table: {{n}} customers with only returns before as_of="
+                        f"{as_of.isoformat()} left out (returns_only='drop'); pass returns_only='keep' to keep "
+                        "them with frequency 0.", n=int(no_buy.sum()), stacklevel=3)
     idx = np.flatnonzero(keep)
     ids = uniq[idx] if uniq is not None else idx + int(cust.min())
     a = as_of.value

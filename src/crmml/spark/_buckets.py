@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from crmml.spark._frames import NAT_MICROS, _quiet, canonical_order, from_micros, micros
+from crmml.spark._warnings import recording
 
 __all__ = ["bucket_apply", "default_buckets"]
 
@@ -83,7 +84,8 @@ def _to_output(result, schema) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def bucket_apply(frames: dict, func, schema, *, key: str = "customer_id", n_buckets: int | None = None):
+def bucket_apply(frames: dict, func, schema, *, key: str = "customer_id", n_buckets: int | None = None,
+                 warnings_to=None):
     """``func({name: pandas frame})`` on every bucket of customers; a Spark DataFrame with ``schema``.
 
     Parameters
@@ -98,6 +100,9 @@ def bucket_apply(frames: dict, func, schema, *, key: str = "customer_id", n_buck
     key : str, default="customer_id"
     n_buckets : int, optional
         Default: ``spark.sql.shuffle.partitions``.
+    warnings_to : pyspark Accumulator, optional
+        Where each bucket records its crmml warnings (:func:`crmml.spark._warnings.recorder`); without it they
+        stay on the workers (jobs whose warnings another job reports, such as a probe of a few customers).
     """
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
@@ -122,6 +127,7 @@ def bucket_apply(frames: dict, func, schema, *, key: str = "customer_id", n_buck
         with threadpool_limits(limits=1), _quiet():
             tag = pdf[_FRAME].to_numpy()
             parts = {name: _restore(pdf.loc[tag == name], name, key, plan) for name, plan in plans.items()}
-            return _to_output(func(parts), schema)
+            out = func(parts) if warnings_to is None else recording(func, parts, warnings_to)
+            return _to_output(out, schema)
 
     return union.groupBy(_BUCKET).applyInPandas(run, schema)

@@ -9,7 +9,6 @@ comes from :func:`crmml.features.feature_catalog`.
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -17,10 +16,12 @@ import pandas as pd
 from crmml._utils import check_as_of, check_in, check_number
 from crmml.features import DEFAULT_WINDOWS, compute_features, feature_catalog
 from crmml.features._build import _check_windows, _values
+from crmml._time import warn_before_first
 from crmml.schema import SchemaError, validate_customers, validate_events, validate_transactions
 from crmml.spark._buckets import bucket_apply
 from crmml.spark._errors import surface_errors
-from crmml.spark._frames import check_spark_frame, last_timestamp, map_spark_columns, spark_schema
+from crmml.spark._frames import before, check_spark_frame, from_micros, map_spark_columns, micros, spark_schema
+from crmml.spark._warnings import recorder
 
 __all__ = ["build_features", "rfm_table", "summarize", "make_churn_labels"]
 
@@ -195,16 +196,20 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
             dtypes[name] = np.dtype(dtype)
     fn = functools.partial(_features_part, as_of=as_of, windows=windows, event_types=event_types,
                            channels=channels, dtype=dtype)
-    return bucket_apply(frames, fn, spark_schema(dtypes), n_buckets=n_buckets)
+    return bucket_apply(frames, fn, spark_schema(dtypes), n_buckets=n_buckets,
+                        warnings_to=recorder(tx.sparkSession, as_of, ("after",)))   # as the pandas API checks
 
 
 # ------------------------------------------------------------------------------------------ small tables
-def _tx_table(owner, transactions, as_of, part_fn, out_columns, n_buckets, columns=None, **kwargs):
+def _tx_table(owner, transactions, as_of, part_fn, out_columns, n_buckets, columns=None, warn=None, **kwargs):
+    """The per-customer table of ``part_fn`` on every bucket; ``warn``: the :func:`recorder` arguments of the
+    pandas function's warnings (None: its buckets raise none)."""
     transactions = map_spark_columns(columns, transactions=transactions)["transactions"]
     tx = check_spark_frame(transactions, "transactions", owner)
     dtypes = {"customer_id": _key_dtype(tx), **out_columns}
     fn = functools.partial(part_fn, as_of=as_of, **kwargs)
-    return bucket_apply({"transactions": tx}, fn, spark_schema(dtypes), n_buckets=n_buckets)
+    acc = None if warn is None else recorder(tx.sparkSession, as_of, **warn)
+    return bucket_apply({"transactions": tx}, fn, spark_schema(dtypes), n_buckets=n_buckets, warnings_to=acc)
 
 
 def _rfm_part(parts, as_of, returns_only):
@@ -213,17 +218,15 @@ def _rfm_part(parts, as_of, returns_only):
     tx = parts["transactions"]
     if not _history(tx, as_of):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")     # per-bucket counts: documented in rfm_table instead
-        return pd_rfm(tx, as_of, returns_only=returns_only)
+    return pd_rfm(tx, as_of, returns_only=returns_only)
 
 
 def rfm_table(transactions, as_of, *, returns_only="drop", columns=None, n_buckets=None):
     """:func:`crmml.segmentation.rfm_table` on a Spark DataFrame (same columns, one row per customer).
 
     Customers with only returns before ``as_of`` are left out (``returns_only="drop"``) as in the pandas
-    API, but without its :class:`crmml.exceptions.DroppedCustomersWarning` (counting them would take a
-    Spark job): pass ``returns_only="keep"`` to keep them with frequency 0.
+    API; its :class:`crmml.exceptions.DroppedCustomersWarning` (their count) and ``AsOfWarning`` are issued
+    on the driver when the rows are computed in a :func:`crmml.spark.surface_errors` block (``to_pandas``).
 
     Examples
     --------
@@ -239,7 +242,8 @@ def rfm_table(transactions, as_of, *, returns_only="drop", columns=None, n_bucke
     check_in(returns_only, "returns_only", owner, ("drop", "keep"))
     cols = {"recency": "float64", "frequency": "int64", "monetary": "float64", "avg_order_value": "float64",
             "tenure": "float64", "returns": "float64"}
-    return _tx_table(owner, transactions, as_of, _rfm_part, cols, n_buckets, columns, returns_only=returns_only)
+    return _tx_table(owner, transactions, as_of, _rfm_part, cols, n_buckets, columns, returns_only=returns_only,
+                     warn=OUTSIDE)
 
 
 def _summary_part(parts, as_of, freq, occasion, start):
@@ -253,9 +257,15 @@ def _summary_part(parts, as_of, freq, occasion, start):
 
 SUMMARY_COLUMNS = {"frequency": "int64", "recency": "float64", "T": "float64", "monetary_value": "float64"}
 
+#: the warnings of a function that cuts the history with crmml._utils.history_before (rfm_table, summarize)
+OUTSIDE = {"checks": ("after", "before")}
+
 
 def summarize(transactions, as_of, *, freq="D", occasion="period", start=None, columns=None, n_buckets=None):
     """:func:`crmml.clv.summarize` on a Spark DataFrame: frequency, recency, T, monetary_value per customer.
+
+    Its warnings (customers with only returns, ``AsOfWarning``) are issued on the driver when the rows are
+    computed in a :func:`crmml.spark.surface_errors` block (``to_pandas``).
 
     Examples
     --------
@@ -272,7 +282,7 @@ def summarize(transactions, as_of, *, freq="D", occasion="period", start=None, c
     check_in(occasion, "occasion", owner, ("period", "transaction"))
     start = None if start is None else check_as_of(start, owner, "start")
     return _tx_table(owner, transactions, as_of, _summary_part, SUMMARY_COLUMNS, n_buckets, columns, freq=freq,
-                     occasion=occasion, start=start)
+                     occasion=occasion, start=start, warn=OUTSIDE)
 
 
 def _labels_part(parts, as_of, horizon_days, lookback_days):
@@ -285,9 +295,27 @@ def _labels_part(parts, as_of, horizon_days, lookback_days):
                         lookback_days, warn=False)
 
 
+def _label_checks(tx, as_of, lookback_days):
+    """First and last timestamp, rows, rows in the look-back window and purchases among them, in one job."""
+    from pyspark.sql import functions as F
+
+    from crmml._time import shift_days
+
+    ts = micros("timestamp", tx.schema["timestamp"].dataType)
+    window = before(tx, as_of) & ~before(tx, shift_days(as_of, -lookback_days))
+    bought = window & ~F.coalesce(F.col("amount") < 0, F.lit(False))
+    with surface_errors():
+        row = tx.agg(F.min(ts), F.max(ts), F.count(F.lit(1)), F.count(F.when(window, 1)),
+                     F.count(F.when(bought, 1))).collect()[0]
+    first, last = (None if v is None else pd.Timestamp(from_micros([v], "transactions", "timestamp")[0])
+                   for v in row[:2])
+    return first, last, *(int(v) for v in row[2:])
+
+
 def make_churn_labels(transactions, as_of, horizon_days=45, *, lookback_days=365, columns=None, n_buckets=None):
     """:func:`crmml.churn.make_churn_labels` on a Spark DataFrame (``churned``, ``last_purchase``,
-    ``purchases_in_horizon``); warns on the driver, as the pandas API does, when the data end early.
+    ``purchases_in_horizon``); warns on the driver, as the pandas API does, when the data end early, when
+    ``as_of`` is on or before the first row, or when the look-back window holds only returns.
 
     Examples
     --------
@@ -299,6 +327,8 @@ def make_churn_labels(transactions, as_of, horizon_days=45, *, lookback_days=365
     >>> to_pandas(lab, index="customer_id")["churned"].tolist()
     [0, 1]
     """
+    from crmml.churn._labels import warn_labels_end, warn_no_purchase_in_window
+
     owner = "make_churn_labels"
     as_of = check_as_of(as_of, owner)
     check_number(horizon_days, "horizon_days", owner, low=1)
@@ -306,12 +336,16 @@ def make_churn_labels(transactions, as_of, horizon_days=45, *, lookback_days=365
     tx = check_spark_frame(map_spark_columns(columns, transactions=transactions)["transactions"], "transactions",
                            owner)
     end = as_of + pd.Timedelta(days=horizon_days)
-    last, n_rows = last_timestamp(tx)                 # the job this check always ran, now counting rows too
+    first, last, n_rows, n_window, n_bought = _label_checks(tx, as_of, lookback_days)
     if n_rows == 0:
         raise SchemaError("transactions", None, "the frame is empty (0 rows)")
+    # the pandas API's three warnings, from one small job on the whole frame (the buckets raise none)
     if last is not None and last < end - pd.Timedelta(days=1):
-        warnings.warn(f"The transactions end on {last.date()}, before as_of + horizon "
-                      f"({end.date()}): churn labels are not fully observed.", UserWarning, stacklevel=2)
+        warn_labels_end(last, end, stacklevel=2)
+    if first is not None:
+        warn_before_first(as_of, first, n_rows, stacklevel=2)
+    if n_window and not n_bought:
+        warn_no_purchase_in_window(n_window, stacklevel=2)
     cols = {"churned": "int64", "last_purchase": "datetime64[ns]", "purchases_in_horizon": "int64"}
     return _tx_table(owner, tx, as_of, _labels_part, cols, n_buckets, horizon_days=int(horizon_days),
                      lookback_days=int(lookback_days))

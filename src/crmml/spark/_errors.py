@@ -63,16 +63,28 @@ def _crmml_error(text: str):
 
 @contextmanager
 def surface_errors():
-    """Turn a failed Spark job whose task raised a crmml error into that error (``from None``).
+    """Turn a failed Spark job whose task raised a crmml error into that error (``from None``), and re-issue the
+    crmml warnings that the jobs run in the block raised on the workers (:mod:`crmml.spark._warnings`: counts
+    summed over the buckets, ``AsOfWarning`` checked on the whole data), once, when the block ends.
+
+    ``crmml.spark.to_pandas``, ``fit_clv``, ``fit_segmenter`` and ``crmml score --engine spark`` run their jobs in
+    one; wrap your own actions on crmml.spark results in it (``with surface_errors(): sdf.write.parquet(path)``).
 
     >>> with surface_errors():
     ...     pass
     """
+    from crmml.spark import _warnings
+
+    _warnings.begin()
+    ok = False
     try:
         yield
+        ok = True
     except Exception as exc:  # noqa: BLE001 - only Spark's own exception classes are converted
         if type(exc).__module__.startswith(("pyspark", "py4j")):
             err = _crmml_error(str(exc))
             if err is not None:
                 raise err from None
         raise
+    finally:
+        _warnings.end(ok)

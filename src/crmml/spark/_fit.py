@@ -12,7 +12,8 @@ so 10M customers need about 1 GB of driver memory.
 from __future__ import annotations
 
 from crmml._utils import check_as_of, check_in
-from crmml.spark._compute import rfm_table, summarize
+from crmml.exceptions import DroppedCustomersWarning
+from crmml.spark._compute import OUTSIDE, SUMMARY_COLUMNS, _summary_part, _tx_table, rfm_table
 from crmml.spark._errors import surface_errors
 from crmml.spark._frames import check_spark_frame, map_spark_columns, to_pandas
 
@@ -58,7 +59,10 @@ def fit_clv(transactions, as_of, *, columns=None, n_buckets=None, **params):
     as_of = check_as_of(as_of, "fit_clv")
     tx = check_spark_frame(map_spark_columns(columns, transactions=transactions)["transactions"], "transactions",
                            "fit_clv")
-    summary = summarize(tx, as_of, freq=model.freq, occasion=model.occasion, n_buckets=n_buckets)
+    # CLVModel.fit keeps customers with only returns (rule 'no_purchase') without a warning: their count is not said
+    warn = {**OUTSIDE, "drop": (DroppedCustomersWarning,)}
+    summary = _tx_table("fit_clv", tx, as_of, _summary_part, SUMMARY_COLUMNS, n_buckets, freq=model.freq,
+                        occasion=model.occasion, start=None, warn=warn)
     rows = summary.groupBy("frequency", "recency", "T", "monetary_value").agg(F.count(F.lit(1)).alias("n"))
     with surface_errors():
         compact = to_pandas(rows, sort=True)

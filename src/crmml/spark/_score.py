@@ -25,6 +25,7 @@ from crmml.spark._buckets import bucket_apply
 from crmml.spark._compute import _discover, _features_part, _history
 from crmml.spark._errors import surface_errors
 from crmml.spark._frames import before, check_spark_frame, last_timestamp, map_spark_columns, spark_schema
+from crmml.spark._warnings import recorder
 
 __all__ = ["score"]
 
@@ -38,6 +39,10 @@ KINDS = {
     "LeadScorer": ("leads", "lead_id"),
     "RuleLeadScorer": ("leads", "lead_id"),
 }
+
+#: class name -> the AsOfWarning checks of its pandas scoring (rfm_table, CLVModel.predict, build_features)
+AS_OF_CHECKS = {"RFMSegmenter": ("after", "before"), "CustomerClusterer": ("after", "before"),
+                "CLVModel": ("after", "before"), "ChurnModel": ("after",)}
 
 _MODELS: dict = {}          # sha256 -> model, per worker process
 
@@ -149,7 +154,9 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
     model's channel columns (as ``crmml score``), in the model's feature order (a feature the frames do not give
     is a ``SchemaError``);
     ``NextBestOffer``: ``recommend(customers of tx, k=k)``; ``LeadScorer`` / ``RuleLeadScorer``:
-    ``score_leads(leads)`` (with ``explain`` columns when ``reasons``).
+    ``score_leads(leads)`` (with ``explain`` columns when ``reasons``). Their warnings (``AsOfWarning``, returns-only
+    customers, events without a type, ids unseen in fit) are issued on the driver as the pandas scoring issues them,
+    when the rows are computed in a :func:`crmml.spark.surface_errors` block (``to_pandas``).
 
     Parameters
     ----------
@@ -251,5 +258,7 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
         raise NoHistoryError(f"crmml.spark.score: nothing to score in {frame}: no row before as_of={as_of}.")
     cols = sorted({(r["position"], r["column"], r["dtype"]) for r in rows})
     schema = spark_schema({c: _as_dtype(d) for _, c, d in cols})
-    return bucket_apply(frames, functools.partial(_score_part, **kwargs), schema, key=key, n_buckets=n_buckets)
+    acc = recorder(spark, as_of, AS_OF_CHECKS.get(name, ()))
+    return bucket_apply(frames, functools.partial(_score_part, **kwargs), schema, key=key, n_buckets=n_buckets,
+                        warnings_to=acc)
 
