@@ -230,3 +230,25 @@ def test_a_churn_model_missing_its_customer_features_is_refused(spark):
     model = ChurnModel(n_estimators=20, random_state=0).fit(X, y.to_numpy())
     with pytest.raises(SchemaError, match=r"the churn model reads \d+ feature\(s\) these frames do not give"):
         cs.score(model, cs.to_spark(spark, crm.transactions), cutoff + pd.Timedelta(days=45))
+
+
+def test_clv_scores_of_a_base_with_returns_only_customers_equal_pandas(spark):
+    """Before: a SparkJobError (pyarrow could not convert the chunked text column `rule`, 'model' beside
+    'no_purchase'); now the pandas API's rows, bit for bit."""
+    import warnings
+
+    from crmml import spark as cs
+    from crmml.clv import CLVModel
+
+    rows = [(c, 10.0 + c, f"2024-01-{c:02d}") for c in range(1, 9)] + [(c, 12.0, "2024-02-10") for c in (1, 3, 5)]
+    rows += [(100 + c, -5.0, f"2024-02-{c:02d}") for c in range(1, 6)]
+    tx = pd.DataFrame({"customer_id": [r[0] for r in rows], "amount": [r[1] for r in rows],
+                       "timestamp": pd.to_datetime([r[2] for r in rows])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = CLVModel(horizon_days=90).fit(tx[tx["amount"] > 0], "2024-03-01")
+        expected = model.predict(tx, as_of="2024-03-01")
+        got = cs.to_pandas(cs.score(model, cs.to_spark(spark, tx), "2024-03-01", n_buckets=4), index="customer_id")
+    assert (expected["rule"] == "no_purchase").sum() == 5
+    assert_frame_equal(got, expected.assign(rule=expected["rule"].astype(object)).sort_index(kind="mergesort"),
+                       check_exact=True, check_dtype=False)

@@ -131,9 +131,8 @@ def test_score_and_fits_issue_the_pandas_warnings(spark, sdf):
     late = "2024-09-01"
     _same(lambda: cs.to_pandas(cs.score(seg, sdf, late, n_buckets=4)),
           lambda: seg.transform(rfm_table(tx, late)), ["AsOfWarning", "DroppedCustomersWarning"])
-    clean = cs.to_spark(spark, _tx(0))   # (CLV scores of returns-only customers fail on Spark: a separate bug)
-    _same(lambda: cs.to_pandas(cs.score(clv, clean, late, n_buckets=4)),
-          lambda: clv.predict(cs.to_pandas(clean), as_of=late), ["AsOfWarning"])
+    _same(lambda: cs.to_pandas(cs.score(clv, sdf, late, n_buckets=4)),
+          lambda: clv.predict(tx, as_of=late), ["AsOfWarning"])
     got = _same(lambda: cs.to_pandas(cs.score(nbo, sdf, AS_OF, n_buckets=4)),
                 lambda: nbo.recommend(pd.unique(tx["customer_id"]), k=5), ["ColdStartWarning"])
     assert "9 of 13 customer id(s)" in got["ColdStartWarning"]

@@ -76,7 +76,9 @@ def _to_output(result, schema) -> pd.DataFrame:
     out = {}
     for n in names:
         s = result[n]
-        if isinstance(s.dtype, pd.CategoricalDtype):
+        if isinstance(s.dtype, pd.CategoricalDtype) or (s.dtype != object and pd.api.types.is_string_dtype(s.dtype)):
+            # text as Python strings: pyspark's Arrow writer refuses a chunked pyarrow string column (pandas' str
+            # dtype after a concat, e.g. CLVModel.predict's rule of model and no-purchase customers)
             s = s.astype(object).where(s.notna(), None)
         elif pd.api.types.is_datetime64_dtype(s.dtype):
             s = s.astype("datetime64[us]")
