@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import numeric_values
+from crmml._utils._rowdot import row_dot
 
 __all__ = ["CoxBaseline"]
 
@@ -140,7 +141,8 @@ class CoxBaseline(BaseEstimator):
         """Relative hazard ``exp(beta . z)`` (higher: event sooner), indexed like ``X``."""
         check_is_fitted(self, "coef_")
         D, _ = self._design(X, "CoxBaseline.predict_risk")
-        return pd.Series(np.exp(((D - self.mean_) / self.scale_) @ self.coef_), index=X.index, name="risk")
+        eta = row_dot((D - self.mean_) / self.scale_, self.coef_)     # per customer, whatever rows share the call
+        return pd.Series(np.exp(eta), index=X.index, name="risk")
 
     def predict_survival(self, X, days) -> pd.DataFrame:
         """S(t) = exp(-H0(t) exp(beta . z)) at each of ``days`` (finite, >= 0; columns ``s_<t>d``), indexed like

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.special import betaincinv, betaln, digamma, expit, gammaln, hyp2f1
 
 from crmml._utils import check_horizon
+from crmml._utils._rowdot import row_dot
 from crmml.clv._base import BasePurchaseModel
 from crmml.clv._pmf import CountDistributionMixin
 from crmml.clv._rows import factorized
@@ -75,7 +76,7 @@ def _expected_by_quadrature(params, x, T, t):
         scale = t / (alpha + T)
         limit = (r + x) * scale
         h = np.where(p > 0, -np.expm1(-(r + x) * np.log1p(p * scale)) / np.where(p > 0, p, 1.0), limit)
-        return (h @ _GL_W).reshape(shape)
+        return row_dot(h, _GL_W).reshape(shape)        # not h @ w: a customer's sum is its row's alone
 
 
 def _expected(params, x, T, t):

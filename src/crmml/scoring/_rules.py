@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._expression import RuleError, check_callable_index, parse_condition
 from crmml._utils import ProbabilityCalibrator, check_as_of, check_number
+from crmml._utils._rowdot import row_dot
 from crmml._utils._state import fitted_attrs
 from crmml.schema import validate_leads
 from crmml.scoring._evaluate import OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores
@@ -240,7 +241,7 @@ class RuleLeadScorer(BaseEstimator):
             return None
         pts = np.array([r["points"] for r in rules])
         hi, lo = pts[pts > 0].sum(), pts[pts < 0].sum()
-        got = M[[r["name"] for r in rules]].to_numpy(float) @ pts
+        got = row_dot(M[[r["name"] for r in rules]].to_numpy(float), pts)     # per lead, in rule order
         return 100.0 * (got - lo) / (hi - lo) if hi > lo else np.full(len(M), np.nan)
 
     def _raw(self, leads, events, as_of, columns, event_columns):
