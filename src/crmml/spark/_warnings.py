@@ -14,7 +14,8 @@ driver re-issues them when a :func:`crmml.spark.surface_errors` block ends (``to
 * any other crmml warning once per distinct message, saying in how many buckets it was raised.
 
 Only tasks that end report (Spark drops the accumulator updates of a task stopped early, e.g. by ``limit``),
-and a task Spark runs again after losing its output reports again.
+a task Spark runs again after losing its output reports again, and the results of the 1,024 most recent
+crmml.spark calls report (an action on an older result reports nothing).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = ["recorder", "recording", "begin", "end"]
 _CRMML = str(Path(__file__).resolve().parents[1])
 _ROWS = ("rows", "transactions")
 _CALLS: dict = {}      # accumulator id -> (accumulator, what the driver needs to re-issue its warnings)
+_MAX_CALLS = 1024      # the most recent calls are kept (a long-lived driver makes many; each block visits them)
 _DEPTH = [0]           # nesting of surface_errors blocks
 
 
@@ -93,6 +95,8 @@ def recorder(spark, as_of=None, checks=(), drop=()):
     function (``"after"``, ``"before"``) and the warning categories that function does not raise (``drop``)."""
     acc = spark.sparkContext.accumulator({}, _Merge())
     _CALLS[acc.aid] = (acc, as_of, tuple(checks), tuple(c.__name__ for c in drop))
+    while len(_CALLS) > _MAX_CALLS:
+        del _CALLS[next(iter(_CALLS))]
     return acc
 
 
