@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml._utils._plot_text import literal_text
 from crmml.clv._evaluate import calibration_holdout_table
 
 __all__ = ["plot_calibration_holdout", "plot_p_alive_matrix", "plot_clv_distribution"]
@@ -34,7 +35,7 @@ def plot_calibration_holdout(purchase_model, summary: pd.DataFrame, *, max_frequ
     ax.set(xlabel="purchases in calibration period", ylabel="mean purchases in holdout",
            title="Calibration vs holdout")
     ax.legend()
-    return ax
+    return literal_text(ax)
 
 
 def plot_p_alive_matrix(purchase_model, *, max_frequency: int | None = None, T: float | None = None, ax=None):
@@ -68,7 +69,7 @@ def plot_p_alive_matrix(purchase_model, *, max_frequency: int | None = None, T: 
     ax.figure.colorbar(im, ax=ax, label="P(alive)")
     ax.set(xlabel="recency (time of last purchase since first)", ylabel="frequency (repeat purchases)",
            title=f"P(alive) for a customer of age T={T:g}")
-    return ax
+    return literal_text(ax)
 
 
 def plot_clv_distribution(predictions: pd.DataFrame, *, column: str = "clv", bins: int = 50, ax=None):
@@ -95,4 +96,4 @@ def plot_clv_distribution(predictions: pd.DataFrame, *, column: str = "clv", bin
     ax.set(xlabel=column, ylabel="customers (log scale)",
            title=f"{column} distribution: top 10% of customers hold {100 * top:.0f}%")
     ax.legend()
-    return ax
+    return literal_text(ax)

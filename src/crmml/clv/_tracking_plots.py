@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml._utils._plot_text import literal_text
+
 __all__ = ["plot_tracking", "plot_period_transactions", "plot_frequency_recency_matrix", "plot_p_alive_path"]
 
 
@@ -42,7 +44,7 @@ def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, ax=None):
     ax.set(xlabel="period", ylabel=f"{'cumulative ' if cumulative else ''}repeat purchases",
            title="Tracking " + ("cumulative" if cumulative else "period") + " repeat purchases")
     ax.legend()
-    return ax
+    return literal_text(ax)
 
 
 def plot_period_transactions(purchase_model, summary: pd.DataFrame, *, max_frequency: int = 7, ax=None):
@@ -74,7 +76,7 @@ def plot_period_transactions(purchase_model, summary: pd.DataFrame, *, max_frequ
     ax.set_xticks(pos, [str(v) for v in x] + [f"{max_frequency}+"])
     ax.set(xlabel="repeat purchases in calibration", ylabel="customers", title="Frequency of repeat purchases")
     ax.legend()
-    return ax
+    return literal_text(ax)
 
 
 def plot_frequency_recency_matrix(purchase_model, *, t: float = 1.0, T: float | None = None,
@@ -101,7 +103,7 @@ def plot_frequency_recency_matrix(purchase_model, *, t: float = 1.0, T: float | 
     ax.figure.colorbar(im, ax=ax, label=f"expected purchases in the next {t:g}")
     ax.set(xlabel="recency (time of last purchase since first)", ylabel="frequency (repeat purchases)",
            title=f"Expected purchases in the next {t:g} for a customer of age T={T:g}")
-    return ax
+    return literal_text(ax)
 
 
 def plot_p_alive_path(path: pd.Series, *, ax=None):
@@ -123,4 +125,4 @@ def plot_p_alive_path(path: pd.Series, *, ax=None):
     for j in jumps:
         ax.axvline(j, color="grey", ls=":", lw=0.8)
     ax.set(xlabel="period", ylabel="P(alive)", ylim=(0, 1.05), title="P(alive) path (dotted: purchases)")
-    return ax
+    return literal_text(ax)

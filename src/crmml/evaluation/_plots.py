@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from crmml._utils._plot_text import literal_text
 from crmml.evaluation._metrics import _xy, calibration_bins, expected_calibration_error, pr_auc, roc_auc
 
 __all__ = [
@@ -76,7 +77,7 @@ def plot_roc(y_true, y_score, *, ax=None, label: str | None = None):
     ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC curve",
            xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right")
-    return ax
+    return literal_text(ax)
 
 
 def plot_precision_recall(y_true, y_score, *, ax=None, label: str | None = None):
@@ -98,7 +99,7 @@ def plot_precision_recall(y_true, y_score, *, ax=None, label: str | None = None)
     ax.axhline(y.mean(), ls="--", color="grey", lw=1, label=f"event rate = {y.mean():.3f}")
     ax.set(xlabel="Recall", ylabel="Precision", title="Precision-recall curve", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="upper right")
-    return ax
+    return literal_text(ax)
 
 
 def plot_calibration(y_true, y_prob, *, n_bins: int = 10, strategy: str = "quantile", ax=None):
@@ -126,7 +127,7 @@ def plot_calibration(y_true, y_prob, *, n_bins: int = 10, strategy: str = "quant
     ax.set(xlabel="Mean predicted probability", ylabel="Observed event rate",
            title="Calibration (reliability) curve", xlim=(0, hi), ylim=(0, hi))
     ax.legend(loc="upper left")
-    return ax
+    return literal_text(ax)
 
 
 def plot_gains_lift(y_true, y_score, *, n_points: int = 100, ax=None, fig=None):
@@ -173,7 +174,7 @@ def plot_gains_lift(y_true, y_score, *, n_points: int = 100, ax=None, fig=None):
     ax2.set(xlabel="Share of customers targeted (by score)", ylabel="Cumulative lift",
             title="Cumulative lift", xlim=(0, 1))
     ax2.legend(loc="upper right")
-    return np.array([ax1, ax2], dtype=object)
+    return literal_text(np.array([ax1, ax2], dtype=object))
 
 
 def plot_score_distribution(y_true, y_score, *, bins: int = 40, ax=None,
@@ -195,7 +196,7 @@ def plot_score_distribution(y_true, y_score, *, bins: int = 40, ax=None,
             ax.hist(part, bins=edges, density=True, alpha=0.55, label=f"{name} (n={len(part):,})")
     ax.set(xlabel="Score", ylabel="Density", title="Score distribution by class")
     ax.legend(loc="upper center")
-    return ax
+    return literal_text(ax)
 
 
 def _shap_inputs(shap_values, X, feature_names):
@@ -293,7 +294,7 @@ def plot_shap_summary(shap_values, X=None, *, feature_names=None, kind: str = "b
     if units == "log-odds":
         title += "\nvalues in log-odds, not probability"
     ax.set(title=title)
-    return ax
+    return literal_text(ax)
 
 
 _DECILE_FMT = {"count": "{:,.0f}", "events": "{:,.0f}", "event_rate": "{:.3f}", "capture": "{:.1%}",
@@ -347,7 +348,7 @@ def plot_decile_table(table: pd.DataFrame, *, ax=None, fig=None):
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
     tab.scale(1.0, 1.15)
-    return np.array([ax, tax], dtype=object)
+    return literal_text(np.array([ax, tax], dtype=object))
 
 
 def _fmt_cell(col, v):

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._time import as_timestamp
+from crmml._utils._plot_text import figure_of, literal_text
 
 __all__ = ["report", "summarize_data", "top_drivers", "figure_to_png"]
 
@@ -72,15 +73,6 @@ def _fmt_diff(d: float) -> str:
     return ("+" if d > 0 else "-") + body
 
 
-def _figure_of(obj):
-    """The matplotlib Figure of a Figure, an Axes (or display object with ``.figure``) or an array of Axes."""
-    if hasattr(obj, "savefig"):
-        return obj
-    if isinstance(obj, (np.ndarray, list, tuple)):
-        return _figure_of(np.asarray(obj, dtype=object).ravel()[0])
-    return obj.figure
-
-
 def figure_to_png(fig, dpi: int = 100) -> bytes:
     """PNG bytes of a matplotlib figure (or of the figure of an Axes or of an array of Axes, as crmml's plots return).
 
@@ -88,19 +80,14 @@ def figure_to_png(fig, dpi: int = 100) -> bytes:
     >>> figure_to_png(Figure(figsize=(1, 1)))[:4]
     b'\\x89PNG'
     """
-    import matplotlib
-    from matplotlib.text import Text
-
-    fig = _figure_of(fig)
+    fig = figure_of(fig)
     buf = io.BytesIO()
     # figures made without a layout engine (e.g. plt.subplots()) often clip their labels: save them tight
     tight = getattr(fig, "get_layout_engine", lambda: None)() is None
     # the text drawn comes from the user's data and model files (segment, column, series names): plain text, never
     # matplotlib's mathtext, so '$10-$50' is drawn as written and '$^$' cannot stop a report
-    for text in fig.findobj(Text):
-        text.set_parse_math(False)
-    with matplotlib.rc_context({"text.parse_math": False}):           # tick labels made while drawing
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
+    literal_text(fig)
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     return buf.getvalue()
 
 
@@ -241,7 +228,7 @@ def _figure_html(caption, fig, dpi: int) -> str:
     from crmml.evaluation._report_plots import figure_data
 
     if isinstance(fig, (np.ndarray, list, tuple)) or (not hasattr(fig, "savefig") and hasattr(fig, "figure")):
-        fig = _figure_of(fig)   # an Axes, an array of Axes (or a display object)
+        fig = figure_of(fig)   # an Axes, an array of Axes (or a display object)
     if not hasattr(fig, "savefig"):
         raise TypeError(f"report: the item {caption!r} must be a matplotlib Figure or Axes (or, in sections, a "
                         f"DataFrame); got {type(fig).__name__}.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml._utils._plot_text import literal_text
 from crmml.evaluation._report import report
 
 __all__ = ["lead_table", "lead_sections", "leads_report", "clv_tracking", "plot_clv_tracking", "clv_parameters",
@@ -239,7 +240,7 @@ def plot_clv_tracking(tracking: pd.DataFrame, *, ax=None):
     ax.set(xlabel="date", ylabel="cumulative repeat purchases", title="Tracking: cumulative repeat purchases")
     ax.legend(loc="upper left")
     ax.figure.autofmt_xdate() if hasattr(ax.figure, "autofmt_xdate") else None
-    return ax
+    return literal_text(ax)
 
 
 def clv_parameters(model) -> pd.DataFrame:

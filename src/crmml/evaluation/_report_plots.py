@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml._utils._plot_text import literal_text
 from crmml.evaluation._bootstrap import _ranking_metrics
 from crmml.evaluation._metrics import _xy, calibration_bins, expected_calibration_error
 
@@ -59,7 +60,7 @@ def compare_roc(y_true, scores: dict, *, ax=None):
     ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC curve", xlim=(0, 1),
            ylim=(0, 1.01))
     ax.legend(loc="lower right")
-    return ax
+    return literal_text(ax)
 
 
 def compare_precision_recall(y_true, scores: dict, *, ax=None):
@@ -81,7 +82,7 @@ def compare_precision_recall(y_true, scores: dict, *, ax=None):
     _reference(ax, [0, 1], [rate, rate], f"event rate {rate:.3f}")
     ax.set(xlabel="Recall", ylabel="Precision", title="Precision-recall curve", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="upper right")
-    return ax
+    return literal_text(ax)
 
 
 def compare_calibration(y_true, scores: dict, *, n_bins: int = 10, ax=None):
@@ -114,7 +115,7 @@ def compare_calibration(y_true, scores: dict, *, n_bins: int = 10, ax=None):
     ax.set(xlabel="Mean predicted probability", ylabel="Observed event rate (95% interval)",
            title="Calibration (reliability) curve", xlim=(0, hi), ylim=(0, hi))
     ax.legend(loc="upper left")
-    return ax
+    return literal_text(ax)
 
 
 def calibration_bins_with_interval(y_true, y_prob, n_bins: int = 10) -> pd.DataFrame:
@@ -155,7 +156,7 @@ def compare_gains(y_true, scores: dict, *, ax=None):
     ax.set(xlabel="Share of customers targeted (by score)", ylabel="Share of events captured",
            title="Cumulative gains", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right")
-    return ax
+    return literal_text(ax)
 
 
 def _thin(values) -> list:

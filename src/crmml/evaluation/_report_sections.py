@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml._utils._plot_text import literal_text
 from crmml.evaluation._metrics import psi_table
 from crmml.evaluation._report import report
 
@@ -102,7 +103,7 @@ def plot_migration(matrix: pd.DataFrame, *, ax=None):
     ax.set_yticks(range(matrix.shape[0]), [str(r) for r in matrix.index])
     ax.set(xlabel="segment at the second date", ylabel="segment at the first date",
            title="Segment migration\n(colour: share of the row)")
-    return ax
+    return literal_text(ax)
 
 
 def segment_profile(segments, values: pd.DataFrame) -> pd.DataFrame:
@@ -211,7 +212,7 @@ def plot_drift(reference: pd.DataFrame, current: pd.DataFrame, columns=None, *, 
         ax.axis("off")
     if columns:
         axes[0].legend(fontsize=7)
-    return fig
+    return literal_text(fig)
 
 
 def drift_report(path, reference: pd.DataFrame, current: pd.DataFrame, columns=None, *,

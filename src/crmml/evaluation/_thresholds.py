@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import check_number
+from crmml._utils._plot_text import literal_text
 from crmml.evaluation._metrics import _xy
 
 __all__ = ["threshold_table", "plot_net_value"]
@@ -96,4 +97,4 @@ def plot_net_value(y_true, scores: dict, *, cost_per_contact: float, value_per_e
            title=f"Net value (cost {cost_per_contact:g} per contact, value {value_per_event:g} per event)",
            xlim=(0, 1))
     ax.legend(loc="best")
-    return ax
+    return literal_text(ax)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml._utils._plot_text import literal_text
 from crmml.evaluation import brier, decile_table, pr_auc, roc_auc
 
 __all__ = ["evaluate_lead_scores", "plot_gains", "GRADES"]
@@ -150,4 +151,4 @@ def plot_gains(evaluation, *, ax=None):
     ax.set(xlabel="share of leads (highest scores first)", ylabel="share of conversions captured",
            title="Cumulative gains", xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(loc="lower right")
-    return ax
+    return literal_text(ax)

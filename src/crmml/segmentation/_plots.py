@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from crmml._utils._plot_text import literal_text
+
 __all__ = ["plot_segment_sizes", "plot_rf_grid", "plot_cluster_profiles"]
 
 
@@ -57,7 +59,7 @@ def plot_segment_sizes(segments, *, ax=None):
         ax.legend(loc="lower right")
     ax.set_yticks(y, [str(i) for i in table.index])
     ax.set(xlabel="share", title="Segment sizes")
-    return ax
+    return literal_text(ax)
 
 
 def plot_rf_grid(segmenter, rfm: pd.DataFrame, *, value: str = "monetary", ax=None):
@@ -116,7 +118,7 @@ def plot_rf_grid(segmenter, rfm: pd.DataFrame, *, value: str = "monetary", ax=No
     ax.set_xticks(range(k), [str(f) for f in range(1, k + 1)])
     ax.set_yticks(range(k), [str(r) for r in range(k, 0, -1)])
     ax.set(xlabel="F score (frequency)", ylabel="R score (recency)", title=f"R x F grid: mean {value}")
-    return ax
+    return literal_text(ax)
 
 
 def plot_cluster_profiles(clusterer, *, ax=None):
@@ -156,4 +158,4 @@ def plot_cluster_profiles(clusterer, *, ax=None):
     ax.set_yticks(range(z.shape[0]), [f"{c}: {prof.loc[c, 'name']} ({prof.loc[c, 'share']:.0%})"
                                       for c in z.index])
     ax.set(title="Cluster profiles")
-    return ax
+    return literal_text(ax)
