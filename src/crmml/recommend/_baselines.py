@@ -91,6 +91,44 @@ class PopularityBaseline(BaseEstimator):
             _check_frame(self.bought_, "bought_", ("customer_id", "product_id"))
 
     def recommend(self, customers, k=10):
+        """Top-``k`` popular products per customer as a long frame.
+
+        Parameters
+        ----------
+        customers : array-like
+            Customer ids, in the order wanted (a repeated id is listed once). Without
+            ``exclude_bought`` every id gets the same list, so any id is taken as given.
+            With it, ids are converted to the fitted id type as in
+            :meth:`crmml.recommend.NextBestOffer.recommend` (ids that cannot be converted
+            raise :class:`crmml.exceptions.IdTypeError`); a customer unseen in ``fit``
+            has bought nothing to skip and gets the plain popular list, without a warning.
+        k : int, default=10
+
+        Returns
+        -------
+        DataFrame
+            ``customer_id, rank, product_id, score, reason``; ranks start at 1. ``score``
+            is the product's number of distinct buyers in the ``window_days`` before
+            ``as_of``; equal counts rank in the order the products first appear in the
+            transactions. Customers are in the order given, each at most ``k`` rows (fewer
+            when fewer products were bought in the window, less those the customer bought
+            before).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> tx = pd.DataFrame({"customer_id": [1, 2, 3], "timestamp": pd.to_datetime(["2024-01-01"] * 3),
+        ...                    "amount": 5.0, "product_id": ["a", "b", "b"]})
+        >>> PopularityBaseline().fit(tx).recommend([7, 2], k=2)
+          customer_id  rank product_id  score                       reason
+        0           7     1          b    2.0  popular in the last 30 days
+        1           7     2          a    1.0  popular in the last 30 days
+        2           2     1          b    2.0  popular in the last 30 days
+        3           2     2          a    1.0  popular in the last 30 days
+        >>> PopularityBaseline(exclude_bought=True).fit(tx).recommend(["2"], k=2)[["customer_id", "product_id"]]
+           customer_id product_id
+        0            2          a
+        """
         check_is_fitted(self, "popular_")
         check_number(k, "k", "PopularityBaseline.recommend", low=1, high=MAX_K)
         if self.bought_ is None:   # everyone gets the same list: no id is unknown
@@ -164,6 +202,40 @@ class PastPurchasesBaseline(BaseEstimator):
         _check_popular(self.popular_)
 
     def recommend(self, customers, k=10):
+        """Top-``k`` products per customer, their own past products first, as a long frame.
+
+        Parameters
+        ----------
+        customers : array-like
+            Customer ids, in the order wanted (a repeated id is listed once), converted to
+            the fitted id type as in :meth:`crmml.recommend.NextBestOffer.recommend`: ids
+            that cannot be converted raise :class:`crmml.exceptions.IdTypeError`, and ids
+            unseen in ``fit`` issue one :class:`crmml.exceptions.ColdStartWarning` with
+            their count (with ``fill_popular`` they get the recent popular products).
+        k : int, default=10
+
+        Returns
+        -------
+        DataFrame
+            ``customer_id, rank, product_id, score, reason``; ranks start at 1. Past
+            products come first (``reason`` "bought before", ``score`` their number of
+            purchase occasions, ties: most recent first); with ``fill_popular`` the list is
+            filled with the products with most distinct buyers in the ``window_days``
+            before ``as_of`` that the customer has not bought (``reason`` "popular
+            recently", ``score`` 0). Customers are in the order given, each at most ``k``
+            rows.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2], "amount": 5.0, "product_id": ["a", "b", "b", "c"],
+        ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-01"])})
+        >>> PastPurchasesBaseline().fit(tx).recommend([1], k=3)
+           customer_id  rank product_id  score            reason
+        0            1     1          b    2.0     bought before
+        1            1     2          a    1.0     bought before
+        2            1     3          c    0.0  popular recently
+        """
         check_is_fitted(self, "history_")
         check_number(k, "k", "PastPurchasesBaseline.recommend", low=1, high=MAX_K)
         ids = pd.Index(customer_ids_like(customers, self.customers_, "PastPurchasesBaseline.recommend"))
