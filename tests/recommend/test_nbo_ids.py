@@ -80,6 +80,18 @@ def test_baselines_use_the_same_rule():
         pd.testing.assert_frame_equal(model.recommend([4, "4", 4.0], k=2), model.recommend([4], k=2))
 
 
+
+def test_the_cold_start_warning_says_what_unknown_customers_get():
+    """PastPurchasesBaseline(fill_popular=False) gives an unknown customer no rows; its warning said they got
+    the cold-start list (recent popular products)."""
+    tx = _tx([1, 1, 2, 2, 3, 3, 4])
+    with pytest.warns(ColdStartWarning, match=r"1 of 2 .* they get no rows \(fill_popular=False\)"):
+        recs = PastPurchasesBaseline(fill_popular=False).fit(tx).recommend([1, 77], k=2)
+    assert 77 not in set(recs["customer_id"]) and 1 in set(recs["customer_id"])
+    with pytest.warns(ColdStartWarning, match=r"they get the cold-start list \(recent popular products\)"):
+        recs = PastPurchasesBaseline().fit(tx).recommend([77], k=2)
+    assert list(recs["product_id"]) == ["tea", "mug"]
+
 def test_batch_size_bounded():
     with pytest.raises(ValueError, match=r"The 'batch_size' parameter of NextBestOffer must be an int in \[1, 100000\]"):
         NextBestOffer(batch_size=10**9).fit(_tx([1, 1, 2, 2, 3, 3, 4]))

@@ -211,7 +211,8 @@ class PastPurchasesBaseline(BaseEstimator):
             the fitted id type as in :meth:`crmml.recommend.NextBestOffer.recommend`: ids
             that cannot be converted raise :class:`crmml.exceptions.IdTypeError`, and ids
             unseen in ``fit`` issue one :class:`crmml.exceptions.ColdStartWarning` with
-            their count (with ``fill_popular`` they get the recent popular products).
+            their count: they get the recent popular products, or no rows without
+            ``fill_popular``.
         k : int, default=10
 
         Returns
@@ -238,7 +239,10 @@ class PastPurchasesBaseline(BaseEstimator):
         """
         check_is_fitted(self, "history_")
         check_number(k, "k", "PastPurchasesBaseline.recommend", low=1, high=MAX_K)
-        ids = pd.Index(customer_ids_like(customers, self.customers_, "PastPurchasesBaseline.recommend"))
+        unknown_get = "the cold-start list (recent popular products)" if self.fill_popular else \
+            "no rows (fill_popular=False)"
+        ids = pd.Index(customer_ids_like(customers, self.customers_, "PastPurchasesBaseline.recommend",
+                                         unknown_get=unknown_get))
         h = self.history_[self.history_["customer_id"].isin(ids)]
         h = h.assign(rank=h.groupby("customer_id").cumcount() + 1)
         h = h[h["rank"] <= k].assign(score=lambda d: d["n"].astype(float), reason="bought before",

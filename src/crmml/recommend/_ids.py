@@ -38,13 +38,14 @@ def _as_int(v):
     return None
 
 
-def customer_ids_like(customers, fitted: pd.Index, owner: str, *, warn_unknown: bool = True) -> np.ndarray:
+def customer_ids_like(customers, fitted: pd.Index, owner: str, *, warn_unknown: bool = True,
+                      unknown_get: str = "the cold-start list (recent popular products)") -> np.ndarray:
     """Unique requested ids (first occurrence order) in the dtype of ``fitted`` (int64 or str).
 
     Ids that cannot be converted (text such as ``"C7"`` for a model fitted on integer ids,
     missing ids) raise :class:`crmml.exceptions.IdTypeError`; ids unseen in fit stay in the
     result (cold start) and, with ``warn_unknown``, issue one
-    :class:`crmml.exceptions.ColdStartWarning` with their count.
+    :class:`crmml.exceptions.ColdStartWarning` with their count and what they get (``unknown_get``).
 
     Examples
     --------
@@ -81,4 +82,7 @@ def customer_ids_like(customers, fitted: pd.Index, owner: str, *, warn_unknown: 
             warn_counts(ColdStartWarning, f"{owner}: {{n}} of {{m}} customer id(s) were not seen in fit (e.g. {{ex}}); "
                         "they get the cold-start list (recent popular products).", n=int(unknown.sum()), m=len(ids),
                         ex=ex, examples=_N_EXAMPLES, stacklevel=3)
+            warnings.warn(f"{owner}: {int(unknown.sum())} of {len(ids)} customer id(s) were not seen in fit "
+                          f"(e.g. {ex}); they get {unknown_get}.",
+                          ColdStartWarning, stacklevel=3)
     return ids
