@@ -371,7 +371,7 @@ def test_every_html_writer_is_in_the_injection_cases():
 def test_a_dollar_sign_in_a_segment_name_does_not_stop_the_report(tmp_path):
     """Found by this audit: matplotlib read '$...$' in a name drawn in a plot as mathtext, so '$10-$50' was drawn
     as a formula and '$^$' (a segment name, possibly from a model file) stopped the report with matplotlib's
-    ParseSyntaxException. Report images now draw every text as plain text (figure_to_png)."""
+    ParseSyntaxException. Report images now draw every name as plain text (figure_to_png)."""
     from matplotlib.figure import Figure
 
     from crmml.evaluation import drift_report, segments_report

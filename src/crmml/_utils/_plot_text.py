@@ -67,8 +67,8 @@ def literal_text(obj):
     from matplotlib.text import Text
     from matplotlib.ticker import FixedFormatter, FuncFormatter
 
-    # formatters of names: set_xticks(positions, labels) (a FuncFormatter over the labels since matplotlib 3.8,
-    # a FixedFormatter before), set_xticklabels, a categorical axis; the rest format numbers and dates
+    # formatters of names: set_xticks(positions, labels) and set_xticklabels (a FuncFormatter over the labels on
+    # a fixed locator, a FixedFormatter on any other), a categorical axis; the rest format numbers and dates
     names = (FixedFormatter, FuncFormatter, StrCategoryFormatter)
     axes = _axes_of(obj)
     keep = set()                                   # texts of number/date formatters: matplotlib's, not names
@@ -85,7 +85,7 @@ def literal_text(obj):
     texts = [t for ax in axes for t in ax.findobj(Text)]
     texts += [cell.get_text() for ax in axes for table in ax.tables for cell in table.get_celld().values()]
     if hasattr(obj, "savefig"):
-        texts += [t for t in obj.findobj(Text, include_self=False)]
+        texts += obj.findobj(Text, include_self=False)
     for text in texts:
         if id(text) not in keep:
             text.set_parse_math(False)
