@@ -79,10 +79,8 @@ def customer_ids_like(customers, fitted: pd.Index, owner: str, *, warn_unknown: 
         unknown = fitted.get_indexer(pd.Index(ids)) < 0
         if unknown.any():
             ex = ids[unknown][:_N_EXAMPLES].tolist()
+            get = unknown_get.replace("{", "{{").replace("}", "}}")
             warn_counts(ColdStartWarning, f"{owner}: {{n}} of {{m}} customer id(s) were not seen in fit (e.g. {{ex}}); "
-                        "they get the cold-start list (recent popular products).", n=int(unknown.sum()), m=len(ids),
-                        ex=ex, examples=_N_EXAMPLES, stacklevel=3)
-            warnings.warn(f"{owner}: {int(unknown.sum())} of {len(ids)} customer id(s) were not seen in fit "
-                          f"(e.g. {ex}); they get {unknown_get}.",
-                          ColdStartWarning, stacklevel=3)
+                        f"they get {get}.", n=int(unknown.sum()), m=len(ids), ex=ex, examples=_N_EXAMPLES,
+                        stacklevel=3)
     return ids
