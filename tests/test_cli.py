@@ -335,6 +335,25 @@ def test_train_leads_excludes_a_leaking_column_and_names_the_leak(tmp_path, thei
     assert "--exclude works with 'train leads' only" in capsys.readouterr().err
 
 
+def test_train_leads_names_the_columns_that_are_no_feature(tmp_path, their_tx, capsys):
+    """A date column of a parquet leads file is no feature: one warning line names it (before: left out silently)."""
+    from crmml.persistence import load
+
+    crm = their_tx[1]
+    leads = tmp_path / "leads.parquet"
+    crm.leads.assign(last_contact_date=crm.leads["created_at"] - pd.Timedelta(days=3)).to_parquet(leads)
+    model = tmp_path / "leads.zip"
+    capsys.readouterr()
+    assert main(["--quiet", "train", "leads", "--input", str(leads), "--model", str(model)]) == 0
+    err = capsys.readouterr().err
+    assert "crmml: warning: LeadScorer.fit: 1 column of the leads is not a feature" in err
+    assert "'last_contact_date' (datetime64[" in err
+    assert "last_contact_date" not in load(model).attributes_
+    assert main(["--quiet", "train", "leads", "--input", str(leads), "--model", str(model),
+                 "--exclude", "last_contact_date"]) == 0
+    assert "not a feature" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("kind, fmt", [("segments", "parquet"), ("clv", "csv")])
 def test_batched_scoring_equals_one_pass(tmp_path, their_tx, kind, fmt):
     """Partitioned by customer: scoring 37 customers at a time gives exactly the one-pass result."""

@@ -70,7 +70,8 @@ class DroppedCustomersWarning(UserWarning):
     """Some customers were left out of a result by a documented rule; the message gives the count.
 
     Also issued when rows of another frame are left out by such a rule (products that can never be offered,
-    events without an ``event_type``).
+    events without an ``event_type``), and when ``LeadScorer.fit`` leaves out lead columns that are no feature
+    (dates, durations: the message names them).
 
     >>> import warnings, pandas as pd
     >>> from crmml.segmentation import rfm_table

@@ -244,3 +244,33 @@ def test_mixed_dtypes_and_missing_values_at_scoring_time():
     assert ex.loc["L0", "top_positive"] + ex.loc["L0", "top_negative"] != ""
     l0 = ex.loc["L0", "top_positive"] + "; " + ex.loc["L0", "top_negative"]
     assert "visits = 0" not in l0 and ("visits" not in l0 or "visits = missing" in l0)
+
+
+def test_columns_that_are_no_feature_are_named_at_fit(syn):
+    """A date, a duration or a period column is no feature: fit names them (before: dates were left out without a
+    word, durations and periods were even required at scoring time though never read)."""
+    from crmml.exceptions import DroppedCustomersWarning
+
+    leads, _, _ = syn
+    days = pd.to_timedelta(np.arange(len(leads)) % 30, unit="D")
+    extra = leads.assign(last_contact_date=leads["created_at"] - days, wait=days,
+                         quarter=leads["created_at"].dt.to_period("Q"))
+    with pytest.warns(DroppedCustomersWarning) as caught:
+        s = LeadScorer(model="logistic", cv=2, random_state=0).fit(extra)
+    msg = [str(w.message) for w in caught if w.category is DroppedCustomersWarning]
+    assert len(msg) == 1 and msg[0].startswith("LeadScorer.fit: 3 columns of the leads are not features")
+    assert re.search(r"'last_contact_date' \(datetime64\[\w+\]\), 'wait' \(timedelta64\[\w+\]\), "
+                     r"'quarter' \(period\[Q-DEC\]\)", msg[0])
+    assert "days from the date to created_at" in msg[0] and "exclude=" in msg[0]
+    assert not {"last_contact_date", "wait", "quarter"} & set(s.attributes_ + s.required_)
+    plain = LeadScorer(model="logistic", cv=2, random_state=0).fit(leads)
+    assert s.attributes_ == plain.attributes_
+    pd.testing.assert_frame_equal(s.score_leads(leads), plain.score_leads(leads))  # scored without them
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DroppedCustomersWarning)
+        LeadScorer(model="logistic", cv=2, exclude=["last_contact_date", "wait", "quarter"],
+                   random_state=0).fit(extra)
+    # RuleLeadScorer reads the columns its conditions name, dates included
+    rules = RuleLeadScorer(rules=[{"name": "recent", "condition": "last_contact_date > '2024-01-01'", "points": 1}])
+    got = rules.fit(extra).score_leads(extra)["score"].to_numpy()
+    np.testing.assert_array_equal(got, np.where(extra["last_contact_date"] > "2024-01-01", 100, 0))

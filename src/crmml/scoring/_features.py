@@ -15,7 +15,8 @@ from crmml._utils import check_as_of, numeric_values
 from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import SchemaError, validate_events
 
-__all__ = ["lead_event_features", "resolve_score_time", "event_types_before"]
+__all__ = ["lead_event_features", "resolve_score_time", "event_types_before", "attribute_kind",
+           "attribute_columns"]
 
 #: Columns of a leads frame that are never attributes.
 RESERVED = ("lead_id", "converted", "created_at", "score_time")
@@ -149,6 +150,56 @@ def lead_event_features(leads: pd.DataFrame, events: pd.DataFrame, *, as_of=None
     return pd.DataFrame(out, index=idx)
 
 
+def attribute_kind(dtype) -> str | None:
+    """How a lead attribute of this dtype is encoded: ``"numeric"``, ``"categorical"`` or None (no feature).
+
+    Numbers and booleans are numeric; text, categories and objects categorical. Dates, durations, periods,
+    intervals, bytes and nested values are no feature: nothing in them is a number or a level that means the
+    same for a later lead (a date is a point in time, not an amount).
+
+    >>> [attribute_kind(pd.Series(v).dtype) for v in ([1.5], [True], ["a"], pd.to_datetime(["2024-01-01"]))]
+    ['numeric', 'numeric', 'categorical', None]
+    """
+    if pd.api.types.is_bool_dtype(dtype) or (pd.api.types.is_numeric_dtype(dtype)
+                                              and not isinstance(dtype, pd.CategoricalDtype)):
+        return "numeric"
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype) \
+            or pd.api.types.is_object_dtype(dtype):
+        return "categorical"
+    return None
+
+
+def attribute_columns(leads: pd.DataFrame, exclude=(), owner: str = "LeadScorer.fit") -> list:
+    """The attribute columns of ``leads``: every column but :data:`RESERVED` and ``exclude`` that
+    :func:`attribute_kind` can encode.
+
+    The other columns (a ``last_contact_date``, a duration) are left out with a
+    :class:`~crmml.exceptions.DroppedCustomersWarning` naming them, their dtypes and the fix: derive a number
+    known when the lead is scored (days from the date to ``created_at``), or ``exclude=`` them.
+
+    >>> import warnings
+    >>> leads = pd.DataFrame({"lead_id": [1], "size": [3.0], "last_contact_date": pd.to_datetime(["2024-01-01"])})
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     attribute_columns(leads)
+    ['size']
+    >>> print(w[0].message)  # doctest: +ELLIPSIS
+    LeadScorer.fit: 1 column of the leads is not a feature ...: 'last_contact_date' (datetime64[...]). ...
+    """
+    skip = set(RESERVED) | set(exclude or ())
+    candidates = [c for c in leads.columns if c not in skip]
+    ignored = [c for c in candidates if attribute_kind(leads[c].dtype) is None]
+    if ignored:
+        what = "columns of the leads are not features" if len(ignored) > 1 else "column of the leads is not a feature"
+        names = ", ".join(f"{c!r} ({leads[c].dtype})" for c in ignored[:10]) + (", ..." if len(ignored) > 10 else "")
+        warnings.warn(f"{owner}: {len(ignored)} {what} (a model reads numbers, booleans and text, not dates, "
+                      f"durations or other values): {names}. If one matters, derive a number known when a lead "
+                      "is scored (e.g. the days from the date to created_at) and pass that column; "
+                      f"exclude={ignored[:10]!r} says you mean to leave them out and silences this.",
+                      DroppedCustomersWarning, stacklevel=3)
+    return [c for c in candidates if c not in ignored]
+
+
 class LeadEncoder(BaseEstimator):
     """Encode lead attributes into a numeric matrix (learned in fit, applied per lead).
 
@@ -158,6 +209,8 @@ class LeadEncoder(BaseEstimator):
     ``max_categories``); rarer levels and levels unseen at fit go to
     ``__other__``, missing values to ``__missing__`` (or ``__other__`` if fit
     saw none).
+    Columns of any other dtype (:func:`attribute_kind` None) are not encoded;
+    :func:`attribute_columns` keeps them out of ``X`` and names them.
     """
 
     def __init__(self, min_category_frequency: float = 0.005, max_categories: int = 30):
@@ -170,16 +223,15 @@ class LeadEncoder(BaseEstimator):
         self.numeric_missing_ = []
         for col in X.columns:
             s = X[col]
-            if pd.api.types.is_bool_dtype(s.dtype) or (pd.api.types.is_numeric_dtype(s.dtype)
-                                                        and not isinstance(s.dtype, pd.CategoricalDtype)):
+            kind = attribute_kind(s.dtype)
+            if kind == "numeric":
                 v = s.astype(float)
                 self.numeric_.append(col)
                 med = float(v.median()) if v.notna().any() else 0.0
                 self.medians_[col] = med
                 if v.isna().any():
                     self.numeric_missing_.append(col)
-            elif isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype) \
-                    or pd.api.types.is_object_dtype(s.dtype):
+            elif kind == "categorical":
                 self.categorical_.append(col)
                 counts = s.dropna().astype(str).value_counts()
                 min_count = max(5, math.ceil(self.min_category_frequency * n))
@@ -188,7 +240,7 @@ class LeadEncoder(BaseEstimator):
                 if s.isna().any():
                     levels.append(MISSING)
                 self.levels_[col] = levels
-            # other dtypes (datetimes, ...) are ignored
+            # other dtypes are no feature: LeadScorer.fit leaves them out of X with a warning (attribute_columns)
         names, source = [], []
         for col in self.numeric_:
             names.append(col)

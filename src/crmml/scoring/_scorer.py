@@ -15,7 +15,8 @@ from crmml.exceptions import InsufficientDataWarning
 from crmml.schema import SchemaError, validate_leads
 from crmml.scoring._evaluate import (OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores,
                                      reasons, to_score)
-from crmml.scoring._features import RESERVED, LeadEncoder, event_types_before, lead_event_features, prepare_events
+from crmml.scoring._features import (LeadEncoder, attribute_columns, event_types_before, lead_event_features,
+                                     prepare_events)
 from crmml.scoring._loaded import LeadScorerState
 from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
 from crmml.scoring._validation import (date_feature_names, date_features, lead_times, leakage_screen, time_folds,
@@ -37,12 +38,15 @@ class LeadScorer(LeadScorerState, BaseEstimator):
     -----
     How it works:
 
-    - Attributes: every column except ``lead_id``, ``converted``,
-      ``created_at``, ``score_time`` and ``exclude``; numeric columns are
-      median-imputed (with a missing indicator when fit saw missing values),
-      categorical ones one-hot encoded with levels rarer than
-      ``max(5, min_category_frequency * n)`` pooled into ``__other__``, which
-      also receives categories unseen at fit (no error at scoring time).
+    - Attributes: every column except ``lead_id``, ``converted``, ``created_at``, ``score_time`` and ``exclude``
+      that holds numbers, booleans or text; numeric columns are median-imputed (with a missing indicator when fit
+      saw missing values), categorical ones one-hot encoded with levels rarer than
+      ``max(5, min_category_frequency * n)`` pooled into ``__other__``, which also receives categories unseen at
+      fit (no error at scoring time). Columns of other dtypes (dates such as ``last_contact_date``, durations,
+      periods) are no features: ``fit`` names them in a :class:`~crmml.exceptions.DroppedCustomersWarning`. To use
+      one, derive a number known when the lead is scored (e.g. days from the date to ``created_at``); crmml does
+      not, as a date in a leads export is often recorded after the lead was created. ``exclude=`` them to leave
+      them out without the warning. :class:`RuleLeadScorer` reads the columns its conditions name, dates included.
     - Date features: with ``created_at``, its month (``created_at_month``) and,
       when the dates are not all on one day of the month, its weekday
       (``created_at_weekday``) are categorical attributes (``date_features``).
@@ -251,10 +255,8 @@ class LeadScorer(LeadScorerState, BaseEstimator):
             check_as_of(as_of, "LeadScorer.fit")     # refused even where unused (no events): it is a mistake
         leads = validate_leads(leads, columns, require_label=True)
         y = leads["converted"].to_numpy()
-        exclude = set(self.exclude or ())
         warn_unknown_excluded(self.exclude, leads.columns)
-        self.attributes_ = [c for c in leads.columns if c not in RESERVED and c not in exclude
-                            and not pd.api.types.is_datetime64_any_dtype(leads[c].dtype)]
+        self.attributes_ = attribute_columns(leads, self.exclude)
         self.required_ = [c for c in self.attributes_ if c not in set(self.optional or ())
                           and not leads[c].isna().any()]
         self.base_rate_ = float((y.sum() + 1.0) / (len(y) + 2.0))

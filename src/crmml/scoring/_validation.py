@@ -16,6 +16,7 @@ import pandas as pd
 
 from crmml.evaluation import roc_auc
 from crmml.exceptions import LeakageWarning
+from crmml.scoring._features import attribute_kind
 
 __all__ = ["lead_times", "time_folds", "date_features", "leakage_screen", "warn_unknown_excluded",
            "SEPARATION_WARN"]
@@ -112,8 +113,7 @@ def date_feature_names(t) -> list:
 
 def _single_column_auc(s: pd.Series, y: np.ndarray, min_count: int) -> float:
     """ROC-AUC of one column used alone, in its better direction (0.5 = no signal, 1 = separates)."""
-    if pd.api.types.is_bool_dtype(s.dtype) or (pd.api.types.is_numeric_dtype(s.dtype)
-                                                and not isinstance(s.dtype, pd.CategoricalDtype)):
+    if attribute_kind(s.dtype) == "numeric":
         x = pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
         fin = np.isfinite(x)
         if not fin.any():
