@@ -71,7 +71,7 @@ def test_plan_ranks_by_net_gain_and_respects_the_budget(planner):
     (dict(cost=pd.Series({"nobody": 1.0})), "cost has no value for"),
     (dict(budget=-5), "budget"),
     # hostile audit: a Series repeating an id raised pandas' 'cannot reindex on an axis with duplicate labels'
-    (dict(cost=pd.Series([1.0, 2.0], index=[1, 1])), r"cost gives 1 customer\(s\) more than one value, e.g. \[1\]"),
+    (dict(cost=pd.Series([1.0, 2.0], index=[1, 1])), r"cost holds 1 customer id\(s\) more than once, e.g. \[1\]"),
 ])
 def test_bad_plan_arguments_get_named_errors(planner, kw, match):
     with pytest.raises(ValueError, match=match):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -239,6 +241,32 @@ def test_summary(synthetic_crm):
     assert segment_summary(pd.Series(["x", "y", "x"], index=[1, 2, 3]), order=["y", "x", "z"])["customers"].tolist() \
         == [1, 2, 0]
 
+
+def test_segment_summary_counts_customers_without_values_and_refuses_repeated_ids():
+    """Audit: customers missing from values silently lowered the means' base; a repeated id in values raised
+    pandas' 'cannot reindex on an axis with duplicate labels'; a repeated id in segments was counted twice."""
+    from crmml.exceptions import DroppedCustomersWarning
+
+    seg = pd.Series(["a", "a", "b", "b"], index=[1, 2, 3, 4])
+    v = pd.DataFrame({"monetary": [10.0, 30.0, 50.0]}, index=[1, 2, 3])
+    with pytest.warns(DroppedCustomersWarning, match=r"segment_summary: 1 of the 4 customers have no row in values "
+                                                     r"\(e\.g\. \[4\]\); the means and revenue_share"):
+        out = segment_summary(seg, v)
+    assert out["customers"].tolist() == [2, 2] and out.loc["b", "monetary"] == 50.0   # the documented rule
+    assert out["revenue_share"].tolist() == [round(40 / 90, 3), round(50 / 90, 3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # a missing value (NaN) in a column: left out of that column's mean, as documented; no warning
+        holed = segment_summary(seg, pd.DataFrame({"monetary": [10.0, 30.0, 50.0, np.nan]}, index=[1, 2, 3, 4]))
+        pd.testing.assert_frame_equal(holed, out)
+        # rows of customers without a segment are not read
+        more = pd.DataFrame({"monetary": [10.0, 30.0, 50.0, 70.0, 1e6]}, index=[1, 2, 3, 4, 9])
+        assert segment_summary(seg, more)["monetary"].tolist() == [20.0, 60.0]
+    with pytest.raises(ValueError, match=r"segment_summary: values holds 1 customer id\(s\) more than once, "
+                                         r"e\.g\. \[1\]; give each customer_id once"):
+        segment_summary(seg, pd.concat([v, v.iloc[:1]]))
+    with pytest.raises(ValueError, match=r"segment_summary: segments holds 1 customer id\(s\) more than once"):
+        segment_summary(pd.concat([seg, seg.iloc[:1]]), v)
 
 def test_tie_aware_edges_properties():
     hypothesis = pytest.importorskip("hypothesis")

@@ -149,6 +149,19 @@ def check_aligned(values, X, name: str, owner: str) -> None:
                              f"X ({name}.reindex(X.index)).")
 
 
+def check_unique_ids(index: pd.Index, name: str, owner: str) -> None:
+    """ValueError naming the customer ids that ``index`` holds more than once (one row or value per id expected).
+
+    >>> check_unique_ids(pd.Index([1, 2, 1]), "values", "segment_summary")
+    Traceback (most recent call last):
+    ...
+    ValueError: segment_summary: values holds 1 customer id(s) more than once, e.g. [1]; give each customer_id once.
+    """
+    if index.has_duplicates:
+        dup = index[index.duplicated()].unique()
+        raise ValueError(f"{owner}: {name} holds {len(dup):,} customer id(s) more than once, e.g. "
+                         f"{dup[:3].tolist()}; give each customer_id once.")
+
 def check_names(value, name: str, owner: str):
     """None or a list/tuple of column names; a bare string (iterated letter by letter) is refused.
 

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number
+from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, check_unique_ids
 from crmml.churn._labels import churn_labels
 from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
@@ -76,10 +76,7 @@ def capture_table(rankings: pd.DataFrame, lost: pd.Series, fractions=(0.1, 0.2))
         raise TypeError("capture_table expects rankings as a DataFrame (one column per ranking).")
     lost = pd.Series(lost)
     for name, index in (("rankings", rankings.index), ("lost", lost.index)):
-        if index.has_duplicates:
-            dup = index[index.duplicated()].unique()
-            raise ValueError(f"capture_table: {name} holds {len(dup):,} customer id(s) more than once, e.g. "
-                             f"{dup[:3].tolist()}; pass one row per customer_id.")
+        check_unique_ids(index, name, "capture_table")
     unranked = ~lost.index.isin(rankings.index)
     if unranked.any():
         warnings.warn(f"capture_table: {int(unranked.sum()):,} of the {len(lost):,} customers of lost are not in "

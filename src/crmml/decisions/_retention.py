@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number
+from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, check_unique_ids
 from crmml.churn import ChurnModel, TimeToChurnModel, make_churn_snapshot
 from crmml.churn._backtest import feature_columns
 from crmml.churn._labels import churn_labels
@@ -26,10 +26,7 @@ _SCORE_COLS = ["churn_probability", "value_if_retained", "value_at_risk", "clv",
 def _per_customer(x, name, index, owner):
     """A scalar or a Series aligned on ``index`` (every customer needs a value; others are ignored), as float array."""
     if isinstance(x, pd.Series):
-        if x.index.has_duplicates:
-            dup = x.index[x.index.duplicated()].unique()
-            raise ValueError(f"{owner}: {name} gives {len(dup)} customer(s) more than one value, e.g. "
-                             f"{dup[:3].tolist()}; pass one value per customer_id.")
+        check_unique_ids(x.index, name, owner)
         v = x.reindex(index)
         if v.isna().any():
             raise ValueError(f"{owner}: {name} has no value for {int(v.isna().sum())} customer(s) of the plan, "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml._utils import check_unique_ids
 from crmml._utils._plot_text import literal_text
 from crmml.evaluation._metrics import psi_table
 from crmml.evaluation._report import report
@@ -23,14 +24,12 @@ __all__ = ["segment_migration", "segment_profile", "cluster_profile", "plot_migr
 NEW, GONE = "(new)", "(gone)"
 
 
-def _segment_series(segments, name: str) -> pd.Series:
+def _segment_series(segments, name: str, owner: str) -> pd.Series:
     s = segments["segment"] if isinstance(segments, pd.DataFrame) else segments
     if not isinstance(s, pd.Series):
         raise TypeError(f"{name} must be a Series (or a DataFrame with a 'segment' column) indexed by "
                         f"customer_id; got {type(segments).__name__}.")
-    if not s.index.is_unique:
-        dup = s.index[s.index.duplicated()].unique()[:5].tolist()
-        raise ValueError(f"{name} has customers listed more than once (e.g. {dup}): give one segment per customer.")
+    check_unique_ids(s.index, name, owner)
     missing = s.isna()
     if missing.any():       # groupby and crosstab would leave these customers out of every count
         raise ValueError(f"{name} has no segment for {int(missing.sum()):,} of {len(s):,} customers (e.g. "
@@ -70,7 +69,7 @@ def segment_migration(before, after, *, normalize: bool = False) -> pd.DataFrame
     silver     0       1       0
     (new)      0       1       0
     """
-    a, b = _segment_series(before, "before"), _segment_series(after, "after")
+    a, b = (_segment_series(x, name, "segment_migration") for x, name in ((before, "before"), (after, "after")))
     rows = [*dict.fromkeys(_order(a) + [c for c in _order(b) if c not in set(_order(a))])]
     ids = a.index.union(b.index)
     ra = a.reindex(ids).astype(object).where(ids.isin(a.index), NEW)
@@ -119,7 +118,7 @@ def segment_profile(segments, values: pd.DataFrame) -> pd.DataFrame:
     >>> segment_profile(s, v).loc["a"].tolist()
     [3.0, 0.75, 20.0, 310.0]
     """
-    seg = _segment_series(segments, "segments")
+    seg = _segment_series(segments, "segments", "segment_profile")
     num = values.select_dtypes("number").reindex(seg.index)
     order = _order(seg)
     g = num.groupby(seg.to_numpy(), observed=False)
@@ -272,6 +271,6 @@ def segments_report(path, segments, values: pd.DataFrame | None = None, *, previ
             raise ValueError("segments_report: pass X (the clusterer's features) with clusterer.")
         sections.append(("Behaviour clusters", [("Cluster profile: z-scores on the scale the names come from "
                                                  "beside raw medians", cluster_profile(clusterer, X))]))
-    seg = _segment_series(segments, "segments")
+    seg = _segment_series(segments, "segments", "segments_report")
     return report(path, title=title, subtitle=subtitle, notes=notes, figures=figures, sections=sections,
                   data_summary={"customers": len(seg), "segments": int(seg.nunique())})

@@ -25,7 +25,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_in, check_number, history_before, numeric_values
+from crmml._utils import check_as_of, check_in, check_number, check_unique_ids, history_before, numeric_values
 from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._warn import warn_counts
 from crmml._utils._state import check_codes, check_str_list
@@ -224,14 +224,22 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
     ----------
     segments : Series or DataFrame with a ``segment`` column, indexed by customer_id
     values : DataFrame, optional
-        Numeric columns indexed by customer_id (for example an RFM table) whose means are reported.
+        Numeric columns indexed by customer_id (for example an RFM table) whose means are reported (other
+        columns are not summarised), one row per customer (a repeated id is a ``ValueError`` naming it). Rows
+        of customers without a segment are not read. A segmented customer without a row in ``values`` is
+        left out of the means and of ``revenue_share``, with a
+        :class:`~crmml.exceptions.DroppedCustomersWarning` giving the count (``customers`` and ``share``
+        still count them); a missing value (NaN) in a column is left out of that column's mean and adds
+        nothing to the revenue (for example ``avg_order_value`` of the customers ``rfm_table`` keeps with
+        ``returns_only="keep"``).
     revenue : str or None, default="monetary"
-        Column of ``values`` whose share per segment is reported as ``revenue_share``.
+        Numeric column of ``values`` whose share per segment is reported as ``revenue_share`` (no
+        ``revenue_share`` when ``values`` has no such column).
     order : list, optional
         Row order (default: categorical order, else by size); it must list every segment present.
 
-    Every customer needs a segment: a missing one (NaN), or a segment missing from ``order``, is a
-    ``ValueError`` with the count.
+    Every customer needs a segment, once: a missing one (NaN), a segment missing from ``order`` or a
+    customer id given twice is a ``ValueError`` with the count.
 
     Examples
     --------
@@ -250,6 +258,7 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
                          "segment names).")
     seg = segments["segment"] if isinstance(segments, pd.DataFrame) else pd.Series(segments)
     seg = seg.rename("segment")
+    check_unique_ids(seg.index, "segments", "segment_summary")
     missing = seg.isna()
     if missing.any():           # value_counts and groupby would leave these customers out of every row
         raise ValueError(f"segment_summary: {int(missing.sum()):,} of {len(seg):,} customers have no segment (e.g. "
@@ -265,6 +274,13 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
     out = pd.DataFrame({"customers": counts.reindex(order).fillna(0).astype("int64")})
     out["share"] = (out["customers"] / max(len(seg), 1)).round(3)
     if values is not None:
+        check_unique_ids(values.index, "values", "segment_summary")     # reindex would raise pandas' error
+        absent = ~seg.index.isin(values.index)
+        if absent.any():
+            warnings.warn(f"segment_summary: {int(absent.sum()):,} of the {len(seg):,} customers have no row in "
+                          f"values (e.g. {seg.index[absent][:3].tolist()}); the means and revenue_share of their "
+                          "segments are over the customers that have one (customers and share count them all).",
+                          DroppedCustomersWarning, stacklevel=2)
         num = values.select_dtypes("number").reindex(seg.index)
         means = num.groupby(seg.to_numpy(), observed=False).mean().reindex(order)
         out = out.join(means)
