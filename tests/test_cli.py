@@ -354,6 +354,31 @@ def test_train_leads_names_the_columns_that_are_no_feature(tmp_path, their_tx, c
     assert "not a feature" not in capsys.readouterr().err
 
 
+def test_score_nbo_counts_the_repeated_ids_it_answers_once(tmp_path, their_tx, capsys):
+    """An id given twice in an nbo ids file is answered once; before, the repeats vanished without a count."""
+    crm = their_tx[1]
+    tx = tmp_path / "tx.csv"
+    crm.transactions[["customer_id", "timestamp", "amount", "product_id"]].to_csv(tx, index=False)
+    model = tmp_path / "nbo.zip"
+    assert main(["--quiet", "train", "nbo", "--input", str(tx), "--model", str(model)]) == 0
+    known = crm.transactions["customer_id"].drop_duplicates().head(4).tolist()
+    ids = tmp_path / "ids.csv"
+    pd.DataFrame({"customer_id": known + known[:2] + known[:1]}).to_csv(ids, index=False)   # 3 repeated rows
+    out = tmp_path / "offers.csv"
+    capsys.readouterr()
+    assert main(["score", "--model", str(model), "--input", str(ids), "--output", str(out), "--k", "2"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"scored 8 rows with NextBestOffer in [\d.]+ s -> \S+offers\.csv \(3 repeated customer_id "
+                     r"rows: each id answered once\)", err), err
+    assert pd.read_csv(out).groupby("customer_id").size().to_dict() == dict.fromkeys(known, 2)
+    pd.DataFrame({"customer_id": known}).to_csv(ids, index=False)
+    assert main(["score", "--model", str(model), "--input", str(ids), "--output", str(out), "--k", "2"]) == 0
+    assert "repeated" not in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    assert "an id given twice is answered once" in " ".join(capsys.readouterr().out.split())
+
+
 @pytest.mark.parametrize("kind, fmt", [("segments", "parquet"), ("clv", "csv")])
 def test_batched_scoring_equals_one_pass(tmp_path, their_tx, kind, fmt):
     """Partitioned by customer: scoring 37 customers at a time gives exactly the one-pass result."""

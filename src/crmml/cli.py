@@ -114,12 +114,16 @@ def _train_nbo(args):
 
 
 def _customer_ids(args):
+    """The ids file's ``customer_id`` column, each id once, and the summary line's note counting the repeats."""
     from crmml.schema import normalize_ids
 
     def ids(df):
         return pd.DataFrame({"customer_id": normalize_ids(df["customer_id"], frame=Path(args.input).name)})
 
-    return read_input(args, "ids", ids).drop_duplicates()
+    df = read_input(args, "ids", ids)
+    n = int(df["customer_id"].duplicated().sum())
+    note = f" ({n:,} repeated customer_id row{'s' if n != 1 else ''}: each id answered once)" if n else ""
+    return df.drop_duplicates(), note
 
 
 def _score_nbo(model, ids, as_of, args):
@@ -265,6 +269,7 @@ def _cmd_score(args, say):
     if args.reasons and kind not in _REASONS:
         raise UserError(f"--reasons: a {name} gives no per-row reasons (they exist for churn and lead models); "
                         "drop --reasons.")
+    note = ""
     if reads == "transactions":
         frame = ahead["reader"].result() if "reader" in ahead else read_transactions(args)
         as_of = as_of_arg(args.as_of, frame)          # from the whole file, so every part uses the same cut-off
@@ -273,7 +278,7 @@ def _cmd_score(args, say):
     elif reads == "features":
         frame, as_of = read_features(args), None
     else:
-        frame, as_of = _customer_ids(args), None
+        (frame, note), as_of = _customer_ids(args), None
     batch = args.batch or (_REASONS_PART if args.reasons else None)   # parts give --reasons its progress
     n_keys = frame[key].nunique()
     say(f"scoring {n_keys:,} {key}s with {name}{' (with reasons)' if args.reasons else ''} ...")
@@ -297,7 +302,7 @@ def _cmd_score(args, say):
         args.rejected.write()
         raise_if_interrupted()
     dt = time.perf_counter() - t0
-    say(f"scored {sink.n:,} rows with {name} in {dt:.1f} s -> {args.output}{args.rejected.summary()}")
+    say(f"scored {sink.n:,} rows with {name} in {dt:.1f} s -> {args.output}{args.rejected.summary()}{note}")
     return 0
 
 
@@ -398,7 +403,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("score", parents=[glob, files, bad], help="score a file with a saved model")
     s.add_argument("--model", required=True, help="a model saved by 'crmml train' or crmml.persistence.save")
-    s.add_argument("--input", required=True, help=".csv or .parquet")
+    s.add_argument("--input", required=True, help=".csv or .parquet (nbo: a customer_id column; an id given twice "
+                   "is answered once, and the summary line counts the repeats)")
     s.add_argument("--output", required=True, help=".csv or .parquet")
     s.add_argument("--map", action="append", default=[], help=mapping_help)
     s.add_argument("--as-of", dest="as_of", help="cut-off date; default: the day after the last transaction")
