@@ -87,6 +87,45 @@ def test_horizons_that_do_not_match_are_refused(crm):
         RetentionPlanner(churn_model=TimeToChurnModel(max_days=30)).fit(crm.transactions, AS_OF)
 
 
+@pytest.mark.parametrize("churn_model", [FAST["churn_model"], TimeToChurnModel(n_estimators=40, windows=(30, 90, 365))],
+                         ids=["churn", "time_to_churn"])
+def test_every_active_customer_is_valued_without_a_fill(crm, churn_model):
+    """Audit: fit filled a missing p_alive with 1 and a non-finite value_if_retained with 0. Awkward customers
+    show no fill is reached: those the CLV model cannot value (nothing but returns: p_alive NaN) are never active,
+    and every active one gets finite values. The one way in was a CLV model without spend (every value 0, nobody
+    selected, silently): now a ParameterError."""
+    from crmml.exceptions import ParameterError
+
+    d = pd.Timestamp
+    odd = pd.DataFrame([
+        (900001, d("2024-06-01"), -30.0), (900001, d("2024-06-10"), -5.0),    # only returns, in the window
+        (900002, d("2022-03-01"), -8.0),                                      # only returns, long ago
+        (900003, d("2022-03-01"), 40.0), (900003, d("2024-06-01"), -40.0),    # bought before the window, returned in it
+        (900004, d("2024-06-01"), np.nan), (900004, d("2024-06-10"), np.nan),  # amounts missing
+        (900005, d("2024-06-15"), 20.0),                                      # one purchase
+        (900006, d("2024-05-01"), 0.0), (900006, d("2024-06-01"), 0.0),      # free items
+        (900007, d("2024-03-01"), 10.0), (900007, d("2024-05-01"), -500.0),  # net spend negative
+        (900008, d("2022-01-01"), -30.0), (900008, d("2024-06-20"), 5.0),    # old returns, then a purchase
+        (900009, d("2024-06-30 23:59"), 10.0),                                # the last minute before as_of
+    ], columns=["customer_id", "timestamp", "amount"])
+    tx = pd.concat([crm.transactions[["customer_id", "timestamp", "amount"]], odd], ignore_index=True)
+    rp = RetentionPlanner(**dict(FAST, churn_model=churn_model)).fit(tx, AS_OF)
+    s, v = rp.scores_, rp.clv_model_.predict()
+    unvalued = v.index[v["p_alive"].isna()]
+    assert {900001, 900002} <= set(unvalued) and not set(unvalued) & set(s.index)     # never active
+    assert {900004, 900005, 900006, 900007, 900008, 900009} <= set(s.index) and 900003 not in s.index
+    cols = ["churn_probability", "value_if_retained", "value_at_risk", "clv", "p_alive", "expected_spend"]
+    assert np.isfinite(s[cols].to_numpy()).all()
+    v = v.reindex(s.index)
+    np.testing.assert_array_equal(s["value_if_retained"], v["clv"] / np.maximum(v["p_alive"], rp.p_alive_floor))
+    # per-customer cost or effect with a missing value: refused, never filled
+    for kw in (dict(cost=pd.Series(1.0, index=s.index).where(s.index != 900005)),
+               dict(effect=pd.Series(0.2, index=s.index).where(s.index != 900009))):
+        with pytest.raises(ValueError, match=r"(cost|effect) has no value for 1 customer\(s\) of the plan"):
+            rp.plan(**kw)
+    with pytest.raises(ParameterError, match=r"'clv_model' parameter of RetentionPlanner must model spend"):
+        RetentionPlanner(clv_model=CLVModel(horizon_days=365, spend_model=None)).fit(crm.transactions, AS_OF)
+
 def test_time_to_churn_model_can_supply_the_risk(crm):
     rp = RetentionPlanner(churn_model=TimeToChurnModel(n_estimators=40, windows=(30, 90, 365)),
                           windows=(30, 90, 365)).fit(crm.transactions, AS_OF)

@@ -13,6 +13,7 @@ from crmml.churn._backtest import feature_columns
 from crmml.churn._labels import churn_labels
 from crmml.clv import CLVModel
 from crmml.decisions._errors import HorizonMismatchError
+from crmml.exceptions import ParameterError
 from crmml.features import DEFAULT_WINDOWS, compute_features
 from crmml.features._build import _check_windows
 from crmml.schema import validate_customers, validate_events, validate_transactions
@@ -67,7 +68,10 @@ class RetentionPlanner(BaseEstimator):
         Template (cloned); default ``ChurnModel()``.
     clv_model : CLVModel, optional
         Template (cloned); default ``CLVModel(horizon_days=value_horizon_days)``. Its ``horizon_days``
-        must equal ``value_horizon_days`` (else :class:`HorizonMismatchError`).
+        must equal ``value_horizon_days`` (else :class:`HorizonMismatchError`), and it must model spend
+        (``spend_model=None`` gives no CLV to value a customer by: :class:`crmml.exceptions.ParameterError`).
+        Every active customer has a purchase before ``as_of``, so the CLV model values every one of them
+        (``p_alive`` is missing only for customers with nothing but returns, who are never active).
     n_snapshots : int, default=3
     lookback_days : int, default=365
     windows : tuple of int, default=crmml.features.DEFAULT_WINDOWS
@@ -133,6 +137,10 @@ class RetentionPlanner(BaseEstimator):
         clv = CLVModel(horizon_days=self.value_horizon_days) if self.clv_model is None else self.clv_model
         if not isinstance(clv, CLVModel):
             raise ValueError(f"The 'clv_model' parameter of RetentionPlanner must be a CLVModel. Got {clv!r:.80}.")
+        if clv.spend_model is None:
+            raise ParameterError("The 'clv_model' parameter of RetentionPlanner must model spend: "
+                                 "value_if_retained is the customer's CLV, which CLVModel(spend_model=None) does not "
+                                 "give. Pass a CLVModel with spend_model='gammagamma' (the default).")
         if clv.horizon_days != self.value_horizon_days:
             raise HorizonMismatchError(
                 f"RetentionPlanner: the CLV model's horizon_days ({clv.horizon_days}) differs from "
@@ -167,9 +175,10 @@ class RetentionPlanner(BaseEstimator):
         else:
             p, reasons = self._fit_churn(cm, tx, ev, cu, as_of, kw, X_now, owner)
         clv.fit(tx, as_of)
+        # every active customer bought in the look-back window, so CLVModel.predict gives each a finite clv and
+        # p_alive (it is NaN only for customers with nothing but returns, who are never active): nothing to fill
         v = clv.predict().reindex(active)
-        value = v["clv"].to_numpy(np.float64) / np.maximum(v["p_alive"].fillna(1.0).to_numpy(), self.p_alive_floor)
-        value = np.nan_to_num(value, nan=0.0)
+        value = v["clv"].to_numpy(np.float64) / np.maximum(v["p_alive"].to_numpy(np.float64), self.p_alive_floor)
         scores = pd.DataFrame({"churn_probability": p, "value_if_retained": value, "value_at_risk": p * value,
                                "clv": v["clv"].to_numpy(np.float64), "p_alive": v["p_alive"].to_numpy(np.float64),
                                "expected_purchases": v["expected_purchases"].to_numpy(np.float64),
@@ -178,10 +187,9 @@ class RetentionPlanner(BaseEstimator):
         scores["churn_reasons"] = reasons.reindex(active).fillna("").to_numpy()
         H = int(self.value_horizon_days)
         scores["value_reasons"] = [
-            f"{n / max(pa, self.p_alive_floor) if pa == pa else 0:.1f} purchases x {s:.2f} per purchase in {H} days "
+            f"{n / max(pa, self.p_alive_floor):.1f} purchases x {s:.2f} per purchase in {H} days "
             f"if retained (p_alive {pa:.2f})"
-            for n, s, pa in zip(scores["expected_purchases"], np.nan_to_num(scores["expected_spend"]),
-                                scores["p_alive"])]
+            for n, s, pa in zip(scores["expected_purchases"], scores["expected_spend"], scores["p_alive"])]
         self.churn_model_, self.clv_model_, self.scores_ = cm, clv, scores
         self.as_of_ = as_of.isoformat()
         return self
