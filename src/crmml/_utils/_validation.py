@@ -162,6 +162,7 @@ def check_unique_ids(index: pd.Index, name: str, owner: str) -> None:
         raise ValueError(f"{owner}: {name} holds {len(dup):,} customer id(s) more than once, e.g. "
                          f"{dup[:3].tolist()}; give each customer_id once.")
 
+
 def check_names(value, name: str, owner: str):
     """None or a list/tuple of column names; a bare string (iterated letter by letter) is refused.
 

@@ -42,11 +42,10 @@ class LeadScorer(LeadScorerState, BaseEstimator):
       that holds numbers, booleans or text; numeric columns are median-imputed (with a missing indicator when fit
       saw missing values), categorical ones one-hot encoded with levels rarer than
       ``max(5, min_category_frequency * n)`` pooled into ``__other__``, which also receives categories unseen at
-      fit (no error at scoring time). Columns of other dtypes (dates such as ``last_contact_date``, durations,
-      periods) are no features: ``fit`` names them in a :class:`~crmml.exceptions.DroppedCustomersWarning`. To use
-      one, derive a number known when the lead is scored (e.g. days from the date to ``created_at``); crmml does
-      not, as a date in a leads export is often recorded after the lead was created. ``exclude=`` them to leave
-      them out without the warning. :class:`RuleLeadScorer` reads the columns its conditions name, dates included.
+      fit (no error at scoring time). Other dtypes (dates such as ``last_contact_date``, durations, periods) are no
+      features: ``fit`` names them in a :class:`~crmml.exceptions.DroppedCustomersWarning`; derive a number known
+      at scoring time (e.g. days to ``created_at``; crmml does not: export dates are often recorded later) or
+      ``exclude=`` them. :class:`RuleLeadScorer` reads the columns its conditions name, dates included.
     - Date features: with ``created_at``, its month (``created_at_month``) and,
       when the dates are not all on one day of the month, its weekday
       (``created_at_weekday``) are categorical attributes (``date_features``).
@@ -241,8 +240,7 @@ class LeadScorer(LeadScorerState, BaseEstimator):
         Parameters
         ----------
         leads : DataFrame
-            Standard leads frame with ``converted``; optional ``score_time`` (per-lead scoring time for
-            events).
+            Standard leads frame with ``converted``; optional ``score_time`` (each lead's time for events).
         events : DataFrame, optional
             Lead events: ``lead_id`` (or ``customer_id`` holding the lead id), ``timestamp``, ``event_type``.
         as_of : timestamp, optional

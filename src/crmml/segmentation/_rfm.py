@@ -19,6 +19,7 @@ cancellations in the UCI Online Retail file) have no purchase occasion to score.
 
 from __future__ import annotations
 
+import warnings
 
 import numpy as np
 import pandas as pd
