@@ -93,15 +93,6 @@ def history_before(df: pd.DataFrame, as_of: pd.Timestamp, column: str = "timesta
     return df.loc[before]
 
 
-def progress(iterable, *, verbose: bool = False, desc: str | None = None, total: int | None = None):
-    """Wrap ``iterable`` in a tqdm progress bar when ``verbose`` is true."""
-    if not verbose:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total)
-
-
 def check_horizon(t, owner: str, name: str = "t"):
     """A forecast length (a number or an array of them): finite and >= 0, as a float array, else ParameterError.
 

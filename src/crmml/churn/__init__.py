@@ -15,7 +15,8 @@ _MODULES = {
     "crmml.churn._backtest": ("BacktestResult", "backtest", "make_churn_snapshot"),
     "crmml.churn._labels": ("make_churn_labels",),
     "crmml.churn._cox": ("CoxBaseline",),
-    "crmml.churn._model": ("ChurnModel", "RecencyFrequencyBaseline"),
+    "crmml.churn._baseline": ("RecencyFrequencyBaseline",),
+    "crmml.churn._model": ("ChurnModel",),
     "crmml.churn._survival": ("TimeToChurnModel", "make_time_to_event"),
     "crmml.churn._survival_backtest": ("survival_backtest",),
 }

@@ -9,8 +9,9 @@ import pandas as pd
 from sklearn.base import clone
 
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_estimator, check_number, progress
+from crmml.churn._baseline import RecencyFrequencyBaseline
 from crmml.churn._labels import churn_labels
-from crmml.churn._model import ChurnModel, RecencyFrequencyBaseline
+from crmml.churn._model import ChurnModel
 from crmml.evaluation import brier, capture_rate_at, lift_at, pr_auc, roc_auc
 from crmml.features import DEFAULT_WINDOWS, compute_features
 from crmml.features._build import _check_windows

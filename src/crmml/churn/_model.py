@@ -1,4 +1,4 @@
-"""ChurnModel (calibrated xgboost with SHAP drivers) and the recency-frequency baseline."""
+"""ChurnModel: calibrated xgboost with SHAP drivers (its baseline is in ``crmml.churn._baseline``)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import (ProbabilityCalibrator, check_aligned, check_feature_frame, check_in, check_number,
-                          numeric_values)
+from crmml._utils import ProbabilityCalibrator, check_in, check_number, numeric_values, steps
 from crmml._utils._xgb import check_xgb_params, xgb_errors
+# RecencyFrequencyBaseline stays importable from here: files saved before it moved name this module
+from crmml.churn._baseline import RecencyFrequencyBaseline, check_frame, check_y
 from crmml.churn._encode import category_codes, check_columns, churn_scores, text_categories
-from crmml.churn._loaded import check_churn_model, check_recency_frequency
+from crmml.churn._loaded import check_churn_model
 from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline, forward_fold_scores
 from crmml.exceptions import InsufficientDataWarning
 
@@ -25,27 +23,6 @@ __all__ = ["ChurnModel", "RecencyFrequencyBaseline"]
 
 #: below this many rows in the smaller class (churners or not), fit warns (as LeadScorer's min_conversions)
 _MIN_CLASS = 20
-
-
-def _check_frame(X, owner):
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"{owner} expects X as a pandas DataFrame (one row per customer). "
-                        f"Got {type(X).__name__} instead.")
-    if X.shape[0] == 0:
-        raise ValueError(f"{owner}: X has no rows.")
-    check_feature_frame(X, owner)
-
-
-def _check_y(y, X, owner):
-    check_aligned(y, X, "y", owner)
-    y = np.asarray(y).ravel()
-    if len(y) != len(X):
-        raise ValueError(f"{owner}: y has {len(y)} values but X has {len(X)} rows.")
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"{owner}: y must contain only 0 and 1.")
-    if len(np.unique(y)) < 2:
-        raise ValueError(f"{owner}: y has a single class; churn models need churners and non-churners.")
-    return y.astype(np.int64)
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
@@ -131,6 +108,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     n_jobs : int, default=1
         xgboost threads. 1 is the safe default on shared machines: OpenMP threads
         competing for busy cores can slow training down many times.
+    verbose : bool, default=False
+        Show a progress bar (stderr) over the stages of ``fit``: the early-stopped boosting, each forward fold,
+        the refit on every row. The results are the same either way.
 
     Attributes
     ----------
@@ -169,7 +149,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, n_estimators=500, learning_rate=0.05, max_depth=2, min_child_weight=20.0, subsample=0.8,
                  colsample_bytree=0.5, reg_lambda=5.0, early_stopping_rounds=50, validation_fraction=0.2,
-                 calibration="sigmoid", random_state=0, n_jobs=1):
+                 calibration="sigmoid", random_state=0, n_jobs=1, verbose=False):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -182,6 +162,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # -- encoding ---------------------------------------------------------------------------------
     def _encode(self, X):
@@ -214,10 +195,14 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         time : array-like, optional
             Snapshot cutoff of each row; the latest cutoff becomes the validation set.
         """
+        with steps(1, verbose=self.verbose, desc="ChurnModel.fit") as step:
+            return self._fit(X, y, time, step)
+
+    def _fit(self, X, y, time, step):
         owner = "ChurnModel.fit"
         self._check_params()
-        _check_frame(X, owner)
-        y = _check_y(y, X, owner)
+        check_frame(X, owner)
+        y = check_y(y, X, owner)
         import xgboost as xgb
 
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object).astype(str)
@@ -255,6 +240,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             with xgb_errors(owner):  # backstop: parameters and data are checked above
                 return m.fit(Xe.iloc[tr], y[tr], eval_set=[(Xe.iloc[va], y[va])], verbose=False)
 
+        step("early-stopped boosting", total=len(np.unique(t)) if by_time else 1)   # + forward folds, refit
         self.model_, self.learning_rate_ = boost_until_stopped(make, fit_validated, self.n_estimators,
                                                                self.learning_rate)
         self.best_iteration_ = int(self.model_.best_iteration)
@@ -262,6 +248,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         cal = (raw, y[va], None)
         if by_time:     # calibration slope pooled over every forward fold (crmml.churn._selection)
             def fit_fixed(Xf, yf):
+                step(f"forward fold on {len(Xf):,} rows")
                 with xgb_errors(owner):
                     return make(self.learning_rate_, self.best_iteration_ + 1, None).fit(Xf, yf, verbose=False)
 
@@ -276,6 +263,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if by_time:
             # the latest snapshot is the freshest data: refit on every row with the validated number of rounds,
             # the calibrator keeping its out-of-time slope and taking the level of all snapshots together
+            step(f"refit on all {len(y):,} rows")
             with xgb_errors(owner):
                 self.model_ = make(self.learning_rate_, self.best_iteration_ + 1, None).fit(Xe, y, verbose=False)
             self.calibrator_.match_rate(self.model_.predict_proba(Xe)[:, 1], y)
@@ -298,6 +286,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         check_number(self.validation_fraction, "validation_fraction", own, kind="float", low=0, high=1,
                      low_inclusive=False, high_inclusive=False)
         check_in(self.calibration, "calibration", own, ("sigmoid", "isotonic"))
+        check_in(self.verbose, "verbose", own, (True, False))
         if self.random_state is not None:
             check_number(self.random_state, "random_state", own, low=0, high=2**32 - 1)
         if self.n_jobs != -1:
@@ -315,18 +304,18 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         warnings.warn(f"ChurnModel.fit: {n} rows with {n_pos} churners and {n - n_pos} non-churners: {what}. "
                       "Train on more customers (e.g. stack snapshots at several cutoffs, passing time=), lower "
                       "min_child_weight (e.g. 1) and n_estimators, or use RecencyFrequencyBaseline.",
-                      InsufficientDataWarning, stacklevel=3)
+                      InsufficientDataWarning, stacklevel=4)
 
     # -- prediction -------------------------------------------------------------------------------
     def _prepare(self, X, owner):
         check_is_fitted(self, "model_")
-        _check_frame(X, owner)
+        check_frame(X, owner)
         return self._encode(X.set_axis([str(c) for c in X.columns], axis=1))
 
     def predict_proba(self, X):
         """Calibrated probabilities, shape ``(n, 2)``: column 1 is the churn probability."""
         check_is_fitted(self, "model_")
-        _check_frame(X, "ChurnModel.predict_proba")
+        check_frame(X, "ChurnModel.predict_proba")
         X = X.set_axis([str(c) for c in X.columns], axis=1)
         if self._uses_baseline():
             check_columns(X, self.feature_names_in_)
@@ -414,78 +403,3 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             out[f"feature_{j + 1}"] = names[fi]
             out[f"contribution_{j + 1}"] = contrib
         return pd.DataFrame(out, index=X.index)
-
-
-class RecencyFrequencyBaseline(ClassifierMixin, BaseEstimator):
-    """Logistic regression on log recency and log frequency only: the baseline a churn model must beat.
-
-    Parameters
-    ----------
-    recency : str, default="purchase_recency_all"
-        Column with days since the last purchase.
-    frequency : str, default="purchase_count_all"
-        Column with the number of purchases.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from crmml.churn import RecencyFrequencyBaseline
-    >>> X = pd.DataFrame({"purchase_recency_all": [5.0, 200, 10, 300], "purchase_count_all": [9.0, 1, 5, 2]})
-    >>> b = RecencyFrequencyBaseline().fit(X, [0, 1, 0, 1])
-    >>> bool(b.predict_proba(X)[1, 1] > b.predict_proba(X)[0, 1])
-    True
-    """
-
-    def __init__(self, recency="purchase_recency_all", frequency="purchase_count_all"):
-        self.recency = recency
-        self.frequency = frequency
-
-    def _xy(self, X, owner):
-        _check_frame(X, owner)
-        for c in (self.recency, self.frequency):
-            if c not in X.columns:
-                raise ValueError(f"{owner}: X lacks the column {c!r}.")
-        r = numeric_values(X[self.recency], "X", self.recency)
-        f = numeric_values(X[self.frequency], "X", self.frequency)
-        return r, f
-
-    def _design(self, r, f):
-        r = np.where(np.isnan(r), self.recency_fill_, r)
-        f = np.where(np.isnan(f), 0.0, f)
-        return np.column_stack([np.log1p(np.clip(r, 0, None)), np.log1p(np.clip(f, 0, None))])
-
-    def fit(self, X, y, *, time=None):
-        """Fit the logistic regression (``time`` is accepted for API symmetry and ignored)."""
-        r, f = self._xy(X, "RecencyFrequencyBaseline.fit")
-        y = _check_y(y, X, "RecencyFrequencyBaseline.fit")
-        self.recency_fill_ = float(np.nanmax(r)) if np.isfinite(r).any() else 0.0
-        D = self._design(r, f)
-        self.scaler_ = StandardScaler().fit(D)
-        self.model_ = LogisticRegression(C=1.0, max_iter=1000).fit(self.scaler_.transform(D), y)
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def _check_loaded_state(self):
-        """Called by ``crmml.persistence.load`` (checks in ``crmml.churn._loaded``)."""
-        check_recency_frequency(self)
-
-    def contributions(self, X) -> np.ndarray:
-        """Log-odds terms of recency and frequency per row (``n x 2``), relative to the average training row."""
-        check_is_fitted(self, "model_")
-        r, f = self._xy(X, "RecencyFrequencyBaseline.contributions")
-        return self.scaler_.transform(self._design(r, f)) * self.model_.coef_[0]
-
-    def predict_proba(self, X):
-        check_is_fitted(self, "model_")
-        # element-wise (no matrix product): a row's probability does not depend on the other rows
-        t = self.contributions(X)
-        p = expit(t[:, 0] + t[:, 1] + self.model_.intercept_[0])
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X):
-        """1 where the churn probability is at least 0.5."""
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
-
-    def predict_risk(self, X) -> pd.Series:
-        """Churn probability as a Series indexed like ``X``."""
-        return pd.Series(self.predict_proba(X)[:, 1], index=X.index, name="churn_probability")

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._time import warn_if_before_data
-from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, numeric_values
+from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_in, check_number, numeric_values, steps
 from crmml._utils._state import check_str_list, fitted_attrs
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._backtest import feature_columns
@@ -128,6 +128,9 @@ class TimeToChurnModel(BaseEstimator):
         xgboost settings (checked before any work).
     random_state : int, default=0
     n_jobs : int, default=1
+    verbose : bool, default=False
+        Show a progress bar (stderr) over the stages of ``fit``: the features of each training snapshot, the
+        boosting, the features of the customers active at ``as_of``. The results are the same either way.
 
     Attributes
     ----------
@@ -154,7 +157,7 @@ class TimeToChurnModel(BaseEstimator):
 
     def __init__(self, period_days=15, max_days=180, n_snapshots=4, snapshot_step_days=45, lookback_days=365,
                  windows=DEFAULT_WINDOWS, n_estimators=300, learning_rate=0.05, max_depth=3, min_child_weight=10.0,
-                 subsample=0.8, colsample_bytree=0.5, reg_lambda=5.0, random_state=0, n_jobs=1):
+                 subsample=0.8, colsample_bytree=0.5, reg_lambda=5.0, random_state=0, n_jobs=1, verbose=False):
         self.period_days = period_days
         self.max_days = max_days
         self.n_snapshots = n_snapshots
@@ -170,6 +173,7 @@ class TimeToChurnModel(BaseEstimator):
         self.reg_lambda = reg_lambda
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # -- checks -----------------------------------------------------------------------------------
     def _check_params(self):
@@ -183,6 +187,7 @@ class TimeToChurnModel(BaseEstimator):
                                                          "min_child_weight", "subsample", "colsample_bytree",
                                                          "reg_lambda", "n_jobs")}, own)
         check_number(self.random_state, "random_state", own, low=0, high=2**32 - 1)
+        check_in(self.verbose, "verbose", own, (True, False))
 
     @property
     def n_periods_(self):
@@ -261,12 +266,15 @@ class TimeToChurnModel(BaseEstimator):
         if features is None:
             def features(c):
                 return compute_features(tx, c, ev, cu, tuple(self.windows), **kw)
-        X, tt, cuts = self._stack(tx, as_of, features, owner)
-        self._learn_features(X)
-        self._fit_rows(self._numeric(X, owner), np.zeros(len(X)), tt["duration_days"].to_numpy(),
-                       tt["event"].to_numpy(), owner, self.n_periods_)
-        active = _time_to_event(tx, as_of, as_of + pd.Timedelta(days=1), self.lookback_days, 1).index
-        self.features_ = self._numeric(features(as_of).reindex(active), owner)
+        with steps(self.n_snapshots + 2, verbose=self.verbose, desc="TimeToChurnModel.fit") as step:
+            X, tt, cuts = self._stack(tx, as_of, features, owner, step)
+            self._learn_features(X)
+            step(f"boosting on {len(X):,} customer snapshots")
+            self._fit_rows(self._numeric(X, owner), np.zeros(len(X)), tt["duration_days"].to_numpy(),
+                           tt["event"].to_numpy(), owner, self.n_periods_)
+            step(f"features as of {as_of.date()}")
+            active = _time_to_event(tx, as_of, as_of + pd.Timedelta(days=1), self.lookback_days, 1).index
+            self.features_ = self._numeric(features(as_of).reindex(active), owner)
         self.start_days_ = np.zeros(len(self.features_))
         self.kind_ = "transactions"
         self.as_of_ = as_of.isoformat()
@@ -274,7 +282,7 @@ class TimeToChurnModel(BaseEstimator):
         self.event_types_, self.channels_ = kw["event_types"], kw["channels"]
         return X, tt
 
-    def _stack(self, tx, as_of, features, owner):
+    def _stack(self, tx, as_of, features, owner, step):
         """Training snapshots before ``as_of``: features, time to the next purchase (censored at as_of), cutoffs."""
         first = tx["timestamp"].min()
         cuts = [as_of - pd.Timedelta(days=(k + 1) * self.snapshot_step_days) for k in range(self.n_snapshots)]
@@ -284,6 +292,7 @@ class TimeToChurnModel(BaseEstimator):
                              f"({first.date()}); use a later as_of or a smaller snapshot_step_days.")
         parts, tte = [], []
         for c in cuts:
+            step(f"snapshot {c.date()}", total=len(cuts) + 2 if c == cuts[0] else None)
             target = _time_to_event(tx, c, as_of, self.lookback_days, self.max_days)
             if len(target) == 0:
                 continue

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from crmml._utils import check_as_of, check_number
+from crmml._utils import check_as_of, check_number, progress
 from crmml.churn._backtest import feature_columns
 from crmml.churn._cox import CoxBaseline
 from crmml.churn._labels import churn_labels
@@ -20,7 +20,7 @@ __all__ = ["survival_backtest"]
 
 
 def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, horizon_days: int = 45,
-                      n_churn_snapshots: int = 3, events=None, customers=None) -> pd.DataFrame:
+                      n_churn_snapshots: int = 3, events=None, customers=None, verbose: bool = False) -> pd.DataFrame:
     """Concordance, integrated Brier score and horizon ROC-AUC of the survival model at each test cutoff.
 
     At each cutoff ``c`` a clone of ``model`` is fitted as of ``c`` (snapshots before ``c``; see
@@ -32,6 +32,9 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
     follow-up. ``roc_auc_<h>d`` scores the churn label at ``horizon_days`` (``S(h)`` for the survival models);
     the row ``churn_model`` is a clone of ``churn_model`` trained as :func:`crmml.churn.backtest` does
     (``n_churn_snapshots`` snapshots ending at ``c``) on the same customers.
+
+    ``verbose=True`` shows a progress bar (stderr) over the cutoffs; models constructed with ``verbose=True``
+    add a bar of their own fits below it. The results are the same either way.
 
     Returns
     -------
@@ -72,7 +75,7 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
         return cache[key]
 
     rows = []
-    for c in sorted(check_as_of(x, owner, "cutoffs") for x in cutoffs):
+    for c in progress(sorted(check_as_of(x, owner, "cutoffs") for x in cutoffs), verbose=verbose, desc=owner):
         if c + pd.Timedelta(days=h) > end:
             raise ValueError(f"{owner}: cutoff {c.date()} leaves less than {h} days of data (data end {end.date()}).")
         kw = feature_columns(tx, ev, c)          # the columns of this test cutoff: values present before it

@@ -33,7 +33,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import MAX_HORIZON_DAYS, check_as_of, check_number
+from crmml._utils import MAX_HORIZON_DAYS, check_as_of, check_in, check_number, steps
 from crmml.clv._bgnbd import BetaGeoModel
 from crmml.clv._feature_training import (
     EARLY_STOPPING_ROUNDS,
@@ -96,6 +96,10 @@ class FeatureCLVModel(BaseEstimator):
     random_state : int, default=0
         Seeds xgboost's row/column subsampling and, with a single snapshot, the customers held out.
     n_jobs : int, default=1
+    verbose : bool, default=False
+        Show a progress bar (stderr) over the stages of ``fit``: each training snapshot (its BG/NBD + Gamma-Gamma
+        forecast and features), the purchases, revenue and interval models, the final forecast as of ``as_of``.
+        The results are the same either way.
 
     Attributes
     ----------
@@ -131,7 +135,7 @@ class FeatureCLVModel(BaseEstimator):
     def __init__(self, horizon_days: int = 365, *, discount_rate: float | None = None,
                  windows=(30, 90, 180, 365), n_snapshots: int = 3, n_estimators: int = 1000,
                  learning_rate: float = 0.05, max_depth: int = 4, min_child_weight: float = 5.0, level: float = 0.9,
-                 random_state: int = 0, n_jobs: int = 1):
+                 random_state: int = 0, n_jobs: int = 1, verbose: bool = False):
         self.horizon_days = horizon_days
         self.discount_rate = discount_rate
         self.windows = windows
@@ -143,6 +147,7 @@ class FeatureCLVModel(BaseEstimator):
         self.level = level
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _check(self):
         owner = "FeatureCLVModel"
@@ -156,6 +161,7 @@ class FeatureCLVModel(BaseEstimator):
         check_number(self.learning_rate, "learning_rate", owner, kind="float", low=0, high=1, low_inclusive=False)
         check_number(self.max_depth, "max_depth", owner, low=1, high=20)
         check_number(self.min_child_weight, "min_child_weight", owner, kind="float", low=0)
+        check_in(self.verbose, "verbose", owner, (True, False))
 
     def _prob_models(self, tx, cut):
         with warnings.catch_warnings():
@@ -257,25 +263,33 @@ class FeatureCLVModel(BaseEstimator):
                                  f"transactions start at {first}. Use a later as_of or a shorter horizon_days.")
         ev = None if events is None else events[events["timestamp"] < as_of]
         cuts = snapshot_cutoffs(tx["timestamp"].min(), as_of, window, self.n_snapshots)
-        parts = [self._snapshot(tx, ev, customers, c, window) for c in cuts]
-        X = pd.concat([p[0] for p in parts])
-        off = pd.concat([p[1] for p in parts])
-        y_n, y_rev = (np.concatenate([p[k] for p in parts]) for k in (2, 3))
-        t = np.concatenate([np.full(len(p[0]), c.value) for p, c in zip(parts, cuts)])
-        va = validation_rows(t, X.index.to_numpy(), self.random_state)
-        if not va.any():    # a single customer: rounds and selection judged on the training rows themselves
-            va = np.ones(len(va), dtype=bool)
-        X = X.reset_index(drop=True)
-        self.feature_names_ = list(X.columns)
-        self.purchases_model_, self.purchases_shrinkage_, sel_n = self._boost(
-            "purchases", "count:poisson", X, y_n, off["purchases"].to_numpy(), va)
-        self.revenue_model_, self.revenue_shrinkage_, sel_r = self._boost(
-            "revenue", "reg:tweedie", X, y_rev, off["revenue"].to_numpy(), va, tweedie_variance_power=1.5)
-        self.selection_ = pd.concat([sel_n, sel_r], ignore_index=True)
-        q = np.array([(1 - self.level) / 2, (1 + self.level) / 2])
-        _, rate, rounds = self._early_stopped("reg:quantileerror", X, y_rev, None, va, quantile_alpha=q)
-        self.interval_model_ = self._xgb("reg:quantileerror", rate, rounds, quantile_alpha=q).fit(X, y_rev)
-        self.purchase_model_, self.spend_model_ = self._prob_models(tx, as_of)
+        with steps(len(cuts) + 4, verbose=self.verbose, desc="FeatureCLVModel.fit") as step:
+            parts = []
+            for c in cuts:
+                step(f"snapshot {c.date()}")
+                parts.append(self._snapshot(tx, ev, customers, c, window))
+            X = pd.concat([p[0] for p in parts])
+            off = pd.concat([p[1] for p in parts])
+            y_n, y_rev = (np.concatenate([p[k] for p in parts]) for k in (2, 3))
+            t = np.concatenate([np.full(len(p[0]), c.value) for p, c in zip(parts, cuts)])
+            va = validation_rows(t, X.index.to_numpy(), self.random_state)
+            if not va.any():    # a single customer: rounds and selection judged on the training rows themselves
+                va = np.ones(len(va), dtype=bool)
+            X = X.reset_index(drop=True)
+            self.feature_names_ = list(X.columns)
+            step("purchases model")
+            self.purchases_model_, self.purchases_shrinkage_, sel_n = self._boost(
+                "purchases", "count:poisson", X, y_n, off["purchases"].to_numpy(), va)
+            step("revenue model")
+            self.revenue_model_, self.revenue_shrinkage_, sel_r = self._boost(
+                "revenue", "reg:tweedie", X, y_rev, off["revenue"].to_numpy(), va, tweedie_variance_power=1.5)
+            self.selection_ = pd.concat([sel_n, sel_r], ignore_index=True)
+            step("revenue interval model")
+            q = np.array([(1 - self.level) / 2, (1 + self.level) / 2])
+            _, rate, rounds = self._early_stopped("reg:quantileerror", X, y_rev, None, va, quantile_alpha=q)
+            self.interval_model_ = self._xgb("reg:quantileerror", rate, rounds, quantile_alpha=q).fit(X, y_rev)
+            step(f"BG/NBD + Gamma-Gamma as of {as_of.date()}")
+            self.purchase_model_, self.spend_model_ = self._prob_models(tx, as_of)
         self.n_train_, self.n_snapshots_, self.window_days_ = len(X), len(cuts), int(window)
         self.train_cutoff_, self.as_of_ = cuts[0].isoformat(), as_of.isoformat()
         self.train_cutoffs_ = [c.isoformat() for c in cuts]

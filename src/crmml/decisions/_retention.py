@@ -7,7 +7,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, check_unique_ids
+from crmml._utils import (MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_in, check_number, check_unique_ids,
+                          steps)
 from crmml.churn import ChurnModel, TimeToChurnModel, make_churn_snapshot
 from crmml.churn._backtest import feature_columns
 from crmml.churn._labels import churn_labels
@@ -78,6 +79,10 @@ class RetentionPlanner(BaseEstimator):
     p_alive_floor : float, default=0.1
     n_reasons : int, default=2
         Churn drivers listed per customer (ChurnModel only).
+    verbose : bool, default=False
+        Show a progress bar (stderr) over the stages of ``fit`` (features, churn snapshots, churn model,
+        reasons, CLV model); models constructed with ``verbose=True`` add a bar of their own fits below it.
+        The results are the same either way.
 
     Attributes
     ----------
@@ -102,7 +107,7 @@ class RetentionPlanner(BaseEstimator):
     """
 
     def __init__(self, horizon_days=45, value_horizon_days=365, churn_model=None, clv_model=None, n_snapshots=3,
-                 lookback_days=365, windows=DEFAULT_WINDOWS, p_alive_floor=0.1, n_reasons=2):
+                 lookback_days=365, windows=DEFAULT_WINDOWS, p_alive_floor=0.1, n_reasons=2, verbose=False):
         self.horizon_days = horizon_days
         self.value_horizon_days = value_horizon_days
         self.churn_model = churn_model
@@ -112,6 +117,7 @@ class RetentionPlanner(BaseEstimator):
         self.windows = windows
         self.p_alive_floor = p_alive_floor
         self.n_reasons = n_reasons
+        self.verbose = verbose
 
     def _check_params(self):
         own = "RetentionPlanner"
@@ -121,6 +127,7 @@ class RetentionPlanner(BaseEstimator):
         check_number(self.lookback_days, "lookback_days", own, low=1, high=MAX_WINDOW_DAYS)
         check_number(self.p_alive_floor, "p_alive_floor", own, kind="float", low=0, high=1, low_inclusive=False)
         check_number(self.n_reasons, "n_reasons", own, low=0, high=20)
+        check_in(self.verbose, "verbose", own, (True, False))
         if self.value_horizon_days < self.horizon_days:
             raise HorizonMismatchError(
                 f"RetentionPlanner: value_horizon_days ({self.value_horizon_days}) is shorter than the churn "
@@ -166,15 +173,20 @@ class RetentionPlanner(BaseEstimator):
         active = churn_labels(tx, as_of, h, self.lookback_days, warn=False).index
         if len(active) == 0:
             raise ValueError(f"{owner}: no customer bought in the {self.lookback_days} days before {as_of.date()}.")
-        kw = feature_columns(tx, ev, as_of)
-        X_now = compute_features(tx, as_of, ev, cu, tuple(self.windows), **kw).reindex(active)
-        reasons = pd.Series("", index=active, dtype=object)
-        if isinstance(cm, TimeToChurnModel):
-            cm._fit_validated(tx, ev, cu, as_of, owner)
-            p = cm.predict_churn_probability(h).reindex(active).to_numpy()
-        else:
-            p, reasons = self._fit_churn(cm, tx, ev, cu, as_of, kw, X_now, owner)
-        clv.fit(tx, as_of)
+        n_stages = 3 if isinstance(cm, TimeToChurnModel) else 4 + self.n_snapshots
+        with steps(n_stages, verbose=self.verbose, desc=owner) as step:
+            step(f"features as of {as_of.date()}")
+            kw = feature_columns(tx, ev, as_of)
+            X_now = compute_features(tx, as_of, ev, cu, tuple(self.windows), **kw).reindex(active)
+            reasons = pd.Series("", index=active, dtype=object)
+            if isinstance(cm, TimeToChurnModel):
+                step("time-to-churn model")
+                cm._fit_validated(tx, ev, cu, as_of, owner)
+                p = cm.predict_churn_probability(h).reindex(active).to_numpy()
+            else:
+                p, reasons = self._fit_churn(cm, tx, ev, cu, as_of, kw, X_now, owner, step)
+            step("CLV model")
+            clv.fit(tx, as_of)
         # every active customer bought in the look-back window, so CLVModel.predict gives each a finite clv and
         # p_alive (it is NaN only for customers with nothing but returns, who are never active): nothing to fill
         v = clv.predict().reindex(active)
@@ -194,7 +206,7 @@ class RetentionPlanner(BaseEstimator):
         self.as_of_ = as_of.isoformat()
         return self
 
-    def _fit_churn(self, cm, tx, ev, cu, as_of, kw, X_now, owner):
+    def _fit_churn(self, cm, tx, ev, cu, as_of, kw, X_now, owner, step):
         """ChurnModel on snapshots whose label windows end by ``as_of``; probabilities and driver texts."""
         h = int(self.horizon_days)
         first = tx["timestamp"].min()
@@ -205,15 +217,20 @@ class RetentionPlanner(BaseEstimator):
                              "use a later as_of.")
         snap = dict(horizon_days=h, lookback_days=self.lookback_days, windows=tuple(self.windows), events=ev,
                     customers=cu, **kw)
-        parts = [make_churn_snapshot(tx, c, **snap) for c in cuts]
+        parts = []
+        for c in cuts:
+            step(f"churn snapshot {c.date()}")
+            parts.append(make_churn_snapshot(tx, c, **snap))
         X = pd.concat([q[0] for q in parts])
         y = np.concatenate([q[1].to_numpy() for q in parts])
         t = np.concatenate([np.full(len(q[1]), np.datetime64(c.to_datetime64())) for q, c in zip(parts, cuts)])
+        step("churn model")
         cm.fit(X, y, time=t)
         Xs = X_now[list(X.columns)]
         p = cm.predict_proba(Xs)[:, 1]
         reasons = pd.Series("", index=Xs.index, dtype=object)
         if self.n_reasons:
+            step("churn reasons")
             ex = cm.explain(Xs, top_n=self.n_reasons)
             cols = [c for c in ex.columns if c.startswith("driver_")]
             reasons = ex[cols].astype(str).agg("; ".join, axis=1)

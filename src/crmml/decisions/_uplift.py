@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_aligned, check_feature_frame, check_in, check_number, numeric_values
+from crmml._utils import check_aligned, check_feature_frame, check_in, check_number, numeric_values, steps
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.decisions._errors import TreatmentError
 from crmml.decisions._uplift_inputs import check_arms, check_outcome, randomisation_check, str_columns
@@ -82,6 +82,9 @@ class UpliftModel(BaseEstimator):
         per leaf grow as the outcome gets rarer (about 400 rows at a 15% response, 5,000 at 1%).
     random_state : int, default=0
     n_jobs : int, default=1
+    verbose : bool, default=False
+        Show a progress bar (stderr) over the fits of ``fit``: each (fold, candidate) of ``learner="auto"``,
+        the chosen learner, each bootstrap draw. The results are the same either way.
 
     Attributes
     ----------
@@ -122,7 +125,8 @@ class UpliftModel(BaseEstimator):
     """
 
     def __init__(self, learner="shift", n_folds=5, n_bootstrap=0, level=0.9, n_estimators=100, learning_rate=0.05,
-                 max_depth=2, min_child_weight=50.0, subsample=0.8, reg_lambda=5.0, random_state=0, n_jobs=1):
+                 max_depth=2, min_child_weight=50.0, subsample=0.8, reg_lambda=5.0, random_state=0, n_jobs=1,
+                 verbose=False):
         self.learner = learner
         self.n_folds = n_folds
         self.n_bootstrap = n_bootstrap
@@ -135,6 +139,7 @@ class UpliftModel(BaseEstimator):
         self.reg_lambda = reg_lambda
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _check_params(self):
         own = "UpliftModel"
@@ -147,6 +152,7 @@ class UpliftModel(BaseEstimator):
                                                          "min_child_weight", "subsample", "reg_lambda",
                                                          "n_jobs")}, own)
         check_number(self.random_state, "random_state", own, low=0, high=2**32 - 1)
+        check_in(self.verbose, "verbose", own, (True, False))
 
     # -- encoding ---------------------------------------------------------------------------------
     def _encode(self, X, owner):
@@ -286,16 +292,20 @@ class UpliftModel(BaseEstimator):
         randomisation_check(X.set_axis(list(self.feature_names_in_), axis=1), t, owner)
         self.shares_ = {a: float(np.mean(t == a)) for a in [self.control_] + self.arms_}
         self.learner_, self.selection_ = self.learner, None
-        if self.learner == "auto":
-            self.learner_, self.selection_ = select_learner(self, Z, t, yv, AUTO_CANDIDATES, self.n_folds,
-                                                            self.random_state)
-        self.models_ = self._fit_once(Z, t, yv, self.random_state, self.learner_)
-        rng = np.random.default_rng(self.random_state)
-        boot = []
-        for b in range(self.n_bootstrap):
-            idx = np.concatenate([rng.choice(np.flatnonzero(t == a), int(np.sum(t == a)))
-                                  for a in [self.control_] + self.arms_])
-            boot.append(self._fit_once(Z[idx], t[idx], yv[idx], self.random_state + b + 1, self.learner_))
+        n_fits = (self.n_folds * len(AUTO_CANDIDATES) if self.learner == "auto" else 0) + 1 + self.n_bootstrap
+        with steps(n_fits, verbose=self.verbose, desc=owner) as step:
+            if self.learner == "auto":
+                self.learner_, self.selection_ = select_learner(self, Z, t, yv, AUTO_CANDIDATES, self.n_folds,
+                                                                self.random_state, step)
+            step(f"{self.learner_!r} learner on every row")
+            self.models_ = self._fit_once(Z, t, yv, self.random_state, self.learner_)
+            rng = np.random.default_rng(self.random_state)
+            boot = []
+            for b in range(self.n_bootstrap):
+                step(f"bootstrap draw {b + 1}/{self.n_bootstrap}")
+                idx = np.concatenate([rng.choice(np.flatnonzero(t == a), int(np.sum(t == a)))
+                                      for a in [self.control_] + self.arms_])
+                boot.append(self._fit_once(Z[idx], t[idx], yv[idx], self.random_state + b + 1, self.learner_))
         self.boot_models_ = boot
         return self
 

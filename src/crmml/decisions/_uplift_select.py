@@ -36,7 +36,7 @@ def _folds(t, y, binary, n_folds, seed):
     return list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(t)), key))
 
 
-def select_learner(model, Z, t, y, candidates=AUTO_CANDIDATES, n_folds=5, seed=0):
+def select_learner(model, Z, t, y, candidates=AUTO_CANDIDATES, n_folds=5, seed=0, step=None):
     """Cross-validated Qini of each candidate learner of ``model`` (an ``UpliftModel`` with its arms set).
 
     Parameters
@@ -50,6 +50,8 @@ def select_learner(model, Z, t, y, candidates=AUTO_CANDIDATES, n_folds=5, seed=0
     n_folds : int
     seed : int
         Seeds the folds and the models.
+    step : callable, optional
+        Called with the name of each (fold, candidate) fit as it starts (a progress bar's ``step``).
 
     Returns
     -------
@@ -75,6 +77,8 @@ def select_learner(model, Z, t, y, candidates=AUTO_CANDIDATES, n_folds=5, seed=0
     per_fold = {c: [] for c in candidates}                  # candidate -> list of {arm: qini} per fold
     for k, (tr, te) in enumerate(_folds(t, y, model.binary_, n_folds, seed)):
         for c in candidates:
+            if step is not None:
+                step(f"fold {k + 1}/{n_folds}: {c!r} learner")
             models = model._fit_once(Z[tr], t[tr], y[tr], seed + k, c)
             u = model._uplift(models, Z[te], c)
             row = {}
