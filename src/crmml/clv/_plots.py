@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils._plot_text import literal_text
+from crmml._utils._plotting import axes_or_new
 from crmml.clv._evaluate import calibration_holdout_table
 
 __all__ = ["plot_calibration_holdout", "plot_p_alive_matrix", "plot_clv_distribution"]
@@ -23,11 +24,8 @@ def plot_calibration_holdout(purchase_model, summary: pd.DataFrame, *, max_frequ
     >>> ax.get_xlabel()
     'purchases in calibration period'
     """
-    import matplotlib.pyplot as plt
-
     table = calibration_holdout_table(purchase_model, summary, max_frequency=max_frequency)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+    ax = axes_or_new(ax, (6, 4), pyplot=True)
     x = table.index.to_numpy()
     ax.plot(x, table["actual"], "o-", label="actual")
     ax.plot(x, table["predicted"], "s--", label=f"expected ({type(purchase_model).__name__})")
@@ -52,8 +50,6 @@ def plot_p_alive_matrix(purchase_model, *, max_frequency: int | None = None, T: 
     >>> ax.get_ylabel()
     'frequency (repeat purchases)'
     """
-    import matplotlib.pyplot as plt
-
     T = float(getattr(purchase_model, "max_T_", 52.0)) if T is None else float(T)
     max_frequency = 20 if max_frequency is None else int(max_frequency)
     rec = np.linspace(0, T, 60)
@@ -62,8 +58,7 @@ def plot_p_alive_matrix(purchase_model, *, max_frequency: int | None = None, T: 
     rr = np.where(ff == 0, 0.0, rr)
     grid = pd.DataFrame({"frequency": ff.ravel(), "recency": rr.ravel(), "T": T})
     p = purchase_model.conditional_probability_alive(grid).to_numpy().reshape(ff.shape)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4.5))
+    ax = axes_or_new(ax, (6, 4.5), pyplot=True)
     im = ax.imshow(p, origin="lower", aspect="auto", extent=(0, T, -0.5, max_frequency + 0.5),
                    vmin=0, vmax=1, cmap="viridis")
     ax.figure.colorbar(im, ax=ax, label="P(alive)")
@@ -82,13 +77,10 @@ def plot_clv_distribution(predictions: pd.DataFrame, *, column: str = "clv", bin
     >>> ax.get_xlabel()
     'clv'
     """
-    import matplotlib.pyplot as plt
-
     if column not in predictions.columns:
         raise ValueError(f"plot_clv_distribution: predictions has no column {column!r}.")
     v = predictions[column].dropna().to_numpy(float)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+    ax = axes_or_new(ax, (6, 4), pyplot=True)
     ax.hist(v, bins=bins, color="tab:blue", alpha=0.8)
     ax.set_yscale("log")
     ax.axvline(v.mean(), color="k", ls="--", label=f"mean {v.mean():,.1f}")

@@ -9,14 +9,9 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils._plot_text import literal_text
+from crmml._utils._plotting import axes_or_new
 
 __all__ = ["plot_tracking", "plot_period_transactions", "plot_frequency_recency_matrix", "plot_p_alive_path"]
-
-
-def _axes(ax, size=(6, 4)):
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=size)[1] if ax is None else ax
 
 
 def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, ax=None):
@@ -34,7 +29,7 @@ def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, ax=None):
     missing = {"actual", "expected", "holdout"} - set(table.columns)
     if missing:
         raise ValueError(f"plot_tracking expects the output of crmml.clv.tracking_table; it lacks {sorted(missing)}.")
-    ax = _axes(ax, (7, 4))
+    ax = axes_or_new(ax, (7, 4), pyplot=True)
     a, e = ("actual_cumulative", "expected_cumulative") if cumulative else ("actual", "expected")
     ax.plot(table.index, table[a], "-", color="k", label="actual")
     ax.plot(table.index, table[e], "--", color="tab:red", label="expected")
@@ -69,7 +64,7 @@ def plot_period_transactions(purchase_model, summary: pd.DataFrame, *, max_frequ
         p = purchase_model.probability_of_purchases(Ti, x)
         expected += ni * np.r_[p, max(0.0, 1.0 - p.sum())]
     actual = np.bincount(np.minimum(summary["frequency"].to_numpy(int), max_frequency), minlength=max_frequency + 1)
-    ax = _axes(ax)
+    ax = axes_or_new(ax, (6, 4), pyplot=True)
     pos = np.arange(max_frequency + 1)
     ax.bar(pos - 0.2, actual, 0.4, label="actual")
     ax.bar(pos + 0.2, expected, 0.4, label=f"expected ({type(purchase_model).__name__})")
@@ -98,7 +93,7 @@ def plot_frequency_recency_matrix(purchase_model, *, t: float = 1.0, T: float | 
     rr = np.where(ff == 0, 0.0, rr)
     grid = pd.DataFrame({"frequency": ff.ravel(), "recency": rr.ravel(), "T": T, "litt": 0.0})
     e = purchase_model.conditional_expected_purchases(grid, t).to_numpy().reshape(ff.shape)
-    ax = _axes(ax, (6, 4.5))
+    ax = axes_or_new(ax, (6, 4.5), pyplot=True)
     im = ax.imshow(e, origin="lower", aspect="auto", extent=(0, T, -0.5, max_frequency + 0.5), cmap="viridis")
     ax.figure.colorbar(im, ax=ax, label=f"expected purchases in the next {t:g}")
     ax.set(xlabel="recency (time of last purchase since first)", ylabel="frequency (repeat purchases)",
@@ -119,7 +114,7 @@ def plot_p_alive_path(path: pd.Series, *, ax=None):
     """
     if not isinstance(path, pd.Series):
         raise TypeError("plot_p_alive_path expects the Series returned by crmml.clv.p_alive_path.")
-    ax = _axes(ax, (7, 3))
+    ax = axes_or_new(ax, (7, 3), pyplot=True)
     ax.plot(path.index, path.to_numpy(), "-", color="tab:blue")
     jumps = path.index[1:][np.diff(path.to_numpy()) > 1e-12]
     for j in jumps:

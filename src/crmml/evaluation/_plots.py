@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils._plot_text import literal_text
+from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._metrics import _xy, calibration_bins, expected_calibration_error, pr_auc, roc_auc
 
 __all__ = [
@@ -26,14 +27,6 @@ __all__ = [
     "plot_shap_summary",
     "plot_decile_table",
 ]
-
-
-def _axes(ax, figsize=(5.0, 4.0)):
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained").add_subplot()
 
 
 def _panels(ax, fig, owner: str, figsize, **subplots):
@@ -70,7 +63,7 @@ def plot_roc(y_true, y_score, *, ax=None, label: str | None = None):
     from sklearn.metrics import roc_curve
 
     y, s = _xy(y_true, y_score)
-    ax = _axes(ax)
+    ax = axes_or_new(ax, (5.0, 4.0))
     fpr, tpr, _ = roc_curve(y, s)
     ax.plot(fpr, tpr, lw=2, label=f"{label + ' ' if label else ''}AUC = {roc_auc(y, s):.3f}")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
@@ -92,7 +85,7 @@ def plot_precision_recall(y_true, y_score, *, ax=None, label: str | None = None)
     from sklearn.metrics import precision_recall_curve
 
     y, s = _xy(y_true, y_score)
-    ax = _axes(ax)
+    ax = axes_or_new(ax, (5.0, 4.0))
     prec, rec, _ = precision_recall_curve(y, s)
     ax.step(rec, prec, where="post", lw=2,
             label=f"{label + ' ' if label else ''}PR-AUC = {pr_auc(y, s):.3f}")
@@ -119,7 +112,7 @@ def plot_calibration(y_true, y_prob, *, n_bins: int = 10, strategy: str = "quant
     bins = calibration_bins(y_true, y_prob, n_bins, strategy, owner="plot_calibration")
     y, p = _xy(y_true, y_prob)
     obs, pred = bins["observed"].to_numpy(), bins["predicted"].to_numpy()
-    ax = _axes(ax)
+    ax = axes_or_new(ax, (5.0, 4.0))
     hi = float(max(pred.max(), obs.max(), 1e-3)) * 1.05
     ax.plot([0, hi], [0, hi], ls="--", color="grey", lw=1, label="perfectly calibrated")
     ece = expected_calibration_error(y, p, n_bins=n_bins, strategy=strategy)
@@ -188,7 +181,7 @@ def plot_score_distribution(y_true, y_score, *, bins: int = 40, ax=None,
     2
     """
     y, s = _xy(y_true, y_score)
-    ax = _axes(ax)
+    ax = axes_or_new(ax, (5.0, 4.0))
     edges = np.histogram_bin_edges(s, bins=bins)
     for cls, name in zip((0.0, 1.0), labels):
         part = s[y == cls]
@@ -261,7 +254,7 @@ def plot_shap_summary(shap_values, X=None, *, feature_names=None, kind: str = "b
     imp = np.abs(values).mean(axis=0)
     top = np.argsort(-imp, kind="mergesort")[:max_display][::-1]   # most important at the top
     unit = f" ({units})" if units else ""
-    ax = _axes(ax, figsize=(6.5, 0.35 * len(top) + 1.6))
+    ax = axes_or_new(ax, (6.5, 0.35 * len(top) + 1.6))
     if kind == "bar":
         ax.barh(np.arange(len(top)), imp[top], color="#1f77b4")
         ax.set(xlabel=f"mean |SHAP value|{unit}")

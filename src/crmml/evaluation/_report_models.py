@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils._plot_text import literal_text
+from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._report import report
 
 __all__ = ["lead_table", "lead_sections", "leads_report", "clv_tracking", "plot_clv_tracking", "clv_parameters",
@@ -55,9 +56,7 @@ def lead_table(scorer, leads: pd.DataFrame, events=None, *, n_leads: int = 25, t
 
 
 def _subscore_figure(scores: pd.DataFrame, y):
-    from crmml.evaluation._report_plots import _new_axes
-
-    ax = _new_axes(None, figsize=(5.0, 4.0))
+    ax = axes_or_new(None, (5.0, 4.0))
     if scores["engagement_score"].notna().any():
         fit, eng = scores["fit_score"].to_numpy(float), scores["engagement_score"].to_numpy(float)
         groups = [("all leads", np.ones(len(fit), bool), "#1f77b4")] if y is None else \
@@ -228,9 +227,7 @@ def plot_clv_tracking(tracking: pd.DataFrame, *, ax=None):
     >>> [line.get_gid() for line in plot_clv_tracking(t).get_lines()]
     ['actual', 'expected', 'reference']
     """
-    from crmml.evaluation._report_plots import _new_axes
-
-    ax = _new_axes(ax, figsize=(7.5, 4.0))
+    ax = axes_or_new(ax, (7.5, 4.0))
     ax.plot(tracking.index, tracking["actual"], lw=2, color="k", gid="actual", label="actual")
     ax.plot(tracking.index, tracking["expected"], lw=2, ls="--", color="#1f77b4", gid="expected",
             label="expected (model)")

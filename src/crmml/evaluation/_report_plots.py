@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils._plot_text import literal_text
+from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._bootstrap import _ranking_metrics
 from crmml.evaluation._metrics import _xy, calibration_bins, expected_calibration_error
 
@@ -20,14 +21,6 @@ __all__ = ["compare_roc", "compare_precision_recall", "compare_calibration", "co
 #: the model in blue, the baseline in orange, further series after them
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
 _MAX_POINTS = 200
-
-
-def _new_axes(ax, figsize=(5.0, 4.0)):
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained").add_subplot()
 
 
 def _reference(ax, x, y, label):
@@ -49,7 +42,7 @@ def compare_roc(y_true, scores: dict, *, ax=None):
     >>> [line.get_gid() for line in ax.get_lines()]
     ['model', 'baseline', 'reference']
     """
-    ax = _new_axes(ax)
+    ax = axes_or_new(ax, (5.0, 4.0))
     for (name, s), colour in zip(scores.items(), _COLOURS):
         y, s = _xy(y_true, s)
         tp, fp = _curve_points(y, s)
@@ -70,7 +63,7 @@ def compare_precision_recall(y_true, scores: dict, *, ax=None):
     >>> ax.get_lines()[1].get_gid()
     'baseline'
     """
-    ax = _new_axes(ax)
+    ax = axes_or_new(ax, (5.0, 4.0))
     rate = 0.0
     for (name, s), colour in zip(scores.items(), _COLOURS):
         y, s = _xy(y_true, s)
@@ -96,7 +89,7 @@ def compare_calibration(y_true, scores: dict, *, n_bins: int = 10, ax=None):
     >>> ax.get_lines()[0].get_gid(), ax.get_lines()[1].get_gid()
     ('model', 'baseline')
     """
-    ax = _new_axes(ax)
+    ax = axes_or_new(ax, (5.0, 4.0))
     hi = 1e-3
     for i, ((name, s), colour) in enumerate(zip(scores.items(), _COLOURS)):
         y, p = _xy(y_true, s)
@@ -140,7 +133,7 @@ def compare_gains(y_true, scores: dict, *, ax=None):
     >>> [line.get_gid() for line in ax.get_lines()]
     ['model', 'baseline', 'reference', 'perfect']
     """
-    ax = _new_axes(ax)
+    ax = axes_or_new(ax, (5.0, 4.0))
     y = None
     for (name, s), colour in zip(scores.items(), _COLOURS):
         y, s = _xy(y_true, s)

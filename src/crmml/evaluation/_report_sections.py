@@ -15,6 +15,7 @@ import pandas as pd
 
 from crmml._utils import check_unique_ids
 from crmml._utils._plot_text import literal_text
+from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._metrics import psi_table
 from crmml.evaluation._report import report
 
@@ -90,9 +91,7 @@ def plot_migration(matrix: pd.DataFrame, *, ax=None):
     >>> plot_migration(m).get_xlabel()
     'segment at the second date'
     """
-    from crmml.evaluation._report_plots import _new_axes
-
-    ax = _new_axes(ax, figsize=(max(4.5, 1.5 + 0.8 * matrix.shape[1]), max(3.5, 1.5 + 0.45 * matrix.shape[0])))
+    ax = axes_or_new(ax, (max(4.5, 1.5 + 0.8 * matrix.shape[1]), max(3.5, 1.5 + 0.45 * matrix.shape[0])))
     share = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0).fillna(0).to_numpy()
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     for (i, j), v in np.ndenumerate(matrix.to_numpy()):

@@ -7,6 +7,7 @@ import pandas as pd
 
 from crmml._utils import check_number
 from crmml._utils._plot_text import literal_text
+from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._metrics import _xy
 
 __all__ = ["threshold_table", "plot_net_value"]
@@ -80,10 +81,10 @@ def plot_net_value(y_true, scores: dict, *, cost_per_contact: float, value_per_e
     >>> ax.get_lines()[0].get_gid()
     'model'
     """
-    from crmml.evaluation._report_plots import _COLOURS, _new_axes, _reference
+    from crmml.evaluation._report_plots import _COLOURS, _reference
 
     _check_costs(cost_per_contact, value_per_event, "plot_net_value")
-    ax = _new_axes(ax)
+    ax = axes_or_new(ax, (5.0, 4.0))
     for (name, sc), colour in zip(scores.items(), _COLOURS):
         y, s = _xy(y_true, sc)
         n = len(y)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils._plot_text import literal_text
+from crmml._utils._plotting import axes_or_new
 from crmml.evaluation import brier, decile_table, pr_auc, roc_auc
 
 __all__ = ["evaluate_lead_scores", "plot_gains", "GRADES"]
@@ -139,11 +140,8 @@ def plot_gains(evaluation, *, ax=None):
     >>> plot_gains(ev).get_xlabel()  # doctest: +ELLIPSIS
     '...leads...'
     """
-    import matplotlib.pyplot as plt
-
     gains = evaluation["gains"] if isinstance(evaluation, dict) else evaluation
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+    ax = axes_or_new(ax, (5, 4), pyplot=True)
     share = np.concatenate([[0], gains["count"].cumsum().to_numpy() / gains["count"].sum()])
     cap = np.concatenate([[0], gains["cum_capture"].to_numpy()])
     ax.plot(share, cap, marker="o", label="model")

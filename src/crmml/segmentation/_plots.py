@@ -7,16 +7,9 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils._plot_text import literal_text
+from crmml._utils._plotting import axes_or_new
 
 __all__ = ["plot_segment_sizes", "plot_rf_grid", "plot_cluster_profiles"]
-
-
-def _axes(ax, figsize):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
 
 
 def plot_segment_sizes(segments, *, ax=None):
@@ -47,7 +40,7 @@ def plot_segment_sizes(segments, *, ax=None):
         from crmml.segmentation._rfm import segment_summary
 
         table = segment_summary(segments)
-    ax = _axes(ax, (7, 0.4 * len(table) + 1.5))
+    ax = axes_or_new(ax, (7, 0.4 * len(table) + 1.5), pyplot=True)
     y = np.arange(len(table))[::-1]
     share = table["customers"] / table["customers"].sum()
     h = 0.4 if "revenue_share" in table.columns else 0.8
@@ -103,7 +96,7 @@ def plot_rf_grid(segmenter, rfm: pd.DataFrame, *, value: str = "monetary", ax=No
     for (r, f), row in agg.iterrows():
         grid[k - r, f - 1] = row["mean"]
         count[k - r, f - 1] = row["size"]
-    ax = _axes(ax, (6, 5))
+    ax = axes_or_new(ax, (6, 5), pyplot=True)
     finite = grid[np.isfinite(grid)]
     log = len(finite) > 0 and finite.min() > 0 and finite.max() / finite.min() > 20  # skewed spend: log colours
     im = ax.imshow(grid, cmap="viridis", aspect="auto", norm="log" if log else None)
@@ -146,7 +139,7 @@ def plot_cluster_profiles(clusterer, *, ax=None):
     check_is_fitted(clusterer, "zscores_")
     z = clusterer.zscores_
     prof = clusterer.profiles_
-    ax = _axes(ax, (1.2 * z.shape[1] + 4, 0.5 * len(z) + 1.5))
+    ax = axes_or_new(ax, (1.2 * z.shape[1] + 4, 0.5 * len(z) + 1.5), pyplot=True)
     lim = max(1.0, float(np.nanmax(np.abs(z.to_numpy()))))
     im = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
     ax.figure.colorbar(im, ax=ax, label="z-score vs all customers")
