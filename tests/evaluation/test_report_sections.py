@@ -118,9 +118,9 @@ def test_segment_migration_counts_every_customer_once():
         segment_migration(["a", "b"], after)
     # audit: a missing segment (NaN) was left out of every count by crosstab / groupby, silently
     holed = before.where(before.index % 10 != 0)
-    with pytest.raises(ValueError, match=r"before has no segment for 30 of 300 customers \(e.g. \[0, 10, 20\]\)"):
+    with pytest.raises(ValueError, match=r"segment_migration: before has no segment for 30 of 300 customers \(e.g. \[0, 10, 20\]\)"):
         segment_migration(holed, after)
-    with pytest.raises(ValueError, match=r"segments has no segment for 30 of 300 customers"):
+    with pytest.raises(ValueError, match=r"segment_profile: segments has no segment for 30 of 300 customers"):
         segment_profile(holed, pd.DataFrame({"x": 1.0}, index=before.index))
 
 

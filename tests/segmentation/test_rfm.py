@@ -234,7 +234,7 @@ def test_summary(synthetic_crm):
     plain = segment_summary(pd.Series(["x", "y", "x"], index=[1, 2, 3]))
     assert plain["customers"].tolist() == [2, 1]
     # audit: customers without a segment (NaN) or in a segment missing from order= were left out of every row
-    with pytest.raises(ValueError, match=r"segment_summary: 1 of 3 customers have no segment \(e.g. \[2\]\)"):
+    with pytest.raises(ValueError, match=r"segment_summary: segments has no segment for 1 of 3 customers \(e.g. \[2\]\)"):
         segment_summary(pd.Series(["x", None, "x"], index=[1, 2, 3]))
     with pytest.raises(ValueError, match=r"order leaves out the segments \['y'\] \(1 customers\)"):
         segment_summary(pd.Series(["x", "y", "x"], index=[1, 2, 3]), order=["x"])

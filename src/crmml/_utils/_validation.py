@@ -154,6 +154,26 @@ def check_unique_ids(index: pd.Index, name: str, owner: str) -> None:
                          f"{dup[:3].tolist()}; give each customer_id once.")
 
 
+def check_segments(segments: pd.Series, name: str, owner: str) -> pd.Series:
+    """``segments`` (a segment per customer id) when each id is given once and has a segment, else a ValueError.
+
+    A missing segment (NaN) is refused with the count: value_counts, groupby and crosstab would leave that customer
+    out of every row.
+
+    >>> check_segments(pd.Series(["a", None, None], index=[1, 2, 3]), "segments", "segment_summary")
+    Traceback (most recent call last):
+    ...
+    ValueError: segment_summary: segments has no segment for 2 of 3 customers (e.g. [2, 3]); give every customer a segment (for example 'unassigned') or leave them out.
+    """
+    check_unique_ids(segments.index, name, owner)
+    missing = segments.isna()
+    if missing.any():
+        raise ValueError(f"{owner}: {name} has no segment for {int(missing.sum()):,} of {len(segments):,} customers "
+                         f"(e.g. {segments.index[missing.to_numpy()][:3].tolist()}); give every customer a segment "
+                         "(for example 'unassigned') or leave them out.")
+    return segments
+
+
 def check_names(value, name: str, owner: str):
     """None or a list/tuple of column names; a bare string (iterated letter by letter) is refused.
 

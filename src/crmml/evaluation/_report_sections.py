@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmml._utils import check_unique_ids
+from crmml._utils import check_segments
 from crmml._utils._plot_text import literal_text
 from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._metrics import psi_table
@@ -30,13 +30,7 @@ def _segment_series(segments, name: str, owner: str) -> pd.Series:
     if not isinstance(s, pd.Series):
         raise TypeError(f"{name} must be a Series (or a DataFrame with a 'segment' column) indexed by "
                         f"customer_id; got {type(segments).__name__}.")
-    check_unique_ids(s.index, name, owner)
-    missing = s.isna()
-    if missing.any():       # groupby and crosstab would leave these customers out of every count
-        raise ValueError(f"{name} has no segment for {int(missing.sum()):,} of {len(s):,} customers (e.g. "
-                         f"{s.index[missing.to_numpy()][:3].tolist()}): give every customer a segment (for example "
-                         "'unassigned') or leave them out.")
-    return s
+    return check_segments(s, name, owner)
 
 
 def _order(s: pd.Series) -> list:

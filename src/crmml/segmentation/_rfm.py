@@ -26,7 +26,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_in, check_number, check_unique_ids, history_before, numeric_values
+from crmml._utils import (check_as_of, check_in, check_number, check_segments, check_unique_ids, history_before,
+                          numeric_values)
 from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._warn import warn_counts
 from crmml._utils._state import check_codes, check_str_list
@@ -258,13 +259,7 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
                          f"{list(segments.columns)[:10]} (pass RFMSegmenter().fit_transform(rfm) or a Series of "
                          "segment names).")
     seg = segments["segment"] if isinstance(segments, pd.DataFrame) else pd.Series(segments)
-    seg = seg.rename("segment")
-    check_unique_ids(seg.index, "segments", "segment_summary")
-    missing = seg.isna()
-    if missing.any():           # value_counts and groupby would leave these customers out of every row
-        raise ValueError(f"segment_summary: {int(missing.sum()):,} of {len(seg):,} customers have no segment (e.g. "
-                         f"{seg.index[missing.to_numpy()][:3].tolist()}); give every customer a segment (for "
-                         "example 'unassigned') or leave them out.")
+    seg = check_segments(seg.rename("segment"), "segments", "segment_summary")
     counts = seg.value_counts(sort=False)
     if order is None:
         order = list(seg.cat.categories) if isinstance(seg.dtype, pd.CategoricalDtype) else \
