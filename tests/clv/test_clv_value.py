@@ -99,6 +99,27 @@ def test_clv_model_errors(small_crm):
         CLVModel().predict()
 
 
+def test_missing_amount_advice_is_to_fill_them_not_to_drop_spend(small_crm):
+    """The missing-amount warning used to advise spend_model=None, which RetentionPlanner refuses (63f2005): it now
+    says to fill in or drop the amounts and that value-based uses need spend; both claims are checked here."""
+    from crmml.decisions import RetentionPlanner
+    from crmml.exceptions import ParameterError
+
+    tx = small_crm.transactions
+    some = tx.assign(amount=tx["amount"].where(tx.index % 10 != 0))
+    n = int((some["amount"].isna() & (some["timestamp"] < "2024-06-01")).sum())
+    with pytest.warns(UserWarning, match=f"CLVModel.fit: {n} purchase lines before as_of have a missing amount") as w:
+        CLVModel().fit(some, "2024-06-01")
+    msg = " ".join(str(r.message) for r in w if "missing amount" in str(r.message))
+    assert "Fill in or drop those amounts" in msg
+    assert "RetentionPlanner" in msg and "need spend" in msg
+    assert "pass spend_model=None" not in msg
+    with pytest.raises(ValueError, match=r"fill in the amounts, or pass spend_model=None .*RetentionPlanner need"):
+        CLVModel().fit(tx.assign(amount=np.nan), "2024-06-01")
+    with pytest.raises(ParameterError, match="must model spend"):          # what the warning says of spend_model=None
+        RetentionPlanner(clv_model=CLVModel(spend_model=None)).fit(some, "2024-06-01")
+
+
 def test_purchase_only_and_persistence(tmp_path, small_crm, grocery):
     from crmml import persistence
 

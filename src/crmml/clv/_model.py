@@ -186,13 +186,16 @@ class CLVModel(BaseEstimator):
             before = (tx["timestamp"] < as_of.to_datetime64()).to_numpy()
             missing = tx["amount"].isna().to_numpy() & before
             if missing.sum() == before.sum():
-                raise ValueError("CLVModel.fit: transactions.amount is missing on every row before as_of; pass "
-                                 "spend_model=None to model purchases only.")
+                raise ValueError("CLVModel.fit: transactions.amount is missing on every row before as_of; fill in "
+                                 "the amounts, or pass spend_model=None to model purchases only (no CLV in money: "
+                                 "value-based uses such as RetentionPlanner need spend and refuse it).")
             if missing.any():
                 warnings.warn(f"CLVModel.fit: {int(missing.sum())} purchase lines before as_of have a missing amount; "
-                              "they count as purchases with 0 spend in monetary_value (the Gamma-Gamma input). Fill "
-                              "or drop them, or pass spend_model=None to model purchases only.", UserWarning,
-                              stacklevel=2)
+                              "they count as purchases with 0 spend in monetary_value (the Gamma-Gamma input), "
+                              "which understates their customers' spend. Fill in or drop those amounts "
+                              "(spend_model=None would give no CLV in money, and value-based uses such as "
+                              "RetentionPlanner need spend).",
+                              UserWarning, stacklevel=2)
         if isinstance(self.purchase_model, str) and self.purchase_model == "auto":
             chosen, self.selection_ = select_purchase_model(tx, as_of, self.horizon_days, self.freq, self.occasion)
             self._chosen = AUTO_CANDIDATES[chosen]()
