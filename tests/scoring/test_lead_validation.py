@@ -132,6 +132,23 @@ def test_leakage_screen_names_the_leaking_column_and_not_an_identifier():
     assert not [w for w in caught if w.category is LeakageWarning]
 
 
+def test_leakage_screen_says_nothing_of_a_date_column_the_user_excluded():
+    """A date after created_at that the user already passed in exclude= was still warned about ('exclude the ones
+    that are not'): there was nothing left to do. A date column not excluded is still warned about."""
+    leads = _drifting_leads(n=2000, seed=3)
+    leads["closed_at"] = leads["created_at"] + pd.Timedelta(days=30)
+    leads["won_at"] = leads["created_at"] + pd.Timedelta(days=10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LeadScorer(model="logistic", cv=3, exclude=["closed_at", "won_at"], random_state=0).fit(leads)
+    assert not [w for w in caught if w.category is LeakageWarning], [str(w.message) for w in caught]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LeadScorer(model="logistic", cv=3, exclude=["closed_at"], random_state=0).fit(leads)
+    leak = [str(w.message) for w in caught if w.category is LeakageWarning]
+    assert len(leak) == 1 and "'won_at' is after created_at for 2000 of 2000 leads" in leak[0], leak
+
+
 def test_grades_keep_their_meaning_when_the_conversion_rate_moves():
     """Grades are fixed calibrated-probability bands: under drift (the new leads are better), the share of A
     grows, the conversion rate still falls from A to D, and each grade converts within its band."""

@@ -281,7 +281,7 @@ class LeadScorer(LeadScorerState, BaseEstimator):
                               "created_at, score_time and exclude=) and no events; add attributes or use "
                               "RuleLeadScorer")
         numeric = self.encoder_.is_numeric_
-        self.leakage_ = leakage_screen(leads, X_df, y, min_category_frequency=self.min_category_frequency)
+        self.leakage_ = leakage_screen(leads, X_df, y, self.exclude, min_category_frequency=self.min_category_frequency)
         folds, by_time = self._folds(t, y)
         periods = None
         if by_time:                                     # the forward fold of each tested lead: one level each

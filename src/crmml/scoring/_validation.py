@@ -128,8 +128,8 @@ def _single_column_auc(s: pd.Series, y: np.ndarray, min_count: int) -> float:
     return 0.5 if not np.isfinite(a) else float(max(a, 1.0 - a))
 
 
-def leakage_screen(leads: pd.DataFrame, X_df: pd.DataFrame, y: np.ndarray, *, min_category_frequency: float,
-                   owner: str = "LeadScorer.fit") -> pd.DataFrame:
+def leakage_screen(leads: pd.DataFrame, X_df: pd.DataFrame, y: np.ndarray, exclude=None, *,
+                   min_category_frequency: float, owner: str = "LeadScorer.fit") -> pd.DataFrame:
     """Warn, column by column, about features that look like they were recorded after the outcome.
 
     Two checks, each a :class:`crmml.exceptions.LeakageWarning` naming the column and what to do:
@@ -138,7 +138,8 @@ def leakage_screen(leads: pd.DataFrame, X_df: pd.DataFrame, y: np.ndarray, *, mi
       at least :data:`SEPARATION_WARN` in either direction; categories are scored by their conversion rate,
       with rare ones pooled as in the encoder, so identifiers do not trigger it);
     - a date column of the leads frame with values after the lead's ``created_at`` (it is not a feature, but
-      it shows the file holds information recorded after the lead was created: check the other columns).
+      it shows the file holds information recorded after the lead was created: check the other columns); a
+      column the user passed in ``exclude`` is not warned about (there is nothing left to do).
 
     Returns a frame indexed by feature with ``single_column_roc_auc`` and ``suspect``.
     """
@@ -154,9 +155,10 @@ def leakage_screen(leads: pd.DataFrame, X_df: pd.DataFrame, y: np.ndarray, *, mi
                       f"a call duration). If it is not known when a lead is scored, refit with exclude=[{c!r}] "
                       f"(crmml train leads --exclude {c}).", LeakageWarning, stacklevel=4)
     t = lead_times(leads)
+    skip = {"created_at", "score_time", *(exclude or ())}
     if t is not None:
         for c in leads.columns:
-            if c in ("created_at", "score_time") or not pd.api.types.is_datetime64_any_dtype(leads[c].dtype):
+            if c in skip or not pd.api.types.is_datetime64_any_dtype(leads[c].dtype):
                 continue
             d = _naive_times(leads[c])
             if d is None:
