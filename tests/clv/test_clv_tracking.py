@@ -83,6 +83,9 @@ def test_tracking_table_counts_and_expectations(cdnow_tx):
     with pytest.raises(ValueError, match="The 'calibration_end' parameter of tracking_table must start a period "
                                          r"\(midnight, a Monday\).*e.g. 1997-10-06"):
         tracking_table(m, cdnow_tx, "1997-10-01", obs, freq="W")
+    with pytest.raises(ValueError, match=r"The 'observation_end' parameter of tracking_table must be after "
+                                         r"calibration_end \(1997-10-06 00:00:00\)\. Got 1997-10-06 00:00:00 instead"):
+        tracking_table(m, cdnow_tx, "1997-10-06", "1997-10-06", freq="W")
     fig, axes = plt.subplots(1, 2)
     assert plot_tracking(tab, ax=axes[0]) is axes[0]
     assert plot_tracking(tab, cumulative=False, ax=axes[1]) is axes[1]

@@ -168,6 +168,16 @@ def _warn_return_only(parts, owner, end):
                     n=n, stacklevel=3)
 
 
+def _check_window(calibration_end, observation_end, owner: str):
+    """``calibration_end`` and ``observation_end`` as timestamps, the second after the first (ValueError)."""
+    cal = check_as_of(calibration_end, owner, "calibration_end")
+    obs = check_as_of(observation_end, owner, "observation_end")
+    if obs <= cal:
+        raise ValueError(f"The 'observation_end' parameter of {owner} must be after calibration_end ({cal}). "
+                         f"Got {obs} instead.")
+    return cal, obs
+
+
 def _no_calibration_history(tx, start, cal, owner):
     """NoHistoryError naming the dates that would work."""
     ts = tx.loc[~(tx["amount"] < 0), "timestamp"]
@@ -280,11 +290,7 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
     owner = "calibration_holdout"
     check_in(freq, "freq", owner, ("D", "W"))
     check_in(occasion, "occasion", owner, ("period", "transaction"))
-    cal = check_as_of(calibration_end, owner, "calibration_end")
-    obs = check_as_of(observation_end, owner, "observation_end")
-    if obs <= cal:
-        raise ValueError(f"The 'observation_end' parameter of {owner} must be after calibration_end "
-                         f"({cal}). Got {obs} instead.")
+    cal, obs = _check_window(calibration_end, observation_end, owner)
     start_ts = None if start is None else check_as_of(start, owner, "start")
     tx = _prepare(transactions, columns, owner, occasion)
     cal_parts = _occasions(tx, start_ts, cal, freq, occasion)

@@ -15,6 +15,7 @@ import pandas as pd
 from crmml._utils import check_as_of, check_in
 from crmml.clv._summary import (
     _NS_PER_DAY,
+    _check_window,
     _end_position,
     _occasions,
     _prepare,
@@ -76,11 +77,7 @@ def tracking_table(purchase_model, transactions: pd.DataFrame, calibration_end, 
     owner = "tracking_table"
     _check_model(purchase_model, "expected_purchases", owner)
     check_in(freq, "freq", owner, ("D", "W"))
-    cal = check_as_of(calibration_end, owner, "calibration_end")
-    obs = check_as_of(observation_end, owner, "observation_end")
-    if obs <= cal:
-        raise ValueError(f"The 'observation_end' parameter of {owner} must be after calibration_end ({cal}). "
-                         f"Got {obs} instead.")
+    cal, obs = _check_window(calibration_end, observation_end, owner)
     for name, ts in (("calibration_end", cal), ("observation_end", obs)):
         if ts != _period_start(np.array([_end_position(ts, freq, "period") + 1]), freq)[0]:
             raise ValueError(f"The '{name}' parameter of {owner} must start a period (midnight"
