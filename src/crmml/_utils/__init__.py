@@ -22,7 +22,8 @@ from crmml._utils._progress import progress, steps
 
 __all__ = ["MAX_HORIZON_DAYS", "MAX_K", "MAX_WINDOW_DAYS", "ProbabilityCalibrator", "check_aligned", "check_as_of",
            "check_estimator", "check_feature_frame", "check_horizon", "check_in", "check_names", "check_number",
-           "check_segments", "check_unique_ids", "check_weights", "history_before", "numeric_values", "progress", "steps"]
+           "check_segments", "check_unique_ids", "check_weights", "history_before", "numeric_values", "progress",
+           "steps"]
 
 # ProbabilityCalibrator needs scikit-learn: imported on first use, so the feature factory and the
 # schema checks do not pay for it.
