@@ -90,8 +90,9 @@ def score_frames(model, parts, as_of, reasons, k, features):
             out = out.join(why[[c for c in why.columns if c not in out.columns]])
         return out
     tx = parts["transactions"]
-    if name == "NextBestOffer":
-        ids = pd.unique(tx["customer_id"].to_numpy())
+    if name == "NextBestOffer":                    # the customers with a row before as_of, as every other kind
+        seen = tx["timestamp"].to_numpy("datetime64[ns]") < as_of.to_datetime64()
+        ids = pd.unique(tx["customer_id"].to_numpy()[seen])
         return model.recommend(ids, k=k) if len(ids) else None
     if name == "ChurnModel":
         from crmml.features._registry import scoring_frame
@@ -124,14 +125,17 @@ def _dtypes_part(parts, bc, sha, **kwargs):
                          "position": np.arange(len(out.columns))})
 
 
-def _model_channels(model, tx):
-    """The channel columns of the model's features, as ``crmml score`` builds them (values found in ``tx``)."""
+def _model_channels(model, tx, as_of):
+    """The channel columns of the model's features, as ``crmml score`` builds them (values found in the rows of
+    ``tx`` before ``as_of``: a spelling that appears only later, e.g. 'Online' for the model's 'online', would
+    make the features read a channel with no purchases)."""
     from crmml.features._registry import model_channels   # one rule for both engines
 
     if "channel" not in tx.columns:
         return model_channels(model.feature_names_in_, pd.DataFrame())
     with surface_errors():
-        values = [r[0] for r in tx.select("channel").where(tx["channel"].isNotNull()).distinct().collect()]
+        values = [r[0] for r in tx.where(before(tx, as_of) & tx["channel"].isNotNull()).select("channel")
+                  .distinct().collect()]
     return model_channels(model.feature_names_in_, pd.DataFrame({"channel": pd.Series(values, dtype=object)}))
 
 
@@ -151,9 +155,9 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
     ``RFMSegmenter`` / ``CustomerClusterer``: ``model.transform(rfm_table(tx, as_of))``;
     ``CLVModel``: ``model.predict(tx, as_of=as_of)``; ``ChurnModel``: ``predict_risk`` (or
     ``explain`` with ``reasons``) on ``build_features(tx, as_of, events, customers)`` with the
-    model's channel columns (as ``crmml score``), in the model's feature order (a feature the frames do not give
-    is a ``SchemaError``);
-    ``NextBestOffer``: ``recommend(customers of tx, k=k)``; ``LeadScorer`` / ``RuleLeadScorer``:
+    model's channel columns (as ``crmml score``; their spelling from the rows before ``as_of``), in the model's
+    feature order (a feature the frames do not give is a ``SchemaError``);
+    ``NextBestOffer``: ``recommend(customers with a row before as_of, k=k)``; ``LeadScorer`` / ``RuleLeadScorer``:
     ``score_leads(leads)`` (with ``explain`` columns when ``reasons``). Their warnings (``AsOfWarning``, returns-only
     customers, events without a type, ids unseen in fit) are issued on the driver as the pandas scoring issues them,
     when the rows are computed in a :func:`crmml.spark.surface_errors` block (``to_pandas``).
@@ -233,7 +237,7 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
         frames.update(events=ev, customers=cu)
         et = _discover(frames, as_of, False, True, n_buckets)[1] if ev is not None else None
         features = {"windows": DEFAULT_WINDOWS, "dtype": "float64", "event_types": et,
-                    "channels": _model_channels(model, main)}
+                    "channels": _model_channels(model, main, as_of)}
     spark = main.sparkSession
     blob = _model_bytes(model)
     sha = hashlib.sha256(blob).hexdigest()
