@@ -54,9 +54,10 @@ def test_bank_scoring_is_robust_and_explained(bank_leads, bank_scorer):
 def _forward_fold_aucs(scorer, train):
     """ROC-AUC of the fitted scorer's out-of-fold scores within each forward fold, oldest first."""
     from crmml.evaluation import roc_auc
-    from crmml.scoring._validation import lead_times
+    from crmml.scoring._validation import lead_folds, lead_times
 
-    folds, _ = scorer._folds(lead_times(train), train["converted"].to_numpy())
+    folds = lead_folds(lead_times(train), train["converted"].to_numpy(), scorer.cv, scorer.validation,
+                       scorer.random_state)[0]
     oof, ids = scorer.oof_, train["lead_id"].to_numpy()
     return [roc_auc(o["converted"], o["probability"]) for o in (oof.reindex(ids[te]).dropna() for _, te in folds)]
 

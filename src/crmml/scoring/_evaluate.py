@@ -13,6 +13,8 @@ __all__ = ["evaluate_lead_scores", "plot_gains", "GRADES"]
 
 GRADES = ("A", "B", "C", "D")
 OUTPUT_COLUMNS = ["probability", "score", "grade", "fit_score", "engagement_score"]
+#: cutoffs of grades A, B, C per ``grade_by`` of LeadScorer: odds ratios to the average lead, top shares, scores
+DEFAULT_THRESHOLDS = {"odds": (2.0, 1.0, 0.5), "quantile": (0.1, 0.3, 0.6), "score": (75, 50, 25)}
 
 
 def assign_grades(values, cutoffs) -> np.ndarray:
@@ -41,6 +43,42 @@ def check_thresholds(thr, name, owner, low=None, high=None):
         raise ValueError(f"The {name!r} parameter of {owner} must be 3 strictly decreasing numbers{bound} "
                          f"(cutoffs of grades A, B, C). Got {thr!r} instead.")
     return tuple(vals)
+
+
+def grade_thresholds(grade_by: str, thresholds, owner: str) -> tuple:
+    """The cutoffs of grades A, B, C in the unit of ``grade_by`` (``thresholds``, or the defaults), checked.
+
+    >>> grade_thresholds("quantile", None, "LeadScorer")
+    (0.1, 0.3, 0.6)
+    """
+    thr = thresholds if thresholds is not None else DEFAULT_THRESHOLDS[grade_by]
+    if grade_by != "quantile":
+        bounds = {"odds": (0, None), "score": (0, 100)}[grade_by]
+        return check_thresholds(thr, "grade_thresholds", owner, *bounds)
+    thr = tuple(-t for t in check_thresholds(tuple(-t for t in thr), "grade_thresholds", owner))
+    if not (0 < thr[0] and thr[2] < 1):                 # top shares grow from A to C
+        raise ValueError(f"The 'grade_thresholds' parameter of {owner} must be 3 strictly increasing "
+                         f"shares in (0, 1) for grade_by='quantile'. Got {thresholds!r} instead.")
+    return thr
+
+
+def grade_cutoffs(grade_by: str, thr, base_rate: float, oof_p) -> np.ndarray:
+    """Probability cutoffs of grades A, B, C from :func:`grade_thresholds` ``thr``.
+
+    ``"odds"``: ``thr`` times the odds of ``base_rate``; ``"score"``: ``thr / 100``; ``"quantile"``: the
+    probabilities ``oof_p`` (the cross-validated training scores) that ``thr`` of them reach.
+
+    >>> grade_cutoffs("odds", (2.0, 1.0, 0.5), 0.2, None).round(3).tolist()
+    [0.333, 0.2, 0.111]
+    """
+    if grade_by == "odds":
+        base_odds = base_rate / (1.0 - base_rate)
+        cut = [t * base_odds / (1.0 + t * base_odds) for t in thr]
+    elif grade_by == "score":
+        cut = [t / 100.0 for t in thr]
+    else:
+        cut = [float(np.quantile(oof_p, 1.0 - t)) for t in thr]
+    return np.asarray(cut, float)
 
 
 def _display(s: pd.Series) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""One calibrated binary model (regularised logistic regression or xgboost) with additive contributions."""
+"""One calibrated binary model (regularised logistic regression or xgboost) with additive contributions, and the
+comparison of candidate models on the same folds."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
@@ -22,10 +22,6 @@ from crmml.evaluation import pr_auc, roc_auc
 XGB_DEFAULTS = {"n_estimators": 200, "learning_rate": 0.08, "max_depth": 4, "min_child_weight": 5.0,
                 "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0, "tree_method": "hist",
                 "max_bin": 64, "n_jobs": 1, "eval_metric": "logloss"}
-
-
-def cv_folds(y, cv: int, random_state):
-    return list(StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state).split(np.zeros(len(y)), y))
 
 
 class CalibratedModel(BaseEstimator):
@@ -142,6 +138,21 @@ class CalibratedModel(BaseEstimator):
         contribs = self.model_.get_booster().predict(DMatrix(np.asarray(X, float)), pred_contribs=True,
                                                      approx_contribs=bool(approximate))
         return contribs[:, :-1]
+
+
+def compare_models(models: dict, X, y, numeric, folds):
+    """Validate each candidate model on the same folds (:meth:`CalibratedModel.oof_predict`).
+
+    ``models`` maps a name (the model family) to an unfitted :class:`CalibratedModel`. Returns ``(table, oofs)``:
+    per name, the mean and std of the per-fold ROC-AUC and PR-AUC (``roc_auc``, ``roc_auc_std``, ``pr_auc``,
+    ``pr_auc_std``; indexed by ``model``) and the out-of-fold raw probabilities.
+    """
+    rows, oofs = {}, {}
+    for name, cm in models.items():
+        oofs[name], aucs, aps = cm.oof_predict(X, y, numeric, folds)
+        rows[name] = {"roc_auc": aucs.mean(), "roc_auc_std": aucs.std(), "pr_auc": aps.mean(),
+                      "pr_auc_std": aps.std()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model"), oofs
 
 
 def aggregate(contribs: np.ndarray, sources: list, columns: list) -> pd.DataFrame:

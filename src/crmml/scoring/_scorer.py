@@ -13,18 +13,16 @@ from crmml._utils import check_as_of, check_in, check_names, check_number
 from crmml._utils._xgb import check_xgb_params
 from crmml.exceptions import InsufficientDataWarning
 from crmml.schema import SchemaError, validate_leads
-from crmml.scoring._evaluate import (OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores,
-                                     reasons, to_score)
+from crmml.scoring._evaluate import (DEFAULT_THRESHOLDS, OUTPUT_COLUMNS, assign_grades, evaluate_lead_scores,
+                                     grade_cutoffs, grade_thresholds, reasons, to_score)
 from crmml.scoring._features import (LeadEncoder, attribute_columns, event_types_before, lead_event_features,
                                      prepare_events)
 from crmml.scoring._loaded import LeadScorerState
-from crmml.scoring._model import CalibratedModel, aggregate, cv_folds
-from crmml.scoring._validation import (date_feature_names, date_features, lead_times, leakage_screen, time_folds,
+from crmml.scoring._model import CalibratedModel, aggregate, compare_models
+from crmml.scoring._validation import (date_feature_names, date_features, lead_folds, lead_times, leakage_screen,
                                        warn_unknown_excluded)
 
 __all__ = ["LeadScorer", "InsufficientDataWarning"]
-
-_DEFAULT_THRESHOLDS = {"odds": (2.0, 1.0, 0.5), "quantile": (0.1, 0.3, 0.6), "score": (75, 50, 25)}
 
 
 class LeadScorer(LeadScorerState, BaseEstimator):
@@ -205,7 +203,7 @@ class LeadScorer(LeadScorerState, BaseEstimator):
         if self.random_state is not None:
             check_number(self.random_state, "random_state", own, low=0, high=2**32 - 1)
         check_in(self.calibration, "calibration", own, ("sigmoid", "isotonic"))
-        check_in(self.grade_by, "grade_by", own, tuple(_DEFAULT_THRESHOLDS))
+        check_in(self.grade_by, "grade_by", own, tuple(DEFAULT_THRESHOLDS))
         check_number(self.min_leads, "min_leads", own, low=2)
         check_number(self.min_conversions, "min_conversions", own, low=1)
         check_names(self.exclude, "exclude", own)
@@ -215,17 +213,7 @@ class LeadScorer(LeadScorerState, BaseEstimator):
         if not (isinstance(self.fallback, RuleLeadScorer) or self.fallback == "prior"):
             raise ValueError("The 'fallback' parameter of LeadScorer must be 'prior' or a RuleLeadScorer. "
                              f"Got {self.fallback!r} instead.")
-        thr = self.grade_thresholds if self.grade_thresholds is not None else _DEFAULT_THRESHOLDS[self.grade_by]
-        bounds = {"odds": (0, None), "quantile": (0, 1), "score": (0, 100)}[self.grade_by]
-        if self.grade_by == "quantile":  # top shares grow from A to C
-            thr_chk = check_thresholds(tuple(-t for t in thr), "grade_thresholds", own)
-            thr = tuple(-t for t in thr_chk)
-            if not (0 < thr[0] and thr[2] < 1):
-                raise ValueError("The 'grade_thresholds' parameter of LeadScorer must be 3 strictly increasing "
-                                 f"shares in (0, 1) for grade_by='quantile'. Got {self.grade_thresholds!r} instead.")
-        else:
-            thr = check_thresholds(thr, "grade_thresholds", own, *bounds)
-        return thr
+        return grade_thresholds(self.grade_by, self.grade_thresholds, own)
 
     def _attribute_frame(self, leads):
         X = leads[[c for c in self.attributes_ if c in leads.columns]]
@@ -282,20 +270,9 @@ class LeadScorer(LeadScorerState, BaseEstimator):
                               "RuleLeadScorer")
         numeric = self.encoder_.is_numeric_
         self.leakage_ = leakage_screen(leads, X_df, y, self.exclude, min_category_frequency=self.min_category_frequency)
-        folds, by_time = self._folds(t, y)
-        periods = None
-        if by_time:                                     # the forward fold of each tested lead: one level each
-            periods = np.full(len(y), -1)
-            for k, (_, te) in enumerate(folds):
-                periods[te] = k
+        folds, periods, self.validation_ = lead_folds(t, y, self.cv, self.validation, self.random_state)
         kinds = ["logistic", "xgboost"] if self.model == "auto" else [self.model]
-        rows, oofs = {}, {}
-        for kind in kinds:
-            cm = self._new_model(kind)
-            oofs[kind], aucs, aps = cm.oof_predict(X, y, numeric, folds)
-            rows[kind] = {"roc_auc": aucs.mean(), "roc_auc_std": aucs.std(), "pr_auc": aps.mean(),
-                          "pr_auc_std": aps.std()}
-        self.cv_results_ = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+        self.cv_results_, oofs = compare_models({k: self._new_model(k) for k in kinds}, X, y, numeric, folds)
         self.model_kind_ = str(self.cv_results_["roc_auc"].idxmax())
         self.model_ = self._new_model(self.model_kind_).fit(X, y, numeric, oofs[self.model_kind_], periods)
         held = np.isfinite(oofs[self.model_kind_])
@@ -311,29 +288,8 @@ class LeadScorer(LeadScorerState, BaseEstimator):
                                               periods)
             self.engagement_model_ = self._sub_model(X[:, ~self.attribute_mask_], y,
                                                      numeric[~self.attribute_mask_], folds, periods)
-        self._set_cutoffs(thr, oof_p)
+        self.grade_cutoffs_ = grade_cutoffs(self.grade_by, thr, self.base_rate_, oof_p)
         return self
-
-    def _folds(self, t, y):
-        """``(folds, by_time)``: forward-chaining folds on created_at when possible (``validation``), else
-        stratified random folds."""
-        why = "the leads have no created_at"
-        if self.validation != "random" and t is not None:
-            folds, why = time_folds(t, y, self.cv)
-            if folds:
-                self.validation_ = (f"time-ordered: {len(folds)} forward-chaining folds on created_at (each "
-                                    "trains on earlier leads and tests on the next block)")
-                return folds, True
-            if self.validation == "auto":
-                warnings.warn(f"LeadScorer.fit: {why}; validating with stratified random folds instead, which "
-                              "overstates the ROC-AUC on future leads when conversion rates drift.",
-                              InsufficientDataWarning, stacklevel=4)
-        if self.validation == "time":
-            raise ValueError(f"LeadScorer.fit: validation='time' needs forward folds on created_at, but {why}. "
-                             "Add created_at to every lead or use validation='auto'.")
-        self.validation_ = (f"random: stratified {self.cv}-fold" +
-                            ("" if self.validation == "random" else f" ({why})"))
-        return cv_folds(y, self.cv, self.random_state), False
 
     def _new_model(self, kind):
         return CalibratedModel(kind=kind, C=self.C, xgb_params=self.xgb_params, calibration=self.calibration,
@@ -345,16 +301,6 @@ class LeadScorer(LeadScorerState, BaseEstimator):
         cm = self._new_model(self.model_kind_)
         oof, _, _ = cm.oof_predict(X, y, numeric, folds)
         return cm.fit(X, y, numeric, oof, periods)
-
-    def _set_cutoffs(self, thr, oof_p):
-        if self.grade_by == "odds":
-            base_odds = self.base_rate_ / (1.0 - self.base_rate_)
-            cut = [t * base_odds / (1.0 + t * base_odds) for t in thr]
-        elif self.grade_by == "score":
-            cut = [t / 100.0 for t in thr]
-        else:
-            cut = [float(np.quantile(oof_p, 1.0 - t)) for t in thr]
-        self.grade_cutoffs_ = np.asarray(cut, float)
 
     def _fit_fallback(self, leads, events, y, thr, as_of, event_columns, n_pos, n_neg):
         what = "the prior (base rate)" if self.fallback == "prior" else "the rule scorer"
@@ -377,7 +323,7 @@ class LeadScorer(LeadScorerState, BaseEstimator):
                 "probability"].to_numpy()
         self.oof_ = pd.DataFrame({"probability": p, "converted": y}, index=leads["lead_id"].to_numpy())
         self.oof_.index.name = "lead_id"
-        self._set_cutoffs(thr, p)
+        self.grade_cutoffs_ = grade_cutoffs(self.grade_by, thr, self.base_rate_, p)
         return self
 
     # ---------------------------------------------------------------------------------- score

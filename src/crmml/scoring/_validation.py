@@ -1,4 +1,4 @@
-"""How LeadScorer validates: forward-chaining folds on ``created_at``, date features, and the leakage screen.
+"""How LeadScorer validates: forward-chaining (or random) folds, date features, and the leakage screen.
 
 Leads arrive over time, and a lead scorer is used on leads that arrive *after* the ones it learned from. Its
 model selection, its calibration and its ``evaluate()`` must therefore be measured the same way: train on the
@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from crmml.evaluation import roc_auc
-from crmml.exceptions import LeakageWarning
+from crmml.exceptions import InsufficientDataWarning, LeakageWarning
 from crmml.scoring._features import attribute_kind
 
-__all__ = ["lead_times", "time_folds", "date_features", "leakage_screen", "warn_unknown_excluded",
-           "SEPARATION_WARN"]
+__all__ = ["lead_times", "time_folds", "cv_folds", "lead_folds", "date_features", "leakage_screen",
+           "warn_unknown_excluded", "SEPARATION_WARN"]
 
 #: a single column whose ROC-AUC (either direction) reaches this almost separates converters from the rest
 SEPARATION_WARN = 0.95
@@ -80,6 +80,43 @@ def time_folds(t, y, n_folds: int):
         return [], (f"created_at splits the leads into {len(folds)} usable forward folds (2 needed: "
                     "more distinct dates, or conversions in every period)")
     return folds, ""
+
+
+def cv_folds(y, cv: int, random_state):
+    """Stratified random ``cv``-fold splits (shuffled with ``random_state``) as a list of ``(train, test)``."""
+    from sklearn.model_selection import StratifiedKFold
+
+    return list(StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state).split(np.zeros(len(y)), y))
+
+
+def lead_folds(t, y, cv: int, validation: str, random_state):
+    """The folds of ``LeadScorer.fit`` (``validation``: "auto", "time" or "random"; ``t``: :func:`lead_times`).
+
+    Forward-chaining folds (:func:`time_folds`) on ``created_at`` when ``validation`` allows and they exist; else
+    stratified random folds, with an :class:`~crmml.exceptions.InsufficientDataWarning` saying why when
+    ``validation="auto"`` wanted forward ones (``ValueError`` when ``validation="time"``).
+
+    Returns ``(folds, periods, description)``: ``periods`` is the forward fold of each lead tested in one (-1 for
+    the others; None with random folds), ``description`` the ``validation_`` text.
+    """
+    why = "the leads have no created_at"
+    if validation != "random" and t is not None:
+        folds, why = time_folds(t, y, cv)
+        if folds:
+            periods = np.full(len(y), -1)                # the forward fold of each tested lead: one level each
+            for k, (_, te) in enumerate(folds):
+                periods[te] = k
+            return folds, periods, (f"time-ordered: {len(folds)} forward-chaining folds on created_at (each "
+                                    "trains on earlier leads and tests on the next block)")
+        if validation == "auto":
+            warnings.warn(f"LeadScorer.fit: {why}; validating with stratified random folds instead, which "
+                          "overstates the ROC-AUC on future leads when conversion rates drift.",
+                          InsufficientDataWarning, stacklevel=4)
+    if validation == "time":
+        raise ValueError(f"LeadScorer.fit: validation='time' needs forward folds on created_at, but {why}. "
+                         "Add created_at to every lead or use validation='auto'.")
+    description = f"random: stratified {cv}-fold" + ("" if validation == "random" else f" ({why})")
+    return cv_folds(y, cv, random_state), None, description
 
 
 def date_features(leads: pd.DataFrame, names) -> pd.DataFrame:
