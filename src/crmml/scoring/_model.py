@@ -97,11 +97,16 @@ class CalibratedModel(BaseEstimator):
         return model.predict_proba(Z)[:, 1]
 
     # -- public -------------------------------------------------------------------------------
-    def oof_predict(self, X, y, numeric, folds):
-        """Out-of-fold raw probabilities (NaN for rows in no test fold) and per-fold ROC-AUC / PR-AUC."""
+    def oof_predict(self, X, y, numeric, folds, step=None):
+        """Out-of-fold raw probabilities (NaN for rows in no test fold) and per-fold ROC-AUC / PR-AUC.
+
+        ``step``: called with the name of each fold as it starts (a stage of :func:`crmml._utils.steps`).
+        """
         oof = np.full(len(y), np.nan)
         aucs, aps = [], []
-        for tr, te in folds:
+        for k, (tr, te) in enumerate(folds):
+            if step is not None:
+                step(f"{self.kind} fold {k + 1}/{len(folds)}")
             m = self._raw_fit(X[tr], y[tr], numeric)
             oof[te] = self._raw_predict(m, X[te])
             aucs.append(roc_auc(y[te], oof[te]))
@@ -140,8 +145,8 @@ class CalibratedModel(BaseEstimator):
         return contribs[:, :-1]
 
 
-def compare_models(models: dict, X, y, numeric, folds):
-    """Validate each candidate model on the same folds (:meth:`CalibratedModel.oof_predict`).
+def compare_models(models: dict, X, y, numeric, folds, step=None):
+    """Validate each candidate model on the same folds (:meth:`CalibratedModel.oof_predict`, ``step`` included).
 
     ``models`` maps a name (the model family) to an unfitted :class:`CalibratedModel`. Returns ``(table, oofs)``:
     per name, the mean and std of the per-fold ROC-AUC and PR-AUC (``roc_auc``, ``roc_auc_std``, ``pr_auc``,
@@ -149,7 +154,7 @@ def compare_models(models: dict, X, y, numeric, folds):
     """
     rows, oofs = {}, {}
     for name, cm in models.items():
-        oofs[name], aucs, aps = cm.oof_predict(X, y, numeric, folds)
+        oofs[name], aucs, aps = cm.oof_predict(X, y, numeric, folds, step)
         rows[name] = {"roc_auc": aucs.mean(), "roc_auc_std": aucs.std(), "pr_auc": aps.mean(),
                       "pr_auc_std": aps.std()}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model"), oofs

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._utils import check_as_of, check_in, check_names, check_number
+from crmml._utils import check_as_of, check_in, check_names, check_number, steps
 from crmml._utils._xgb import check_xgb_params
 from crmml.exceptions import InsufficientDataWarning
 from crmml.schema import SchemaError, validate_leads
@@ -134,6 +135,9 @@ class LeadScorer(LeadScorerState, BaseEstimator):
     min_leads, min_conversions : int, default=100, 20
     fallback : "prior" or RuleLeadScorer, default="prior"
     random_state : int, optional
+    verbose : bool, default=False
+        Show a progress bar (stderr) over the stages of ``fit``: the features, the leakage screen, each fold of each
+        candidate model, the refit of the chosen one, the sub-scores' folds and refits. The results are the same.
 
     Attributes
     ----------
@@ -170,7 +174,8 @@ class LeadScorer(LeadScorerState, BaseEstimator):
     def __init__(self, model="auto", cv=5, validation="auto", date_features=True, C=1.0, xgb_params=None,
                  calibration="sigmoid", grade_by="odds",
                  grade_thresholds=None, exclude=None, optional=None, min_category_frequency=0.005,
-                 max_categories=30, min_leads=100, min_conversions=20, fallback="prior", random_state=None):
+                 max_categories=30, min_leads=100, min_conversions=20, fallback="prior", random_state=None,
+                 verbose=False):
         self.model = model
         self.cv = cv
         self.validation = validation
@@ -188,6 +193,7 @@ class LeadScorer(LeadScorerState, BaseEstimator):
         self.min_conversions = min_conversions
         self.fallback = fallback
         self.random_state = random_state
+        self.verbose = verbose
 
     # ---------------------------------------------------------------------------------- fit
     def _check_params(self):
@@ -203,6 +209,7 @@ class LeadScorer(LeadScorerState, BaseEstimator):
         if self.random_state is not None:
             check_number(self.random_state, "random_state", own, low=0, high=2**32 - 1)
         check_in(self.calibration, "calibration", own, ("sigmoid", "isotonic"))
+        check_in(self.verbose, "verbose", own, (True, False))
         check_in(self.grade_by, "grade_by", own, tuple(DEFAULT_THRESHOLDS))
         check_number(self.min_leads, "min_leads", own, low=2)
         check_number(self.min_conversions, "min_conversions", own, low=1)
@@ -252,54 +259,66 @@ class LeadScorer(LeadScorerState, BaseEstimator):
         self.fit_model_ = self.engagement_model_ = self.model_ = self.fallback_ = None
         t = lead_times(leads)
         self.date_features_ = date_feature_names(t) if self.date_features else []
-        if len(y) < self.min_leads or min(n_pos, n_neg) < self.min_conversions:
-            return self._fit_fallback(leads, events, y, thr, as_of, event_columns, n_pos, n_neg)
-
-        X_df = self._attribute_frame(leads)
-        if events is not None:
-            events = prepare_events(events, event_columns)
-            self.event_types_ = event_types_before(leads, events, as_of)
-            ev = lead_event_features(leads, events, as_of=as_of, event_types=self.event_types_)
-            self.event_features_ = list(ev.columns)
-            X_df = pd.concat([X_df.reset_index(drop=True), ev.reset_index(drop=True)], axis=1)
-        self.encoder_ = LeadEncoder(self.min_category_frequency, self.max_categories).fit(X_df)
-        X = self.encoder_.transform(X_df)
-        if X.shape[1] == 0:
-            raise SchemaError("leads", None, "no attribute columns to learn from (besides lead_id, converted, "
-                              "created_at, score_time and exclude=) and no events; add attributes or use "
-                              "RuleLeadScorer")
-        numeric = self.encoder_.is_numeric_
-        self.leakage_ = leakage_screen(leads, X_df, y, self.exclude, min_category_frequency=self.min_category_frequency)
-        folds, periods, self.validation_ = lead_folds(t, y, self.cv, self.validation, self.random_state)
         kinds = ["logistic", "xgboost"] if self.model == "auto" else [self.model]
-        self.cv_results_, oofs = compare_models({k: self._new_model(k) for k in kinds}, X, y, numeric, folds)
-        self.model_kind_ = str(self.cv_results_["roc_auc"].idxmax())
-        self.model_ = self._new_model(self.model_kind_).fit(X, y, numeric, oofs[self.model_kind_], periods)
-        held = np.isfinite(oofs[self.model_kind_])
-        # one level for all folds, as for new leads: the periods' own levels would flatter evaluate()
-        oof_p = self.model_.calibrator_.transform(oofs[self.model_kind_][held])
-        self.oof_ = pd.DataFrame({"probability": oof_p, "converted": y[held]},
-                                 index=leads["lead_id"].to_numpy()[held])
-        self.oof_.index.name = "lead_id"
-        if events is not None:
-            src = np.asarray(self.encoder_.feature_source_, dtype=object)
-            self.attribute_mask_ = np.isin(src, self.attributes_ + self.date_features_)
-            self.fit_model_ = self._sub_model(X[:, self.attribute_mask_], y, numeric[self.attribute_mask_], folds,
-                                              periods)
-            self.engagement_model_ = self._sub_model(X[:, ~self.attribute_mask_], y,
-                                                     numeric[~self.attribute_mask_], folds, periods)
-        self.grade_cutoffs_ = grade_cutoffs(self.grade_by, thr, self.base_rate_, oof_p)
+
+        def n_stages(n_folds):      # features, leakage screen, folds per candidate, refit (+ sub-scores' fits)
+            return 3 + len(kinds) * n_folds + (0 if events is None else 2 * (n_folds + 1))
+
+        with steps(n_stages(self.cv), verbose=self.verbose, desc="LeadScorer.fit") as step:
+            if len(y) < self.min_leads or min(n_pos, n_neg) < self.min_conversions:
+                step(f"fallback for {len(y):,} leads", total=1)
+                return self._fit_fallback(leads, events, y, thr, as_of, event_columns, n_pos, n_neg)
+            step(f"features of {len(y):,} leads" + ("" if events is None else " and their events"))
+            X_df = self._attribute_frame(leads)
+            if events is not None:
+                events = prepare_events(events, event_columns)
+                self.event_types_ = event_types_before(leads, events, as_of)
+                ev = lead_event_features(leads, events, as_of=as_of, event_types=self.event_types_)
+                self.event_features_ = list(ev.columns)
+                X_df = pd.concat([X_df.reset_index(drop=True), ev.reset_index(drop=True)], axis=1)
+            self.encoder_ = LeadEncoder(self.min_category_frequency, self.max_categories).fit(X_df)
+            X = self.encoder_.transform(X_df)
+            if X.shape[1] == 0:
+                raise SchemaError("leads", None, "no attribute columns to learn from (besides lead_id, converted, "
+                                  "created_at, score_time and exclude=) and no events; add attributes or use "
+                                  "RuleLeadScorer")
+            numeric = self.encoder_.is_numeric_
+            step("leakage screen")
+            self.leakage_ = leakage_screen(leads, X_df, y, self.exclude,
+                                           min_category_frequency=self.min_category_frequency)
+            folds, periods, self.validation_ = lead_folds(t, y, self.cv, self.validation, self.random_state)
+            stage = partial(step, total=n_stages(len(folds)))      # the count, now that the folds are known
+            self.cv_results_, oofs = compare_models({k: self._new_model(k) for k in kinds}, X, y, numeric, folds,
+                                                    stage)
+            self.model_kind_ = str(self.cv_results_["roc_auc"].idxmax())
+            stage(f"calibrated {self.model_kind_} on all {len(y):,} leads")
+            self.model_ = self._new_model(self.model_kind_).fit(X, y, numeric, oofs[self.model_kind_], periods)
+            held = np.isfinite(oofs[self.model_kind_])
+            # one level for all folds, as for new leads: the periods' own levels would flatter evaluate()
+            oof_p = self.model_.calibrator_.transform(oofs[self.model_kind_][held])
+            self.oof_ = pd.DataFrame({"probability": oof_p, "converted": y[held]},
+                                     index=leads["lead_id"].to_numpy()[held])
+            self.oof_.index.name = "lead_id"
+            if events is not None:
+                src = np.asarray(self.encoder_.feature_source_, dtype=object)
+                self.attribute_mask_ = np.isin(src, self.attributes_ + self.date_features_)
+                m = self.attribute_mask_
+                self.fit_model_ = self._sub_model(X[:, m], y, numeric[m], folds, periods, stage, "fit sub-score")
+                self.engagement_model_ = self._sub_model(X[:, ~m], y, numeric[~m], folds, periods, stage,
+                                                         "engagement sub-score")
+            self.grade_cutoffs_ = grade_cutoffs(self.grade_by, thr, self.base_rate_, oof_p)
         return self
 
     def _new_model(self, kind):
         return CalibratedModel(kind=kind, C=self.C, xgb_params=self.xgb_params, calibration=self.calibration,
                                random_state=self.random_state)
 
-    def _sub_model(self, X, y, numeric, folds, periods):
+    def _sub_model(self, X, y, numeric, folds, periods, stage, name):
         if X.shape[1] == 0:
             return None
         cm = self._new_model(self.model_kind_)
-        oof, _, _ = cm.oof_predict(X, y, numeric, folds)
+        oof, _, _ = cm.oof_predict(X, y, numeric, folds, lambda fold: stage(f"{name}, {fold}"))
+        stage(f"{name} on all {len(y):,} leads")
         return cm.fit(X, y, numeric, oof, periods)
 
     def _fit_fallback(self, leads, events, y, thr, as_of, event_columns, n_pos, n_neg):
