@@ -35,7 +35,7 @@ def _train_survival(args):
 
     tx = read_transactions(args)
     as_of = as_of_arg(args.as_of, tx)
-    model = TimeToChurnModel().fit(tx, as_of)
+    model = TimeToChurnModel(verbose=not args.quiet).fit(tx, as_of)
     return model, f"{len(model.features_):,} active customers as of {as_of.date()} (snapshots {model.training_cutoffs_})"
 
 
@@ -56,7 +56,8 @@ def _train_retention(args):
 
     tx = read_transactions(args)
     as_of = as_of_arg(args.as_of, tx)
-    model = RetentionPlanner(horizon_days=args.churn_horizon_days, value_horizon_days=args.horizon_days).fit(tx, as_of)
+    model = RetentionPlanner(horizon_days=args.churn_horizon_days, value_horizon_days=args.horizon_days,
+                             verbose=not args.quiet).fit(tx, as_of)
     return model, f"{len(model.scores_):,} active customers as of {as_of.date()}"
 
 

@@ -70,7 +70,12 @@ class _OneLineWarnings:
         text = " ".join(str(message).split())
         if text not in self.seen:
             self.seen.add(text)
-            print(f"crmml: warning: {text}", file=sys.stderr if file is None else file)
+            out = sys.stderr if file is None else file
+            bars = sys.modules.get("tqdm.std")     # loaded once a progress bar (crmml train) has been drawn
+            if bars is None:
+                print(f"crmml: warning: {text}", file=out)
+            else:                                  # a line of its own: the open bars are cleared and redrawn below
+                bars.tqdm.write(f"crmml: warning: {text}", file=out)
 
 
 #: set by the SIGTERM / Ctrl-C handler: an exception raised by a signal handler is swallowed when the signal

@@ -11,7 +11,8 @@ User mistakes (a missing file, a bad ``--map``, data that does not fit the
 schema, a model file that fails its checks) and any other failure print one line
 ``crmml: error: ...`` on stderr and exit with status 2; ``--debug`` shows the
 traceback instead. Warnings print as one line ``crmml: warning: ...``. ``--debug`` and
-``--quiet`` go before or after the subcommand; ``crmml --version`` prints the version.
+``--quiet`` go before or after the subcommand; ``crmml --version`` prints the version. Progress lines, and in
+``train`` the fitting model's progress bar (tqdm), go to stderr unless ``--quiet``; stdout stays empty.
 
 Input files (``--sep``, ``--encoding`` for CSV) are checked as a whole: every row that does
 not fit the schema is reported in one run, grouped by column and problem with its file line
@@ -56,7 +57,7 @@ def _train_segments(args):
         if args.method == "clusters":
             from crmml.segmentation import CustomerClusterer
 
-            model = CustomerClusterer(random_state=0).fit(rfm)
+            model = CustomerClusterer(random_state=0, verbose=not args.quiet).fit(rfm)
         else:
             model = RFMSegmenter().fit(rfm)
     return model, f"{len(rfm):,} customers as of {as_of.date()}"
@@ -91,7 +92,7 @@ def _train_leads(args):
         raise UserError(f"--exclude {','.join(unknown)}: no such column in {args.input} (after --map); its "
                         f"columns are {', '.join(map(str, leads.columns))}")
     with step(args.say, f"fitting LeadScorer on {len(leads):,} leads (validated, then calibrated)"):
-        model = LeadScorer(exclude=args.exclude or None, random_state=0).fit(leads)
+        model = LeadScorer(exclude=args.exclude or None, random_state=0, verbose=not args.quiet).fit(leads)
     return model, f"{len(leads):,} leads, model {model.model_kind_}, validation {model.validation_.split(':')[0]}"
 
 
@@ -142,7 +143,7 @@ def _train_churn(args):
         raise UserError(f"no churn labels can be built at {cutoff.date()} (horizon {args.churn_horizon_days} "
                         "days): the data needs customers active before it and both outcomes after it.")
     with step(args.say, f"fitting ChurnModel on {len(y):,} customers"):
-        model = ChurnModel(random_state=0).fit(X, y.to_numpy())
+        model = ChurnModel(random_state=0, verbose=not args.quiet).fit(X, y.to_numpy())
     return model, (f"{len(y):,} at-risk customers at {cutoff.date()} (churn rate {y.mean():.1%}, "
                    f"horizon {args.churn_horizon_days} days)")
 
@@ -201,7 +202,9 @@ def _cmd_train(args, say):
     args.exclude = [c.strip() for spec in args.exclude for c in spec.split(",") if c.strip()]
     if args.exclude and args.kind != "leads":
         raise UserError(f"--exclude works with 'train leads' only (got 'train {args.kind}')")
-    model, what = TASKS[args.kind][1](args)
+    model, what = TASKS[args.kind][1](args)        # with progress bars on stderr unless --quiet
+    if model.get_params().get("verbose"):
+        model.set_params(verbose=False)            # the bars were this run's: the saved file is the same with --quiet
     with atomic_path(target) as tmp:
         save(model, tmp, format=fmt, key=model_key(args.key))
         args.rejected.write()
