@@ -423,3 +423,32 @@ def test_a_warning_repeated_by_every_batch_prints_once(tmp_path, their_tx, capsy
                  str(tmp_path / "s.csv"), "--map", *MAP, "--as-of", "2024-06-01", "--batch", "1"]) == 0
     lines = [line for line in capsys.readouterr().err.splitlines() if "only returns" in line]
     assert len(lines) == 1 and lines[0].startswith("crmml: warning: rfm_table: 1 customers")
+
+
+def test_churn_channel_features_are_spelt_from_rows_before_as_of(tmp_path, their_tx, monkeypatch):
+    """Point in time: the spelling of a model's channel columns came from every row of the input, so one purchase
+    spelt 'Online' after --as-of (the slug of the model's 'online') made every customer's online share 0. Now the
+    features (and scores) equal those of the input cut at --as-of."""
+    from crmml.churn import ChurnModel
+
+    path, crm = their_tx
+    tx = pd.read_csv(path).assign(channel=crm.transactions["channel"].astype(str).to_numpy())
+    assert "online" in set(tx["channel"])
+    model, as_of = tmp_path / "churn.zip", "2024-06-01"
+    tx.to_csv(tmp_path / "train.csv", index=False)
+    assert main(["--quiet", "train", "churn", "--input", str(tmp_path / "train.csv"), "--model", str(model),
+                 "--map", *MAP, "--as-of", as_of, "--churn-horizon-days", "60"]) == 0
+    cut = tx[pd.to_datetime(tx["InvoiceDate"]) < pd.Timestamp(as_of)]
+    late = tx.iloc[[0]].assign(InvoiceDate="2024-06-04 10:00:00", channel="Online")
+    seen, outs = [], []
+    real = ChurnModel.predict_risk
+    monkeypatch.setattr(ChurnModel, "predict_risk", lambda self, X: seen.append(X) or real(self, X))
+    for name, frame in (("cut", cut), ("late", pd.concat([tx, late]))):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        out = tmp_path / f"{name}.parquet"
+        assert main(["--quiet", "score", "--model", str(model), "--input", str(tmp_path / f"{name}.csv"),
+                     "--output", str(out), "--map", *MAP, "--as-of", as_of]) == 0
+        outs.append(pd.read_parquet(out))
+    assert seen[0].filter(like="channel_online_share").gt(0).any().all()
+    pd.testing.assert_frame_equal(seen[1], seen[0], check_exact=True)
+    pd.testing.assert_frame_equal(outs[1], outs[0], check_exact=True)

@@ -155,7 +155,9 @@ def _score_churn(model, tx, as_of, args):
     # the trees read float32: features stored as float32 give the same scores with half the memory (the
     # recency-frequency baseline and the printed values of --reasons read float64)
     dtype = "float64" if args.reasons or model._uses_baseline() else "float32"
-    X = build_features(tx, as_of, channels=model_channels(model.feature_names_in_, tx), n_jobs=args.n_jobs,
+    # the spelling of the model's channels from the rows before as_of (a later 'Online' must not rename 'online')
+    before = tx.loc[tx["timestamp"].to_numpy() < as_of.to_datetime64(), [c for c in ("channel",) if c in tx]]
+    X = build_features(tx, as_of, channels=model_channels(model.feature_names_in_, before), n_jobs=args.n_jobs,
                        dtype=dtype)
     X = scoring_frame(X, model.feature_names_in_, hint="score it from Python or with crmml.spark.score, which "
                       "take customers= and events=")
