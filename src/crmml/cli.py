@@ -34,6 +34,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from crmml._cli_decisions import DECISION_TASKS, add_decision_parsers, add_score_options, cmd_prioritise, read_features
@@ -156,7 +157,12 @@ def _score_churn(model, tx, as_of, args):
     # recency-frequency baseline and the printed values of --reasons read float64)
     dtype = "float64" if args.reasons or model._uses_baseline() else "float32"
     # the spelling of the model's channels from the rows before as_of (a later 'Online' must not rename 'online')
-    before = tx.loc[tx["timestamp"].to_numpy() < as_of.to_datetime64(), [c for c in ("channel",) if c in tx]]
+    before = pd.DataFrame()
+    if "channel" in tx.columns:
+        codes, values = pd.factorize(tx["channel"])
+        seen = np.zeros(len(values), dtype=bool)
+        seen[codes[(codes >= 0) & (tx["timestamp"].to_numpy() < as_of.to_datetime64())]] = True
+        before = pd.DataFrame({"channel": pd.Series(np.asarray(values)[seen], dtype=object)})
     X = build_features(tx, as_of, channels=model_channels(model.feature_names_in_, before), n_jobs=args.n_jobs,
                        dtype=dtype)
     X = scoring_frame(X, model.feature_names_in_, hint="score it from Python or with crmml.spark.score, which "
