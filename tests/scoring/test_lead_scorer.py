@@ -110,9 +110,10 @@ def test_unseen_categories_missing_optional_and_extra_columns(syn, fitted):
 def test_optional_and_exclude(syn):
     leads, _, _ = syn
     with pytest.warns(LeakageWarning, match=r"exclude= names \['nope'\] are not columns of the leads, so they "
-                                            r"exclude nothing; check their spelling"):
+                                            r"exclude nothing; check their spelling") as caught:
         s = LeadScorer(model="logistic", cv=2, exclude=["has_budget", "nope"], optional=["seniority"],
                        random_state=0).fit(leads)
+    assert {w.filename for w in caught if "exclude=" in str(w.message)} == {__file__}    # the line calling fit
     assert "has_budget" not in s.attributes_ and "seniority" not in s.required_
     out = s.score_leads(leads.drop(columns=["has_budget", "seniority"]).head(10))
     assert out["probability"].notna().all()

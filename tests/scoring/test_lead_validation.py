@@ -121,6 +121,7 @@ def test_leakage_screen_names_the_leaking_column_and_not_an_identifier():
         s = LeadScorer(model="logistic", cv=3, random_state=0).fit(leads)
     leak = [str(w.message) for w in caught if w.category is LeakageWarning]
     assert len(leak) == 2, leak
+    assert {w.filename for w in caught if w.category is LeakageWarning} == {__file__}    # the line calling fit
     assert "'call_seconds' alone separates" in leak[0] and "exclude=['call_seconds']" in leak[0]
     assert "'closed_at' is after created_at for 2000 of 2000 leads" in leak[1]
     assert s.leakage_.loc["call_seconds", "suspect"] and not s.leakage_.loc["email", "suspect"]

@@ -190,7 +190,7 @@ def leakage_screen(leads: pd.DataFrame, X_df: pd.DataFrame, y: np.ndarray, exclu
         warnings.warn(f"{owner}: the column {c!r} alone separates converted from other leads almost perfectly "
                       f"(ROC-AUC {a:.3f}); it is probably recorded after the outcome (a stage, a close date, "
                       f"a call duration). If it is not known when a lead is scored, refit with exclude=[{c!r}] "
-                      f"(crmml train leads --exclude {c}).", LeakageWarning, stacklevel=4)
+                      f"(crmml train leads --exclude {c}).", LeakageWarning, stacklevel=3)
     t = lead_times(leads)
     skip = {"created_at", "score_time", *(exclude or ())}
     if t is not None:
@@ -206,7 +206,7 @@ def leakage_screen(leads: pd.DataFrame, X_df: pd.DataFrame, y: np.ndarray, exclu
                               "the file holds information recorded after the leads were created. It is not "
                               "used as a feature; check that every other column is known when a lead is "
                               "scored, and exclude the ones that are not (exclude=[...]).",
-                              LeakageWarning, stacklevel=4)
+                              LeakageWarning, stacklevel=3)
     return table
 
 
@@ -228,4 +228,4 @@ def warn_unknown_excluded(exclude, columns, owner: str = "LeadScorer.fit") -> No
     if unknown:
         warnings.warn(f"{owner}: exclude= names {unknown[:10]} are not columns of the leads, so they exclude "
                       f"nothing; check their spelling (columns: {list(columns)[:20]}).", LeakageWarning,
-                      stacklevel=4)
+                      stacklevel=3)
