@@ -275,3 +275,24 @@ def test_columns_that_are_no_feature_are_named_at_fit(syn):
     rules = RuleLeadScorer(rules=[{"name": "recent", "condition": "last_contact_date > '2024-01-01'", "points": 1}])
     got = rules.fit(extra).score_leads(extra)["score"].to_numpy()
     np.testing.assert_array_equal(got, np.where(extra["last_contact_date"] > "2024-01-01", 100, 0))
+
+
+def test_dates_read_as_text_are_no_feature_either(syn):
+    """A date column read from a CSV is text: it was one-hot encoded as categories (each date a rare level, and
+    never the same level for a later lead). It is now named at fit like a date column; text that is not all dates
+    (codes, a few date-like values) stays a feature."""
+    from crmml.exceptions import DroppedCustomersWarning
+
+    leads, _, _ = syn
+    days = pd.to_timedelta(np.arange(len(leads)) % 40, unit="D")
+    text = leads.assign(last_contact=(leads["created_at"] - days).dt.strftime("%Y-%m-%d"),
+                        visit=(leads["created_at"] - days).dt.strftime("%d/%m/%Y %H:%M"),
+                        plan=np.where(np.arange(len(leads)) % 2, "basic", "pro"),
+                        code=np.where(np.arange(len(leads)) % 3, "2024-01-01", "none"))
+    with pytest.warns(DroppedCustomersWarning) as caught:
+        s = LeadScorer(model="logistic", cv=2, random_state=0).fit(text)
+    msg = [str(w.message) for w in caught if w.category is DroppedCustomersWarning]
+    assert len(msg) == 1 and "'last_contact' (dates as text), 'visit' (dates as text)" in msg[0], msg
+    assert {"plan", "code"} <= set(s.attributes_) and not {"last_contact", "visit"} & set(s.attributes_)
+    plain = LeadScorer(model="logistic", cv=2, random_state=0).fit(text.drop(columns=["last_contact", "visit"]))
+    pd.testing.assert_frame_equal(s.score_leads(text), plain.score_leads(text), check_exact=True)

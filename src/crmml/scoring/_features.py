@@ -15,7 +15,7 @@ from crmml._utils import check_as_of, numeric_values
 from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import SchemaError, validate_events
 
-__all__ = ["lead_event_features", "resolve_score_time", "event_types_before", "attribute_kind",
+__all__ = ["lead_event_features", "resolve_score_time", "event_types_before", "attribute_kind", "dates_as_text",
            "attribute_columns"]
 
 #: Columns of a leads frame that are never attributes.
@@ -169,11 +169,30 @@ def attribute_kind(dtype) -> str | None:
     return None
 
 
+#: Text that is a date (ISO ``2024-01-05``, ``2024-01-05 10:30[:00]``, ``T``/zone suffixes; ``05/01/2024``).
+_DATE_TEXT = (r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+              r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def dates_as_text(s: pd.Series) -> bool:
+    """True for a text column whose distinct values (at most 1,000 read) are dates, 95% or more of them (a CSV's
+    dates: a date column read from a file is text).
+
+    >>> dates_as_text(pd.Series(["2024-01-05", "2024-02-11 10:30", None])), dates_as_text(pd.Series(["A", "B"]))
+    (True, False)
+    """
+    if attribute_kind(s.dtype) != "categorical":
+        return False
+    values = pd.Series(pd.unique(s.dropna().to_numpy(dtype=object))[:1000], dtype=object)
+    text = values[values.map(type) == str].str.strip()
+    return bool(len(text) > 0 and len(text) == len(values) and text.str.fullmatch(_DATE_TEXT).mean() >= 0.95)
+
+
 def attribute_columns(leads: pd.DataFrame, exclude=(), owner: str = "LeadScorer.fit") -> list:
     """The attribute columns of ``leads``: every column but :data:`RESERVED` and ``exclude`` that
-    :func:`attribute_kind` can encode.
+    :func:`attribute_kind` can encode and that does not hold dates as text (:func:`dates_as_text`).
 
-    The other columns (a ``last_contact_date``, a duration) are left out with a
+    The other columns (a ``last_contact_date``, as dates or as a CSV's date text, a duration) are left out with a
     :class:`~crmml.exceptions.DroppedCustomersWarning` naming them, their dtypes and the fix: derive a number
     known when the lead is scored (days from the date to ``created_at``), or ``exclude=`` them.
 
@@ -188,10 +207,11 @@ def attribute_columns(leads: pd.DataFrame, exclude=(), owner: str = "LeadScorer.
     """
     skip = set(RESERVED) | set(exclude or ())
     candidates = [c for c in leads.columns if c not in skip]
-    ignored = [c for c in candidates if attribute_kind(leads[c].dtype) is None]
+    ignored = [c for c in candidates if attribute_kind(leads[c].dtype) is None or dates_as_text(leads[c])]
     if ignored:
         what = "columns of the leads are not features" if len(ignored) > 1 else "column of the leads is not a feature"
-        names = ", ".join(f"{c!r} ({leads[c].dtype})" for c in ignored[:10]) + (", ..." if len(ignored) > 10 else "")
+        kind = {c: "dates as text" if attribute_kind(leads[c].dtype) else str(leads[c].dtype) for c in ignored}
+        names = ", ".join(f"{c!r} ({kind[c]})" for c in ignored[:10]) + (", ..." if len(ignored) > 10 else "")
         warnings.warn(f"{owner}: {len(ignored)} {what} (a model reads numbers, booleans and text, not dates, "
                       f"durations or other values): {names}. If one matters, derive a number known when a lead "
                       "is scored (e.g. the days from the date to created_at) and pass that column; "
