@@ -5,6 +5,7 @@ pandas' ``DataFrame.eval`` appears here only as a test oracle; crmml's source ne
 
 from __future__ import annotations
 
+import re
 import string
 import subprocess
 import sys
@@ -224,12 +225,20 @@ _cond = st.recursive(_cmp, _cond_ext, max_leaves=4)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(_cond)
 def test_random_safe_expressions_equal_pandas(expr):
+    # a negated integer zero: pandas < 3 (numexpr) reads "-0" as the float -0.0, so x / (-0) is -inf there and +inf
+    # in Python, pandas 3 and crmml (test_negated_integer_zero_is_zero); the lower-bounds job runs pandas 2.2
+    assume(not re.search(r"-\s*\(*\s*0(?![.\d])", expr))
     try:
         want = NUMS.eval(expr)
     except (ZeroDivisionError, OverflowError, ValueError, TypeError):
         assume(False)  # pandas refuses some constant-only arithmetic (e.g. 1 // 0); crmml folds it in float64
     assert isinstance(want, pd.Series) and want.dtype == bool
     assert parse_condition(expr).evaluate(NUMS).tolist() == want.tolist(), expr
+
+
+def test_negated_integer_zero_is_zero():
+    """Python's rule (-0 is the integer 0): a / (-0) is a / 0, whichever pandas is installed."""
+    assert parse_condition("a / (-0) == a / 0").evaluate(NUMS[NUMS["a"] != 0].dropna()).all()
 
 
 _alphabet = string.ascii_letters[:8] + string.digits + " ()[]{}.,:;'\"`@&|~!=<>+-*/%^_\\#\n\x00é"
