@@ -34,7 +34,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from crmml._cli_decisions import DECISION_TASKS, add_decision_parsers, add_score_options, cmd_prioritise, read_features
@@ -151,18 +150,14 @@ def _train_churn(args):
 
 def _score_churn(model, tx, as_of, args):
     from crmml.features import build_features
-    from crmml.features._registry import model_channels, scoring_frame
+    from crmml.features._registry import model_channels, scoring_frame, values_before
 
     # the trees read float32: features stored as float32 give the same scores with half the memory (the
     # recency-frequency baseline and the printed values of --reasons read float64)
     dtype = "float64" if args.reasons or model._uses_baseline() else "float32"
     # the spelling of the model's channels from the rows before as_of (a later 'Online' must not rename 'online')
-    before = pd.DataFrame()
-    if "channel" in tx.columns:
-        codes, values = pd.factorize(tx["channel"])
-        seen = np.zeros(len(values), dtype=bool)
-        seen[codes[(codes >= 0) & (tx["timestamp"].to_numpy() < as_of.to_datetime64())]] = True
-        before = pd.DataFrame({"channel": pd.Series(np.asarray(values)[seen], dtype=object)})
+    before = pd.DataFrame({"channel": pd.Series(values_before(tx, "channel", as_of), dtype=object)}) \
+        if "channel" in tx.columns else pd.DataFrame()
     X = build_features(tx, as_of, channels=model_channels(model.feature_names_in_, before), n_jobs=args.n_jobs,
                        dtype=dtype)
     X = scoring_frame(X, model.feature_names_in_, hint="score it from Python or with crmml.spark.score, which "

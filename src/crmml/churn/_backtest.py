@@ -15,6 +15,7 @@ from crmml.churn._model import ChurnModel
 from crmml.evaluation import brier, capture_rate_at, lift_at, pr_auc, roc_auc
 from crmml.features import DEFAULT_WINDOWS, compute_features
 from crmml.features._build import _check_windows
+from crmml.features._registry import values_before
 from crmml.schema import map_frames, validate_customers, validate_events, validate_transactions
 
 __all__ = ["BacktestResult", "backtest", "make_churn_snapshot"]
@@ -26,10 +27,7 @@ def _values_present(frame, col, before: pd.Timestamp):
     if frame is None or col not in frame.columns:
         return None
     s = frame[col]
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        values = s.cat.categories
-    else:
-        values = s[frame["timestamp"].to_numpy() < before.to_datetime64()].dropna().unique()
+    values = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else values_before(frame, col, before)
     return tuple(sorted({str(v) for v in values}))
 
 
