@@ -206,3 +206,23 @@ def test_forward_calibration_takes_its_slope_within_periods():
     by_period = cal.transform(s, periods=period)
     for k in (0, 1):
         assert by_period[period == k].mean() == pytest.approx(y[period == k].mean(), abs=0.01)
+
+
+def _level_rates_reference(s, y, min_count):
+    """The leakage screen's category scoring written with pandas text maps (its implementation before 2026-12-08)."""
+    v = s.astype(object).where(s.notna(), "__missing__").astype(str)
+    counts = v.value_counts()
+    v = v.where(v.map(counts).to_numpy() >= min_count, "__other__")
+    return v.map(pd.Series(y, index=v.index).groupby(v).mean()).to_numpy(dtype=float)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_leakage_screen_scores_categories_as_the_text_map_did(seed):
+    from crmml.scoring._validation import _level_rates
+
+    rng = np.random.default_rng(seed)
+    pool = np.array(["a", "b", "c", "__other__", "__missing__", "1", 1, 2.0, None, np.nan, True], dtype=object)
+    s = pd.Series(pool[rng.integers(0, len(pool), 500)], index=rng.permutation(500) + 7)   # an index not 0..n-1
+    y = rng.integers(0, 2, 500)
+    for min_count in (1, 5, 40, 1000):
+        np.testing.assert_array_equal(_level_rates(s, y, min_count), _level_rates_reference(s, y, min_count))
