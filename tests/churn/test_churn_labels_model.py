@@ -169,3 +169,31 @@ def test_labels_from_returns_only_warn():
     with pytest.warns(DroppedCustomersWarning, match=r"None of the 6 rows in the look-back window before as_of is a "
                                                      r"purchase .* are sales recorded as negative amounts\?"):
         assert make_churn_labels(TX.assign(amount=-TX["amount"].abs()), "2024-04-01").empty
+
+
+@pytest.mark.parametrize("as_of", ["2030-01-01", "2025-06-02"])
+def test_labels_with_no_row_in_the_look_back_window_warn(as_of):
+    # degenerate-inputs sweep: a cut-off years after the data (or a log whose last purchase is older than the
+    # look-back) gave empty labels without a word; make_churn_snapshot and lost_value share them
+    from crmml.decisions import lost_value
+    from crmml.exceptions import DroppedCustomersWarning
+
+    for call in (lambda: make_churn_labels(TX, as_of), lambda: make_churn_snapshot(TX, as_of)[1],
+                 lambda: lost_value(TX, as_of)):
+        with pytest.warns(DroppedCustomersWarning, match=rf"None of the transactions before as_of \({as_of}\) lies "
+                                                         r"in the look-back window \(the 365 days before it\), so no "
+                                                         r"customer is at risk and the labels are empty"):
+            assert len(call()) == 0
+
+
+@pytest.mark.parametrize("as_of, match", [("2030-01-01", "None of the transactions before as_of"),
+                                          ("2024-04-01", "None of the 6 rows in the look-back window")])
+def test_time_to_event_warns_as_the_labels_when_nobody_is_at_risk(as_of, match):
+    # degenerate-inputs sweep: make_time_to_event (the labels' population) was empty without a word
+    from crmml.churn import make_time_to_event
+    from crmml.exceptions import DroppedCustomersWarning
+
+    tx = TX.assign(amount=-TX["amount"].abs()) if as_of == "2024-04-01" else TX
+    with pytest.warns(DroppedCustomersWarning, match=match) as caught:
+        assert make_time_to_event(tx, as_of, end="2031-01-01").empty
+    assert {w.filename for w in caught if w.category is DroppedCustomersWarning} == {__file__}

@@ -104,12 +104,13 @@ def test_build_features_counts_events_without_a_type(spark, sdf):
 
 
 def test_make_churn_labels_warns_as_the_pandas_api(spark):
-    """Before: the look-back window holding only returns and a cut-off before the data were silent on Spark."""
+    """Before: the look-back window holding only returns and a cut-off before the data were silent on Spark; a
+    cut-off years after the data (no row in the look-back window) warns on both."""
     from crmml import spark as cs
     from crmml.churn import make_churn_labels
 
     only_returns = _tx(0).assign(amount=lambda d: -d["amount"])
-    for tx, as_of in [(only_returns, AS_OF), (_tx(), "2023-06-01"), (_tx(), "2024-02-01")]:
+    for tx, as_of in [(only_returns, AS_OF), (_tx(), "2023-06-01"), (_tx(), "2024-02-01"), (_tx(), "2030-01-01")]:
         s = cs.to_spark(spark, tx)
         got = _same(lambda: cs.to_pandas(cs.make_churn_labels(s, as_of, n_buckets=4)),
                     lambda: make_churn_labels(cs.to_pandas(s), as_of))

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from crmml._time import shift_days, warn_if_before_data
+from crmml._time import _short, shift_days, warn_if_before_data
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number
 from crmml.exceptions import DroppedCustomersWarning
 from crmml.schema import validate_transactions
@@ -51,7 +51,8 @@ def make_churn_labels(transactions, as_of, horizon_days: int = 45, *, lookback_d
         When the data end before ``as_of + horizon_days``: labels are then not
         fully observed (customers look churned because the log stops).
     DroppedCustomersWarning
-        When the look-back window holds rows but none is a purchase (only returns): the labels are empty.
+        When the look-back window holds rows but none is a purchase (only returns), or holds no row while earlier
+        rows exist (``as_of`` long after the data): the labels are empty.
 
     Examples
     --------
@@ -85,6 +86,26 @@ def warn_no_purchase_in_window(n_window: int, *, stacklevel: int = 2) -> None:
                   "negative amounts?", DroppedCustomersWarning, stacklevel=stacklevel)
 
 
+def warn_no_row_in_window(as_of: pd.Timestamp, lookback_days: int, *, stacklevel: int = 2) -> None:
+    """Rows before ``as_of`` but none in its look-back window (a cut-off years after the data): nobody is at risk."""
+    warnings.warn(f"None of the transactions before as_of ({_short(as_of)}) lies in the look-back window (the "
+                  f"{lookback_days} days before it), so no customer is at risk and the labels are empty; use a "
+                  "cut-off within the data or a longer lookback_days.", DroppedCustomersWarning, stacklevel=stacklevel)
+
+
+def look_back_window(t: np.ndarray, buy: np.ndarray, as_of: pd.Timestamp, lookback_days: int, *, warn: bool = True,
+                     stacklevel: int = 2) -> np.ndarray:
+    """Rows (``t``: ``datetime64[ns]``) in ``[as_of - lookback_days, as_of)``, where a purchase (``buy``) makes a
+    customer at risk; with ``warn``, why nobody is when rows exist: only returns there, or no row there at all."""
+    a = as_of.to_datetime64()
+    window = (t < a) & (t >= shift_days(as_of, -lookback_days).to_datetime64())
+    if warn and window.any() and not (buy & window).any():
+        warn_no_purchase_in_window(int(window.sum()), stacklevel=stacklevel + 1)
+    if warn and not window.any() and (t < a).any():
+        warn_no_row_in_window(as_of, lookback_days, stacklevel=stacklevel + 1)
+    return window
+
+
 def churn_labels(tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int, lookback_days: int,
                  warn: bool = True) -> pd.DataFrame:
     """:func:`make_churn_labels` on validated transactions."""
@@ -97,10 +118,7 @@ def churn_labels(tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int, lookb
     if warn:
         warn_if_before_data(as_of, t, stacklevel=4)
     ids = tx["customer_id"].to_numpy()
-    window = (t < a) & (t >= shift_days(as_of, -lookback_days).to_datetime64())
-    past = buy & window
-    if warn and window.any() and not past.any():
-        warn_no_purchase_in_window(int(window.sum()), stacklevel=4)
+    past = buy & look_back_window(t, buy, as_of, lookback_days, warn=warn, stacklevel=4)
     last = pd.Series(t[past], index=ids[past]).groupby(level=0).max()
     fut = buy & (t >= a) & (t < end)
     n_future = pd.Series(1, index=ids[fut]).groupby(level=0).sum().reindex(last.index, fill_value=0)

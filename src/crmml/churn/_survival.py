@@ -13,6 +13,7 @@ from crmml._utils._state import check_str_list, fitted_attrs
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.churn._backtest import feature_columns
 from crmml.churn._encode import category_floats, text_categories
+from crmml.churn._labels import look_back_window
 from crmml.churn._loaded import check_categories
 from crmml.features import DEFAULT_WINDOWS, compute_features
 from crmml.features._build import _check_windows
@@ -49,7 +50,9 @@ def make_time_to_event(transactions, as_of, *, end=None, max_days: int = 180, lo
     a purchase is a row with ``amount >= 0`` or a missing amount. ``event`` is 1 when the next purchase
     is seen before ``min(end, as_of + max_days)`` (``end`` defaults to the day after the last
     transaction), else 0 with ``duration_days`` the follow-up. So ``churned`` at horizon ``h`` is
-    ``duration_days >= h`` for every customer followed for ``h`` days.
+    ``duration_days >= h`` for every customer followed for ``h`` days. When nobody is at risk although rows
+    exist (only returns in the look-back window, or no row in it), a ``DroppedCustomersWarning`` says so, as
+    :func:`make_churn_labels` does.
 
     Examples
     --------
@@ -68,6 +71,8 @@ def make_time_to_event(transactions, as_of, *, end=None, max_days: int = 180, lo
     if end <= as_of:
         raise ValueError(f"{owner}: end ({end}) must be after as_of ({as_of}); nothing can be observed.")
     warn_if_before_data(as_of, tx["timestamp"])
+    buy = ~(tx["amount"].to_numpy(dtype=np.float64, na_value=np.nan) < 0)
+    look_back_window(tx["timestamp"].to_numpy("datetime64[ns]"), buy, as_of, lookback_days, stacklevel=3)
     return _time_to_event(tx, as_of, end, lookback_days, max_days)
 
 

@@ -315,7 +315,7 @@ def _label_checks(tx, as_of, lookback_days):
 def make_churn_labels(transactions, as_of, horizon_days=45, *, lookback_days=365, columns=None, n_buckets=None):
     """:func:`crmml.churn.make_churn_labels` on a Spark DataFrame (``churned``, ``last_purchase``,
     ``purchases_in_horizon``); warns on the driver, as the pandas API does, when the data end early, when
-    ``as_of`` is on or before the first row, or when the look-back window holds only returns.
+    ``as_of`` is on or before the first row, or when the look-back window holds only returns or no row.
 
     Examples
     --------
@@ -327,7 +327,7 @@ def make_churn_labels(transactions, as_of, horizon_days=45, *, lookback_days=365
     >>> to_pandas(lab, index="customer_id")["churned"].tolist()
     [0, 1]
     """
-    from crmml.churn._labels import warn_labels_end, warn_no_purchase_in_window
+    from crmml.churn._labels import warn_labels_end, warn_no_purchase_in_window, warn_no_row_in_window
 
     owner = "make_churn_labels"
     as_of = check_as_of(as_of, owner)
@@ -346,6 +346,8 @@ def make_churn_labels(transactions, as_of, horizon_days=45, *, lookback_days=365
         warn_before_first(as_of, first, n_rows, stacklevel=2)
     if n_window and not n_bought:
         warn_no_purchase_in_window(n_window, stacklevel=2)
+    if not n_window and first is not None and first < as_of:
+        warn_no_row_in_window(as_of, lookback_days, stacklevel=2)
     cols = {"churned": "int64", "last_purchase": "datetime64[ns]", "purchases_in_horizon": "int64"}
     return _tx_table(owner, tx, as_of, _labels_part, cols, n_buckets, horizon_days=int(horizon_days),
                      lookback_days=int(lookback_days))
