@@ -161,3 +161,16 @@ def test_evaluate_refuses_a_model_that_is_not_an_estimator():
     with pytest.raises(ValueError, match=r"The 'model' parameter of evaluate_recommendations must be an estimator "
                                          r"with fit and recommend. Got 'nbo' instead"):
         evaluate_recommendations("nbo", _toy(), "2024-02-01")
+
+
+@pytest.mark.parametrize("as_of", ["2024-03-10", "2024-01-01 12:00"])
+def test_popularity_baseline_with_nothing_bought_in_its_window_warns(as_of):
+    # degenerate-inputs sweep: a window of returns only fitted an empty list for everyone without a word
+    from crmml.exceptions import InsufficientDataWarning
+
+    tx = _toy().assign(amount=-5.0) if as_of.endswith("12:00") else _toy()
+    with pytest.warns(InsufficientDataWarning, match=r"PopularityBaseline.fit: no purchase \(a row with amount >= "
+                                                     r"0\) in the 30 days before as_of .* every list recommend "
+                                                     r"returns is empty"):
+        b = PopularityBaseline().fit(tx, as_of=as_of)
+    assert b.recommend([1], k=3).empty

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -9,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import MAX_K, MAX_WINDOW_DAYS, check_as_of, check_number, history_before
 from crmml._utils._state import check_codes, fitted_attrs
+from crmml.exceptions import InsufficientDataWarning
 from crmml.recommend._ids import customer_ids_like
 from crmml.recommend._matrices import purchase_rows
 from crmml.recommend._ranking import ranks, recommendation_frame
@@ -77,6 +80,10 @@ class PopularityBaseline(BaseEstimator):
         check_number(self.window_days, "window_days", "PopularityBaseline", low=1, high=MAX_WINDOW_DAYS)
         tx, as_of = _prepare(transactions, products, as_of, "PopularityBaseline", columns)
         self.popular_ = _popular(tx, as_of, self.window_days)
+        if self.popular_.empty:
+            warnings.warn(f"PopularityBaseline.fit: no purchase (a row with amount >= 0) in the {self.window_days} "
+                          f"days before as_of ({as_of}), so every list recommend returns is empty; use a cut-off "
+                          "within the data or a longer window_days.", InsufficientDataWarning, stacklevel=2)
         self.bought_ = (tx[["customer_id", "product_id"]].drop_duplicates().reset_index(drop=True)
                         if self.exclude_bought else None)
         self.as_of_ = as_of.isoformat()
@@ -188,6 +195,10 @@ class PastPurchasesBaseline(BaseEstimator):
         self.history_ = g[["customer_id", "product_id", "n"]].reset_index(drop=True)
         self.customers_ = pd.Index(pd.unique(tx["customer_id"]), name="customer_id")
         self.popular_ = _popular(tx, as_of, self.window_days)
+        if self.popular_.empty:
+            warnings.warn(f"PopularityBaseline.fit: no purchase (a row with amount >= 0) in the {self.window_days} "
+                          f"days before as_of ({as_of}), so every list recommend returns is empty; use a cut-off "
+                          "within the data or a longer window_days.", InsufficientDataWarning, stacklevel=2)
         self.as_of_ = as_of.isoformat()
         return self
 
