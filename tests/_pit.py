@@ -13,10 +13,10 @@ AS_OF = pd.Timestamp("2024-06-01")
 NEW = 900_001                      # ids of customers, products and leads that exist only in the hostile rows
 
 
-def small_crm():
+def small_crm(n_customers=160, n_leads=400):
     from crmml.datasets import make_synthetic_crm
 
-    c = make_synthetic_crm(n_customers=160, seed=11, n_leads=400)
+    c = make_synthetic_crm(n_customers=n_customers, seed=11, n_leads=n_leads)
     text = {"category": str, "channel": str}        # plain text, so appended values keep the column's dtype
     tx = c.transactions.astype(text)
     ev = c.events.astype({"event_type": str})

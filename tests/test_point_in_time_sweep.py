@@ -79,23 +79,29 @@ def _rule_scorer():
 
 
 def _cli(*argv):
+    """``crmml --quiet --debug ARGV``: a failure raises (its traceback, not an exit status)."""
     from crmml.cli import main
 
-    assert main(["--quiet", *map(str, argv)]) == 0
+    assert main(["--quiet", "--debug", *map(str, argv)]) == 0
 
 
-def _cli_train(kind):
+def _cli_date(at):
+    """``at`` as ``--as-of`` text: the date alone at midnight."""
+    return at.date() if at == at.normalize() else at.isoformat()
+
+
+def _cli_train(kind, at=AS_OF):
     """``crmml train KIND --as-of``: the saved model, member by member."""
     def call(f, d, m):
         f.tx.to_parquet(d / "tx.parquet")
         method = ["--method", "clusters"] if kind == "clusters" else []
         _cli("train", "segments" if kind == "clusters" else kind, "--input", d / "tx.parquet", "--model",
-             d / "model", "--as-of", AS_OF.date(), "--horizon-days", 90, *method)
+             d / "model", "--as-of", _cli_date(at), "--horizon-days", 90, *method)
         return members(d / "model")
     return call
 
 
-def _cli_score(kind):
+def _cli_score(kind, at=AS_OF):
     """``crmml score --as-of`` with a model fitted on the rows before AS_OF: the scored file."""
     def call(f, d, m):
         from crmml.persistence import save
@@ -103,7 +109,7 @@ def _cli_score(kind):
         save(m.cli_model(kind), d / "model.zip")
         f.tx.to_parquet(d / "tx.parquet")
         _cli("score", "--model", d / "model.zip", "--input", d / "tx.parquet", "--output", d / "out.parquet",
-             "--as-of", AS_OF.date())
+             "--as-of", _cli_date(at))
         return pd.read_parquet(d / "out.parquet")
     return call
 
@@ -113,10 +119,11 @@ def _fitted(model, probe, folder):
     return {"answers": probe(model), "state": state(model, folder)}
 
 
-def _cases():
+def _cases(A=AS_OF):
     """``name -> (call(frames, folder, models), end)``: ``end(as_of)`` is where the hostile rows start (the end of the
     documented window; ``None``: ``as_of`` itself, and the first run sees only the rows before it). The part of
-    a name before a space is the callable's qualified name (checked against the API below)."""
+    a name before a space is the callable's qualified name (checked against the API below). ``A``: the cut-off
+    (tests/test_degenerate_inputs.py runs the cases on other data at other cut-offs; ``models`` fitted at it)."""
     from crmml.churn import (backtest, make_churn_labels, make_churn_snapshot, make_time_to_event,
                              survival_backtest)
     from crmml.clv import CLVModel, calibration_holdout, p_alive_path, summarize, tracking_table
@@ -130,8 +137,7 @@ def _cases():
     from crmml.segmentation import rfm_table
 
     fast = _fast()
-    A = AS_OF
-    early = pd.Timestamp("2024-02-01")
+    early = A - pd.Timedelta(days=121)                  # 2024-02-01 for AS_OF
 
     def days(n):
         return lambda a: a + pd.Timedelta(days=n)
@@ -207,9 +213,9 @@ def _cases():
                            None),
         **{f"LeadScorer.{m}": ((lambda name: lambda f, d, m: getattr(m.leads, name)(f.leads, f.lev, as_of=A))(m), None)
            for m in ("score_leads", "contributions", "explain", "evaluate")},
-        **{f"cli train {kind}": (_cli_train(kind), None)
+        **{f"cli train {kind}": (_cli_train(kind, A), None)
            for kind in ("segments", "clusters", "clv", "nbo", "churn", "survival", "retention")},
-        **{f"cli score {kind}": (_cli_score(kind), None) for kind in ("segments", "clv", "churn", "survival")},
+        **{f"cli score {kind}": (_cli_score(kind, A), None) for kind in ("segments", "clv", "churn", "survival")},
         "RuleLeadScorer.fit": (lambda f, d, m: _fitted(_rule_scorer().fit(f.leads, f.lev, as_of=A),
                                                        lambda m: m.score_leads(f.leads, f.lev, as_of=A), d), None),
         **{f"RuleLeadScorer.{m}": ((lambda name: lambda f, d, m: getattr(m.rules, name)(f.leads, f.lev, as_of=A))(m),
@@ -227,11 +233,11 @@ NOT_SWEPT = {
 
 
 class _Models:
-    """Models fitted once on the frames cut at AS_OF, for the cases of their scoring methods (both runs score
+    """Models fitted once on the frames cut at ``as_of``, for the cases of their scoring methods (both runs score
     with the same model; what differs is the frames given to the method)."""
 
-    def __init__(self, base):
-        self.base, self._cache = base, {}
+    def __init__(self, base, as_of=AS_OF):
+        self.base, self.as_of, self._cache = base, as_of, {}
 
     def _get(self, name, make):
         if name not in self._cache:
@@ -244,34 +250,34 @@ class _Models:
     def clv(self):
         from crmml.clv import CLVModel
 
-        return self._get("clv", lambda: CLVModel(horizon_days=90).fit(self.base.tx, AS_OF))
+        return self._get("clv", lambda: CLVModel(horizon_days=90).fit(self.base.tx, self.as_of))
 
     @property
     def ttc(self):
         b = self.base
-        return self._get("ttc", lambda: _fast().ttc().fit(b.tx, AS_OF, b.ev, b.cu))
+        return self._get("ttc", lambda: _fast().ttc().fit(b.tx, self.as_of, b.ev, b.cu))
 
     @property
     def leads(self):
         from crmml.scoring import LeadScorer
 
         return self._get("leads", lambda: LeadScorer(cv=3, random_state=0).fit(self.base.leads, self.base.lev,
-                                                                                 as_of=AS_OF))
+                                                                                 as_of=self.as_of))
 
     def cli_model(self, kind):
         from crmml.churn import ChurnModel, make_churn_snapshot
         from crmml.segmentation import RFMSegmenter, rfm_table
 
         b = self.base
-        make = {"segments": lambda: RFMSegmenter().fit(rfm_table(b.tx, AS_OF)), "clv": lambda: self.clv,
-                "survival": lambda: _fast().ttc().fit(b.tx, AS_OF),           # the CLI reads transactions only
+        make = {"segments": lambda: RFMSegmenter().fit(rfm_table(b.tx, self.as_of)), "clv": lambda: self.clv,
+                "survival": lambda: _fast().ttc().fit(b.tx, self.as_of),      # the CLI reads transactions only
                 "churn": lambda: ChurnModel(n_estimators=30, early_stopping_rounds=10).fit(
-                    *make_churn_snapshot(b.tx, AS_OF - pd.Timedelta(days=45), 45))}[kind]
+                    *make_churn_snapshot(b.tx, self.as_of - pd.Timedelta(days=45), 45))}[kind]
         return self._get(f"cli {kind}", make)
 
     @property
     def rules(self):
-        return self._get("rules", lambda: _rule_scorer().fit(self.base.leads, self.base.lev, as_of=AS_OF))
+        return self._get("rules", lambda: _rule_scorer().fit(self.base.leads, self.base.lev, as_of=self.as_of))
 
 
 @pytest.fixture(scope="module")

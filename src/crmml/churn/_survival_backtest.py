@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from crmml._time import shift_days
 from crmml._utils import check_as_of, check_number, progress
 from crmml.churn._backtest import feature_columns
 from crmml.churn._cox import CoxBaseline
@@ -63,7 +64,7 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
     tx = validate_transactions(transactions, allow_missing_amount=True)
     ev = validate_events(events) if events is not None else None
     cu = validate_customers(customers) if customers is not None else None
-    end = tx["timestamp"].max().normalize() + pd.Timedelta(days=1)
+    end = shift_days(tx["timestamp"].max().normalize(), 1)
     h = int(horizon_days)
     auc_col = f"roc_auc_{h}d"
     cache = {}
@@ -76,7 +77,7 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
 
     rows = []
     for c in progress(sorted(check_as_of(x, owner, "cutoffs") for x in cutoffs), verbose=verbose, desc=owner):
-        if c + pd.Timedelta(days=h) > end:
+        if shift_days(c, h) > end:                # held at pandas' last instant near 2262-04-11
             raise ValueError(f"{owner}: cutoff {c.date()} leaves less than {h} days of data (data end {end.date()}).")
         kw = feature_columns(tx, ev, c)          # the columns of this test cutoff: values present before it
 

@@ -47,7 +47,7 @@ from crmml.clv._gammagamma import GammaGammaModel
 from crmml.clv._summary import summarize
 from crmml.exceptions import DroppedCustomersWarning, NoHistoryError
 from crmml.features._registry import scoring_frame
-from crmml.schema import validate_transactions
+from crmml.schema import validate_events, validate_transactions
 
 __all__ = ["FeatureCLVModel"]
 
@@ -62,6 +62,14 @@ def _targets(tx, start, end, ids):
     rev = w.groupby("customer_id")["amount"].sum().clip(lower=0.0)
     return (n.reindex(ids, fill_value=0).to_numpy(dtype="float64"),
             rev.reindex(ids, fill_value=0.0).to_numpy(dtype="float64"))
+
+
+def _events_before(events, as_of):
+    """The events before ``as_of``, validated first (a tz-aware ``timestamp`` is compared in UTC, as everywhere)."""
+    if events is None:
+        return None
+    ev = validate_events(events)
+    return ev[ev["timestamp"] < as_of]
 
 
 class FeatureCLVModel(BaseEstimator):
@@ -261,7 +269,7 @@ class FeatureCLVModel(BaseEstimator):
             raise NoHistoryError(f"FeatureCLVModel.fit needs at least 2 days of transactions before as_of = "
                                  f"{as_of.date()} (it trains on a target window of up to half the history); the "
                                  f"transactions start at {first}. Use a later as_of or a shorter horizon_days.")
-        ev = None if events is None else events[events["timestamp"] < as_of]
+        ev = _events_before(events, as_of)
         cuts = snapshot_cutoffs(tx["timestamp"].min(), as_of, window, self.n_snapshots)
         with steps(len(cuts) + 4, verbose=self.verbose, desc="FeatureCLVModel.fit") as step:
             parts = []
@@ -314,7 +322,7 @@ class FeatureCLVModel(BaseEstimator):
         as_of = pd.Timestamp(self.as_of_)
         tx = validate_transactions(transactions, columns)
         tx = tx[tx["timestamp"] < as_of]
-        ev = None if events is None else events[events["timestamp"] < as_of]
+        ev = _events_before(events, as_of)
         X, off = self._design(tx, as_of, ev, customers, self.purchase_model_, self.spend_model_, self.horizon_days)
         X = scoring_frame(X, self.feature_names_, "FeatureCLVModel", "pass events= / customers= as in fit")
         out = pd.DataFrame(index=X.index)
