@@ -170,7 +170,8 @@ def test_popularity_baseline_with_nothing_bought_in_its_window_warns(as_of):
 
     tx = _toy().assign(amount=-5.0) if as_of.endswith("12:00") else _toy()
     with pytest.warns(InsufficientDataWarning, match=r"PopularityBaseline.fit: no purchase \(a row with amount >= "
-                                                     r"0\) in the 30 days before as_of .* every list recommend "
-                                                     r"returns is empty"):
+                                                     r"0\) in the 30 days before as_of .* no product is popular"):
         b = PopularityBaseline().fit(tx, as_of=as_of)
     assert b.recommend([1], k=3).empty
+    with pytest.warns(InsufficientDataWarning, match=r"PastPurchasesBaseline.fit: no purchase"):
+        PastPurchasesBaseline().fit(tx, as_of=as_of)

@@ -28,10 +28,15 @@ def _prepare(transactions, products, as_of, owner, columns):
     return purchase_rows(history_before(tx, as_of)), as_of
 
 
-def _popular(tx: pd.DataFrame, as_of: pd.Timestamp, window_days: int) -> pd.Series:
-    """Distinct buyers per product in the window before ``as_of``, best first (ties: product order)."""
+def _popular(tx: pd.DataFrame, as_of: pd.Timestamp, window_days: int, owner: str) -> pd.Series:
+    """Distinct buyers per product in the window before ``as_of``, best first (ties: product order); an
+    :class:`~crmml.exceptions.InsufficientDataWarning` when nothing was bought in the window."""
     recent = tx[tx["timestamp"] >= as_of - pd.Timedelta(days=window_days)]
     counts = recent.drop_duplicates(["customer_id", "product_id"])["product_id"].value_counts()
+    if counts.empty:
+        warnings.warn(f"{owner}.fit: no purchase (a row with amount >= 0) in the {window_days} days before as_of "
+                      f"({as_of}), so no product is popular and the lists that popularity fills are empty; use a "
+                      "cut-off within the data or a longer window_days.", InsufficientDataWarning, stacklevel=3)
     return counts.sort_values(ascending=False, kind="stable")
 
 
@@ -79,11 +84,7 @@ class PopularityBaseline(BaseEstimator):
         ``columns`` as in :meth:`crmml.recommend.NextBestOffer.fit`)."""
         check_number(self.window_days, "window_days", "PopularityBaseline", low=1, high=MAX_WINDOW_DAYS)
         tx, as_of = _prepare(transactions, products, as_of, "PopularityBaseline", columns)
-        self.popular_ = _popular(tx, as_of, self.window_days)
-        if self.popular_.empty:
-            warnings.warn(f"PopularityBaseline.fit: no purchase (a row with amount >= 0) in the {self.window_days} "
-                          f"days before as_of ({as_of}), so every list recommend returns is empty; use a cut-off "
-                          "within the data or a longer window_days.", InsufficientDataWarning, stacklevel=2)
+        self.popular_ = _popular(tx, as_of, self.window_days, "PopularityBaseline")
         self.bought_ = (tx[["customer_id", "product_id"]].drop_duplicates().reset_index(drop=True)
                         if self.exclude_bought else None)
         self.as_of_ = as_of.isoformat()
@@ -194,11 +195,7 @@ class PastPurchasesBaseline(BaseEstimator):
                                         kind="stable")
         self.history_ = g[["customer_id", "product_id", "n"]].reset_index(drop=True)
         self.customers_ = pd.Index(pd.unique(tx["customer_id"]), name="customer_id")
-        self.popular_ = _popular(tx, as_of, self.window_days)
-        if self.popular_.empty:
-            warnings.warn(f"PopularityBaseline.fit: no purchase (a row with amount >= 0) in the {self.window_days} "
-                          f"days before as_of ({as_of}), so every list recommend returns is empty; use a cut-off "
-                          "within the data or a longer window_days.", InsufficientDataWarning, stacklevel=2)
+        self.popular_ = _popular(tx, as_of, self.window_days, "PastPurchasesBaseline")
         self.as_of_ = as_of.isoformat()
         return self
 
