@@ -22,7 +22,8 @@ PUBLIC_MODULES = ("crmml", "crmml.schema", "crmml.exceptions", "crmml.datasets",
                   "crmml.segmentation", "crmml.clv", "crmml.churn", "crmml.decisions", "crmml.scoring", "crmml.recommend",
                   "crmml.evaluation", "crmml.persistence", "crmml.spark")
 #: public names documented under another public name (one page per object)
-ALIASES = {"crmml.SchemaError": "crmml.schema.SchemaError"}
+ALIASES = {"crmml.SchemaError": "crmml.schema.SchemaError", "crmml.CrmmlError": "crmml.exceptions.CrmmlError",
+           "crmml.CrmmlWarning": "crmml.exceptions.CrmmlWarning"}
 
 
 def _conf():

@@ -41,6 +41,7 @@ EXAMPLES = {
     "Next-best-offer (`crmml.recommend`)": {"slow": True, "shared": True},
     "Reports": {"slow": True},
     "Saving models without pickle": {},
+    "Errors and warnings": {},
     "Scaling out (`crmml.spark`)": {"slow": True, "spark": True, "setup": _SPARK_SETUP,
                                     "replace": {'"s3a://crm/transactions/"': '_tmp + "/tx.parquet"'}},
 }

@@ -22,12 +22,14 @@ import sys
 import threading
 import warnings
 
+from crmml.exceptions import CrmmlError
+
 __all__ = ["UserError", "KEY_ENV", "model_key", "load_model", "run_guarded"]
 
 KEY_ENV = "CRMML_MODEL_KEY"
 
 
-class UserError(ValueError):
+class UserError(ValueError, CrmmlError):
     """A mistake in the command line or the input files (reported in one line, no traceback).
 
     ``details`` (lines) are printed after that line, indented: the list of every problem of a file.
@@ -116,8 +118,8 @@ class _SigtermRaises:
 
 
 def _message(exc: BaseException) -> str:
-    """One line for a failure: crmml's named errors (``UserError``, ``SchemaError``, ``AsOfError``,
-    ``ParameterError``, ``ModelLoadError``, ``IdTypeError``, ...) say what to fix, so their message alone; any
+    """One line for a failure: crmml's named errors (every ``CrmmlError``: ``UserError``, ``SchemaError``,
+    ``AsOfError``, ``ParameterError``, ``ModelLoadError``, ...) say what to fix, so their message alone; any
     other exception with its type and a pointer to ``--debug``."""
     if isinstance(exc, ImportError):
         return f"this step needs a part of crmml that is not available: {exc}"
@@ -125,7 +127,7 @@ def _message(exc: BaseException) -> str:
         return "interrupted (Ctrl-C); no output was written"
     if isinstance(exc, Terminated):
         return "terminated (SIGTERM); no output was written"
-    if type(exc).__module__.startswith("crmml."):
+    if isinstance(exc, CrmmlError):
         return str(exc)
     return f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from crmml.exceptions import CrmmlError
 from crmml.schema import SchemaError
 
 __all__ = ["RuleError", "Condition", "check_callable_index", "parse_condition", "MAX_CHARS", "MAX_NODES", "MAX_DEPTH", "MAX_EXPONENT"]
@@ -59,7 +60,7 @@ _REFUSED = {  # node type -> how the error names it
 }
 
 
-class RuleError(ValueError):
+class RuleError(ValueError, CrmmlError):
     """A rule condition uses syntax outside crmml's rule language, or cannot be computed on the frame.
 
     Rule conditions of :class:`~crmml.segmentation.RuleSegmenter` and :class:`~crmml.scoring.RuleLeadScorer`
@@ -270,11 +271,11 @@ def check_callable_index(result, frame: pd.DataFrame, rule: str, frame_name: str
     >>> check_callable_index(pd.Series([True], index=[7]), pd.DataFrame({"a": [1]}), "rule 'x'")
     Traceback (most recent call last):
     ...
-    ValueError: rule 'x' (a callable) returned a Series with another index than the frame it was given; return one indexed like that frame (or an array).
+    crmml._expression.RuleError: rule 'x' (a callable) returned a Series with another index than the frame it was given; return one indexed like that frame (or an array).
     """
     if isinstance(result, pd.Series) and not result.index.equals(frame.index):
-        raise ValueError(f"{rule} (a callable) returned a Series with another index than the {frame_name} it was "
-                         "given; return one indexed like that frame (or an array).")
+        raise RuleError(f"{rule} (a callable) returned a Series with another index than the {frame_name} it was "
+                        "given; return one indexed like that frame (or an array).")
 
 
 def parse_condition(text, where: str = "rule") -> "Condition":

@@ -28,12 +28,14 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import CrmmlWarning
+
 __all__ = ["canonical_ids", "MixedIdWarning"]
 
 _LIMIT = 2.0 ** 63
 
 
-class MixedIdWarning(UserWarning):
+class MixedIdWarning(CrmmlWarning):
     """An id column mixes text and numbers: every id is then treated as text.
 
     >>> import warnings, pandas as pd

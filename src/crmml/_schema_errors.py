@@ -8,8 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import CrmmlError
 
-class SchemaError(ValueError):
+
+class SchemaError(ValueError, CrmmlError):
     """Input data does not fit the crmml standard schema.
 
     Attributes

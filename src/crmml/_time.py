@@ -31,6 +31,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import CrmmlError, CrmmlWarning
+
 __all__ = ["AsOfError", "AsOfWarning", "as_timestamp", "shift_days", "warn_after_last", "warn_before_first",
            "warn_if_after_data", "warn_if_before_data", "warn_if_outside_data", "TIMESTAMP_MIN", "TIMESTAMP_MAX"]
 
@@ -40,7 +42,7 @@ TIMESTAMP_MAX = pd.Timestamp.max.as_unit("ns")
 _GRACE = pd.Timedelta(days=1)
 
 
-class AsOfError(ValueError):
+class AsOfError(ValueError, CrmmlError):
     """A cut-off date (``as_of``) that crmml refuses: a number, a non-date, or out of range.
 
     >>> from crmml.schema import as_timestamp
@@ -50,7 +52,7 @@ class AsOfError(ValueError):
     """
 
 
-class AsOfWarning(UserWarning):
+class AsOfWarning(CrmmlWarning):
     """The cut-off lies well after the last row of the data (customers look inactive for the gap).
 
     >>> import warnings, pandas as pd

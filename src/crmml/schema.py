@@ -65,6 +65,7 @@ from crmml._schema_coerce import (_LABEL_MAP, _TZ_SUFFIX, _coerce_datetime, _coe
 from crmml._schema_columns import COPY_ON_WRITE, ColumnMap, map_columns, map_frames  # noqa: F401
 from crmml._schema_errors import _N_EXAMPLES, SchemaError, _examples, _plain  # noqa: F401
 from crmml._time import AsOfError, AsOfWarning, as_timestamp
+from crmml.exceptions import ParameterError
 
 __all__ = [
     "SchemaError",
@@ -166,7 +167,8 @@ def validate(df: pd.DataFrame, frame: str, columns: ColumnMap | None = None, *,
     (['customer_id', 'timestamp', 'amount'], 'datetime64[ns]')
     """
     if frame not in SPECS:
-        raise ValueError(f"The 'frame' parameter of validate must be one of {sorted(SPECS)}. Got {frame!r} instead.")
+        raise ParameterError(f"The 'frame' parameter of validate must be one of {sorted(SPECS)}. "
+                             f"Got {frame!r} instead.")
     spec = SPECS[frame]
     out = map_columns(df, frame=frame, columns=columns)
     needed = [*spec.required, *[c for c in require if c not in spec.required]]

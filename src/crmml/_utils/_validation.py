@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._time import as_timestamp, warn_if_outside_data
-from crmml.exceptions import ParameterError
+from crmml.exceptions import DataError, ParameterError
 from crmml.schema import COPY_ON_WRITE
 
 
@@ -68,7 +68,7 @@ def check_in(value, name: str, owner: str, options):
     """
     if value not in options:
         raise ParameterError(f"The {name!r} parameter of {owner} must be one of {list(options)}. "
-                         f"Got {value!r} instead.")
+                             f"Got {value!r} instead.")
     return value
 
 
@@ -146,12 +146,12 @@ def check_unique_ids(index: pd.Index, name: str, owner: str) -> None:
     >>> check_unique_ids(pd.Index([1, 2, 1]), "values", "segment_summary")
     Traceback (most recent call last):
     ...
-    ValueError: segment_summary: values holds 1 customer id(s) more than once, e.g. [1]; give each customer_id once.
+    crmml.exceptions.DataError: segment_summary: values holds 1 customer id(s) more than once, e.g. [1]; give each customer_id once.
     """
     if index.has_duplicates:
         dup = index[index.duplicated()].unique()
-        raise ValueError(f"{owner}: {name} holds {len(dup):,} customer id(s) more than once, e.g. "
-                         f"{dup[:3].tolist()}; give each customer_id once.")
+        raise DataError(f"{owner}: {name} holds {len(dup):,} customer id(s) more than once, e.g. "
+                        f"{dup[:3].tolist()}; give each customer_id once.")
 
 
 def check_segments(segments: pd.Series, name: str, owner: str) -> pd.Series:
@@ -163,14 +163,14 @@ def check_segments(segments: pd.Series, name: str, owner: str) -> pd.Series:
     >>> check_segments(pd.Series(["a", None, None], index=[1, 2, 3]), "segments", "segment_summary")
     Traceback (most recent call last):
     ...
-    ValueError: segment_summary: segments has no segment for 2 of 3 customers (e.g. [2, 3]); give every customer a segment (for example 'unassigned') or leave them out.
+    crmml.exceptions.DataError: segment_summary: segments has no segment for 2 of 3 customers (e.g. [2, 3]); give every customer a segment (for example 'unassigned') or leave them out.
     """
     check_unique_ids(segments.index, name, owner)
     missing = segments.isna()
     if missing.any():
-        raise ValueError(f"{owner}: {name} has no segment for {int(missing.sum()):,} of {len(segments):,} customers "
-                         f"(e.g. {segments.index[missing.to_numpy()][:3].tolist()}); give every customer a segment "
-                         "(for example 'unassigned') or leave them out.")
+        raise DataError(f"{owner}: {name} has no segment for {int(missing.sum()):,} of {len(segments):,} customers "
+                        f"(e.g. {segments.index[missing.to_numpy()][:3].tolist()}); give every customer a segment "
+                        "(for example 'unassigned') or leave them out.")
     return segments
 
 

@@ -13,6 +13,7 @@ from crmml.churn._baseline import RecencyFrequencyBaseline
 from crmml.churn._labels import churn_labels
 from crmml.churn._model import ChurnModel
 from crmml.evaluation import brier, capture_rate_at, lift_at, pr_auc, roc_auc
+from crmml.exceptions import NoHistoryError, ParameterError
 from crmml.features import DEFAULT_WINDOWS, compute_features
 from crmml.features._build import _check_windows
 from crmml.features._registry import values_before
@@ -96,8 +97,8 @@ def make_churn_snapshot(transactions, as_of, horizon_days: int = 45, *, lookback
     cu = validate_customers(f["customers"]) if customers is not None else None
     for name, v in (("event_types", event_types), ("channels", channels)):
         if v is not None and (isinstance(v, str) or not all(isinstance(x, str) for x in v)):
-            raise ValueError(f"The {name!r} parameter of {owner} must be None or a sequence of str. "
-                             f"Got {v!r} instead.")
+            raise ParameterError(f"The {name!r} parameter of {owner} must be None or a sequence of str. "
+                                 f"Got {v!r} instead.")
     snaps = _Snapshots(tx, ev, cu, horizon_days, lookback_days, _check_windows(windows, owner),
                        None if event_types is None else tuple(event_types),
                        None if channels is None else tuple(channels))
@@ -202,8 +203,8 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
     step = horizon_days if snapshot_step_days is None else check_number(
         snapshot_step_days, "snapshot_step_days", owner, low=1, high=MAX_HORIZON_DAYS)
     if isinstance(cutoffs, (str, pd.Timestamp)) or len(cutoffs) == 0:
-        raise ValueError(f"The 'cutoffs' parameter of backtest must be a non-empty sequence of timestamps. "
-                         f"Got {cutoffs!r} instead.")
+        raise ParameterError(f"The 'cutoffs' parameter of backtest must be a non-empty sequence of timestamps. "
+                             f"Got {cutoffs!r} instead.")
     cutoffs = sorted(check_as_of(c, owner, "cutoffs") for c in cutoffs)
     f = map_frames(columns, transactions=transactions, events=events, customers=customers)
     tx = validate_transactions(f["transactions"], allow_missing_amount=True)
@@ -221,8 +222,8 @@ def backtest(transactions, cutoffs, *, horizon_days: int = 45, lookback_days: in
         train_c = [c - pd.Timedelta(days=horizon_days + k * step) for k in range(n_train_snapshots)]
         train_c = sorted(t for t in train_c if t > first)
         if not train_c:
-            raise ValueError(f"backtest: no training cutoff before {c.date()} lies after the first transaction "
-                             f"({first.date()}); use later cutoffs or a smaller horizon.")
+            raise NoHistoryError(f"backtest: no training cutoff before {c.date()} lies after the first transaction "
+                                 f"({first.date()}); use later cutoffs or a smaller horizon.")
         kw = snaps.columns(c)                     # the columns of this test cutoff: values present before it
         parts = [snaps(t, kw, warn=False) for t in train_c]
         Xtr = pd.concat([p[0] for p in parts])

@@ -13,16 +13,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_aligned, check_feature_frame, numeric_values
 from crmml.churn._loaded import check_recency_frequency
+from crmml.exceptions import DataError, ParameterError
 
 __all__ = ["RecencyFrequencyBaseline", "check_frame", "check_y"]
 
 
 def check_frame(X, owner):
     if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"{owner} expects X as a pandas DataFrame (one row per customer). "
-                        f"Got {type(X).__name__} instead.")
+        raise ParameterError(f"{owner} expects X as a pandas DataFrame (one row per customer). "
+                             f"Got {type(X).__name__} instead.")
     if X.shape[0] == 0:
-        raise ValueError(f"{owner}: X has no rows.")
+        raise DataError(f"{owner}: X has no rows.")
     check_feature_frame(X, owner)
 
 
@@ -30,11 +31,11 @@ def check_y(y, X, owner):
     check_aligned(y, X, "y", owner)
     y = np.asarray(y).ravel()
     if len(y) != len(X):
-        raise ValueError(f"{owner}: y has {len(y)} values but X has {len(X)} rows.")
+        raise DataError(f"{owner}: y has {len(y)} values but X has {len(X)} rows.")
     if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"{owner}: y must contain only 0 and 1.")
+        raise DataError(f"{owner}: y must contain only 0 and 1.")
     if len(np.unique(y)) < 2:
-        raise ValueError(f"{owner}: y has a single class; churn models need churners and non-churners.")
+        raise DataError(f"{owner}: y has a single class; churn models need churners and non-churners.")
     return y.astype(np.int64)
 
 
@@ -67,7 +68,7 @@ class RecencyFrequencyBaseline(ClassifierMixin, BaseEstimator):
         check_frame(X, owner)
         for c in (self.recency, self.frequency):
             if c not in X.columns:
-                raise ValueError(f"{owner}: X lacks the column {c!r}.")
+                raise DataError(f"{owner}: X lacks the column {c!r}.")
         r = numeric_values(X[self.recency], "X", self.recency)
         f = numeric_values(X[self.frequency], "X", self.frequency)
         return r, f

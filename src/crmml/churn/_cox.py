@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import numeric_values
 from crmml._utils._rowdot import row_dot
+from crmml.exceptions import DataError, ParameterError
 
 __all__ = ["CoxBaseline"]
 
@@ -17,17 +18,17 @@ def _check_duration(time, event, n, owner):
     try:
         t = np.asarray(time, dtype=np.float64).ravel()
     except (TypeError, ValueError):
-        raise ValueError(f"{owner}: time must hold numbers of days (finite, >= 0); it holds text or other "
-                         "non-numbers.") from None
+        raise DataError(f"{owner}: time must hold numbers of days (finite, >= 0); it holds text or other "
+                        "non-numbers.") from None
     e = np.asarray(event).ravel()
     if len(t) != n or len(e) != n:
-        raise ValueError(f"{owner}: time and event need one value per row of X ({n}).")
+        raise DataError(f"{owner}: time and event need one value per row of X ({n}).")
     if not np.isfinite(t).all() or (t < 0).any():
-        raise ValueError(f"{owner}: time must be finite and >= 0.")
+        raise DataError(f"{owner}: time must be finite and >= 0.")
     if not np.isin(e, (0, 1)).all():
-        raise ValueError(f"{owner}: event must hold only 0 (censored) and 1 (event).")
+        raise DataError(f"{owner}: event must hold only 0 (censored) and 1 (event).")
     if e.sum() == 0:
-        raise ValueError(f"{owner}: no event in the data; a survival model needs observed events.")
+        raise DataError(f"{owner}: no event in the data; a survival model needs observed events.")
     return t, e.astype(np.float64)
 
 
@@ -79,10 +80,10 @@ class CoxBaseline(BaseEstimator):
 
     def _design(self, X, owner):
         if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"{owner} expects X as a pandas DataFrame.")
+            raise ParameterError(f"{owner} expects X as a pandas DataFrame.")
         for c in (self.recency, self.frequency):
             if c not in X.columns:
-                raise ValueError(f"{owner}: X lacks the column {c!r}.")
+                raise DataError(f"{owner}: X lacks the column {c!r}.")
         r = numeric_values(X[self.recency], "X", self.recency)
         f = numeric_values(X[self.frequency], "X", self.frequency)
         fill = getattr(self, "recency_fill_", None)
@@ -153,7 +154,7 @@ class CoxBaseline(BaseEstimator):
         except (TypeError, ValueError):
             days = np.array([np.nan])
         if days.ndim != 1 or not np.isfinite(days).all() or (days < 0).any():
-            raise ValueError(f"CoxBaseline.predict_survival: days must be finite numbers >= 0. Got {given!r}.")
+            raise ParameterError(f"CoxBaseline.predict_survival: days must be finite numbers >= 0. Got {given!r}.")
         risk = self.predict_risk(X).to_numpy()
         i = np.searchsorted(self.baseline_times_, days, side="right") - 1
         h0 = np.where(i >= 0, self.baseline_cumhaz_[np.clip(i, 0, None)], 0.0)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import numeric_values
+from crmml.exceptions import DataError
 
 #: rows encoded and predicted per block (32k rows x 200 features = 26 MB of float32)
 BLOCK_ROWS = 32_768
@@ -31,7 +32,7 @@ def check_columns(X: pd.DataFrame, feature_names) -> None:
     """ValueError naming the columns seen in fit that ``X`` lacks."""
     missing = [c for c in feature_names if c not in X.columns]
     if missing:
-        raise ValueError(f"ChurnModel: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
+        raise DataError(f"ChurnModel: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
 
 
 def text_categories(X: pd.DataFrame) -> dict:

@@ -17,7 +17,7 @@ from crmml.churn._baseline import RecencyFrequencyBaseline, check_frame, check_y
 from crmml.churn._encode import category_codes, check_columns, churn_scores, text_categories
 from crmml.churn._loaded import check_churn_model
 from crmml.churn._selection import BASELINE, boost_until_stopped, compare_with_baseline, forward_fold_scores
-from crmml.exceptions import InsufficientDataWarning
+from crmml.exceptions import DataError, InsufficientDataWarning
 
 __all__ = ["ChurnModel", "RecencyFrequencyBaseline"]
 
@@ -216,7 +216,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         idx = np.arange(len(X))
         t = None if time is None else pd.to_datetime(np.asarray(time).reshape(-1))   # a scalar: 1 value
         if t is not None and len(t) != len(X):
-            raise ValueError(f"{owner}: time has {len(t)} values but X has {len(X)} rows.")
+            raise DataError(f"{owner}: time has {len(t)} values but X has {len(X)} rows.")
         by_time = t is not None and len(np.unique(t)) >= 2
         if by_time:
             va_mask = np.asarray(t == t.max())
@@ -227,7 +227,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                                       random_state=self.random_state)
             self.validation_ = f"stratified holdout of {len(va)} rows"
         if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
-            raise ValueError(f"{owner}: the training or validation split has a single class.")
+            raise DataError(f"{owner}: the training or validation split has a single class.")
         def make(rate, rounds=self.n_estimators, stop=self.early_stopping_rounds):
             return xgb.XGBClassifier(
                 n_estimators=rounds, learning_rate=rate, max_depth=self.max_depth,

@@ -15,6 +15,7 @@ from crmml.churn._backtest import feature_columns
 from crmml.churn._encode import category_floats, text_categories
 from crmml.churn._labels import look_back_window
 from crmml.churn._loaded import check_categories
+from crmml.exceptions import DataError, NoHistoryError, ParameterError
 from crmml.features import DEFAULT_WINDOWS, compute_features
 from crmml.features._build import _check_windows
 from crmml.schema import SchemaError, validate_customers, validate_events, validate_transactions
@@ -69,7 +70,7 @@ def make_time_to_event(transactions, as_of, *, end=None, max_days: int = 180, lo
     tx = validate_transactions(transactions, allow_missing_amount=True)
     end = (tx["timestamp"].max().normalize() + pd.Timedelta(days=1)) if end is None else check_as_of(end, owner, "end")
     if end <= as_of:
-        raise ValueError(f"{owner}: end ({end}) must be after as_of ({as_of}); nothing can be observed.")
+        raise ParameterError(f"{owner}: end ({end}) must be after as_of ({as_of}); nothing can be observed.")
     warn_if_before_data(as_of, tx["timestamp"])
     buy = ~(tx["amount"].to_numpy(dtype=np.float64, na_value=np.nan) < 0)
     look_back_window(tx["timestamp"].to_numpy("datetime64[ns]"), buy, as_of, lookback_days, stacklevel=3)
@@ -228,11 +229,11 @@ class TimeToChurnModel(BaseEstimator):
         import xgboost as xgb
 
         if int(np.sum(event)) == 0:
-            raise ValueError(f"{owner}: no event in the training data; a survival model needs observed events "
-                             "(use more snapshots or a longer history).")
+            raise DataError(f"{owner}: no event in the training data; a survival model needs observed events "
+                            "(use more snapshots or a longer history).")
         who, t, y = _expand(cap, start, self.period_days, duration, event)
         if len(np.unique(y)) < 2:
-            raise ValueError(f"{owner}: every training period ends in the event; lower period_days.")
+            raise DataError(f"{owner}: every training period ends in the event; lower period_days.")
         rows = X.iloc[who].reset_index(drop=True)
         rows[_T] = t
         self.model_ = xgb.XGBClassifier(
@@ -293,8 +294,8 @@ class TimeToChurnModel(BaseEstimator):
         cuts = [as_of - pd.Timedelta(days=(k + 1) * self.snapshot_step_days) for k in range(self.n_snapshots)]
         cuts = [c for c in cuts if c > first]
         if not cuts:
-            raise ValueError(f"{owner}: every training snapshot falls before the first transaction "
-                             f"({first.date()}); use a later as_of or a smaller snapshot_step_days.")
+            raise NoHistoryError(f"{owner}: every training snapshot falls before the first transaction "
+                                 f"({first.date()}); use a later as_of or a smaller snapshot_step_days.")
         parts, tte = [], []
         for c in cuts:
             step(f"snapshot {c.date()}", total=len(cuts) + 2 if c == cuts[0] else None)
@@ -304,7 +305,7 @@ class TimeToChurnModel(BaseEstimator):
             parts.append(features(c).reindex(target.index))
             tte.append(target)
         if not parts:
-            raise ValueError(f"{owner}: no customer is active in the lookback before any training snapshot.")
+            raise NoHistoryError(f"{owner}: no customer is active in the lookback before any training snapshot.")
         return pd.concat(parts), pd.concat(tte), cuts
 
     def fit_subscriptions(self, table, *, tenure="tenure_days", churned="churned"):
@@ -331,7 +332,7 @@ class TimeToChurnModel(BaseEstimator):
         owner = "TimeToChurnModel.fit_subscriptions"
         self._check_params()
         if not isinstance(table, pd.DataFrame) or table.empty:
-            raise TypeError(f"{owner} expects a non-empty pandas DataFrame (one row per customer).")
+            raise ParameterError(f"{owner} expects a non-empty pandas DataFrame (one row per customer).")
         for c in (tenure, churned):
             if c not in table.columns:
                 raise SchemaError("subscriptions", c, f"column missing (columns: {list(table.columns)[:10]})")
@@ -390,16 +391,16 @@ class TimeToChurnModel(BaseEstimator):
         check_is_fitted(self, "model_")
         if table is not None:
             if self.kind_ != "subscriptions":
-                raise ValueError(f"{owner}: table= is for models fitted with fit_subscriptions.")
+                raise ParameterError(f"{owner}: table= is for models fitted with fit_subscriptions.")
             ten = numeric_values(table["tenure_days"] if "tenure_days" in table.columns
                                  else pd.Series(0.0, index=table.index), "subscriptions", "tenure_days")
             return self._features_for(table, owner), ten
         if transactions is None:
             if as_of is not None:
-                raise ValueError(f"{owner}: as_of needs transactions.")
+                raise ParameterError(f"{owner}: as_of needs transactions.")
             return self.features_, self.start_days_
         if self.kind_ != "transactions":
-            raise ValueError(f"{owner}: this model was fitted on a subscription table; pass table=.")
+            raise ParameterError(f"{owner}: this model was fitted on a subscription table; pass table=.")
         as_of = check_as_of(self.as_of_ if as_of is None else as_of, owner)
         tx = validate_transactions(transactions, allow_missing_amount=True)
         ev = validate_events(events) if events is not None else None
@@ -414,14 +415,14 @@ class TimeToChurnModel(BaseEstimator):
     def _features_for(self, X, owner):
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
-            raise ValueError(f"{owner}: the data lack {len(missing)} feature column(s) seen in fit, "
-                             f"e.g. {missing[:3]}.")
+            raise DataError(f"{owner}: the data lack {len(missing)} feature column(s) seen in fit, "
+                            f"e.g. {missing[:3]}.")
         return self._numeric(X[list(self.feature_names_in_)], owner)
 
     def _days(self, days, owner):
         d = np.atleast_1d(np.asarray(days, dtype=np.float64))
         if d.ndim != 1 or len(d) == 0 or not np.isfinite(d).all() or (d <= 0).any() or (d > self.max_days).any():
-            raise ValueError(f"{owner}: days must be numbers in (0, max_days={self.max_days}]. Got {days!r}.")
+            raise ParameterError(f"{owner}: days must be numbers in (0, max_days={self.max_days}]. Got {days!r}.")
         return d
 
     def _interp(self, S, d):

@@ -14,6 +14,7 @@ from crmml.churn._labels import churn_labels
 from crmml.churn._model import ChurnModel
 from crmml.churn._survival import TimeToChurnModel, _time_to_event
 from crmml.evaluation import concordance_index, integrated_brier_score, kaplan_meier, roc_auc
+from crmml.exceptions import DataError, ParameterError
 from crmml.features import compute_features
 from crmml.schema import validate_customers, validate_events, validate_transactions
 
@@ -59,8 +60,8 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
     check_number(horizon_days, "horizon_days", owner, low=1, high=model.max_days)
     check_number(n_churn_snapshots, "n_churn_snapshots", owner, low=1, high=100)
     if isinstance(cutoffs, (str, pd.Timestamp)) or len(cutoffs) == 0:
-        raise ValueError(f"The 'cutoffs' parameter of {owner} must be a non-empty sequence of timestamps. "
-                         f"Got {cutoffs!r} instead.")
+        raise ParameterError(f"The 'cutoffs' parameter of {owner} must be a non-empty sequence of timestamps. "
+                             f"Got {cutoffs!r} instead.")
     tx = validate_transactions(transactions, allow_missing_amount=True)
     ev = validate_events(events) if events is not None else None
     cu = validate_customers(customers) if customers is not None else None
@@ -78,7 +79,7 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
     rows = []
     for c in progress(sorted(check_as_of(x, owner, "cutoffs") for x in cutoffs), verbose=verbose, desc=owner):
         if shift_days(c, h) > end:                # held at pandas' last instant near 2262-04-11
-            raise ValueError(f"{owner}: cutoff {c.date()} leaves less than {h} days of data (data end {end.date()}).")
+            raise DataError(f"{owner}: cutoff {c.date()} leaves less than {h} days of data (data end {end.date()}).")
         kw = feature_columns(tx, ev, c)          # the columns of this test cutoff: values present before it
 
         def features(s, kw=kw):

@@ -25,11 +25,12 @@ from threadpoolctl import threadpool_limits
 from crmml._utils import check_horizon, check_number, check_weights
 from crmml._utils._state import check_covariance, check_positive_params, fitted_attrs
 from crmml.clv._rows import binned, compress
+from crmml.exceptions import CrmmlError, DataError, ParameterError
 
 __all__ = ["ConvergenceError", "BaseCLVFitter", "BasePurchaseModel"]
 
 
-class ConvergenceError(RuntimeError):
+class ConvergenceError(RuntimeError, CrmmlError):
     """A CLV model fit did not reach a finite maximum of its likelihood.
 
     A ``RuntimeError``: the data were valid, the optimiser failed; try other starting values or a coarser time
@@ -81,12 +82,12 @@ class BaseCLVFitter(BaseEstimator):
     def _check_summary(self, summary, owner):
         name = type(self).__name__
         if not isinstance(summary, pd.DataFrame):
-            raise TypeError(f"{name}.{owner} expects a summary DataFrame (see crmml.clv.summarize). "
-                            f"Got {type(summary).__name__} instead.")
+            raise ParameterError(f"{name}.{owner} expects a summary DataFrame (see crmml.clv.summarize). "
+                                 f"Got {type(summary).__name__} instead.")
         missing = [c for c in self._columns if c not in summary.columns]
         if missing:
-            raise ValueError(f"The summary passed to {name}.{owner} lacks the columns {missing}; "
-                             f"it needs {list(self._columns)} (see crmml.clv.summarize).")
+            raise DataError(f"The summary passed to {name}.{owner} lacks the columns {missing}; "
+                            f"it needs {list(self._columns)} (see crmml.clv.summarize).")
         data = {}
         for c in self._columns:
             num = summary[c]
@@ -94,8 +95,8 @@ class BaseCLVFitter(BaseEstimator):
                 num = pd.to_numeric(num.astype(object), errors="coerce")
                 text = (num.isna() & summary[c].notna()).to_numpy()
                 if text.any():
-                    raise ValueError(f"The summary passed to {name}.{owner} has {int(text.sum())} non-numeric "
-                                     f"values in column {c!r}, e.g. {summary[c][text].head(3).tolist()}.")
+                    raise DataError(f"The summary passed to {name}.{owner} has {int(text.sum())} non-numeric "
+                                    f"values in column {c!r}, e.g. {summary[c][text].head(3).tolist()}.")
             data[c] = np.asarray(num, dtype="float64")
         bad = np.zeros(len(summary), dtype=bool)
         for c in self._columns:
@@ -104,8 +105,8 @@ class BaseCLVFitter(BaseEstimator):
             bad |= self._invalid_rows(data)
         if bad.any():
             ex = summary.index[bad][:5].tolist()
-            raise ValueError(f"The summary passed to {name}.{owner} has {int(bad.sum())} invalid rows "
-                             f"(non-finite values, {self._rows_rule}), e.g. customer_id {ex}.")
+            raise DataError(f"The summary passed to {name}.{owner} has {int(bad.sum())} invalid rows "
+                            f"(non-finite values, {self._rows_rule}), e.g. customer_id {ex}.")
         return data
 
     #: the rows :meth:`_select` keeps, for the error message when too few are left
@@ -154,8 +155,8 @@ class BaseCLVFitter(BaseEstimator):
                                                              n=len(summary))[mask]
         n_rows = len(rows) if w is None else int(np.count_nonzero(w))
         if n_rows < len(self._param_names):
-            raise ValueError(f"{name}.fit needs at least {len(self._param_names)} {self._rows_used}"
-                             f"{'' if w is None else ' with a positive sample_weight'}; got {n_rows}.")
+            raise DataError(f"{name}.fit needs at least {len(self._param_names)} {self._rows_used}"
+                            f"{'' if w is None else ' with a positive sample_weight'}; got {n_rows}.")
         if self.compress:
             data, w = compress(data, w)
         elif w is None:

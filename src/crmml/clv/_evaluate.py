@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import DataError, ParameterError
+
 __all__ = ["evaluate_holdout", "calibration_holdout_table"]
 
 _HOLDOUT_COLS = ("frequency", "recency", "T", "frequency_holdout", "duration_holdout")
@@ -12,12 +14,12 @@ _HOLDOUT_COLS = ("frequency", "recency", "T", "frequency_holdout", "duration_hol
 
 def _check(summary, owner):
     if not isinstance(summary, pd.DataFrame):
-        raise TypeError(f"{owner} expects the DataFrame returned by calibration_holdout. "
-                        f"Got {type(summary).__name__} instead.")
+        raise ParameterError(f"{owner} expects the DataFrame returned by calibration_holdout. "
+                             f"Got {type(summary).__name__} instead.")
     missing = [c for c in _HOLDOUT_COLS if c not in summary.columns]
     if missing:
-        raise ValueError(f"The summary passed to {owner} lacks the columns {missing}; "
-                         "build it with crmml.clv.calibration_holdout.")
+        raise DataError(f"The summary passed to {owner} lacks the columns {missing}; "
+                        "build it with crmml.clv.calibration_holdout.")
 
 
 def _predicted(purchase_model, summary):
@@ -100,8 +102,8 @@ def calibration_holdout_table(purchase_model, summary: pd.DataFrame, *, max_freq
     """
     _check(summary, "calibration_holdout_table")
     if not (isinstance(max_frequency, (int, np.integer)) and max_frequency >= 1):
-        raise ValueError("The 'max_frequency' parameter of calibration_holdout_table must be an int >= 1. "
-                         f"Got {max_frequency!r} instead.")
+        raise ParameterError("The 'max_frequency' parameter of calibration_holdout_table must be an int >= 1. "
+                             f"Got {max_frequency!r} instead.")
     freq = np.minimum(summary["frequency"].to_numpy(), max_frequency)
     df = pd.DataFrame({"frequency": freq, "actual": summary["frequency_holdout"].to_numpy(float),
                        "predicted": _predicted(purchase_model, summary)})

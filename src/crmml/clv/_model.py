@@ -27,7 +27,7 @@ from crmml.clv._paretonbd import ParetoNBDModel
 from crmml.clv._selection import AUTO_CANDIDATES, select_purchase_model
 from crmml.clv._summary import _UNIT_DAYS, summarize
 from crmml.clv._uncertainty import discounted_sum, draw_params, posterior_draws
-from crmml.exceptions import DroppedCustomersWarning, NonFiniteResultError
+from crmml.exceptions import DataError, DroppedCustomersWarning, NoHistoryError, NonFiniteResultError, ParameterError
 from crmml.schema import validate_transactions
 
 __all__ = ["CLVModel"]
@@ -159,16 +159,16 @@ class CLVModel(BaseEstimator):
             check_in(pm, "purchase_model", owner, (*_PURCHASE, "auto"))
             pm = _PURCHASE[pm]()
         elif not isinstance(pm, tuple(_PURCHASE.values())):
-            raise ValueError(f"The 'purchase_model' parameter of CLVModel must be 'bgnbd', one of {list(_PURCHASE)} "
-                             "or an instance of BetaGeoModel, ModifiedBetaGeoModel, NBDModel or ParetoNBDModel. "
-                             f"Got {pm!r} instead.")
+            raise ParameterError(f"The 'purchase_model' parameter of CLVModel must be 'bgnbd', one of "
+                                 f"{list(_PURCHASE)} or an instance of BetaGeoModel, ModifiedBetaGeoModel, NBDModel or ParetoNBDModel. "
+                                 f"Got {pm!r} instead.")
         sm = self.spend_model
         if isinstance(sm, str):
             check_in(sm, "spend_model", owner, tuple(_SPEND))
             sm = _SPEND[sm]()
         elif sm is not None and not isinstance(sm, GammaGammaModel):
-            raise ValueError("The 'spend_model' parameter of CLVModel must be 'gammagamma', a GammaGammaModel "
-                             f"or None. Got {sm!r} instead.")
+            raise ParameterError("The 'spend_model' parameter of CLVModel must be 'gammagamma', a GammaGammaModel "
+                                 f"or None. Got {sm!r} instead.")
         return clone(pm), (clone(sm) if sm is not None else None)
 
     def fit(self, transactions: pd.DataFrame, as_of, *, columns=None):
@@ -186,9 +186,9 @@ class CLVModel(BaseEstimator):
             before = (tx["timestamp"] < as_of.to_datetime64()).to_numpy()
             missing = tx["amount"].isna().to_numpy() & before
             if missing.sum() == before.sum():
-                raise ValueError("CLVModel.fit: transactions.amount is missing on every row before as_of; fill in "
-                                 "the amounts, or pass spend_model=None to model purchases only (no CLV in money: "
-                                 "value-based uses such as RetentionPlanner need spend and refuse it).")
+                raise DataError("CLVModel.fit: transactions.amount is missing on every row before as_of; fill in "
+                                "the amounts, or pass spend_model=None to model purchases only (no CLV in money: "
+                                "value-based uses such as RetentionPlanner need spend and refuse it).")
             if missing.any():
                 warnings.warn(f"CLVModel.fit: {int(missing.sum())} purchase lines before as_of have a missing amount; "
                               "they count as purchases with 0 spend in monetary_value (the Gamma-Gamma input), "
@@ -244,19 +244,19 @@ class CLVModel(BaseEstimator):
         pm, sm = self._check_params()
         if isinstance(self.purchase_model, str) and self.purchase_model == "auto":
             if not hasattr(self, "_chosen"):
-                raise ValueError("CLVModel(purchase_model='auto') chooses its model on a calibration/holdout split "
-                                 "of the transactions: use fit(transactions, as_of), or name a purchase model "
-                                 "for fit_summary.")
+                raise ParameterError("CLVModel(purchase_model='auto') chooses its model on a calibration/holdout split "
+                                     "of the transactions: use fit(transactions, as_of), or name a purchase model "
+                                     "for fit_summary.")
             pm = self._chosen                       # set by fit() from the selection on the history
         as_of = check_as_of(as_of, "CLVModel.fit_summary")
         if not isinstance(summary, pd.DataFrame) or summary.empty:
-            raise ValueError(f"CLVModel.fit found no purchase before as_of={as_of}.")
+            raise NoHistoryError(f"CLVModel.fit found no purchase before as_of={as_of}.")
         w = None
         if sample_weight is not None:
             w = np.asarray(sample_weight, dtype="float64")
             if w.shape != (len(summary),) or not np.all(np.isfinite(w)) or (w < 0).any():
-                raise ValueError("The 'sample_weight' parameter of CLVModel.fit_summary must hold one finite "
-                                 f"weight >= 0 per summary row ({len(summary)}). Got shape {w.shape}.")
+                raise ParameterError("The 'sample_weight' parameter of CLVModel.fit_summary must hold one finite "
+                                     f"weight >= 0 per summary row ({len(summary)}). Got shape {w.shape}.")
         self.purchase_model_ = pm.fit(summary, sample_weight=w)
         self.spend_model_ = sm.fit(summary, sample_weight=w) if sm is not None else None
         self.summary_ = summary if w is None else None
@@ -281,11 +281,11 @@ class CLVModel(BaseEstimator):
         check_is_fitted(self, "purchase_model_")
         if transactions is None:
             if as_of is not None:
-                raise ValueError("CLVModel.predict: 'as_of' needs 'transactions'; without transactions the "
-                                 "training customers are scored as of the training cut-off.")
+                raise ParameterError("CLVModel.predict: 'as_of' needs 'transactions'; without transactions the "
+                                     "training customers are scored as of the training cut-off.")
             if self.summary_ is None:
-                raise ValueError("CLVModel.predict: this model was fitted on weighted summary rows (fit_summary, "
-                                 "crmml.spark.fit_clv), which keep no training customers; pass transactions.")
+                raise ParameterError("CLVModel.predict: this model was fitted on weighted summary rows (fit_summary, "
+                                     "crmml.spark.fit_clv), which keep no training customers; pass transactions.")
             return self.summary_, self.no_purchase_ids_
         as_of = check_as_of(self.as_of_ if as_of is None else as_of, "CLVModel.predict")
         tx = validate_transactions(transactions, columns, allow_missing_amount=True)

@@ -8,6 +8,7 @@ import pandas as pd
 from crmml._utils._plot_text import literal_text
 from crmml._utils._plotting import axes_or_new
 from crmml.clv._evaluate import calibration_holdout_table
+from crmml.exceptions import DataError
 
 __all__ = ["plot_calibration_holdout", "plot_p_alive_matrix", "plot_clv_distribution"]
 
@@ -78,7 +79,7 @@ def plot_clv_distribution(predictions: pd.DataFrame, *, column: str = "clv", bin
     'clv'
     """
     if column not in predictions.columns:
-        raise ValueError(f"plot_clv_distribution: predictions has no column {column!r}.")
+        raise DataError(f"plot_clv_distribution: predictions has no column {column!r}.")
     v = predictions[column].dropna().to_numpy(float)
     ax = axes_or_new(ax, (6, 4), pyplot=True)
     ax.hist(v, bins=bins, color="tab:blue", alpha=0.8)

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmml._utils import check_number
 from crmml._utils._state import check_covariance, check_positive_params, fitted_attrs
 from crmml.clv._base import BaseCLVFitter
+from crmml.exceptions import DataError
 
 __all__ = ["ShiftedBetaGeometricModel"]
 
@@ -131,11 +132,11 @@ class ShiftedBetaGeometricModel(BaseEstimator):
         """
         name = type(self).__name__
         if not isinstance(survivors, pd.DataFrame) or survivors.shape[1] == 0 or len(survivors) < 2:
-            raise ValueError(f"{name}.fit expects a DataFrame of survivor counts with one column per cohort "
-                             "and at least 2 rows (period 0 = cohort size, then each period's survivors).")
+            raise DataError(f"{name}.fit expects a DataFrame of survivor counts with one column per cohort "
+                            "and at least 2 rows (period 0 = cohort size, then each period's survivors).")
         if len(survivors) > _MAX_PERIODS + 1:
-            raise ValueError(f"{name}.fit: the survivor table has {len(survivors)} periods; the limit is "
-                             f"{_MAX_PERIODS}.")
+            raise DataError(f"{name}.fit: the survivor table has {len(survivors)} periods; the limit is "
+                            f"{_MAX_PERIODS}.")
         fits, rows_ll, sizes, summaries, covs = {}, {}, {}, [], []
         for cohort in survivors.columns:
             col = pd.to_numeric(survivors[cohort], errors="coerce").to_numpy(dtype="float64")
@@ -155,13 +156,13 @@ class ShiftedBetaGeometricModel(BaseEstimator):
             elif counts[0] < 1:
                 problem = "has no customer in period 0"
             if problem:
-                raise ValueError(f"{name}.fit: the cohort {cohort!r} {problem} (values {col[:8].tolist()}...). "
-                                 "Pass customers still active after each period, row 0 the cohort size.")
+                raise DataError(f"{name}.fit: the cohort {cohort!r} {problem} (values {col[:8].tolist()}...). "
+                                "Pass customers still active after each period, row 0 the cohort size.")
             rows = _survivors_to_rows(counts, cohort)
             m = _SBGCohort(max_iter=self.max_iter, tol=self.tol, compress=False)
             if len(rows) < 2:
-                raise ValueError(f"{name}.fit: the cohort {cohort!r} has no churn or no survivor in its "
-                                 "observed periods; gamma and delta are not identified.")
+                raise DataError(f"{name}.fit: the cohort {cohort!r} has no churn or no survivor in its "
+                                "observed periods; gamma and delta are not identified.")
             m.fit(rows[["period", "churned"]], sample_weight=rows["n"].to_numpy())
             fits[cohort] = m
             rows_ll[cohort] = m.log_likelihood_

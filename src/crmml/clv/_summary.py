@@ -61,8 +61,8 @@ def _end_position(as_of: pd.Timestamp, freq: str, occasion: str) -> float:
 def _prepare(transactions, columns, owner, occasion):
     tx = validate_transactions(transactions, columns, allow_missing_amount=True)
     if occasion == "transaction" and "transaction_id" not in tx.columns:
-        raise ValueError(f"The 'occasion' parameter of {owner} is 'transaction' but transactions has no "
-                         "'transaction_id' column. Use occasion='period' or map a transaction id column.")
+        raise ParameterError(f"The 'occasion' parameter of {owner} is 'transaction' but transactions has no "
+                             "'transaction_id' column. Use occasion='period' or map a transaction id column.")
     return tx
 
 
@@ -173,8 +173,8 @@ def _check_window(calibration_end, observation_end, owner: str):
     cal = check_as_of(calibration_end, owner, "calibration_end")
     obs = check_as_of(observation_end, owner, "observation_end")
     if obs <= cal:
-        raise ValueError(f"The 'observation_end' parameter of {owner} must be after calibration_end ({cal}). "
-                         f"Got {obs} instead.")
+        raise ParameterError(f"The 'observation_end' parameter of {owner} must be after calibration_end ({cal}). "
+                             f"Got {obs} instead.")
     return cal, obs
 
 

@@ -21,6 +21,7 @@ from crmml.clv._summary import (
     _prepare,
     summarize,
 )
+from crmml.exceptions import NoHistoryError, ParameterError
 
 __all__ = ["tracking_table", "p_alive_path"]
 
@@ -79,10 +80,11 @@ def tracking_table(purchase_model, transactions: pd.DataFrame, calibration_end, 
     check_in(freq, "freq", owner, ("D", "W"))
     cal, obs = _check_window(calibration_end, observation_end, owner)
     for name, ts in (("calibration_end", cal), ("observation_end", obs)):
-        if ts != _period_start(np.array([_end_position(ts, freq, "period") + 1]), freq)[0]:
-            raise ValueError(f"The '{name}' parameter of {owner} must start a period (midnight"
-                             f"{', a Monday' if freq == 'W' else ''}) so that no period straddles it. Got {ts} "
-                             f"instead; e.g. {_period_start(np.array([_end_position(ts, freq, 'period') + 1]), freq)[0]}.")
+        start = _period_start(np.array([_end_position(ts, freq, "period") + 1]), freq)[0]
+        if ts != start:
+            raise ParameterError(f"The '{name}' parameter of {owner} must start a period (midnight"
+                                 f"{', a Monday' if freq == 'W' else ''}) so that no period straddles it. Got {ts} "
+                                 f"instead; e.g. {start}.")
     tx = _prepare(transactions, columns, owner, "period")
     summary = summarize(tx, cal, freq=freq)
     cal_end_pos = _end_position(cal, freq, "period")
@@ -135,7 +137,7 @@ def p_alive_path(purchase_model, transactions: pd.DataFrame, customer_id, as_of,
     one = tx[tx["customer_id"] == customer_id]
     _, pos, _, _, _ = _occasions(one, None, as_of, freq, "period")
     if len(pos) == 0:
-        raise ValueError(f"{owner}: customer_id {customer_id!r} has no purchase before as_of={as_of.isoformat()}.")
+        raise NoHistoryError(f"{owner}: customer_id {customer_id!r} has no purchase before as_of={as_of.isoformat()}.")
     grid = np.arange(pos[0], _end_position(as_of, freq, "period") + 1)
     n_seen = np.searchsorted(pos, grid, side="right")
     frame = pd.DataFrame({"frequency": n_seen - 1, "recency": pos[n_seen - 1] - pos[0], "T": grid - pos[0],

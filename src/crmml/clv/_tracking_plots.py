@@ -10,6 +10,7 @@ import pandas as pd
 
 from crmml._utils._plot_text import literal_text
 from crmml._utils._plotting import axes_or_new
+from crmml.exceptions import DataError, ParameterError
 
 __all__ = ["plot_tracking", "plot_period_transactions", "plot_frequency_recency_matrix", "plot_p_alive_path"]
 
@@ -28,7 +29,7 @@ def plot_tracking(table: pd.DataFrame, *, cumulative: bool = True, ax=None):
     """
     missing = {"actual", "expected", "holdout"} - set(table.columns)
     if missing:
-        raise ValueError(f"plot_tracking expects the output of crmml.clv.tracking_table; it lacks {sorted(missing)}.")
+        raise DataError(f"plot_tracking expects the output of crmml.clv.tracking_table; it lacks {sorted(missing)}.")
     ax = axes_or_new(ax, (7, 4), pyplot=True)
     a, e = ("actual_cumulative", "expected_cumulative") if cumulative else ("actual", "expected")
     ax.plot(table.index, table[a], "-", color="k", label="actual")
@@ -55,8 +56,8 @@ def plot_period_transactions(purchase_model, summary: pd.DataFrame, *, max_frequ
     'repeat purchases in calibration'
     """
     if not hasattr(purchase_model, "probability_of_purchases"):
-        raise TypeError(f"plot_period_transactions needs a model with probability_of_purchases (BG/NBD family, "
-                        f"NBD); {type(purchase_model).__name__} has none.")
+        raise ParameterError(f"plot_period_transactions needs a model with probability_of_purchases (BG/NBD family, "
+                             f"NBD); {type(purchase_model).__name__} has none.")
     x = np.arange(max_frequency)
     T, counts = np.unique(summary["T"].to_numpy(float), return_counts=True)
     expected = np.zeros(max_frequency + 1)
@@ -113,7 +114,7 @@ def plot_p_alive_path(path: pd.Series, *, ax=None):
     'P(alive)'
     """
     if not isinstance(path, pd.Series):
-        raise TypeError("plot_p_alive_path expects the Series returned by crmml.clv.p_alive_path.")
+        raise ParameterError("plot_p_alive_path expects the Series returned by crmml.clv.p_alive_path.")
     ax = axes_or_new(ax, (7, 3), pyplot=True)
     ax.plot(path.index, path.to_numpy(), "-", color="tab:blue")
     jumps = path.index[1:][np.diff(path.to_numpy()) > 1e-12]

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import CrmmlError
 from crmml.schema import validate_leads, validate_transactions
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(FileNotFoundError, CrmmlError):
     """A dataset file is not where crmml looks for it.
 
     >>> from crmml.datasets import DatasetNotFoundError, load_online_retail

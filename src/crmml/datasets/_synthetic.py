@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import ParameterError
+
 __all__ = ["SyntheticCRM", "make_synthetic_crm", "DEFAULT_SYNTHETIC_PARAMS"]
 
 #: Defaults of the generative process; override any key through ``params=``.
@@ -229,12 +231,12 @@ def make_synthetic_crm(n_customers: int = 5_000, seed: int = 0, *, n_days: int =
     ('customer_id', 200)
     """
     if not isinstance(n_customers, (int, np.integer)) or n_customers < 1:
-        raise ValueError(f"The 'n_customers' parameter of make_synthetic_crm must be a positive int. "
-                         f"Got {n_customers!r} instead.")
+        raise ParameterError(f"The 'n_customers' parameter of make_synthetic_crm must be a positive int. "
+                             f"Got {n_customers!r} instead.")
     unknown = set(params or {}) - set(DEFAULT_SYNTHETIC_PARAMS)
     if unknown:
-        raise ValueError(f"Unknown keys in 'params' of make_synthetic_crm: {sorted(unknown)}; "
-                         f"known keys: {sorted(DEFAULT_SYNTHETIC_PARAMS)}")
+        raise ParameterError(f"Unknown keys in 'params' of make_synthetic_crm: {sorted(unknown)}; "
+                             f"known keys: {sorted(DEFAULT_SYNTHETIC_PARAMS)}")
     prm = {**DEFAULT_SYNTHETIC_PARAMS, **(params or {})}
     t0 = _check_window(start, n_days)
     rng = np.random.default_rng(seed)

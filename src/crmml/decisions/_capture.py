@@ -9,7 +9,7 @@ import pandas as pd
 
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_number, check_unique_ids
 from crmml.churn._labels import churn_labels
-from crmml.exceptions import DroppedCustomersWarning
+from crmml.exceptions import DataError, DroppedCustomersWarning, ParameterError
 from crmml.schema import validate_transactions
 
 __all__ = ["capture_table", "lost_value"]
@@ -73,7 +73,7 @@ def capture_table(rankings: pd.DataFrame, lost: pd.Series, fractions=(0.1, 0.2))
     {'top_25pct': {'good': 1.0, 'bad': 0.0}}
     """
     if not isinstance(rankings, pd.DataFrame):
-        raise TypeError("capture_table expects rankings as a DataFrame (one column per ranking).")
+        raise ParameterError("capture_table expects rankings as a DataFrame (one column per ranking).")
     lost = pd.Series(lost)
     for name, index in (("rankings", rankings.index), ("lost", lost.index)):
         check_unique_ids(index, name, "capture_table")
@@ -85,10 +85,10 @@ def capture_table(rankings: pd.DataFrame, lost: pd.Series, fractions=(0.1, 0.2))
                       DroppedCustomersWarning, stacklevel=2)
     lost = lost.reindex(rankings.index)
     if lost.isna().any():
-        raise ValueError(f"capture_table: {int(lost.isna().sum())} ranked customers have no lost value.")
+        raise DataError(f"capture_table: {int(lost.isna().sum())} ranked customers have no lost value.")
     total = float(lost.sum())
     if total <= 0:
-        raise ValueError("capture_table: the total lost value is 0; nothing to capture.")
+        raise DataError("capture_table: the total lost value is 0; nothing to capture.")
     out = {}
     n = len(lost)
     v = lost.to_numpy(np.float64)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from crmml.exceptions import CrmmlError, CrmmlWarning
+
 __all__ = ["HorizonMismatchError", "NotRandomisedWarning", "TreatmentError"]
 
 
-class HorizonMismatchError(ValueError):
+class HorizonMismatchError(ValueError, CrmmlError):
     """The churn model and the CLV model of a retention plan do not describe the same horizon or cutoff.
 
     >>> issubclass(HorizonMismatchError, ValueError)
@@ -13,7 +15,7 @@ class HorizonMismatchError(ValueError):
     """
 
 
-class TreatmentError(ValueError):
+class TreatmentError(ValueError, CrmmlError):
     """The treatment column cannot define an experiment: a single arm, or the control arm is absent.
 
     >>> issubclass(TreatmentError, ValueError)
@@ -21,7 +23,7 @@ class TreatmentError(ValueError):
     """
 
 
-class NotRandomisedWarning(UserWarning):
+class NotRandomisedWarning(CrmmlWarning):
     """Arm shares vary with the features: the data do not look like a randomised test, so effects may be biased.
 
     >>> issubclass(NotRandomisedWarning, UserWarning)

@@ -14,7 +14,7 @@ from crmml.churn._backtest import feature_columns
 from crmml.churn._labels import churn_labels
 from crmml.clv import CLVModel
 from crmml.decisions._errors import HorizonMismatchError
-from crmml.exceptions import ParameterError
+from crmml.exceptions import DataError, NoHistoryError, ParameterError
 from crmml.features import DEFAULT_WINDOWS, compute_features
 from crmml.features._build import _check_windows
 from crmml.schema import validate_customers, validate_events, validate_transactions
@@ -31,14 +31,14 @@ def _per_customer(x, name, index, owner):
         check_unique_ids(x.index, name, owner)
         v = x.reindex(index)
         if v.isna().any():
-            raise ValueError(f"{owner}: {name} has no value for {int(v.isna().sum())} customer(s) of the plan, "
-                             f"e.g. {v.index[v.isna()][:3].tolist()}.")
+            raise ParameterError(f"{owner}: {name} has no value for {int(v.isna().sum())} customer(s) of the plan, "
+                                 f"e.g. {v.index[v.isna()][:3].tolist()}.")
         v = pd.to_numeric(v, errors="coerce")
         if v.isna().any():
-            raise ValueError(f"{owner}: {name} must be numeric.")
+            raise ParameterError(f"{owner}: {name} must be numeric.")
         return v.to_numpy(np.float64)
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{owner}: {name} must be a number or a Series indexed by customer_id. Got {x!r:.60}.")
+        raise ParameterError(f"{owner}: {name} must be a number or a Series indexed by customer_id. Got {x!r:.60}.")
     return np.full(len(index), float(x))
 
 
@@ -135,15 +135,15 @@ class RetentionPlanner(BaseEstimator):
                 "horizon. Raise value_horizon_days.")
         cm = ChurnModel() if self.churn_model is None else self.churn_model
         if not isinstance(cm, (ChurnModel, TimeToChurnModel)):
-            raise ValueError("The 'churn_model' parameter of RetentionPlanner must be a ChurnModel or a "
-                             f"TimeToChurnModel. Got {cm!r:.80} instead.")
+            raise ParameterError("The 'churn_model' parameter of RetentionPlanner must be a ChurnModel or a "
+                                 f"TimeToChurnModel. Got {cm!r:.80} instead.")
         if isinstance(cm, TimeToChurnModel) and cm.max_days < self.horizon_days:
             raise HorizonMismatchError(
                 f"RetentionPlanner: the TimeToChurnModel models {cm.max_days} days (max_days) but the plan's "
                 f"churn horizon is {self.horizon_days} days; raise its max_days or lower horizon_days.")
         clv = CLVModel(horizon_days=self.value_horizon_days) if self.clv_model is None else self.clv_model
         if not isinstance(clv, CLVModel):
-            raise ValueError(f"The 'clv_model' parameter of RetentionPlanner must be a CLVModel. Got {clv!r:.80}.")
+            raise ParameterError(f"The 'clv_model' parameter of RetentionPlanner must be a CLVModel. Got {clv!r:.80}.")
         if clv.spend_model is None:
             raise ParameterError("The 'clv_model' parameter of RetentionPlanner must model spend: "
                                  "value_if_retained is the customer's CLV, which CLVModel(spend_model=None) does not "
@@ -172,7 +172,7 @@ class RetentionPlanner(BaseEstimator):
         h = int(self.horizon_days)
         active = churn_labels(tx, as_of, h, self.lookback_days, warn=False).index
         if len(active) == 0:
-            raise ValueError(f"{owner}: no customer bought in the {self.lookback_days} days before {as_of.date()}.")
+            raise NoHistoryError(f"{owner}: no customer bought in the {self.lookback_days} days before {as_of.date()}.")
         n_stages = 3 if isinstance(cm, TimeToChurnModel) else 4 + self.n_snapshots
         with steps(n_stages, verbose=self.verbose, desc=owner) as step:
             step(f"features as of {as_of.date()}")
@@ -213,8 +213,8 @@ class RetentionPlanner(BaseEstimator):
         cuts = [as_of - pd.Timedelta(days=h * (k + 1)) for k in range(self.n_snapshots)]
         cuts = [c for c in cuts if c > first]
         if not cuts:
-            raise ValueError(f"{owner}: no training snapshot after the first transaction ({first.date()}); "
-                             "use a later as_of.")
+            raise NoHistoryError(f"{owner}: no training snapshot after the first transaction ({first.date()}); "
+                                 "use a later as_of.")
         snap = dict(horizon_days=h, lookback_days=self.lookback_days, windows=tuple(self.windows), events=ev,
                     customers=cu, **kw)
         parts = []
@@ -264,9 +264,9 @@ class RetentionPlanner(BaseEstimator):
         c = _per_customer(cost, "cost", s.index, owner)
         e = _per_customer(effect, "effect", s.index, owner)
         if not np.isfinite(c).all() or (c < 0).any():
-            raise ValueError(f"{owner}: cost must be finite and >= 0.")
+            raise ParameterError(f"{owner}: cost must be finite and >= 0.")
         if not np.isfinite(e).all() or (e < 0).any() or (e > 1).any():
-            raise ValueError(f"{owner}: effect is the share of the churn risk removed and must lie in [0, 1].")
+            raise ParameterError(f"{owner}: effect is the share of the churn risk removed and must lie in [0, 1].")
         if budget is not None:
             check_number(budget, "budget", owner, kind="float", low=0)
         out = s[["churn_probability", "value_if_retained", "value_at_risk"]].copy()
@@ -299,8 +299,8 @@ class RetentionPlanner(BaseEstimator):
         if not isinstance(plan, pd.DataFrame) or any(c not in plan.columns for c in need) or \
                 not pd.api.types.is_bool_dtype(plan["selected"].dtype):
             got = list(plan.columns)[:8] if isinstance(plan, pd.DataFrame) else type(plan).__name__
-            raise ValueError(f"RetentionPlanner.report: plan must be a table returned by plan() (columns {need}, "
-                             f"'selected' true/false); got {got}.")
+            raise DataError(f"RetentionPlanner.report: plan must be a table returned by plan() (columns {need}, "
+                            f"'selected' true/false); got {got}.")
         sel = plan[plan["selected"]]
         metrics = {"customers_active": len(plan), "customers_selected": len(sel),
                    "value_at_risk_total": float(plan["value_at_risk"].sum()),

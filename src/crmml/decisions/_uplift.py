@@ -14,6 +14,7 @@ from crmml.decisions._errors import TreatmentError
 from crmml.decisions._uplift_inputs import check_arms, check_outcome, randomisation_check, str_columns
 from crmml.decisions._uplift_select import AUTO_CANDIDATES, _folds, select_learner
 from crmml.decisions._uplift_shift import check_shift_models, fit_shift, shift_uplift
+from crmml.exceptions import DataError, ParameterError
 
 __all__ = ["UpliftModel"]
 
@@ -157,11 +158,11 @@ class UpliftModel(BaseEstimator):
     # -- encoding ---------------------------------------------------------------------------------
     def _encode(self, X, owner):
         if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"{owner} expects X as a pandas DataFrame (one row per customer).")
+            raise ParameterError(f"{owner} expects X as a pandas DataFrame (one row per customer).")
         X = str_columns(X, owner)
         missing = [str(c) for c in self.feature_names_in_ if c not in X.columns]
         if missing:
-            raise ValueError(f"{owner}: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
+            raise DataError(f"{owner}: X lacks {len(missing)} column(s) seen in fit, e.g. {missing[:3]}.")
         cols = []
         for c in self.feature_names_in_:
             if c in self.categories_ and not self.categories_[c]:      # no value in fit: no encoded column
@@ -211,7 +212,7 @@ class UpliftModel(BaseEstimator):
         with xgb_errors(owner):
             for arm in [self.control_] + self.arms_:
                 if binary and len(np.unique(y[t == arm])) < 2:
-                    raise ValueError(f"{owner}: the outcome is constant in arm {arm!r}; nothing to learn.")
+                    raise DataError(f"{owner}: the outcome is constant in arm {arm!r}; nothing to learn.")
             if learner == "shift":
                 return fit_shift(self, Z, t, y, seed, lambda k: _folds(t, y, binary, k, seed))
             margin = None
@@ -274,7 +275,7 @@ class UpliftModel(BaseEstimator):
         owner = "UpliftModel.fit"
         self._check_params()
         if not isinstance(X, pd.DataFrame) or X.shape[0] == 0:
-            raise TypeError(f"{owner} expects X as a non-empty pandas DataFrame.")
+            raise ParameterError(f"{owner} expects X as a non-empty pandas DataFrame.")
         check_feature_frame(X, owner)
         if control is None:
             labels = set(pd.Series(np.asarray(treatment, dtype=object).ravel()).dropna().map(str))
@@ -342,7 +343,7 @@ class UpliftModel(BaseEstimator):
         """Bootstrap interval of each arm's uplift: columns ``<arm>_lower``, ``<arm>_upper`` (needs ``n_bootstrap``)."""
         check_is_fitted(self, "models_")
         if not self.boot_models_:
-            raise ValueError("UpliftModel.predict_interval needs bootstrap refits: fit with n_bootstrap >= 20.")
+            raise ParameterError("UpliftModel.predict_interval needs bootstrap refits: fit with n_bootstrap >= 20.")
         Z = self._encode(X, "UpliftModel.predict_interval")
         draws = [self._uplift(m, Z, self.learner_) for m in self.boot_models_]
         q = [(1 - self.level) / 2, (1 + self.level) / 2]
@@ -385,13 +386,13 @@ class UpliftModel(BaseEstimator):
     def _per_arm(self, x, arm, name):
         own, extra = "UpliftModel.recommend", sorted(set(map(str, x)) - set(self.arms_)) if isinstance(x, dict) else []
         if isinstance(x, dict) and (arm not in x or extra):
-            raise ValueError(f"{own}: {name} must have one entry per treatment arm {self.arms_} (the control is not "
-                             f"treated); {f'it lacks {arm!r}' if arm not in x else f'{extra} are not arms'}.")
+            raise ParameterError(f"{own}: {name} must have one entry per treatment arm {self.arms_} (the control "
+                                 f"is not treated); {f'it lacks {arm!r}' if arm not in x else f'{extra} are not arms'}.")
         x = x[arm] if isinstance(x, dict) else x
         if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not np.isfinite(x):
-            raise ValueError(f"{own}: {name} must be a finite number or a dict of them per arm.")
+            raise ParameterError(f"{own}: {name} must be a finite number or a dict of them per arm.")
         if name == "cost" and x < 0:
-            raise ValueError(f"{own}: cost must be >= 0 (the cost of treating one customer); got {x!r}.")
+            raise ParameterError(f"{own}: cost must be >= 0 (the cost of treating one customer); got {x!r}.")
         return float(x)
 
     def _check_loaded_state(self):

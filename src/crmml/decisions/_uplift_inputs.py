@@ -9,6 +9,7 @@ import pandas as pd
 
 from crmml._utils import check_feature_frame
 from crmml.decisions._errors import NotRandomisedWarning, TreatmentError
+from crmml.exceptions import DataError
 from crmml.schema import SchemaError
 
 __all__ = ["arm_labels", "check_arms", "check_outcome", "randomisation_check", "str_columns"]
@@ -29,7 +30,7 @@ def arm_labels(values, name, owner):
 def check_arms(treatment, n, control, owner):
     t = arm_labels(treatment, "treatment", owner)
     if len(t) != n:
-        raise ValueError(f"{owner}: treatment has {len(t)} values but X has {n} rows.")
+        raise DataError(f"{owner}: treatment has {len(t)} values but X has {n} rows.")
     arms = sorted(np.unique(t).tolist())
     if len(arms) < 2:
         raise TreatmentError(f"{owner}: the treatment column holds a single arm ({arms[0]!r}); an uplift model "
@@ -51,7 +52,7 @@ def str_columns(X, owner):
 def check_outcome(y, n, owner):
     s = pd.Series(np.asarray(y, dtype=object).ravel() if not isinstance(y, pd.Series) else y.to_numpy())
     if len(s) != n:
-        raise ValueError(f"{owner}: y has {len(s)} values but X has {n} rows.")
+        raise DataError(f"{owner}: y has {len(s)} values but X has {n} rows.")
     if pd.api.types.is_bool_dtype(s.dtype):
         s = s.astype(np.float64)
     num = pd.to_numeric(s, errors="coerce")

@@ -9,6 +9,7 @@ from crmml._utils import check_number
 from crmml._utils._numeric import float_vector as _floats
 from crmml._utils._numeric import trapezoid
 from crmml.decisions._uplift_inputs import arm_labels
+from crmml.exceptions import DataError, ParameterError
 
 __all__ = ["auuc", "policy_value", "qini_coefficient", "qini_curve", "uplift_by_decile"]
 
@@ -18,14 +19,14 @@ def _inputs(y, treated, score, owner):
     w = np.asarray(treated).ravel()
     s = _floats(score, "score", owner)
     if not (len(y) == len(w) == len(s)) or len(y) == 0:
-        raise ValueError(f"{owner}: y, treated and score must be non-empty and of the same length.")
+        raise DataError(f"{owner}: y, treated and score must be non-empty and of the same length.")
     if not np.isin(w, (0, 1)).all():
-        raise ValueError(f"{owner}: treated must hold 0/1 (or bool): 1 = treated, 0 = control.")
+        raise DataError(f"{owner}: treated must hold 0/1 (or bool): 1 = treated, 0 = control.")
     if not (np.isfinite(y).all() and np.isfinite(s).all()):
-        raise ValueError(f"{owner}: y and score must be finite.")
+        raise DataError(f"{owner}: y and score must be finite.")
     w = w.astype(bool)
     if w.all() or not w.any():
-        raise ValueError(f"{owner}: needs treated and control rows.")
+        raise DataError(f"{owner}: needs treated and control rows.")
     order = np.lexsort((np.arange(len(s)), -s))          # best first, ties in input order
     return y[order], w[order]
 
@@ -150,30 +151,30 @@ def policy_value(y, treatment, policies: dict, *, reference=None, propensity=Non
     y = _floats(y, "y", owner)
     t = arm_labels(treatment, "treatment", owner)
     if not isinstance(policies, dict):
-        raise ValueError(f"{owner}: policies must be a dict name -> array of arms. Got {type(policies).__name__}.")
+        raise ParameterError(f"{owner}: policies must be a dict name -> array of arms. Got {type(policies).__name__}.")
     if len(t) != len(y) or not np.isfinite(y).all():
-        raise ValueError(f"{owner}: y and treatment must have the same length and y must be finite.")
+        raise DataError(f"{owner}: y and treatment must have the same length and y must be finite.")
     check_number(n_bootstrap, "n_bootstrap", owner, low=0, high=100_000)
     check_number(level, "level", owner, kind="float", low=0, high=1, low_inclusive=False, high_inclusive=False)
     arms, counts = np.unique(t, return_counts=True)
     p = dict(zip(arms, counts / len(t))) if propensity is None else {str(k): v for k, v in propensity.items()}
     if any(a not in p or not isinstance(p[a], (int, float, np.integer, np.floating)) or isinstance(p[a], bool)
            or not 0 < p[a] <= 1 for a in arms):
-        raise ValueError(f"{owner}: propensity must give every arm in treatment a probability in (0, 1].")
+        raise ParameterError(f"{owner}: propensity must give every arm in treatment a probability in (0, 1].")
     pt = np.array([p[a] for a in t])
     contrib = {}
     for name, pol in policies.items():
         pol = arm_labels(pol, f"policy {name!r}", owner)
         if len(pol) != len(y):
-            raise ValueError(f"{owner}: policy {name!r} has {len(pol)} entries for {len(y)} rows.")
+            raise ParameterError(f"{owner}: policy {name!r} has {len(pol)} entries for {len(y)} rows.")
         unseen = ~np.isin(pol, arms)
         if unseen.any():
-            raise ValueError(f"{owner}: policy {name!r} assigns {int(unseen.sum())} rows to arms that never occur in "
-                             f"treatment ({pd.unique(pol[unseen])[:3].tolist()}; arms: {arms.tolist()}); their "
-                             "value cannot be estimated from this test.")
+            raise ParameterError(f"{owner}: policy {name!r} assigns {int(unseen.sum())} rows to arms that never "
+                                 f"occur in treatment ({pd.unique(pol[unseen])[:3].tolist()}; arms: {arms.tolist()}); their "
+                                 "value cannot be estimated from this test.")
         contrib[name] = (pol == t) * y / pt
     if reference is not None and reference not in contrib:
-        raise ValueError(f"{owner}: reference {reference!r} is not one of the policies {list(policies)}.")
+        raise ParameterError(f"{owner}: reference {reference!r} is not one of the policies {list(policies)}.")
     names = list(contrib)
     C = np.column_stack([contrib[k] for k in names])
     rng = np.random.default_rng(random_state)

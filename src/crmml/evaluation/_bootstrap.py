@@ -14,6 +14,7 @@ import pandas as pd
 
 from crmml._utils import check_number
 from crmml.evaluation._metrics import _paired, _probabilities, _top_mask, expected_calibration_error
+from crmml.exceptions import DataError
 
 __all__ = ["bootstrap_metrics", "fast_classification_metrics"]
 
@@ -70,7 +71,7 @@ def _finite_pair(y, p):
     y, p = _paired(y, p, ("y_true", "prediction"))
     for name, v in (("y_true", y), ("prediction", p)):
         if not np.isfinite(v).all():
-            raise ValueError(f"bootstrap_metrics: {name} has {int((~np.isfinite(v)).sum())} NaN or infinite values.")
+            raise DataError(f"bootstrap_metrics: {name} has {int((~np.isfinite(v)).sum())} NaN or infinite values.")
     return y, p
 
 

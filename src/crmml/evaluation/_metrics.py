@@ -169,7 +169,7 @@ def calibration_bins(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile
         edges = np.linspace(0, 1, n_bins + 1)
     else:
         raise ParameterError(f"The 'strategy' parameter of {owner} must be one of "
-                         f"['quantile', 'uniform']. Got {strategy!r} instead.")
+                             f"['quantile', 'uniform']. Got {strategy!r} instead.")
     idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
     cnt = np.bincount(idx, minlength=len(edges)).astype(float)
     nz = cnt > 0

@@ -17,6 +17,7 @@ import pandas as pd
 from crmml._utils._plot_text import literal_text
 from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._metrics import _xy, calibration_bins, expected_calibration_error, pr_auc, roc_auc
+from crmml.exceptions import DataError, ParameterError
 
 __all__ = [
     "plot_roc",
@@ -40,7 +41,7 @@ def _panels(ax, fig, owner: str, figsize, **subplots):
     if ax is not None:
         axes = np.asarray(ax, dtype=object).ravel()
         if axes.shape != (2,) or not all(hasattr(a, "figure") for a in axes):
-            raise ValueError(f"The 'ax' parameter of {owner} must be two matplotlib Axes. Got {ax!r} instead.")
+            raise ParameterError(f"The 'ax' parameter of {owner} must be two matplotlib Axes. Got {ax!r} instead.")
         return axes
     from matplotlib.figure import Figure
 
@@ -204,19 +205,19 @@ def _shap_inputs(shap_values, X, feature_names):
         feature_names = list(values.columns)
     values = np.asarray(values, dtype=float)
     if values.ndim != 2:
-        raise ValueError(f"shap_values must be 2-D (n_samples, n_features); got shape {values.shape}.")
+        raise DataError(f"shap_values must be 2-D (n_samples, n_features); got shape {values.shape}.")
     if feature_names is None and isinstance(X, pd.DataFrame):
         feature_names = list(X.columns)
     if feature_names is None:
         feature_names = [f"x{i}" for i in range(values.shape[1])]
     if len(feature_names) != values.shape[1]:
-        raise ValueError(f"feature_names has {len(feature_names)} names but shap_values has "
-                         f"{values.shape[1]} columns.")
+        raise DataError(f"feature_names has {len(feature_names)} names but shap_values has "
+                        f"{values.shape[1]} columns.")
     Xa = None
     if X is not None:
         Xa = pd.DataFrame(X).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         if Xa.shape != values.shape:
-            raise ValueError(f"X has shape {Xa.shape} but shap_values has shape {values.shape}.")
+            raise DataError(f"X has shape {Xa.shape} but shap_values has shape {values.shape}.")
     return values, Xa, [str(f) for f in feature_names]
 
 

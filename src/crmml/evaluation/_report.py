@@ -24,6 +24,7 @@ import pandas as pd
 
 from crmml._time import as_timestamp
 from crmml._utils._plot_text import figure_of, literal_text
+from crmml.exceptions import ParameterError
 
 __all__ = ["report", "summarize_data", "top_drivers", "figure_to_png"]
 
@@ -230,8 +231,8 @@ def _figure_html(caption, fig, dpi: int) -> str:
     if isinstance(fig, (np.ndarray, list, tuple)) or (not hasattr(fig, "savefig") and hasattr(fig, "figure")):
         fig = figure_of(fig)   # an Axes, an array of Axes (or a display object)
     if not hasattr(fig, "savefig"):
-        raise TypeError(f"report: the item {caption!r} must be a matplotlib Figure or Axes (or, in sections, a "
-                        f"DataFrame); got {type(fig).__name__}.")
+        raise ParameterError(f"report: the item {caption!r} must be a matplotlib Figure or Axes (or, in sections, a "
+                             f"DataFrame); got {type(fig).__name__}.")
     b64 = base64.b64encode(figure_to_png(fig, dpi=dpi)).decode("ascii")
     wide = ' class="wide"' if fig.get_figwidth() > 7 else ""
     data = json.dumps(figure_data(fig), separators=(",", ":"))

@@ -16,6 +16,7 @@ import pandas as pd
 from crmml._utils._plot_text import literal_text
 from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._report import report
+from crmml.exceptions import ParameterError
 
 __all__ = ["lead_table", "lead_sections", "leads_report", "clv_tracking", "plot_clv_tracking", "clv_parameters",
            "clv_report"]
@@ -183,11 +184,11 @@ def _tracking_inputs(model, transactions, end, n_points, owner):
     end = check_as_of(end, owner, "end")                   # a number is not read as nanoseconds since 1970
     transactions = validate_transactions(transactions)     # pyarrow/tz-aware timestamps, ids by the id rule
     if getattr(model, "summary_", None) is None:
-        raise ValueError(f"{owner} needs a CLVModel fitted with fit(transactions, as_of) (it keeps the "
-                         "training customers in summary_); fit it first.")
+        raise ParameterError(f"{owner} needs a CLVModel fitted with fit(transactions, as_of) (it keeps the "
+                             "training customers in summary_); fit it first.")
     as_of = pd.Timestamp(model.as_of_)
     if end <= as_of:
-        raise ValueError(f"{owner}: end ({end}) must be after the model's as_of ({as_of}).")
+        raise ParameterError(f"{owner}: end ({end}) must be after the model's as_of ({as_of}).")
     return end, transactions
 
 

@@ -18,6 +18,7 @@ from crmml._utils._plot_text import literal_text
 from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._metrics import psi_table
 from crmml.evaluation._report import report
+from crmml.exceptions import ParameterError
 
 __all__ = ["segment_migration", "segment_profile", "cluster_profile", "plot_migration", "plot_drift",
            "segments_report", "drift_report"]
@@ -28,8 +29,8 @@ NEW, GONE = "(new)", "(gone)"
 def _segment_series(segments, name: str, owner: str) -> pd.Series:
     s = segments["segment"] if isinstance(segments, pd.DataFrame) else segments
     if not isinstance(s, pd.Series):
-        raise TypeError(f"{name} must be a Series (or a DataFrame with a 'segment' column) indexed by "
-                        f"customer_id; got {type(segments).__name__}.")
+        raise ParameterError(f"{name} must be a Series (or a DataFrame with a 'segment' column) indexed by "
+                             f"customer_id; got {type(segments).__name__}.")
     return check_segments(s, name, owner)
 
 
@@ -261,7 +262,7 @@ def segments_report(path, segments, values: pd.DataFrame | None = None, *, previ
                                                ("Migration heat map", plot_migration(m))]))
     if clusterer is not None:
         if X is None:
-            raise ValueError("segments_report: pass X (the clusterer's features) with clusterer.")
+            raise ParameterError("segments_report: pass X (the clusterer's features) with clusterer.")
         sections.append(("Behaviour clusters", [("Cluster profile: z-scores on the scale the names come from "
                                                  "beside raw medians", cluster_profile(clusterer, X))]))
     seg = _segment_series(segments, "segments", "segments_report")

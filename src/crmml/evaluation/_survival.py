@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from crmml._utils._numeric import trapezoid
+from crmml.exceptions import DataError, ParameterError
 
 __all__ = ["concordance_index", "integrated_brier_score", "kaplan_meier"]
 
@@ -17,13 +18,13 @@ def _check(time, event, owner, *others):
     t = np.asarray(time, dtype=np.float64).ravel()
     e = np.asarray(event).ravel()
     if len(e) != len(t) or any(len(np.asarray(o)) != len(t) for o in others):
-        raise ValueError(f"{owner}: time, event and predictions must have the same length.")
+        raise DataError(f"{owner}: time, event and predictions must have the same length.")
     if not np.isin(e, (0, 1)).all():
-        raise ValueError(f"{owner}: event must hold only 0 (censored) and 1 (event).")
+        raise DataError(f"{owner}: event must hold only 0 (censored) and 1 (event).")
     if not np.isfinite(t).all() or (t < 0).any():
-        raise ValueError(f"{owner}: time must be finite and >= 0.")
+        raise DataError(f"{owner}: time must be finite and >= 0.")
     if len(t) == 0:
-        raise ValueError(f"{owner}: no rows.")
+        raise DataError(f"{owner}: no rows.")
     return t, e.astype(np.int64)
 
 
@@ -68,7 +69,7 @@ def concordance_index(time, predicted_time, event) -> float:
     t, e = _check(time, event, "concordance_index", predicted_time)
     p = np.asarray(predicted_time, dtype=np.float64).ravel()
     if not np.isfinite(p).all():
-        raise ValueError("concordance_index: predicted_time must be finite.")
+        raise DataError("concordance_index: predicted_time must be finite.")
     order = np.argsort(t, kind="stable")
     t, e, p = t[order], e[order], p[order]
     num = den = 0.0
@@ -87,7 +88,7 @@ def concordance_index(time, predicted_time, event) -> float:
         num += float(greater.sum()) + 0.5 * float(equal.sum())
         den += float(len(tail) * len(rows))
     if den == 0:
-        raise ValueError("concordance_index: no comparable pair (no event before another row's time).")
+        raise DataError("concordance_index: no comparable pair (no event before another row's time).")
     return num / den
 
 
@@ -120,15 +121,15 @@ def integrated_brier_score(time, event, survival, times) -> float:
     grid = np.asarray(times, dtype=np.float64).ravel()
     s = np.asarray(survival, dtype=np.float64)
     if s.shape != (len(t), len(grid)):
-        raise ValueError(f"integrated_brier_score: survival must have shape ({len(t)}, {len(grid)}); "
-                         f"got {s.shape}.")
+        raise DataError(f"integrated_brier_score: survival must have shape ({len(t)}, {len(grid)}); "
+                        f"got {s.shape}.")
     if len(grid) < 2 or np.any(np.diff(grid) <= 0):
-        raise ValueError("integrated_brier_score: times must hold at least two increasing values.")
+        raise ParameterError("integrated_brier_score: times must hold at least two increasing values.")
     ct, cs = kaplan_meier(t, 1 - e)                   # censoring survival G
     g_t = _step(ct, cs, t - 1e-9)                     # G(T_i-)
     g_grid = _step(ct, cs, grid)
     if (g_grid <= 0).any():
-        raise ValueError("integrated_brier_score: times reach beyond the follow-up (no uncensored row left).")
+        raise ParameterError("integrated_brier_score: times reach beyond the follow-up (no uncensored row left).")
     scores = np.empty(len(grid))
     for k, tk in enumerate(grid):
         died = (t <= tk) & (e == 1)

@@ -9,6 +9,7 @@ from crmml._utils import check_number
 from crmml._utils._plot_text import literal_text
 from crmml._utils._plotting import axes_or_new
 from crmml.evaluation._metrics import _xy
+from crmml.exceptions import ParameterError
 
 __all__ = ["threshold_table", "plot_net_value"]
 
@@ -17,8 +18,8 @@ _SHARES = (0.05, 0.1, 0.2, 0.3, 0.5)
 
 def _check_costs(cost_per_contact, value_per_event, owner):
     if (cost_per_contact is None) != (value_per_event is None):
-        raise ValueError(f"{owner}: give both cost_per_contact and value_per_event (the cost of acting on one "
-                         "customer and the value of acting on one who has the event), or neither.")
+        raise ParameterError(f"{owner}: give both cost_per_contact and value_per_event (the cost of acting on one "
+                             "customer and the value of acting on one who has the event), or neither.")
     if cost_per_contact is not None:
         check_number(cost_per_contact, "cost_per_contact", owner, kind="float", low=0)
         check_number(value_per_event, "value_per_event", owner, kind="float", low=0)

@@ -37,8 +37,8 @@ def _check_windows(windows, owner):
     ok = isinstance(windows, (list, tuple, np.ndarray)) and len(windows) > 0 and all(
         isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 1 for w in windows)
     if not ok or len(set(int(w) for w in windows)) != len(windows):
-        raise ValueError(f"The 'windows' parameter of {owner} must be a non-empty sequence of distinct "
-                         f"ints >= 1 (days). Got {windows!r} instead.")
+        raise ParameterError(f"The 'windows' parameter of {owner} must be a non-empty sequence of distinct "
+                             f"ints >= 1 (days). Got {windows!r} instead.")
     return tuple(sorted(int(w) for w in windows))
 
 
@@ -46,8 +46,8 @@ def _values(values, name, owner):
     if values is None:
         return None
     if isinstance(values, str) or not all(isinstance(v, str) for v in values):
-        raise ValueError(f"The {name!r} parameter of {owner} must be None or a sequence of str. "
-                         f"Got {values!r} instead.")
+        raise ParameterError(f"The {name!r} parameter of {owner} must be None or a sequence of str. "
+                             f"Got {values!r} instead.")
     return tuple(values)
 
 
@@ -172,11 +172,11 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
     event_types = _values(event_types, "event_types", _OWNER)
     channels = _values(channels, "channels", _OWNER)
     if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool) or n_jobs < 1:
-        raise ValueError(f"The 'n_jobs' parameter of {_OWNER} must be an int >= 1. Got {n_jobs!r} instead.")
+        raise ParameterError(f"The 'n_jobs' parameter of {_OWNER} must be an int >= 1. Got {n_jobs!r} instead.")
     families = _check_families(families)
     if dtype not in ("float64", "float32"):
-        raise ValueError(f"The 'dtype' parameter of {_OWNER} must be one of ['float64', 'float32']. "
-                         f"Got {dtype!r} instead.")
+        raise ParameterError(f"The 'dtype' parameter of {_OWNER} must be one of ['float64', 'float32']. "
+                             f"Got {dtype!r} instead.")
     if columns:
         f = map_frames(columns, transactions=transactions, events=events, customers=customers)
         transactions, events, customers = f["transactions"], f["events"], f["customers"]

@@ -18,6 +18,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import ParameterError
+
 __all__ = ["FeatureTemplate", "FeatureFamily", "FeatureRegistry", "FeatureContext", "REGISTRY", "model_channels",
            "scoring_frame", "values_before"]
 
@@ -173,7 +175,7 @@ class FeatureRegistry:
         """Decorator registering ``compute(data, ctx)`` as the family ``name``."""
         def deco(fn):
             if name in self._families:
-                raise ValueError(f"feature family {name!r} is already registered")
+                raise ParameterError(f"feature family {name!r} is already registered")
             self._families[name] = FeatureFamily(name, description, requires, tuple(templates), fn)
             return fn
         return deco

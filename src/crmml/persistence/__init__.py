@@ -37,12 +37,12 @@ from crmml._lazy import lazy_exports
 
 _MODULES = {
     "crmml.persistence._allowlist": ("ALLOWED_CLASSES",),
-    "crmml.persistence._errors": ("LoadLimits", "ModelLoadError"),
+    "crmml.persistence._errors": ("LoadLimits", "ModelLoadError", "SavePathError"),
     "crmml.persistence._reader": ("load", "read_metadata"),
     "crmml.persistence._versions": ("FORMAT_VERSION",),
     "crmml.persistence._writer": ("save",),
 }
 
-__all__ = ["save", "load", "read_metadata", "ModelLoadError", "LoadLimits", "ALLOWED_CLASSES", "FORMAT_VERSION"]
+__all__ = ["save", "load", "read_metadata", "ModelLoadError", "SavePathError", "LoadLimits", "ALLOWED_CLASSES", "FORMAT_VERSION"]
 
 __getattr__, __dir__ = lazy_exports(globals(), _MODULES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from crmml.exceptions import ParameterError
 from crmml.persistence._errors import ModelLoadError
 
 #: scikit-learn and xgboost classes that :func:`load` may re-create (crmml.* estimators are always allowed).
@@ -85,10 +86,10 @@ def check_class_savable(cls) -> str:
     >>> check_class_savable(type(None))
     Traceback (most recent call last):
     ...
-    TypeError: Cannot save an object of class builtins.NoneType: only crmml estimators and ...
+    crmml.exceptions.ParameterError: Cannot save an object of class builtins.NoneType: only crmml estimators and ...
     """
     name = qualname(cls)
     if name.startswith("crmml.") or _allowed_class(name) is cls:
         return name
-    raise TypeError(f"Cannot save an object of class {name}: only crmml estimators and the classes in "
-                    "crmml.persistence.ALLOWED_CLASSES can be saved.")
+    raise ParameterError(f"Cannot save an object of class {name}: only crmml estimators and the classes in "
+                         "crmml.persistence.ALLOWED_CLASSES can be saved.")

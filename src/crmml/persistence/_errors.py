@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crmml.exceptions import CrmmlError
 
-class ModelLoadError(ValueError):
+
+class ModelLoadError(ValueError, CrmmlError):
     """A saved model cannot be loaded: unknown class, version mismatch, tampering or a bad file.
 
     >>> issubclass(ModelLoadError, ValueError)
     True
+    """
+
+
+class SavePathError(FileExistsError, CrmmlError):
+    """:func:`crmml.persistence.save` refuses to write a model folder into a folder that holds other files.
+
+    A ``FileExistsError``: save into an empty or new folder (or a ``.zip`` path).
+
+    >>> import tempfile, pathlib
+    >>> from crmml.persistence import save
+    >>> from crmml.segmentation import RuleSegmenter
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "notes.txt").write_text("mine")
+    >>> save(RuleSegmenter(rules={"big": "amount > 100"}), folder, format="dir")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    crmml.persistence._errors.SavePathError: Cannot save into ...: the folder holds files that are not part of a crmml model (e.g. 'notes.txt'); use an empty or new folder.
     """
 
 

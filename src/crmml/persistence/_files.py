@@ -9,7 +9,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from crmml.persistence._errors import LoadLimits, ModelLoadError
+from crmml.exceptions import ParameterError
+from crmml.persistence._errors import LoadLimits, ModelLoadError, SavePathError
 from crmml.persistence._validate import load_json
 
 META, MANIFEST = "metadata.json", "manifest.json"
@@ -25,7 +26,7 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib
 def check_path(path) -> None:
     """The one rule ``save`` and ``load`` apply to ``path``: a str or a path-like object, else ``TypeError``."""
     if not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
-        raise TypeError(f"path must be a str or Path; got {type(path).__name__}.")
+        raise ParameterError(f"path must be a str or Path; got {type(path).__name__}.")
 
 
 def sha256(b: bytes) -> str:
@@ -195,8 +196,8 @@ def write_members(path: Path, fmt: str, members: dict[str, bytes], manifest: byt
     foreign = [p for p in existing if p.relative_to(path).as_posix() not in (MANIFEST, META)
                and p.relative_to(path).parts[0] not in MEMBER_FOLDERS]
     if foreign:
-        raise FileExistsError(f"Cannot save into {str(path)!r}: the folder holds files that are not part of "
-                              f"a crmml model (e.g. {foreign[0].name!r}); use an empty or new folder.")
+        raise SavePathError(f"Cannot save into {str(path)!r}: the folder holds files that are not part of "
+                            f"a crmml model (e.g. {foreign[0].name!r}); use an empty or new folder.")
     for old in existing:
         old.unlink()
     for name, data in [*members.items(), (MANIFEST, manifest)]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import ParameterError
 from crmml.persistence._allowlist import ALLOWED_TYPES, resolve_class
 from crmml.persistence._errors import LoadLimits, ModelLoadError
 from crmml.persistence._files import as_key, check_path, read_members, verify
@@ -168,7 +169,7 @@ def _prepare(path, key, limits, *, versions: bool = True):
     path = Path(path)
     limits = LoadLimits() if limits is None else limits
     if not isinstance(limits, LoadLimits):
-        raise TypeError(f"limits must be a crmml.persistence.LoadLimits; got {type(limits).__name__}.")
+        raise ParameterError(f"limits must be a crmml.persistence.LoadLimits; got {type(limits).__name__}.")
     members = read_members(path, limits)
     meta = verify(members, as_key(key), path, limits)
     if versions:

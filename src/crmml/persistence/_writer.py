@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import ParameterError
 from crmml.persistence._allowlist import ALLOWED_TYPES, check_class_savable
 from crmml.persistence._errors import LoadLimits
 from crmml.persistence._files import META, as_key, check_path, manifest_bytes, write_members
@@ -43,7 +44,7 @@ class _Writer:
 
     def frame(self, df: pd.DataFrame, kind: str, extra: dict):
         if isinstance(df.columns, pd.MultiIndex):
-            raise TypeError("Cannot save a DataFrame with MultiIndex columns.")
+            raise ParameterError("Cannot save a DataFrame with MultiIndex columns.")
         flat = df.copy()
         cols = [self.encode(c, "column name") for c in df.columns]
         flat.columns = [f"c{i}" for i in range(df.shape[1])]
@@ -63,8 +64,8 @@ class _Writer:
             if flat[c].dtype == object:
                 bad = {type(v).__name__ for v in flat[c].dropna().tolist()} - {"str"}
                 if bad:
-                    raise TypeError(f"Cannot save a DataFrame column holding {sorted(bad)} objects; only "
-                                    "numeric, bool, str, datetime and categorical columns are supported.")
+                    raise ParameterError(f"Cannot save a DataFrame column holding {sorted(bad)} objects; only "
+                                         "numeric, bool, str, datetime and categorical columns are supported.")
         buf = io.BytesIO()
         flat.to_parquet(buf, index=False, engine="pyarrow")
         node["file"] = self.add("frames", "parquet", buf.getvalue())
@@ -179,8 +180,8 @@ class _Writer:
         if isinstance(v, BaseEstimator):
             return self.estimator(v, what)
         kind = "a callable" if callable(v) else f"a {type(v).__module__}.{type(v).__qualname__}"
-        raise TypeError(f"Cannot save {what}: it is {kind}, which crmml.persistence does not store "
-                        "(see the persistence contract in the crmml design notes).")
+        raise ParameterError(f"Cannot save {what}: it is {kind}, which crmml.persistence does not store "
+                             "(see the persistence contract in the crmml design notes).")
 
 
 def _feature_names(obj):
@@ -251,14 +252,14 @@ def save(obj, path, *, format: str = "auto", key=None) -> Path:
     check_path(path)                                    # the rule load applies
     path = Path(path)
     if format not in ("auto", "zip", "dir"):
-        raise ValueError(f"The 'format' parameter of save must be one of ['auto', 'zip', 'dir']. "
-                         f"Got {format!r} instead.")
+        raise ParameterError(f"The 'format' parameter of save must be one of ['auto', 'zip', 'dir']. "
+                             f"Got {format!r} instead.")
     if format == "auto":
         format = "dir" if (path.is_dir() or path.suffix == "") else "zip"
     w = _Writer()
     root = w.encode(obj, f"the {type(obj).__name__} object")
     if not (isinstance(root, dict) and root.get("__type__") in ("estimator", "xgboost")):
-        raise TypeError(f"save expects an estimator; got {type(obj).__name__}.")
+        raise ParameterError(f"save expects an estimator; got {type(obj).__name__}.")
     meta = {
         "format": "crmml-model", "format_version": FORMAT_VERSION,
         "min_reader_format_version": MIN_READER_FORMAT_VERSION, "crmml_version": __version__,
@@ -270,11 +271,11 @@ def save(obj, path, *, format: str = "auto", key=None) -> Path:
     try:
         w.members[META] = json.dumps(meta, indent=1, allow_nan=False).encode()
     except ValueError as exc:  # pragma: no cover - every float is encoded explicitly
-        raise TypeError(f"Cannot save: {exc}") from exc
+        raise ParameterError(f"Cannot save: {exc}") from exc
     depth, limit = json_depth(meta), LoadLimits().max_json_depth
     if depth > limit:
-        raise TypeError(f"Cannot save {type(obj).__name__}: its state nests {depth} levels deep and load refuses "
-                        f"more than {limit} (LoadLimits.max_json_depth); flatten the nested containers.")
+        raise ParameterError(f"Cannot save {type(obj).__name__}: its state nests {depth} levels deep and load refuses "
+                             f"more than {limit} (LoadLimits.max_json_depth); flatten the nested containers.")
     write_members(path, format, w.members, manifest_bytes(w.members, as_key(key)))
     return path
 

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from crmml.exceptions import DroppedCustomersWarning
+from crmml.exceptions import DataError, DroppedCustomersWarning, ParameterError
 from crmml.schema import validate_products
 
 
@@ -50,37 +50,37 @@ def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, n
     ok = np.ones(n, dtype=bool)
     cols = [eligible] if isinstance(eligible, str) else list(eligible or [])
     if cols and prod is None:
-        raise ValueError("The 'eligible' parameter of NextBestOffer needs a products frame in fit.")
+        raise ParameterError("The 'eligible' parameter of NextBestOffer needs a products frame in fit.")
     if prod is not None:
         ok &= items.isin(prod.index)
         n_tx = len(tx_items)
         if n_tx and not ok[:n_tx].any():      # items seen in tx come first: none of them may be offered
-            raise ValueError(f"None of the {n_tx} products in the transactions is listed in the products frame "
-                             f"(transactions e.g. {items[:3].tolist()}, products frame e.g. "
-                             f"{prod.index[:3].tolist()}); only listed products are offered, so nothing could be "
-                             "recommended. Check that both use the same product ids.")
+            raise DataError(f"None of the {n_tx} products in the transactions is listed in the products frame "
+                            f"(transactions e.g. {items[:3].tolist()}, products frame e.g. "
+                            f"{prod.index[:3].tolist()}); only listed products are offered, so nothing could be "
+                            "recommended. Check that both use the same product ids.")
         for col in cols:
             if col not in prod.columns:
-                raise ValueError(f"The eligibility column {col!r} is not in the products frame; "
-                                 f"got columns {list(prod.columns)}.")
+                raise ParameterError(f"The eligibility column {col!r} is not in the products frame; "
+                                     f"got columns {list(prod.columns)}.")
             flag = prod[col]
             if not (pd.api.types.is_bool_dtype(flag) or set(pd.unique(flag.dropna())) <= {0, 1}):
-                raise ValueError(f"The eligibility column {col!r} must be boolean (True = may be offered).")
+                raise DataError(f"The eligibility column {col!r} must be boolean (True = may be offered).")
             ok &= flag.reindex(items).eq(True).fillna(False).to_numpy(dtype=bool)   # missing = not eligible
 
     value = np.full(n, np.nan)
     if value_column is not None:
         if prod is None or value_column not in prod.columns:
-            raise ValueError(f"The 'value_column' parameter of NextBestOffer names {value_column!r}, "
-                             f"which must be a numeric column of the products frame passed to fit.")
+            raise ParameterError(f"The 'value_column' parameter of NextBestOffer names {value_column!r}, "
+                                 f"which must be a numeric column of the products frame passed to fit.")
         v = pd.to_numeric(prod[value_column], errors="coerce")
         text = v.isna() & prod[value_column].notna()
         if text.any():
-            raise ValueError(f"The value column {value_column!r} must be numeric; got {int(text.sum())} non-numeric "
-                             f"values, e.g. {prod.loc[text, value_column].head(3).tolist()}.")
+            raise DataError(f"The value column {value_column!r} must be numeric; got {int(text.sum())} non-numeric "
+                            f"values, e.g. {prod.loc[text, value_column].head(3).tolist()}.")
         if (v < 0).any():
-            raise ValueError(f"The value column {value_column!r} must be >= 0; got {int((v < 0).sum())} "
-                             f"negative values, e.g. {v[v < 0].head(3).tolist()}.")
+            raise DataError(f"The value column {value_column!r} must be >= 0; got {int((v < 0).sum())} "
+                            f"negative values, e.g. {v[v < 0].head(3).tolist()}.")
         value = v.reindex(items).to_numpy(dtype=float)
         ok &= ~np.isnan(value)  # a product without a value cannot be valued: not offered
 
@@ -94,8 +94,8 @@ def catalogue(tx: pd.DataFrame, products, *, eligible=None, value_column=None, n
 
     cat = attribute("category")
     if need_category and cat.isna().all():
-        raise ValueError("The 'max_per_category' parameter of NextBestOffer needs a 'category' column "
-                         "in the products frame or in the transactions.")
+        raise ParameterError("The 'max_per_category' parameter of NextBestOffer needs a 'category' column "
+                             "in the products frame or in the transactions.")
     codes, categories = pd.factorize(cat.astype(object), sort=True)
 
     desc = attribute("description")

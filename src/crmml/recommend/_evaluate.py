@@ -11,7 +11,7 @@ from sklearn.base import clone
 from crmml._time import shift_days
 from crmml._utils import (MAX_HORIZON_DAYS, MAX_K, check_as_of, check_estimator, check_in, check_number,
                           history_before)
-from crmml.exceptions import ColdStartWarning
+from crmml.exceptions import ColdStartWarning, DataError
 from crmml.recommend._baselines import PastPurchasesBaseline, PopularityBaseline
 from crmml.recommend._matrices import purchase_rows
 from crmml.schema import map_frames, validate_transactions
@@ -96,7 +96,7 @@ def time_split(transactions, split_date, horizon_days=30, *, target="all", colum
     split = check_as_of(split_date, "time_split", "split_date")
     tx = validate_transactions(transactions, columns, allow_missing_amount=True)
     if "product_id" not in tx.columns:
-        raise ValueError("evaluate_recommendations needs a 'product_id' column in transactions.")
+        raise DataError("evaluate_recommendations needs a 'product_id' column in transactions.")
     train = history_before(tx, split)
     ts = tx["timestamp"].to_numpy()
     end = shift_days(split, horizon_days).to_datetime64()
@@ -107,8 +107,8 @@ def time_split(transactions, split_date, horizon_days=30, *, target="all", colum
         seen = test.merge(bought.assign(_seen=True), on=["customer_id", "product_id"], how="left")["_seen"]
         test = test[seen.isna().to_numpy()]
     if len(test) == 0:
-        raise ValueError(f"evaluate_recommendations found no customer with purchases both before "
-                         f"{split.date()} and in the {horizon_days} days after it.")
+        raise DataError(f"evaluate_recommendations found no customer with purchases both before "
+                        f"{split.date()} and in the {horizon_days} days after it.")
     return train, test[["customer_id", "product_id"]].drop_duplicates().reset_index(drop=True)
 
 

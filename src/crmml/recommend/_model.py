@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmml._utils import (MAX_K, MAX_WINDOW_DAYS, check_as_of, check_in, check_number, check_weights, history_before,
                           progress)
 from crmml._utils._state import check_codes, check_csr, check_finite, check_length
+from crmml.exceptions import DataError, NoHistoryError
 from crmml.recommend._blend import empty_selection, learn_blend
 from crmml.recommend._catalogue import catalogue, warn_unofferable
 from crmml.recommend._ids import customer_ids_like
@@ -237,13 +238,13 @@ class NextBestOffer(BaseEstimator):
         products = f["products"]
         tx = validate_transactions(f["transactions"], allow_missing_amount=True)
         if "product_id" not in tx.columns:
-            raise ValueError("NextBestOffer needs a 'product_id' column in transactions.")
+            raise DataError("NextBestOffer needs a 'product_id' column in transactions.")
         if as_of is None:
             as_of = tx["timestamp"].max() + pd.Timedelta(seconds=1)
         as_of = check_as_of(as_of, _OWNER)
         tx = purchase_rows(history_before(tx, as_of))
         if len(tx) == 0:
-            raise ValueError(f"NextBestOffer found no purchases before as_of={as_of}.")
+            raise NoHistoryError(f"NextBestOffer found no purchases before as_of={as_of}.")
         self._fit_purchases(tx, products, as_of)
         warn_unofferable(products, self.eligible, self.value_column)
         return self

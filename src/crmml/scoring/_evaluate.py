@@ -8,6 +8,7 @@ import pandas as pd
 from crmml._utils._plot_text import literal_text
 from crmml._utils._plotting import axes_or_new
 from crmml.evaluation import brier, decile_table, pr_auc, roc_auc
+from crmml.exceptions import ParameterError
 
 __all__ = ["evaluate_lead_scores", "plot_gains", "GRADES"]
 
@@ -40,8 +41,8 @@ def check_thresholds(thr, name, owner, low=None, high=None):
             ok = vals[0] > vals[1] > vals[2] and (low is None or vals[2] >= low) and (high is None or vals[0] <= high)
     if not ok:
         bound = f" within [{low}, {high}]" if low is not None else ""
-        raise ValueError(f"The {name!r} parameter of {owner} must be 3 strictly decreasing numbers{bound} "
-                         f"(cutoffs of grades A, B, C). Got {thr!r} instead.")
+        raise ParameterError(f"The {name!r} parameter of {owner} must be 3 strictly decreasing numbers{bound} "
+                             f"(cutoffs of grades A, B, C). Got {thr!r} instead.")
     return tuple(vals)
 
 
@@ -57,8 +58,8 @@ def grade_thresholds(grade_by: str, thresholds, owner: str) -> tuple:
         return check_thresholds(thr, "grade_thresholds", owner, *bounds)
     thr = tuple(-t for t in check_thresholds(tuple(-t for t in thr), "grade_thresholds", owner))
     if not (0 < thr[0] and thr[2] < 1):                 # top shares grow from A to C
-        raise ValueError(f"The 'grade_thresholds' parameter of {owner} must be 3 strictly increasing "
-                         f"shares in (0, 1) for grade_by='quantile'. Got {thresholds!r} instead.")
+        raise ParameterError(f"The 'grade_thresholds' parameter of {owner} must be 3 strictly increasing "
+                             f"shares in (0, 1) for grade_by='quantile'. Got {thresholds!r} instead.")
     return thr
 
 

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, numeric_values
-from crmml.exceptions import DroppedCustomersWarning
+from crmml.exceptions import DroppedCustomersWarning, ParameterError
 from crmml.schema import SchemaError, validate_events
 
 __all__ = ["lead_event_features", "resolve_score_time", "event_types_before", "attribute_kind", "dates_as_text",
@@ -39,9 +39,9 @@ def resolve_score_time(leads: pd.DataFrame, as_of=None, owner: str = "lead_event
             st = st.fillna(check_as_of(as_of, owner))
         return st.to_numpy(dtype="datetime64[ns]")
     if as_of is None:
-        raise ValueError(f"The 'as_of' parameter of {owner} is required when events are given and the leads "
-                         "have no 'score_time' column: only events before the scoring time may be read. "
-                         "Got None instead.")
+        raise ParameterError(f"The 'as_of' parameter of {owner} is required when events are given and the leads "
+                             "have no 'score_time' column: only events before the scoring time may be read. "
+                             "Got None instead.")
     return np.full(len(leads), check_as_of(as_of, owner).to_datetime64(), dtype="datetime64[ns]")
 
 

@@ -11,6 +11,7 @@ from crmml._expression import RuleError, check_callable_index, parse_condition
 from crmml._utils import ProbabilityCalibrator, check_as_of, check_number
 from crmml._utils._rowdot import row_dot
 from crmml._utils._state import fitted_attrs
+from crmml.exceptions import ParameterError
 from crmml.schema import validate_leads
 from crmml.scoring._evaluate import OUTPUT_COLUMNS, assign_grades, check_thresholds, evaluate_lead_scores
 from crmml.scoring._features import lead_event_features, prepare_events
@@ -35,15 +36,15 @@ def _callable_mask(m, frame, name) -> np.ndarray:
     check_callable_index(m, frame, f"Rule {name!r} of RuleLeadScorer", "leads frame")
     m = pd.Series(np.asarray(m), index=frame.index) if np.ndim(m) else pd.Series(bool(m), index=frame.index)
     if len(m) != len(frame):
-        raise ValueError(f"Rule {name!r} of RuleLeadScorer must give one value per lead. "
-                         f"Got {len(m)} values for {len(frame)} leads instead.")
+        raise RuleError(f"Rule {name!r} of RuleLeadScorer must give one value per lead. "
+                        f"Got {len(m)} values for {len(frame)} leads instead.")
     try:
         return m.astype("boolean").fillna(False).astype(bool).to_numpy()
     except (TypeError, ValueError):
         bad = m[m.notna() & ~m.isin([True, False])]
-        raise ValueError(f"Rule {name!r} of RuleLeadScorer (a callable) must give True/False per lead (missing "
-                         f"counts as no match); {len(bad)} of {len(m)} values are not, e.g. "
-                         f"{bad.unique()[:3].tolist()}.") from None
+        raise RuleError(f"Rule {name!r} of RuleLeadScorer (a callable) must give True/False per lead (missing "
+                        f"counts as no match); {len(bad)} of {len(m)} values are not, e.g. "
+                        f"{bad.unique()[:3].tolist()}.") from None
 
 
 def _normalise_rules(rules):
@@ -54,31 +55,33 @@ def _normalise_rules(rules):
         items = []
         for name, spec in rules.items():
             if not (isinstance(spec, (tuple, list)) and len(spec) in (2, 3)):
-                raise ValueError(f"The 'rules' parameter of {owner} must map each rule name to "
-                                 f"(condition, points[, kind]). Got {spec!r} for {name!r} instead.")
+                raise ParameterError(f"The 'rules' parameter of {owner} must map each rule name to "
+                                     f"(condition, points[, kind]). Got {spec!r} for {name!r} instead.")
             items.append({"name": name, "condition": spec[0], "points": spec[1],
                           **({"kind": spec[2]} if len(spec) == 3 else {})})
         rules = items
     if not isinstance(rules, (list, tuple)) or len(rules) == 0:
-        raise ValueError(f"The 'rules' parameter of {owner} must be a non-empty list of dicts or a dict. "
-                         f"Got {rules!r} instead.")
+        raise ParameterError(f"The 'rules' parameter of {owner} must be a non-empty list of dicts or a dict. "
+                             f"Got {rules!r} instead.")
     out = []
     for i, r in enumerate(rules):
         if not isinstance(r, dict) or "condition" not in r or "points" not in r:
-            raise ValueError(f"Rule {i} of {owner} must be a dict with 'condition' and 'points'. Got {r!r} instead.")
+            raise ParameterError(f"Rule {i} of {owner} must be a dict with 'condition' and 'points'. "
+                                 f"Got {r!r} instead.")
         cond = r["condition"]
         if not (isinstance(cond, str) or callable(cond)):
-            raise ValueError(f"The condition of rule {i} of {owner} must be a query string or a callable. "
-                             f"Got {cond!r} instead.")
+            raise ParameterError(f"The condition of rule {i} of {owner} must be a query string or a callable. "
+                                 f"Got {cond!r} instead.")
         check_number(r["points"], "points", f"{owner} rule {i}", kind="float", low=-_MAX_POINTS, high=_MAX_POINTS)
         kind = r.get("kind", "fit")
         if kind not in ("fit", "engagement"):
-            raise ValueError(f"The kind of rule {i} of {owner} must be 'fit' or 'engagement'. Got {kind!r} instead.")
+            raise ParameterError(f"The kind of rule {i} of {owner} must be 'fit' or 'engagement'. "
+                                 f"Got {kind!r} instead.")
         name = str(r.get("name", cond if isinstance(cond, str) else f"rule_{i}"))
         out.append({"name": name, "condition": cond, "points": float(r["points"]), "kind": kind})
     names = [r["name"] for r in out]
     if len(set(names)) != len(names):
-        raise ValueError(f"Rule names of {owner} must be unique. Got {names} instead.")
+        raise ParameterError(f"Rule names of {owner} must be unique. Got {names} instead.")
     return out
 
 
@@ -172,8 +175,8 @@ class RuleLeadScorer(BaseEstimator):
         self.rules_ = rules
         self.min_points_, self.max_points_ = _points_range(rules)
         if self.max_points_ == self.min_points_:
-            raise ValueError("The 'rules' parameter of RuleLeadScorer must give some rule non-zero points. "
-                             f"Got {self.rules!r} instead.")
+            raise ParameterError("The 'rules' parameter of RuleLeadScorer must give some rule non-zero points. "
+                                 f"Got {self.rules!r} instead.")
         self.calibrator_ = None
         if leads is not None:
             raw, _ = self._raw(leads, events, as_of, columns, event_columns)
@@ -207,8 +210,8 @@ class RuleLeadScorer(BaseEstimator):
             try:
                 m = cond(frame)
             except Exception as exc:  # noqa: BLE001 - the user's callable; re-raised with the rule named
-                raise ValueError(f"Rule {name!r} of RuleLeadScorer (a callable) could not be evaluated: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+                raise RuleError(f"Rule {name!r} of RuleLeadScorer (a callable) could not be evaluated: "
+                                f"{type(exc).__name__}: {exc}") from exc
             out[name] = _callable_mask(m, frame, name)
         return pd.DataFrame(out, index=pd.Index(frame["lead_id"].to_numpy(), name="lead_id"))
 

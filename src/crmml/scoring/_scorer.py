@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_as_of, check_in, check_names, check_number, steps
 from crmml._utils._xgb import check_xgb_params
-from crmml.exceptions import InsufficientDataWarning
+from crmml.exceptions import InsufficientDataWarning, ParameterError
 from crmml.schema import SchemaError, validate_leads
 from crmml.scoring._evaluate import (DEFAULT_THRESHOLDS, OUTPUT_COLUMNS, assign_grades, evaluate_lead_scores,
                                      grade_cutoffs, grade_thresholds, reasons, to_score)
@@ -218,8 +218,8 @@ class LeadScorer(LeadScorerState, BaseEstimator):
         from crmml.scoring._rules import RuleLeadScorer
 
         if not (isinstance(self.fallback, RuleLeadScorer) or self.fallback == "prior"):
-            raise ValueError("The 'fallback' parameter of LeadScorer must be 'prior' or a RuleLeadScorer. "
-                             f"Got {self.fallback!r} instead.")
+            raise ParameterError("The 'fallback' parameter of LeadScorer must be 'prior' or a RuleLeadScorer. "
+                                 f"Got {self.fallback!r} instead.")
         return grade_thresholds(self.grade_by, self.grade_thresholds, own)
 
     def _attribute_frame(self, leads):

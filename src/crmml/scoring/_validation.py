@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crmml.evaluation import roc_auc
-from crmml.exceptions import InsufficientDataWarning, LeakageWarning
+from crmml.exceptions import DataError, InsufficientDataWarning, LeakageWarning
 from crmml.scoring._features import attribute_kind
 
 __all__ = ["lead_times", "time_folds", "cv_folds", "lead_folds", "date_features", "leakage_screen",
@@ -113,8 +113,8 @@ def lead_folds(t, y, cv: int, validation: str, random_state):
                           "overstates the ROC-AUC on future leads when conversion rates drift.",
                           InsufficientDataWarning, stacklevel=4)
     if validation == "time":
-        raise ValueError(f"LeadScorer.fit: validation='time' needs forward folds on created_at, but {why}. "
-                         "Add created_at to every lead or use validation='auto'.")
+        raise DataError(f"LeadScorer.fit: validation='time' needs forward folds on created_at, but {why}. "
+                        "Add created_at to every lead or use validation='auto'.")
     description = f"random: stratified {cv}-fold" + ("" if validation == "random" else f" ({why})")
     return cv_folds(y, cv, random_state), None, description
 

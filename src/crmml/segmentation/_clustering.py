@@ -20,7 +20,7 @@ from crmml._utils import check_in, check_names, check_number, progress
 from crmml._utils._rowdot import row_dot
 from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._state import check_codes, check_finite, check_str_list, fitted_attrs
-from crmml.exceptions import InsufficientDataWarning, ParameterError
+from crmml.exceptions import DataError, InsufficientDataWarning, ParameterError
 
 __all__ = ["CustomerClusterer", "DEFAULT_NAME_VOCABULARY"]
 
@@ -225,36 +225,36 @@ class CustomerClusterer(FrameOutputMixin, ClusterMixin, TransformerMixin, BaseEs
 
     def _check_X(self, X, where: str, fitting: bool) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
-            raise ValueError(f"{_OWNER}.{where} expects a DataFrame of numeric features indexed by customer_id. "
-                             f"Got {type(X).__name__} instead.")
+            raise ParameterError(f"{_OWNER}.{where} expects a DataFrame of numeric features indexed by customer_id. "
+                                 f"Got {type(X).__name__} instead.")
         named = list(self.features) if fitting and self.features is not None else \
             None if fitting else list(self.feature_names_in_)
         dup = sorted({str(c) for c in X.columns[X.columns.duplicated()] if named is None or c in named})
         if dup:
-            raise ValueError(f"{_OWNER}.{where}: the frame has several columns named {dup}; keep one of each "
-                             f"(rename or drop the copies).")
+            raise DataError(f"{_OWNER}.{where}: the frame has several columns named {dup}; keep one of each "
+                            f"(rename or drop the copies).")
         if fitting:
             cols = list(self.features) if self.features is not None else \
                 [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c].dtype)
                  and not pd.api.types.is_bool_dtype(X[c].dtype)]
             if not cols:
-                raise ValueError(f"{_OWNER}.fit found no numeric feature column in {list(X.columns)[:10]}.")
+                raise DataError(f"{_OWNER}.fit found no numeric feature column in {list(X.columns)[:10]}.")
         else:
             cols = [str(c) for c in self.feature_names_in_]
         missing = [c for c in cols if c not in X.columns]
         if missing:
-            raise ValueError(f"{_OWNER}.{where}: feature columns {missing} are missing from the frame; "
-                             f"got {list(X.columns)[:10]}.")
+            raise DataError(f"{_OWNER}.{where}: feature columns {missing} are missing from the frame; "
+                            f"got {list(X.columns)[:10]}.")
         nonnum = [c for c in cols if not pd.api.types.is_numeric_dtype(X[c].dtype)]
         if nonnum:
-            raise ValueError(f"{_OWNER}.{where}: features must be numeric; {nonnum} are not (encode them first).")
+            raise DataError(f"{_OWNER}.{where}: features must be numeric; {nonnum} are not (encode them first).")
         F = X[cols].astype("float64")
         bad = ~np.isfinite(F.to_numpy())
         if bad.any():
             counts = pd.Series(bad.sum(axis=0), index=cols)
             counts = counts[counts > 0]
-            raise ValueError(f"{_OWNER}.{where}: features must be finite; missing or infinite values in "
-                             f"{ {c: int(v) for c, v in counts.items()} } (impute or drop those customers first).")
+            raise DataError(f"{_OWNER}.{where}: features must be finite; missing or infinite values in "
+                            f"{ {c: int(v) for c, v in counts.items()} } (impute or drop those customers first).")
         return F
 
     def _to_model_space(self, F: pd.DataFrame) -> np.ndarray:
@@ -277,8 +277,8 @@ class CustomerClusterer(FrameOutputMixin, ClusterMixin, TransformerMixin, BaseEs
         n = len(F)
         k_max = self.n_clusters if self.n_clusters != "auto" else self.k_range[1]
         if n <= k_max:
-            raise ValueError(f"{_OWNER}.fit needs more customers than clusters; got {n} customers for up to "
-                             f"{k_max} clusters.")
+            raise DataError(f"{_OWNER}.fit needs more customers than clusters; got {n} customers for up to "
+                            f"{k_max} clusters.")
         self._record_input(F.columns)
         L = _signed_log1p(F.to_numpy()) if self.log_transform else F.to_numpy()
         q1, med, q3 = np.percentile(L, [25, 50, 75], axis=0)

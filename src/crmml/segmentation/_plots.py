@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils._plot_text import literal_text
 from crmml._utils._plotting import axes_or_new
+from crmml.exceptions import ParameterError
 
 __all__ = ["plot_segment_sizes", "plot_rf_grid", "plot_cluster_profiles"]
 
@@ -85,7 +86,7 @@ def plot_rf_grid(segmenter, rfm: pd.DataFrame, *, value: str = "monetary", ax=No
     """
     check_is_fitted(segmenter, "lookup_")
     if value not in rfm.columns:
-        raise ValueError(f"plot_rf_grid: column {value!r} is not in the RFM table; got {list(rfm.columns)[:10]}.")
+        raise ParameterError(f"plot_rf_grid: column {value!r} is not in the RFM table; got {list(rfm.columns)[:10]}.")
     s = segmenter.score_table(rfm)
     k = segmenter.n_scores
     grid = np.full((k, k), np.nan)

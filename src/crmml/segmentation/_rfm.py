@@ -32,7 +32,7 @@ from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._warn import warn_counts
 from crmml._utils._state import check_codes, check_str_list
 from crmml.segmentation._rfm_segments import DEFAULT_RFM_SEGMENTS, _segment_lookup
-from crmml.exceptions import DroppedCustomersWarning
+from crmml.exceptions import DataError, DroppedCustomersWarning, ParameterError
 from crmml.schema import validate_transactions
 
 __all__ = ["rfm_table", "RFMSegmenter", "segment_summary"]
@@ -255,9 +255,9 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
     b                1  0.333      30.0            0.5
     """
     if isinstance(segments, pd.DataFrame) and "segment" not in segments.columns:
-        raise ValueError(f"segment_summary: the segments frame has no 'segment' column; got "
-                         f"{list(segments.columns)[:10]} (pass RFMSegmenter().fit_transform(rfm) or a Series of "
-                         "segment names).")
+        raise DataError(f"segment_summary: the segments frame has no 'segment' column; got "
+                        f"{list(segments.columns)[:10]} (pass RFMSegmenter().fit_transform(rfm) or a Series of "
+                        "segment names).")
     seg = segments["segment"] if isinstance(segments, pd.DataFrame) else pd.Series(segments)
     seg = check_segments(seg.rename("segment"), "segments", "segment_summary")
     counts = seg.value_counts(sort=False)
@@ -265,8 +265,8 @@ def segment_summary(segments, values: pd.DataFrame | None = None, *, revenue: st
         order = list(seg.cat.categories) if isinstance(seg.dtype, pd.CategoricalDtype) else \
             list(counts.sort_values(ascending=False).index)
     elif len(left := counts[(counts > 0) & ~counts.index.isin(list(order))]):
-        raise ValueError(f"segment_summary: order leaves out the segments {left.index[:5].tolist()} "
-                         f"({int(left.sum()):,} customers); list every segment.")
+        raise ParameterError(f"segment_summary: order leaves out the segments {left.index[:5].tolist()} "
+                             f"({int(left.sum()):,} customers); list every segment.")
     out = pd.DataFrame({"customers": counts.reindex(order).fillna(0).astype("int64")})
     out["share"] = (out["customers"] / max(len(seg), 1)).round(3)
     if values is not None:
@@ -364,17 +364,17 @@ class RFMSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
 
     def _check_frame(self, X, where: str) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
-            raise ValueError(f"RFMSegmenter.{where} expects an RFM table (a DataFrame from rfm_table). "
-                             f"Got {type(X).__name__} instead.")
+            raise ParameterError(f"RFMSegmenter.{where} expects an RFM table (a DataFrame from rfm_table). "
+                                 f"Got {type(X).__name__} instead.")
         missing = [c for c in self._columns() if c not in X.columns]
         if missing:
-            raise ValueError(f"RFMSegmenter.{where}: the RFM table lacks columns {missing}; "
-                             f"got {list(X.columns)[:10]}. Build it with rfm_table().")
+            raise DataError(f"RFMSegmenter.{where}: the RFM table lacks columns {missing}; "
+                            f"got {list(X.columns)[:10]}. Build it with rfm_table().")
         for c in self._columns():
             bad = X[c].isna().to_numpy()
             if bad.any():
-                raise ValueError(f"RFMSegmenter.{where}: column {c!r} has {int(bad.sum())} missing values; "
-                                 "RFM scores need complete recency, frequency and monetary values.")
+                raise DataError(f"RFMSegmenter.{where}: column {c!r} has {int(bad.sum())} missing values; "
+                                "RFM scores need complete recency, frequency and monetary values.")
         return X
 
     def fit(self, X: pd.DataFrame, y=None) -> "RFMSegmenter":
@@ -382,11 +382,11 @@ class RFMSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
         check_number(self.n_scores, "n_scores", "RFMSegmenter", low=2, high=10)
         X = self._check_frame(X, "fit")
         if len(X) == 0:
-            raise ValueError("RFMSegmenter.fit: the RFM table is empty (0 customers).")
+            raise DataError("RFMSegmenter.fit: the RFM table is empty (0 customers).")
         table = DEFAULT_RFM_SEGMENTS if self.segments is None else self.segments
         if self.segments is None and self.n_scores != 5:
-            raise ValueError("The default segment table of RFMSegmenter assumes n_scores=5; pass your own "
-                             f"'segments' table for n_scores={self.n_scores}.")
+            raise ParameterError("The default segment table of RFMSegmenter assumes n_scores=5; pass your own "
+                                 f"'segments' table for n_scores={self.n_scores}.")
         self.lookup_, self.segment_names_ = _segment_lookup(table, self.n_scores)
         k = self.n_scores
         for name, col in zip("rfm", self._columns()):

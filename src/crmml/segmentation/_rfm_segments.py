@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmml.exceptions import ParameterError
+
 __all__ = ["DEFAULT_RFM_SEGMENTS", "default_rfm_segments"]
 
 _SEGMENT_ROWS = [
@@ -61,12 +63,12 @@ def _segment_lookup(table: pd.DataFrame, n: int) -> tuple[np.ndarray, list[str]]
     """Evaluate the rule table on every (R, F, M) cell; a (n, n, n) array of segment codes."""
     owner = "RFMSegmenter"
     if not isinstance(table, pd.DataFrame) or "segment" not in table.columns:
-        raise ValueError(f"The 'segments' parameter of {owner} must be a DataFrame with a 'segment' column and "
-                         f"bound columns such as r_min, r_max, fm_min, fm_max. Got {type(table).__name__} instead.")
+        raise ParameterError(f"The 'segments' parameter of {owner} must be a DataFrame with a 'segment' column and "
+                             f"bound columns such as r_min, r_max, fm_min, fm_max. Got {type(table).__name__} instead.")
     known = {"segment", "description"} | {f"{b}_{s}" for b in _BOUNDS for s in ("min", "max")}
     extra = sorted(set(table.columns) - known)
     if extra:
-        raise ValueError(f"The 'segments' table of {owner} has unknown columns {extra}; allowed: {sorted(known)}.")
+        raise ParameterError(f"The 'segments' table of {owner} has unknown columns {extra}; allowed: {sorted(known)}.")
     g = np.arange(1, n + 1)
     r, f, m = np.meshgrid(g, g, g, indexing="ij")
     cells = {"r": r, "f": f, "m": m, "fm": (f + m + 1) // 2}
@@ -87,6 +89,6 @@ def _segment_lookup(table: pd.DataFrame, n: int) -> tuple[np.ndarray, list[str]]
     for bad, what in ((hits == 0, "no segment"), (hits > 1, "more than one segment")):
         if bad.any():
             ex = [f"R{a + 1}F{b + 1}M{c + 1}" for a, b, c in np.argwhere(bad)[:5]]
-            raise ValueError(f"The 'segments' table of {owner} must map every (R, F, M) score cell to exactly "
-                             f"one segment; {int(bad.sum())} cells map to {what}, e.g. {ex}.")
+            raise ParameterError(f"The 'segments' table of {owner} must map every (R, F, M) score cell to exactly "
+                                 f"one segment; {int(bad.sum())} cells map to {what}, e.g. {ex}.")
     return lut, names

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmml._expression import Condition, RuleError, check_callable_index, parse_condition
 from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._state import fitted_attrs
+from crmml.exceptions import ParameterError
 
 __all__ = ["RuleSegmenter"]
 
@@ -78,11 +79,11 @@ class RuleSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
             isinstance(r, (list, tuple)) and len(r) == 2 and isinstance(r[0], str)
             and (isinstance(r[1], str) or callable(r[1])) for r in rules)
         if not ok:
-            raise ValueError(f"The 'rules' parameter of {_OWNER} must be a non-empty dict or list of "
-                             "(name, rule) pairs, each rule a query string or a callable. "
-                             f"Got {self.rules!r} instead.")
+            raise ParameterError(f"The 'rules' parameter of {_OWNER} must be a non-empty dict or list of "
+                                 "(name, rule) pairs, each rule a query string or a callable. "
+                                 f"Got {self.rules!r} instead.")
         if not isinstance(self.default, str):
-            raise ValueError(f"The 'default' parameter of {_OWNER} must be a str. Got {self.default!r} instead.")
+            raise ParameterError(f"The 'default' parameter of {_OWNER} must be a str. Got {self.default!r} instead.")
         return [(str(n), r) for n, r in rules]
 
     def _conditions(self, where: str) -> list[tuple[str, object]]:
@@ -92,8 +93,8 @@ class RuleSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
 
     def _masks(self, X: pd.DataFrame, where: str) -> np.ndarray:
         if not isinstance(X, pd.DataFrame):
-            raise ValueError(f"{_OWNER}.{where} expects a DataFrame indexed by customer_id. "
-                             f"Got {type(X).__name__} instead.")
+            raise ParameterError(f"{_OWNER}.{where} expects a DataFrame indexed by customer_id. "
+                                 f"Got {type(X).__name__} instead.")
         rules = self._conditions(where)
         out = np.zeros((len(rules), len(X)), dtype=bool)
         for i, (name, rule) in enumerate(rules):
@@ -103,13 +104,13 @@ class RuleSegmenter(FrameOutputMixin, TransformerMixin, BaseEstimator):
             try:
                 m = rule(X)
             except Exception as exc:  # noqa: BLE001 - the user's callable; re-raised with the rule named
-                raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} (a callable) failed on the frame: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+                raise RuleError(f"{_OWNER}.{where}: rule {i} {name!r} (a callable) failed on the frame: "
+                                f"{type(exc).__name__}: {exc}") from exc
             check_callable_index(m, X, f"{_OWNER}.{where}: rule {i} {name!r}")
             m = np.asarray(m)
             if m.shape != (len(X),) or m.dtype != bool:
-                raise ValueError(f"{_OWNER}.{where}: rule {i} {name!r} must give one boolean per customer; "
-                                 f"got dtype {m.dtype} and shape {m.shape}.")
+                raise RuleError(f"{_OWNER}.{where}: rule {i} {name!r} must give one boolean per customer; "
+                                f"got dtype {m.dtype} and shape {m.shape}.")
             out[i] = m
         return out
 

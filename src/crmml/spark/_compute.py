@@ -17,6 +17,7 @@ from crmml._utils import check_as_of, check_in, check_number
 from crmml.features import DEFAULT_WINDOWS, compute_features, feature_catalog
 from crmml.features._build import _check_windows, _values
 from crmml._time import warn_before_first
+from crmml.exceptions import ParameterError
 from crmml.schema import SchemaError, validate_customers, validate_events, validate_transactions
 from crmml.spark._buckets import bucket_apply
 from crmml.spark._errors import surface_errors
@@ -167,8 +168,8 @@ def build_features(transactions, as_of, events=None, customers=None, windows=DEF
         attrs = tuple(cols if attribute_columns is None else _values(attribute_columns, "attribute_columns", owner))
         unknown = [c for c in attrs if c not in cols]
         if unknown:
-            raise ValueError(f"The 'attribute_columns' parameter of crmml.spark.{owner} names columns that "
-                             f"customers does not have: {unknown}. Its columns: {cu.columns[:20]}.")
+            raise ParameterError(f"The 'attribute_columns' parameter of crmml.spark.{owner} names columns that "
+                                 f"customers does not have: {unknown}. Its columns: {cu.columns[:20]}.")
         cu = cu.select("customer_id", *(["signup_date"] if "signup_date" in cu.columns else []),
                        *[f"`{c}`" for c in attrs])
     frames = {"transactions": tx, "events": ev, "customers": cu}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
+from crmml.exceptions import CrmmlError
 from crmml.schema import SchemaError
 
 __all__ = ["surface_errors", "SparkJobError"]
 
 
-class SparkJobError(ValueError):
+class SparkJobError(ValueError, CrmmlError):
     """A crmml error raised inside a Spark task (the worker's message, without the Java stack trace).
 
     >>> _crmml_error("Traceback ...\\nValueError: bucket 3 holds an unknown product")

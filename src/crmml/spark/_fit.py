@@ -12,7 +12,7 @@ so 10M customers need about 1 GB of driver memory.
 from __future__ import annotations
 
 from crmml._utils import check_as_of, check_in
-from crmml.exceptions import DroppedCustomersWarning
+from crmml.exceptions import DataError, DroppedCustomersWarning
 from crmml.spark._compute import OUTSIDE, SUMMARY_COLUMNS, _summary_part, _tx_table, rfm_table
 from crmml.spark._errors import surface_errors
 from crmml.spark._frames import check_spark_frame, map_spark_columns, to_pandas
@@ -68,8 +68,8 @@ def fit_clv(transactions, as_of, *, columns=None, n_buckets=None, **params):
         compact = to_pandas(rows, sort=True)
         if model.spend_model is not None and len(compact):
             if tx.where(F.col("amount").isNotNull() & ~F.isnan("amount")).limit(1).count() == 0:
-                raise ValueError("fit_clv: transactions.amount is missing on every row; pass spend_model=None "
-                                 "to model purchases only.")
+                raise DataError("fit_clv: transactions.amount is missing on every row; pass spend_model=None "
+                                "to model purchases only.")
     weights = compact.pop("n").to_numpy(dtype="float64")
     return model.fit_summary(compact, as_of, sample_weight=weights)
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from crmml._schema_coerce import _in_range
 from crmml._utils import check_in
-from crmml.exceptions import ParameterError
+from crmml.exceptions import CrmmlError, ParameterError
 from crmml.schema import SPECS, SchemaError, map_columns, map_frames, normalize_ids
 
 __all__ = ["SparkInputError", "check_spark_frame", "map_spark_columns", "to_spark", "to_pandas", "spark_schema",
@@ -34,7 +34,7 @@ _HINTS = {"id": " (cast it: integer ids with .cast('long'), others with .cast('s
           "float": " (cast it with .cast('double'))"}
 
 
-class SparkInputError(TypeError, ValueError):
+class SparkInputError(TypeError, ValueError, CrmmlError):
     """A ``crmml.spark`` function got something other than a Spark DataFrame (e.g. a pandas frame).
 
     >>> import pandas as pd

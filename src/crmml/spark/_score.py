@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import check_as_of, check_number
+from crmml.exceptions import ParameterError
 from crmml.features import DEFAULT_WINDOWS
 from crmml.schema import SchemaError
 from crmml.spark._buckets import bucket_apply
@@ -214,8 +215,8 @@ def score(model, transactions, as_of=None, events=None, customers=None, *, reaso
         model = load(model)
     name = type(model).__name__
     if name not in KINDS:
-        raise ValueError(f"crmml.spark.score cannot score with a {name}; it scores with "
-                         f"{', '.join(sorted(KINDS))}.")
+        raise ParameterError(f"crmml.spark.score cannot score with a {name}; it scores with "
+                             f"{', '.join(sorted(KINDS))}.")
     frame, key = KINDS[name]
     check_number(k, "k", owner, low=1)
     f = map_spark_columns(columns, **{frame: transactions, "events": events, "customers": customers})
