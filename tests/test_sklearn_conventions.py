@@ -49,10 +49,12 @@ COMMON = [
     "check_readonly_memmap_input",
 ]
 _TRANSFORMER = ["check_transformer_data_not_an_array", "check_transformer_general"]
+# check_fit1d and check_supervised_y_no_nan (which want any ValueError from a third-party estimator) pass since the
+# refusal of an array X is a ParameterError (a ValueError and a TypeError), no longer a bare TypeError
 _CLASSIFIER = ["check_classifier_data_not_an_array", "check_classifiers_classes", "check_classifiers_one_label",
-               "check_classifiers_regression_target", "check_classifiers_train", "check_fit1d",
-               "check_requires_y_none", "check_supervised_y_2d", "check_supervised_y_no_nan"]
-_CLV_FITTER = ["check_all_zero_sample_weights_error", "check_fit1d", "check_sample_weight_equivalence_on_dense_data",
+               "check_classifiers_regression_target", "check_classifiers_train", "check_requires_y_none",
+               "check_supervised_y_2d"]
+_CLV_FITTER = ["check_all_zero_sample_weights_error", "check_sample_weight_equivalence_on_dense_data",
                "check_sample_weights_list", "check_sample_weights_not_an_array",
                "check_sample_weights_not_overwritten", "check_sample_weights_pandas_series",
                "check_sample_weights_shape"]
