@@ -74,8 +74,26 @@ def test_for_blocks_reraises_and_keeps_error_state():
             raise ValueError("block 4")
 
     with np.errstate(divide="ignore"), pytest.raises(ValueError, match="block 4"):
-        _blocks.for_blocks(fn, 10, block=2, threads=2)
+        _blocks.for_blocks(fn, 2 * _blocks.MIN_THREADED_BLOCKS, block=2, threads=2)
     assert set(seen) == {"ignore"}
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 15, 16, 40])
+def test_few_blocks_run_on_the_calling_thread(n_blocks):
+    """Below MIN_THREADED_BLOCKS the blocks run in order on the caller's thread (threads cost more than they save
+    on small summaries); from it on, on worker threads. Every row is visited once either way."""
+    import threading
+
+    where, visited = set(), np.zeros(n_blocks * 3, int)
+
+    def fn(rows):
+        where.add(threading.get_ident())
+        visited[rows] += 1
+
+    _blocks.for_blocks(fn, n_blocks * 3, block=3, threads=2)
+    assert (visited == 1).all()
+    on_caller = where == {threading.get_ident()}
+    assert on_caller == (n_blocks < _blocks.MIN_THREADED_BLOCKS)
 
 
 @pytest.fixture(scope="module")
