@@ -282,3 +282,23 @@ def test_more_clusters_than_distinct_customers_warns_with_the_counts():
     with _w.catch_warnings():
         _w.simplefilter("error", InsufficientDataWarning)
         CustomerClusterer(n_clusters=2, random_state=0).fit(X)          # as many clusters as distinct rows: quiet
+
+
+@pytest.mark.parametrize("d", [1, 3, 6])
+def test_partition_exact_assignment_is_the_models_own_rule(d):
+    """crmml's row-by-row assignment (no BLAS) gives sklearn's predict on data without near ties, for KMeans and
+    the full-covariance mixture, and its first-maximum rule is numpy's argmax (ties and NaN: the first)."""
+    from sklearn.cluster import KMeans
+    from sklearn.mixture import GaussianMixture
+
+    from crmml.segmentation._assign import _assign, _first_max
+
+    rng = np.random.default_rng(d)
+    X = rng.normal(size=(5000, d)) * rng.uniform(0.5, 5.0, d)
+    for model in (KMeans(4, n_init=2, random_state=0), GaussianMixture(4, random_state=0, reg_covar=1e-4)):
+        model.fit(X[:2000])
+        np.testing.assert_array_equal(_assign(model, X), model.predict(X))
+    s = rng.integers(0, 3, (4, 3000)).astype(float)          # many ties
+    s[rng.integers(0, 4, 50), rng.integers(0, 3000, 50)] = np.nan
+    for scores in (s, np.nan_to_num(s, nan=-1.0)):
+        np.testing.assert_array_equal(_first_max(scores), np.argmax(scores, axis=0))

@@ -17,10 +17,10 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_in, check_names, check_number, progress
-from crmml._utils._rowdot import row_dot
 from crmml._utils._sklearn import FrameOutputMixin
 from crmml._utils._state import check_codes, check_finite, check_str_list, fitted_attrs
 from crmml.exceptions import DataError, InsufficientDataWarning, ParameterError
+from crmml.segmentation._assign import _assign
 
 __all__ = ["CustomerClusterer", "DEFAULT_NAME_VOCABULARY"]
 
@@ -41,33 +41,6 @@ leaves the feature out of names."""
 
 _OWNER = "CustomerClusterer"
 _GMM_MAX_FIT = 200_000  # the final mixture is fitted on at most this many customers (seeded sample)
-
-
-def _assign(model, Z: np.ndarray) -> np.ndarray:
-    """Cluster of each row of ``Z`` under a fitted KMeans or full-covariance GaussianMixture.
-
-    The same rule as ``model.predict``, with every per-row sum written out over the few features in a fixed
-    order: BLAS products pick their blocking (and FMA use) from the matrix size, so a customer on a near tie
-    could get another cluster in another partition. Here a row's cluster depends on that row only.
-    """
-    n, d = Z.shape
-    if isinstance(model, KMeans):
-        centres = model.cluster_centers_
-        score = np.empty((n, len(centres)))
-        ones = np.ones(d)
-        for k, c in enumerate(centres):
-            diff = Z - c
-            score[:, k] = -row_dot(diff * diff, ones)
-    else:
-        score = np.empty((n, len(model.means_)))
-        for k, (mu, pc) in enumerate(zip(model.means_, model.precisions_cholesky_)):
-            centred, quad = Z - mu, np.zeros(n)
-            for j in range(d):
-                y = row_dot(centred, pc[:, j])
-                quad += y * y
-            log_det = float(np.sum(np.log(np.diag(pc))))
-            score[:, k] = -0.5 * (d * np.log(2 * np.pi) + quad) + log_det + np.log(model.weights_[k])
-    return np.argmax(score, axis=1)
 
 
 def _signed_log1p(x: np.ndarray) -> np.ndarray:
