@@ -32,6 +32,7 @@ import pandas as pd
 import pytest
 
 from _pit import AS_OF, cut, hostile, same, small_crm    # the frames, shared with the Spark sweep
+from crmml._time import shift_days      # A + 60 days held at the last instant pandas can represent
 
 
 @pytest.fixture(scope="module")
@@ -190,8 +191,8 @@ def _cases(A=AS_OF):
                                                      lambda m: m.predict(f.tx, f.ev, f.cu), d), None),
         "tracking_table": (lambda f, d, m: tracking_table(m.clv.purchase_model_, f.tx, early, A, freq="D"), None),
         "p_alive_path": (lambda f, d, m: p_alive_path(m.clv.purchase_model_, f.tx, 3, A), None),
-        "clv_tracking": (lambda f, d, m: clv_tracking(m.clv, f.tx, end=A + pd.Timedelta(days=60)), days(60)),
-        "clv_report": (lambda f, d, m: clv_report(d / "clv.html", m.clv, f.tx, end=A + pd.Timedelta(days=60),
+        "clv_tracking": (lambda f, d, m: clv_tracking(m.clv, f.tx, end=shift_days(A, 60)), days(60)),
+        "clv_report": (lambda f, d, m: clv_report(d / "clv.html", m.clv, f.tx, end=shift_days(A, 60),
                                                n_points=8).read_text(), days(60)),
         "RetentionPlanner.fit": (lambda f, d, m: _fitted(
             RetentionPlanner(horizon_days=45, value_horizon_days=90, churn_model=fast.churn(), n_snapshots=2,

@@ -194,6 +194,7 @@ def _tracking_inputs(model, transactions, end, n_points, owner):
 
 def _tracking(model, transactions, end, n_points):
     """:func:`clv_tracking` on checked inputs (:func:`_tracking_inputs`)."""
+    from crmml._time import shift_days
     from crmml.clv import summarize
     from crmml.clv._summary import _UNIT_DAYS
 
@@ -203,7 +204,7 @@ def _tracking(model, transactions, end, n_points):
     ages, counts = np.unique(np.round(T, 2), return_counts=True)
     first = as_of - ages.max() * unit
     days = np.unique(np.linspace(0, (end - first) / pd.Timedelta(days=1), n_points).round())
-    dates = [first.normalize() + pd.Timedelta(days=d) for d in days]     # whole days, as_of-relative times
+    dates = [shift_days(first.normalize(), d) for d in days]     # whole days (held at pandas' last instant)
     u = np.array([(d - as_of) / unit for d in dates])
     age = ages[:, None] + u[None, :]
     e = np.zeros_like(age)
