@@ -10,6 +10,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from crmml._utils._blas import one_blas_thread
 from crmml._utils._validation import check_in
 
 
@@ -75,11 +76,13 @@ class ProbabilityCalibrator(BaseEstimator):
         g = np.zeros(len(z), dtype=np.int64) if periods is None else np.asarray(periods, dtype=np.int64).ravel()
         self.periods_ = np.unique(g)
         if len(self.periods_) == 1:
-            lr = LogisticRegression(C=1e6).fit(z[:, None], y)
+            with one_blas_thread():            # the same slope for any core count
+                lr = LogisticRegression(C=1e6).fit(z[:, None], y)
             self.coef_, self.period_intercepts_ = float(lr.coef_[0, 0]), np.asarray(lr.intercept_, dtype=float)
         else:
             D = np.column_stack([z] + [(g == k).astype(float) for k in self.periods_])
-            lr = LogisticRegression(C=1e6, fit_intercept=False, max_iter=1000).fit(D, y)
+            with one_blas_thread():
+                lr = LogisticRegression(C=1e6, fit_intercept=False, max_iter=1000).fit(D, y)
             self.coef_ = float(lr.coef_[0, 0])
             self.period_intercepts_ = np.asarray(lr.coef_[0, 1:], dtype=float)
         if not self.coef_ > 0:

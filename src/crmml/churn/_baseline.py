@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import check_aligned, check_feature_frame, numeric_values
+from crmml._utils._blas import one_blas_thread
 from crmml.churn._loaded import check_recency_frequency
 from crmml.exceptions import DataError, ParameterError
 
@@ -85,7 +86,8 @@ class RecencyFrequencyBaseline(ClassifierMixin, BaseEstimator):
         self.recency_fill_ = float(np.nanmax(r)) if np.isfinite(r).any() else 0.0
         D = self._design(r, f)
         self.scaler_ = StandardScaler().fit(D)
-        self.model_ = LogisticRegression(C=1.0, max_iter=1000).fit(self.scaler_.transform(D), y)
+        with one_blas_thread():                # the same coefficients for any core count
+            self.model_ = LogisticRegression(C=1.0, max_iter=1000).fit(self.scaler_.transform(D), y)
         self.classes_ = np.array([0, 1])
         return self
 

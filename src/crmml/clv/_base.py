@@ -20,9 +20,9 @@ from scipy import optimize, stats
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from crmml._utils import check_horizon, check_number, check_weights
+from crmml._utils._blas import one_blas_thread
 from crmml._utils._state import check_covariance, check_positive_params, fitted_attrs
 from crmml.clv._rows import binned, compress
 from crmml.exceptions import CrmmlError, DataError, ParameterError
@@ -192,7 +192,7 @@ class BaseCLVFitter(BaseEstimator):
         self.n_customers_ = int(round(n_total))
         self.n_iter_ = int(res.nit)
         self.n_evaluations_ = int(res.nfev)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             cov_log = self._cov_log(logp, data, w, g0=g0)
         self.cov_log_ = pd.DataFrame(cov_log, index=self.params_.index, columns=self.params_.index)
         self.summary_ = self._summary_frame(params, cov_log)
@@ -262,7 +262,7 @@ class BaseCLVFitter(BaseEstimator):
         objective = self._objective(data, w)
         steps = 0
         # single-threaded BLAS: with 3-4 parameters, waking BLAS threads costs more than the work
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             if hess is not None:
                 x0, steps, _ = _newton(objective, np.asarray(x0, dtype="float64"), hess, gtol, max_iter)
             res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",

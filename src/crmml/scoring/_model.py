@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from crmml._utils import ProbabilityCalibrator
+from crmml._utils._blas import one_blas_thread
 from crmml._utils._rowdot import row_dot
 from crmml._utils._xgb import xgb_errors
 from crmml.evaluation import pr_auc, roc_auc
@@ -85,7 +86,8 @@ class CalibratedModel(BaseEstimator):
     def _raw_fit(self, X, y, numeric):
         Z = self._prep_fit(X, numeric)
         if self.kind == "logistic":
-            return self._new(Z.shape[1]).fit(Z, y)
+            with one_blas_thread():      # same coefficients for any core count; no spin-waiting threads
+                return self._new(Z.shape[1]).fit(Z, y)
         with xgb_errors("LeadScorer.fit"):   # backstop: xgb_params are checked in LeadScorer.fit
             return self._new(Z.shape[1]).fit(Z, y)
 
