@@ -11,11 +11,13 @@ Kept apart from :mod:`crmml.cli` (which registers them) so the decision tasks li
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from crmml._cli_guard import UserError, load_model, model_key, raise_if_interrupted
 from crmml._cli_io import as_of_arg, distinct_paths, read_input, read_transactions
 from crmml._tables import _kind_of, write_table
+from crmml.exceptions import DroppedCustomersWarning
 
 __all__ = ["DECISION_TASKS", "add_decision_parsers", "add_score_options", "cmd_prioritise", "read_features"]
 
@@ -48,7 +50,9 @@ def _score_survival(model, tx, as_of, args):
         model._days(days, "crmml score")
     except ValueError as exc:
         raise UserError(f"--days {args.days!r}: {exc}") from exc
-    return model.predict_survival(days, transactions=tx, as_of=as_of, with_median=True)
+    with warnings.catch_warnings():     # a part (--batch) of lapsed customers only: none scored, as in one pass
+        warnings.filterwarnings("ignore", ".*no customer is at risk", DroppedCustomersWarning)
+        return model.predict_survival(days, transactions=tx, as_of=as_of, with_median=True)
 
 
 def _train_retention(args):

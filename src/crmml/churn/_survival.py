@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from crmml._time import warn_if_before_data
+from crmml._time import _short, warn_if_before_data
 from crmml._utils import MAX_HORIZON_DAYS, MAX_WINDOW_DAYS, check_as_of, check_in, check_number, numeric_values, steps
 from crmml._utils._state import check_str_list, fitted_attrs
 from crmml._utils._xgb import check_xgb_params, xgb_errors
@@ -15,7 +17,7 @@ from crmml.churn._backtest import feature_columns
 from crmml.churn._encode import category_floats, text_categories
 from crmml.churn._labels import look_back_window
 from crmml.churn._loaded import check_categories
-from crmml.exceptions import DataError, NoHistoryError, ParameterError
+from crmml.exceptions import DataError, DroppedCustomersWarning, NoHistoryError, ParameterError
 from crmml.features import DEFAULT_WINDOWS, compute_features
 from crmml.features._build import _check_windows
 from crmml.schema import SchemaError, validate_customers, validate_events, validate_transactions
@@ -398,6 +400,8 @@ class TimeToChurnModel(BaseEstimator):
         if transactions is None:
             if as_of is not None:
                 raise ParameterError(f"{owner}: as_of needs transactions.")
+            if self.kind_ == "transactions":
+                self._warn_if_nobody(self.features_, self.as_of_, owner)
             return self.features_, self.start_days_
         if self.kind_ != "transactions":
             raise ParameterError(f"{owner}: this model was fitted on a subscription table; pass table=.")
@@ -407,7 +411,14 @@ class TimeToChurnModel(BaseEstimator):
         cu = validate_customers(customers) if customers is not None else None
         active = _time_to_event(tx, as_of, as_of + pd.Timedelta(days=1), self.lookback_days, 1).index
         feat = compute_features(tx, as_of, ev, cu, tuple(self.windows), **self._kw()).reindex(active)
+        self._warn_if_nobody(feat, as_of.isoformat(), owner)
         return self._features_for(feat, owner), np.zeros(len(feat))
+
+    def _warn_if_nobody(self, X, as_of, owner):
+        if len(X) == 0:
+            warnings.warn(f"{owner}: no customer is at risk as of {_short(pd.Timestamp(as_of))} (none bought in the "
+                          f"{self.lookback_days} days before it), so the result is empty; use a cut-off within the "
+                          "data.", DroppedCustomersWarning, stacklevel=4)
 
     def _kw(self):
         return {"event_types": self.event_types_, "channels": self.channels_}
@@ -420,7 +431,10 @@ class TimeToChurnModel(BaseEstimator):
         return self._numeric(X[list(self.feature_names_in_)], owner)
 
     def _days(self, days, owner):
-        d = np.atleast_1d(np.asarray(days, dtype=np.float64))
+        try:
+            d = np.atleast_1d(np.asarray(days, dtype=np.float64))
+        except (TypeError, ValueError):                  # text, or lists of different lengths
+            d = np.array([np.nan])
         if d.ndim != 1 or len(d) == 0 or not np.isfinite(d).all() or (d <= 0).any() or (d > self.max_days).any():
             raise ParameterError(f"{owner}: days must be numbers in (0, max_days={self.max_days}]. Got {days!r}.")
         return d

@@ -42,7 +42,9 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
     -------
     DataFrame
         One row per (cutoff, model): ``n_customers``, ``event_rate``, ``concordance``, ``ibs``,
-        ``roc_auc_<h>d`` (NaN where a model does not give the metric).
+        ``roc_auc_<h>d`` (NaN where a model does not give the metric; ``roc_auc_<h>d`` also when every test
+        customer, or none, churned at ``horizon_days``). A cutoff whose customers are all censored (nobody bought
+        again) has nothing to evaluate: a ``DataError`` says so.
 
     Examples
     --------
@@ -90,6 +92,10 @@ def survival_backtest(transactions, cutoffs, *, model=None, churn_model=None, ho
         cox = CoxBaseline().fit(Xtr, tt["duration_days"], tt["event"])
         target = _time_to_event(tx, c, end, m.lookback_days, m.max_days).reindex(m.features_.index)
         t, e = target["duration_days"].to_numpy(), target["event"].to_numpy()
+        if not e.any():
+            raise DataError(f"{owner}: none of the {len(e):,} customers active at cutoff {c.date()} bought again "
+                            f"before the data end ({end.date()}) or within max_days; concordance and Brier score "
+                            "need observed next purchases. Use an earlier cutoff.")
         churned = (t >= h).astype(int)
         grid = np.arange(m.period_days, float(t.max()), m.period_days)
         grid = grid[grid < t.max()]

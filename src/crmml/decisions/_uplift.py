@@ -11,7 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 from crmml._utils import check_aligned, check_feature_frame, check_in, check_number, numeric_values, steps
 from crmml._utils._xgb import check_xgb_params, xgb_errors
 from crmml.decisions._errors import TreatmentError
-from crmml.decisions._uplift_inputs import check_arms, check_outcome, randomisation_check, str_columns
+from crmml.decisions._uplift_inputs import (check_arms, check_outcome, describe_arm, randomisation_check,
+                                            str_columns, unlearnable)
 from crmml.decisions._uplift_select import AUTO_CANDIDATES, _folds, select_learner
 from crmml.decisions._uplift_shift import check_shift_models, fit_shift, shift_uplift
 from crmml.exceptions import DataError, ParameterError
@@ -49,13 +50,15 @@ class UpliftModel(BaseEstimator):
       ``g:<arm>``). The default, and the baseline of ``"auto"`` (see ``crmml.decisions._uplift_shift``);
     - ``"x"``: T-learner outcome models, then imputed effects regressed per group and blended by the
       arm's share;
-    - ``"dr"``: doubly robust pseudo-outcomes (outcome models cross-fitted on two folds) regressed on x;
+    - ``"dr"``: doubly robust pseudo-outcomes (outcome models cross-fitted on two folds) regressed on x; each
+      fold needs rows of every arm (of both outcomes, for a 0/1 outcome), else a ``DataError`` says so;
     - ``"auto"``: each of the learners above in turn is validated by ``n_folds``-fold
       cross-validation on the training data (folds stratified by arm, and by outcome when it is 0/1); the one
       with the highest Qini coefficient (:func:`qini_coefficient`, each arm against the control on the held-out
       fold, averaged over folds and then over arms) is refitted on all rows if it beats ``"shift"``, the
       baseline, by more than one standard error of their paired fold difference; otherwise ``"shift"`` is
-      kept. Which learner ranks customers best depends on how the effect varies in the user's own test, which
+      kept. Every fold needs held-out rows of each arm and training rows of each arm (of both outcomes, for a
+      0/1 outcome), else a ``DataError`` names the arm that is too small. Which learner ranks customers best depends on how the effect varies in the user's own test, which
       no fixed choice knows; ``selection_`` shows every candidate's score (see ``crmml.decisions._uplift_select``).
 
     A 0/1 outcome is modelled with a logistic loss, any other numeric outcome with squared error.
@@ -211,7 +214,7 @@ class UpliftModel(BaseEstimator):
         owner = "UpliftModel.fit"
         with xgb_errors(owner):
             for arm in [self.control_] + self.arms_:
-                if binary and len(np.unique(y[t == arm])) < 2:
+                if unlearnable(y[t == arm], binary):
                     raise DataError(f"{owner}: the outcome is constant in arm {arm!r}; nothing to learn.")
             if learner == "shift":
                 return fit_shift(self, Z, t, y, seed, lambda k: _folds(t, y, binary, k, seed))
@@ -249,6 +252,12 @@ class UpliftModel(BaseEstimator):
             tr, te = rows[fold != f], rows[fold == f]
             for g, out in ((arm, mu1), (self.control_, mu0)):
                 m = tr[t[tr] == g]
+                if unlearnable(y[m], self.binary_):
+                    raise DataError(
+                        f"UpliftModel.fit: learner='dr' fits its outcome models on two random halves of the rows, "
+                        f"and one half holds {len(m)} rows of {describe_arm(g, t, y, self.binary_)}"
+                        f"{', all with one outcome' if len(m) else ''}: too few to fit a model on. Use another "
+                        "learner (e.g. 'shift' or 't') or gather more rows of that arm.")
                 out[fold == f] = self._mu(self._model(self.binary_, seed).fit(Z[m], y[m]), Z[te])
         e1 = self.shares_[arm] / (self.shares_[arm] + self.shares_[self.control_])
         is1 = (t[rows] == arm).astype(np.float64)

@@ -12,7 +12,8 @@ from crmml.decisions._errors import NotRandomisedWarning, TreatmentError
 from crmml.exceptions import DataError
 from crmml.schema import SchemaError
 
-__all__ = ["arm_labels", "check_arms", "check_outcome", "randomisation_check", "str_columns"]
+__all__ = ["arm_labels", "check_arms", "check_outcome", "describe_arm", "randomisation_check", "str_columns",
+           "unlearnable"]
 
 #: p-value (after Bonferroni over the features) below which arm shares are taken to vary with a feature
 _RANDOMISATION_ALPHA = 1e-3
@@ -40,6 +41,19 @@ def check_arms(treatment, n, control, owner):
         raise TreatmentError(f"{owner}: the control arm {control!r} does not occur in treatment (arms: {arms}). "
                              "Pass control= with the label of the untreated group.")
     return t, control, [a for a in arms if a != control]
+
+
+def unlearnable(y, binary: bool) -> bool:
+    """True when an outcome model cannot be fitted on the outcomes ``y`` of some rows: no row, or (0/1 outcome) a
+    single outcome (a classifier needs responders and non-responders)."""
+    return len(y) == 0 or (binary and np.unique(y).size < 2)
+
+
+def describe_arm(arm, t, y, binary: bool) -> str:
+    """``"arm 'mail' (5 rows, 1 with outcome 1)"``: the size of an arm, for a message saying it is too small."""
+    rows = t == arm
+    ones = f", {int(np.sum(y[rows] == 1))} with outcome 1" if binary else ""
+    return f"arm {arm!r} ({int(rows.sum())} rows{ones})"
 
 
 def str_columns(X, owner):

@@ -97,6 +97,10 @@ def auuc(y, treated, score) -> float:
 def uplift_by_decile(y, treated, score, n_bins: int = 10) -> pd.DataFrame:
     """Observed response rates of treated and control rows and their difference, per score decile (1 = top).
 
+    Bins hold equal numbers of rows (best-scored first, ties in input order), so there must be at least
+    ``n_bins`` rows (else a ``DataError``). A bin without treated (control) rows has no ``response_treated``
+    (``response_control``) and no ``uplift``: NaN there.
+
     Examples
     --------
     >>> import numpy as np
@@ -106,6 +110,9 @@ def uplift_by_decile(y, treated, score, n_bins: int = 10) -> pd.DataFrame:
     """
     check_number(n_bins, "n_bins", "uplift_by_decile", low=2, high=1000)
     y, w = _inputs(y, treated, score, "uplift_by_decile")
+    if len(y) < n_bins:
+        raise DataError(f"uplift_by_decile: {len(y)} rows cannot fill {n_bins} bins; pass n_bins={max(len(y), 2)} "
+                        "or fewer.")
     b = np.minimum((np.arange(len(y)) * n_bins) // len(y), n_bins - 1)
     rows = []
     for k in range(n_bins):
@@ -150,10 +157,11 @@ def policy_value(y, treatment, policies: dict, *, reference=None, propensity=Non
     owner = "policy_value"
     y = _floats(y, "y", owner)
     t = arm_labels(treatment, "treatment", owner)
-    if not isinstance(policies, dict):
-        raise ParameterError(f"{owner}: policies must be a dict name -> array of arms. Got {type(policies).__name__}.")
-    if len(t) != len(y) or not np.isfinite(y).all():
-        raise DataError(f"{owner}: y and treatment must have the same length and y must be finite.")
+    if not isinstance(policies, dict) or not policies:
+        raise ParameterError(f"{owner}: policies must be a dict name -> array of arms, with at least one policy. "
+                             f"Got {policies!r:.60}.")
+    if len(t) != len(y) or len(y) == 0 or not np.isfinite(y).all():
+        raise DataError(f"{owner}: y and treatment must be non-empty and of the same length, and y must be finite.")
     check_number(n_bootstrap, "n_bootstrap", owner, low=0, high=100_000)
     check_number(level, "level", owner, kind="float", low=0, high=1, low_inclusive=False, high_inclusive=False)
     arms, counts = np.unique(t, return_counts=True)

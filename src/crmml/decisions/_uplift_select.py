@@ -11,14 +11,22 @@ Qini coefficients of a few thousand customers are noisy (on Hillstrom's e-mail t
 as much as the learners differ), so the best-scoring candidate replaces the baseline only when it beats it clearly:
 its mean paired fold difference to the baseline must exceed one standard error of that difference (the
 one-standard-error rule, Breiman et al. 1984). Otherwise the baseline is kept.
+
+A candidate that cannot be fitted on a fold (``"dr"``, whose outcome models are fitted on random halves, when an
+arm is too small for them) is left out of the selection with an ``InsufficientDataWarning`` naming it; so that
+every other one can, each fold must hold rows of every arm in both its parts (else a ``DataError``).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
+from crmml.decisions._uplift_inputs import describe_arm, unlearnable
 from crmml.decisions._uplift_metrics import qini_coefficient
+from crmml.exceptions import DataError, InsufficientDataWarning
 
 __all__ = ["AUTO_CANDIDATES", "select_learner"]
 
@@ -34,6 +42,21 @@ def _folds(t, y, binary, n_folds, seed):
     if counts.min() < n_folds:                        # a rare (arm, outcome) cell: stratify by arm only
         key = pd.Series(t).astype(str)
     return list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(t)), key))
+
+
+def _check_folds(folds, t, y, binary, every):
+    """A :class:`DataError` naming the first arm too small for the folds: each fold must hold rows of every arm
+    in its held-out part (to score the arm against the control) and in its training part (of both outcomes, for a
+    0/1 outcome: to fit the arm's outcome model)."""
+    for k, (tr, te) in enumerate(folds):
+        for arm in every:
+            part = "held-out" if not np.any(t[te] == arm) else "training" if unlearnable(y[tr][t[tr] == arm],
+                                                                                      binary) else None
+            if part is not None:
+                raise DataError(f"UpliftModel.fit: learner='auto' cross-validates on {len(folds)} folds, and the "
+                                f"{part} part of fold {k + 1} holds too few rows of {describe_arm(arm, t, y, binary)} "
+                                f"to {'score' if part == 'held-out' else 'fit'} it. Lower n_folds, choose a learner "
+                                "(e.g. learner='shift'), or gather more rows of that arm.")
 
 
 def select_learner(model, Z, t, y, candidates=AUTO_CANDIDATES, n_folds=5, seed=0, step=None):
@@ -74,18 +97,34 @@ def select_learner(model, Z, t, y, candidates=AUTO_CANDIDATES, n_folds=5, seed=0
     ['cv_qini:mail', 'cv_qini', 'cv_qini_std', 'diff_vs_baseline', 'diff_se', 'chosen']
     """
     arms, control = model.arms_, model.control_
+    folds = _folds(t, y, model.binary_, n_folds, seed)
+    _check_folds(folds, t, y, model.binary_, [control] + arms)
     per_fold = {c: [] for c in candidates}                  # candidate -> list of {arm: qini} per fold
-    for k, (tr, te) in enumerate(_folds(t, y, model.binary_, n_folds, seed)):
+    dropped = {}                                            # candidate -> why the folds are too small for it
+    for k, (tr, te) in enumerate(folds):
         for c in candidates:
             if step is not None:
                 step(f"fold {k + 1}/{n_folds}: {c!r} learner")
-            models = model._fit_once(Z[tr], t[tr], y[tr], seed + k, c)
+            if c in dropped:
+                continue
+            try:
+                models = model._fit_once(Z[tr], t[tr], y[tr], seed + k, c)
+            except DataError as exc:                        # "dr"'s random halves of a small arm
+                if c == candidates[0]:
+                    raise
+                dropped[c] = str(exc)
+                continue
             u = model._uplift(models, Z[te], c)
             row = {}
             for arm in arms:
                 sub = (t[te] == arm) | (t[te] == control)
                 row[arm] = qini_coefficient(y[te][sub], t[te][sub] == arm, u[arm][sub])
             per_fold[c].append(row)
+    if dropped:
+        warnings.warn(f"UpliftModel.fit: learner='auto' leaves out {len(dropped)} of its {len(candidates)} candidates "
+                      f"({', '.join(map(repr, dropped))}), which could not be fitted on a fold: "
+                      f"{next(iter(dropped.values()))}", InsufficientDataWarning, stacklevel=4)
+        candidates = [c for c in candidates if c not in dropped]
     rows, fold_score = {}, {}
     for c in candidates:
         scores = pd.DataFrame(per_fold[c])                  # folds x arms

@@ -8,7 +8,8 @@ outcome that already ranks customers: the lift in probability of a constant log-
 baseline response (below one half), which a T-learner's difference of two noisy models misses. Each arm then gets
 a model ``g_arm`` boosted from ``f + c_arm`` on its own rows, with as many rounds (0 allowed) as a held-out quarter
 of its rows supports: the fewest rounds whose held-out loss is within one standard error of the lowest (the
-one-standard-error rule of ``learner="auto"``). ``uplift_arm(x) = mu_arm(x) - mu_control(x)``.
+one-standard-error rule of ``learner="auto"``); none when the arm's fit rows are too few to fit a model on (no row,
+or a single outcome of a 0/1 outcome). ``uplift_arm(x) = mu_arm(x) - mu_control(x)``.
 
 Models (``UpliftModel.models_``): ``base`` (f), ``shift:<arm>`` (floats) and ``g:<arm>`` (only for arms that kept
 at least one round).
@@ -17,6 +18,8 @@ at least one round).
 from __future__ import annotations
 
 import numpy as np
+
+from crmml.decisions._uplift_inputs import unlearnable
 
 __all__ = ["SHIFT_VALIDATION", "check_shift_models", "constant_shift", "fit_shift", "one_se_rounds",
            "shift_uplift"]
@@ -106,9 +109,11 @@ def _shift_models(est, Z, t, y, seed, rows, val_rows, rounds=None):
     chosen = {}
     for arm in [est.control_] + est.arms_:
         a = rows[t[rows] == arm]
-        c = constant_shift(y[a], margin[a], binary)
+        c = constant_shift(y[a], margin[a], binary) if len(a) else 0.0
         models[f"shift:{arm}"] = c
-        if val_rows is not None:
+        if val_rows is not None and unlearnable(y[a], binary):
+            chosen[arm] = 0             # too few fit rows (a single outcome) to learn how the arm departs: c alone
+        elif val_rows is not None:
             v = val_rows[t[val_rows] == arm]
             g = est._model(binary, seed).fit(Z[a], y[a], base_margin=margin[a] + c)
             chosen[arm] = one_se_rounds(g, Z[v], y[v], margin[v] + c, binary)
