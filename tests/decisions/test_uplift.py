@@ -230,3 +230,25 @@ def test_an_assignment_that_follows_missing_values_warns():
     X, y = pd.DataFrame({"spend": x}), rng.normal(size=n)
     with pytest.warns(NotRandomisedWarning, match="vary with 'spend'"):
         UpliftModel(learner="t", n_estimators=5).fit(X, arm, y, control="control")
+
+
+def test_metrics_refuse_series_paired_in_another_order():
+    """The metrics pair y, treated and score by position; Series holding the same labels in another order (a
+    sorted copy of one of them) paired the wrong customers and gave a wrong Qini without a word."""
+    from crmml.decisions import policy_value, qini_curve, qini_coefficient, uplift_by_decile
+    from crmml.exceptions import ParameterError
+
+    rng = np.random.default_rng(0)
+    idx = pd.Index(np.arange(400) + 1000, name="customer_id")
+    y = pd.Series(rng.integers(0, 2, 400), index=idx)
+    treated = pd.Series(rng.integers(0, 2, 400), index=idx)
+    score = pd.Series(rng.random(400), index=idx)
+    qini_curve(y, treated, score)                                  # same index: fine
+    qini_coefficient(y.to_numpy(), treated.to_numpy(), score.sort_values())   # arrays are positional: fine
+    for f in (qini_curve, qini_coefficient, uplift_by_decile):
+        with pytest.raises(ParameterError, match=r"y and score are Series indexed by the same labels in another "
+                                                 r"order.*score.reindex\(y.index\)"):
+            f(y, treated, score.sort_values())
+    arm = pd.Series(np.where(treated == 1, "mail", "none"), index=idx)
+    with pytest.raises(ParameterError, match=r"policies\['all mail'\].reindex\(y.index\)"):
+        policy_value(y, arm, {"all mail": pd.Series("mail", index=idx[::-1])}, n_bootstrap=10)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from crmml._utils import check_number
+from crmml._utils._validation import check_paired
 from crmml._utils._numeric import float_vector as _floats
 from crmml._utils._numeric import trapezoid
 from crmml.decisions._uplift_inputs import arm_labels
@@ -15,6 +16,7 @@ __all__ = ["auuc", "policy_value", "qini_coefficient", "qini_curve", "uplift_by_
 
 
 def _inputs(y, treated, score, owner):
+    check_paired(owner, {"y": y, "treated": treated, "score": score})
     y = _floats(y, "y", owner)
     w = np.asarray(treated).ravel()
     s = _floats(score, "score", owner)
@@ -155,6 +157,8 @@ def policy_value(y, treatment, policies: dict, *, reference=None, propensity=Non
     True
     """
     owner = "policy_value"
+    check_paired(owner, {"y": y, "treatment": treatment,
+                         **({f"policies[{k!r}]": v for k, v in policies.items()} if isinstance(policies, dict) else {})})
     y = _floats(y, "y", owner)
     t = arm_labels(treatment, "treatment", owner)
     if not isinstance(policies, dict) or not policies:
