@@ -189,3 +189,16 @@ def test_capture_table_counts_the_lost_value_it_leaves_out():
         with pytest.raises(ValueError, match=f"capture_table: {bad} holds 1 customer id\\(s\\) more than once, "
                                              r"e\.g\. \[1\]"):
             capture_table(r, v)
+
+
+def test_training_snapshots_of_one_outcome_are_named_by_the_planner():
+    """A base whose snapshots hold one outcome only (here one customer who always buys again) was refused by
+    'ChurnModel.fit: y has a single class', naming a model the user never called; the planner now says which
+    snapshots and what to change."""
+    from crmml.exceptions import DataError
+
+    tx = pd.DataFrame({"customer_id": [1] * 6, "timestamp": pd.date_range("2024-01-01", periods=6, freq="30D"),
+                       "amount": [10.0] * 6})
+    with pytest.raises(DataError, match=r"RetentionPlanner.fit: every one of the 3 customer rows of the training "
+                                        r"snapshots \(2024-04-17, 2024-03-03, 2024-01-18\) bought again within 45 days"):
+        RetentionPlanner(horizon_days=45, value_horizon_days=90).fit(tx, "2024-06-01")

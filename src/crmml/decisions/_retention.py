@@ -224,6 +224,11 @@ class RetentionPlanner(BaseEstimator):
         X = pd.concat([q[0] for q in parts])
         y = np.concatenate([q[1].to_numpy() for q in parts])
         t = np.concatenate([np.full(len(q[1]), np.datetime64(c.to_datetime64())) for q, c in zip(parts, cuts)])
+        if len(np.unique(y)) < 2:
+            raise DataError(f"{owner}: every one of the {len(y)} customer rows of the training snapshots "
+                            f"({', '.join(str(c.date()) for c in cuts)}) {'churned' if y.any() else 'bought again'} "
+                            f"within {h} days; the churn model needs both outcomes. Use more customers or history, or "
+                            "another as_of.")
         step("churn model")
         cm.fit(X, y, time=t)
         Xs = X_now[list(X.columns)]
