@@ -4,6 +4,7 @@ effects, a log-odds-constant world, selection by cross-validated Qini, and model
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +232,22 @@ def test_shift_learner_model_file_round_trip_and_tampering(tmp_path):
     for name, (edit, match) in cases.items():
         with pytest.raises(ModelLoadError, match=match):
             load(hf.write(tmp_path / f"{name}.zip", hf.edit_meta(mem, edit)))
+
+
+def test_an_arm_smaller_than_the_folds_is_said_by_crmml_not_by_scikit_learn():
+    """The shift learner's held-out split let scikit-learn's own 'The least populated class in y has only 3
+    members' UserWarning through for an arm of 3 rows; crmml says it (InsufficientDataWarning naming the arm),
+    from the user's call."""
+    from crmml.exceptions import CrmmlWarning, InsufficientDataWarning
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    t = np.array(["none"] * 150 + ["mail"] * 147 + ["sms"] * 3)
+    y = (rng.random(300) < 0.3).astype(int)
+    y[-3:] = [0, 1, 1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        UpliftModel(n_estimators=20, random_state=0).fit(X, t, y, control="none")
+    assert [w.category for w in caught] == [InsufficientDataWarning], [str(w.message) for w in caught]
+    assert "arm 'sms' has 3 row(s), fewer than the 4 folds" in str(caught[0].message)
+    assert caught[0].filename == __file__ and issubclass(caught[0].category, CrmmlWarning)

@@ -41,7 +41,14 @@ def _folds(t, y, binary, n_folds, seed):
     counts = key.value_counts()
     if counts.min() < n_folds:                        # a rare (arm, outcome) cell: stratify by arm only
         key = pd.Series(t).astype(str)
-    return list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(t)), key))
+        arms = key.value_counts()
+        if arms.min() < n_folds:                      # said by crmml, in place of scikit-learn's own warning
+            warnings.warn(f"UpliftModel.fit: arm {arms.idxmin()!r} has {int(arms.min())} row(s), fewer than the "
+                          f"{n_folds} folds it is split into, so some folds hold none of it.",
+                          InsufficientDataWarning, stacklevel=6)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(t)), key))
 
 
 def _check_folds(folds, t, y, binary, every):
