@@ -156,8 +156,7 @@ def _score_churn(model, tx, as_of, args):
     # recency-frequency baseline and the printed values of --reasons read float64)
     dtype = "float64" if args.reasons or model._uses_baseline() else "float32"
     # the spelling of the model's channels from the rows before as_of (a later 'Online' must not rename 'online')
-    before = pd.DataFrame({"channel": pd.Series(values_before(tx, "channel", as_of), dtype=object)}) \
-        if "channel" in tx.columns else pd.DataFrame()
+    before = values_before(tx, "channel", as_of) if "channel" in tx.columns else ()
     X = build_features(tx, as_of, channels=model_channels(model.feature_names_in_, before), n_jobs=args.n_jobs,
                        dtype=dtype)
     X = scoring_frame(X, model.feature_names_in_, hint="score it from Python or with crmml.spark.score, which "

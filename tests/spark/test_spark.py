@@ -112,7 +112,7 @@ def test_score_churn_equals_pandas(crm):
     cutoff = AS_OF - pd.Timedelta(days=45)
     X, y = make_churn_snapshot(tx, cutoff, 45, events=ev, customers=cu)
     model = ChurnModel(random_state=0, n_estimators=60).fit(X.select_dtypes("number"), y.to_numpy())
-    channels = model_channels(model.feature_names_in_, tx)
+    channels = model_channels(model.feature_names_in_, tx["channel"])
     Xs = build_features(tx, AS_OF, ev, cu, channels=channels).reindex(columns=list(model.feature_names_in_))
     expected = model.explain(Xs, top_n=3)        # reasons=True: explain's columns include predict_risk's
     assert_series_equal(expected["churn_probability"], model.predict_risk(Xs), check_exact=True)

@@ -124,7 +124,8 @@ def _pandas_score(kind):
         if kind == "NextBestOffer":
             return model.recommend(p.tx.loc[p.tx["timestamp"] < AS_OF, "customer_id"].unique(), k=5)
         if kind.startswith("ChurnModel"):
-            X = build_features(p.tx, AS_OF, p.ev, p.cu, channels=model_channels(model.feature_names_in_, p.tx))
+            channels = model_channels(model.feature_names_in_, p.tx["channel"])
+            X = build_features(p.tx, AS_OF, p.ev, p.cu, channels=channels)
             return model.explain(X.reindex(columns=list(model.feature_names_in_)), top_n=3)
         return model.transform(rfm_table(p.tx, AS_OF))
     return call

@@ -116,9 +116,10 @@ def check_horizon(t, owner: str, name: str = "t"):
 def check_paired(owner: str, values: dict) -> None:
     """Refuse Series that are paired by position but indexed by the same labels in another order.
 
-    ``values``: name -> array-like. Metrics take their arrays row by row (``y[i]`` with ``score[i]``); two Series that hold the same labels in
-    different orders would pair the wrong rows, so :class:`crmml.exceptions.ParameterError` says how to align them.
-    Arrays, lists and Series with the same index (or with unrelated labels) pass.
+    ``values``: name -> array-like. Metrics take their arrays row by row (``y[i]`` with ``score[i]``); two
+    Series that hold the same labels in different orders would pair the wrong rows, so
+    :class:`crmml.exceptions.ParameterError` says how to align them. Arrays, lists and Series with the same index
+    (or with unrelated labels) pass.
 
     >>> y = pd.Series([1, 0], index=[10, 11]); s = pd.Series([0.2, 0.9], index=[11, 10])
     >>> check_paired("qini_curve", {"y": y, "score": s})
@@ -126,9 +127,9 @@ def check_paired(owner: str, values: dict) -> None:
     ...
     crmml.exceptions.ParameterError: qini_curve: y and score are Series indexed by the same labels in another order; they are paired by position, so the rows would be mismatched. Pass score.reindex(y.index).
     """
-    series = [(n, v) for n, v in values.items() if isinstance(v, pd.Series)]
-    for (n0, a), (n, b) in zip(series[:1] * len(series), series[1:]):
-        ai, bi = a.index, b.index
+    series = [(n, v.index) for n, v in values.items() if isinstance(v, pd.Series)]
+    for n, bi in series[1:]:                          # each against the first
+        n0, ai = series[0]
         if not ai.equals(bi) and len(ai) == len(bi) and ai.is_unique and bi.is_unique and bi.isin(ai).all():
             raise ParameterError(f"{owner}: {n0} and {n} are Series indexed by the same labels in another order; "
                                  f"they are paired by position, so the rows would be mismatched. Pass "

@@ -28,13 +28,14 @@ _DAY_NS = 86_400 * 10**9
 _T = "period_start_days"          # the time feature of each person-period row
 
 
-def _time_to_event(tx, cutoff, end, lookback_days, max_days):
-    """Population active in the lookback before ``cutoff`` and days to the next purchase in ``[cutoff, end)``."""
-    t = tx["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
+def _time_to_event(tx, cutoff, end, lookback_days, max_days, warn=False):
+    """Population active in the lookback before ``cutoff`` and days to the next purchase in ``[cutoff, end)``;
+    with ``warn``, a ``DroppedCustomersWarning`` when nobody is at risk although rows exist (as the labels say)."""
+    t = tx["timestamp"].to_numpy("datetime64[ns]")
     buy = ~(tx["amount"].to_numpy(dtype=np.float64, na_value=np.nan) < 0)
     ids = tx["customer_id"].to_numpy()
-    c = int(cutoff.value)
-    past = buy & (t < c) & (t >= c - lookback_days * _DAY_NS)
+    past = buy & look_back_window(t, buy, cutoff, lookback_days, warn=warn, stacklevel=4)
+    t, c = t.view(np.int64), int(cutoff.value)
     pop = pd.Index(pd.unique(ids[past])).sort_values()
     fut = buy & (t >= c) & (t < int(end.value))
     first = pd.Series(t[fut], index=ids[fut]).groupby(level=0).min().reindex(pop)
@@ -74,9 +75,7 @@ def make_time_to_event(transactions, as_of, *, end=None, max_days: int = 180, lo
     if end <= as_of:
         raise ParameterError(f"{owner}: end ({end}) must be after as_of ({as_of}); nothing can be observed.")
     warn_if_before_data(as_of, tx["timestamp"])
-    buy = ~(tx["amount"].to_numpy(dtype=np.float64, na_value=np.nan) < 0)
-    look_back_window(tx["timestamp"].to_numpy("datetime64[ns]"), buy, as_of, lookback_days, stacklevel=3)
-    return _time_to_event(tx, as_of, end, lookback_days, max_days)
+    return _time_to_event(tx, as_of, end, lookback_days, max_days, warn=True)
 
 
 def _expand(n_periods, start_days, period, duration=None, event=None):

@@ -160,8 +160,8 @@ class CLVModel(BaseEstimator):
             pm = _PURCHASE[pm]()
         elif not isinstance(pm, tuple(_PURCHASE.values())):
             raise ParameterError(f"The 'purchase_model' parameter of CLVModel must be 'bgnbd', one of "
-                                 f"{list(_PURCHASE)} or an instance of BetaGeoModel, ModifiedBetaGeoModel, NBDModel or ParetoNBDModel. "
-                                 f"Got {pm!r} instead.")
+                                 f"{list(_PURCHASE)} or an instance of BetaGeoModel, ModifiedBetaGeoModel, NBDModel "
+                                 f"or ParetoNBDModel. Got {pm!r} instead.")
         sm = self.spend_model
         if isinstance(sm, str):
             check_in(sm, "spend_model", owner, tuple(_SPEND))

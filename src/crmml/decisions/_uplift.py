@@ -58,8 +58,8 @@ class UpliftModel(BaseEstimator):
       fold, averaged over folds and then over arms) is refitted on all rows if it beats ``"shift"``, the
       baseline, by more than one standard error of their paired fold difference; otherwise ``"shift"`` is
       kept. Every fold needs held-out rows of each arm and training rows of each arm (of both outcomes, for a
-      0/1 outcome), else a ``DataError`` names the arm that is too small. Which learner ranks customers best depends on how the effect varies in the user's own test, which
-      no fixed choice knows; ``selection_`` shows every candidate's score (see ``crmml.decisions._uplift_select``).
+      0/1 outcome), else a ``DataError`` names the arm that is too small. Which learner ranks customers best
+      depends on how the effect varies in the user's own test, which no fixed choice knows; ``selection_`` shows every candidate's score (see ``crmml.decisions._uplift_select``).
 
     A 0/1 outcome is modelled with a logistic loss, any other numeric outcome with squared error.
     Features: numeric and boolean columns as numbers, other columns one-hot encoded with the categories
@@ -396,7 +396,8 @@ class UpliftModel(BaseEstimator):
         own, extra = "UpliftModel.recommend", sorted(set(map(str, x)) - set(self.arms_)) if isinstance(x, dict) else []
         if isinstance(x, dict) and (arm not in x or extra):
             raise ParameterError(f"{own}: {name} must have one entry per treatment arm {self.arms_} (the control "
-                                 f"is not treated); {f'it lacks {arm!r}' if arm not in x else f'{extra} are not arms'}.")
+                                 f"is not treated); "
+                                 f"{f'it lacks {arm!r}' if arm not in x else f'{extra} are not arms'}.")
         x = x[arm] if isinstance(x, dict) else x
         if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not np.isfinite(x):
             raise ParameterError(f"{own}: {name} must be a finite number or a dict of them per arm.")

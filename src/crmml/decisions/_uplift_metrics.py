@@ -157,8 +157,8 @@ def policy_value(y, treatment, policies: dict, *, reference=None, propensity=Non
     True
     """
     owner = "policy_value"
-    check_paired(owner, {"y": y, "treatment": treatment,
-                         **({f"policies[{k!r}]": v for k, v in policies.items()} if isinstance(policies, dict) else {})})
+    named = {f"policies[{k!r}]": v for k, v in policies.items()} if isinstance(policies, dict) else {}
+    check_paired(owner, {"y": y, "treatment": treatment, **named})
     y = _floats(y, "y", owner)
     t = arm_labels(treatment, "treatment", owner)
     if not isinstance(policies, dict) or not policies:
@@ -182,8 +182,8 @@ def policy_value(y, treatment, policies: dict, *, reference=None, propensity=Non
         unseen = ~np.isin(pol, arms)
         if unseen.any():
             raise ParameterError(f"{owner}: policy {name!r} assigns {int(unseen.sum())} rows to arms that never "
-                                 f"occur in treatment ({pd.unique(pol[unseen])[:3].tolist()}; arms: {arms.tolist()}); their "
-                                 "value cannot be estimated from this test.")
+                                 f"occur in treatment ({pd.unique(pol[unseen])[:3].tolist()}; arms: "
+                                 f"{arms.tolist()}); their value cannot be estimated from this test.")
         contrib[name] = (pol == t) * y / pt
     if reference is not None and reference not in contrib:
         raise ParameterError(f"{owner}: reference {reference!r} is not one of the policies {list(policies)}.")

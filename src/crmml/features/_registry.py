@@ -46,20 +46,19 @@ def values_before(frame: pd.DataFrame, column: str, before: pd.Timestamp) -> lis
     return list(np.asarray(values, dtype=object)[seen])
 
 
-def model_channels(feature_names, tx: pd.DataFrame) -> tuple:
+def model_channels(feature_names, values=()) -> tuple:
     """The ``channels=`` that rebuild a fitted model's channel features on any part of the customers.
 
-    The channels named by ``channel_<slug>_share_<n>d`` features, as their values in ``tx`` (or the
-    slug itself when a channel is absent there: share 0), so every ``--batch`` part and every Spark
-    bucket gets the same columns and the same ``channel_nunique``.
+    The channels named by ``channel_<slug>_share_<n>d`` features, as spelt in ``values`` (the channel values
+    present, e.g. :func:`values_before` of the scoring rows; missing values are skipped), or the slug itself
+    when a channel is absent there (share 0), so every ``--batch`` part and every Spark bucket gets the same
+    columns and the same ``channel_nunique``.
 
-    >>> import pandas as pd
-    >>> model_channels(["recency_days", "channel_web_shop_share_30d"], pd.DataFrame({"channel": ["Web Shop"]}))
+    >>> model_channels(["recency_days", "channel_web_shop_share_30d"], ["Web Shop"])
     ('Web Shop',)
     """
     wanted = sorted({m.group(1) for c in feature_names if (m := re.fullmatch(r"channel_(.+)_share_\d+d", str(c)))})
-    present = {} if "channel" not in tx.columns else {slug(v): str(v) for v in sorted(
-        {str(v) for v in tx["channel"].dropna().unique()}, reverse=True)}
+    present = {slug(v): v for v in sorted({str(v) for v in values if not pd.isna(v)}, reverse=True)}
     return tuple(present.get(w, w) for w in wanted)
 
 

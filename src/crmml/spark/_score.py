@@ -133,11 +133,11 @@ def _model_channels(model, tx, as_of):
     from crmml.features._registry import model_channels   # one rule for both engines
 
     if "channel" not in tx.columns:
-        return model_channels(model.feature_names_in_, pd.DataFrame())
+        return model_channels(model.feature_names_in_)
     with surface_errors():
         values = [r[0] for r in tx.where(before(tx, as_of) & tx["channel"].isNotNull()).select("channel")
                   .distinct().collect()]
-    return model_channels(model.feature_names_in_, pd.DataFrame({"channel": pd.Series(values, dtype=object)}))
+    return model_channels(model.feature_names_in_, values)
 
 
 def _as_dtype(text: str):
